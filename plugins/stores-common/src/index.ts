@@ -1,0 +1,10 @@
+/**
+ * Shared types, REST client, permissions and name rules of Storeplane.
+ *
+ * @packageDocumentation
+ */
+export * from './types';
+export * from './naming';
+export * from './schemas';
+export * from './permissions';
+export * from './client';

@@ -1,0 +1,46 @@
+/**
+ * Store names become part of a Kubernetes namespace (`store-<name>-<suffix>`) and a catalog
+ * entity name, so they must be DNS labels after normalisation.
+ */
+export const STORE_NAME_MIN_LENGTH = 3;
+export const STORE_NAME_MAX_LENGTH = 30;
+/** The same rule as a JSON-schema/HTML pattern, for forms. */
+export const STORE_NAME_PATTERN = '^[a-z]([-a-z0-9]*[a-z0-9])?$';
+
+const storeNameRegExp = new RegExp(STORE_NAME_PATTERN);
+
+/** Trims, lowercases and turns whitespace and underscores into dashes. */
+export function normalizeStoreName(raw: string): string {
+  return raw
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_]+/g, '-');
+}
+
+/** Returns a plain-words problem with a normalised name, or undefined when it is valid. */
+export function storeNameProblem(name: string): string | undefined {
+  if (name.length < STORE_NAME_MIN_LENGTH || name.length > STORE_NAME_MAX_LENGTH) {
+    return `Store name must be ${STORE_NAME_MIN_LENGTH} to ${STORE_NAME_MAX_LENGTH} characters long`;
+  }
+  if (!storeNameRegExp.test(name)) {
+    return 'Store name may contain only lowercase letters, digits and dashes, must start with a letter and must not end with a dash';
+  }
+  if (name.includes('--')) {
+    return 'Store name must not contain two dashes in a row';
+  }
+  return undefined;
+}
+
+/** Namespace of a store; also the name of its catalog entity. */
+export function storeNamespace(storeId: string): string {
+  return `store-${storeId}`;
+}
+
+export function storeEntityRef(storeId: string): string {
+  return `resource:default/${storeNamespace(storeId)}`;
+}
+
+/** Annotation that links a catalog entity to its store. */
+export const STORE_ID_ANNOTATION = 'storeplane.io/store-id';
+/** `spec.type` of store entities. */
+export const STORE_ENTITY_TYPE = 'woocommerce-store';

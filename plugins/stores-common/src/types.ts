@@ -1,0 +1,122 @@
+/** Where a store is in its lifecycle. */
+export type StoreStatus = 'Provisioning' | 'Ready' | 'Failed' | 'Deleting';
+
+export const STORE_STATUSES: readonly StoreStatus[] = [
+  'Provisioning',
+  'Ready',
+  'Failed',
+  'Deleting',
+];
+
+/**
+ * The gates a store passes, in order, before it is Ready (the lifecycle contract),
+ * followed by the steps of deletion.
+ */
+export type StoreStep =
+  | 'guardrails'
+  | 'secret'
+  | 'helmInstall'
+  | 'workloads'
+  | 'health'
+  | 'helmUninstall'
+  | 'namespaceDeletion';
+
+export const PROVISIONING_STEPS: readonly StoreStep[] = [
+  'guardrails',
+  'secret',
+  'helmInstall',
+  'workloads',
+  'health',
+];
+
+export const DELETION_STEPS: readonly StoreStep[] = [
+  'helmUninstall',
+  'namespaceDeletion',
+];
+
+export const STORE_STEP_TITLES: Record<StoreStep, string> = {
+  guardrails: 'Namespace and guardrails',
+  secret: 'Credentials secret',
+  helmInstall: 'Helm install job',
+  workloads: 'Workloads available',
+  health: 'HTTP health check',
+  helmUninstall: 'Helm uninstall job',
+  namespaceDeletion: 'Namespace deleted',
+};
+
+export type StoreEventLevel = 'info' | 'warning' | 'error';
+
+/** A store as the REST API returns it. Credentials are never part of it. */
+export interface Store {
+  id: string;
+  name: string;
+  description?: string;
+  /** Entity ref of the owning user or group, e.g. `group:default/team-a`. */
+  owner: string;
+  /** User entity ref of whoever asked for the store. */
+  createdBy: string;
+  engine: string;
+  plan: string;
+  status: StoreStatus;
+  /** The step the reconciler works on next; null when Ready. */
+  step: StoreStep | null;
+  namespace: string;
+  /** Ref of the catalog entity that represents the store. */
+  entityRef: string;
+  /** Failed attempts of the current step. */
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastError: string | null;
+  storefrontUrl: string | null;
+  adminUrl: string | null;
+  createdAt: string;
+  updatedAt: string;
+  readyAt: string | null;
+}
+
+export interface StoreEvent {
+  id: number;
+  storeId: string;
+  createdAt: string;
+  /** Machine-readable kind of event, e.g. `guardrails.applied`, `retry.scheduled`. */
+  type: string;
+  level: StoreEventLevel;
+  message: string;
+  /** User or service that caused the event; null for the reconciler. */
+  actor: string | null;
+}
+
+export interface StoreLinks {
+  storefrontUrl: string | null;
+  adminUrl: string | null;
+  entityRef: string;
+}
+
+export interface StoreCredentials {
+  adminUsername: string;
+  adminPassword: string;
+  adminUrl: string | null;
+}
+
+export interface StoreList {
+  items: Store[];
+  totalCount: number;
+  offset: number;
+  limit: number;
+}
+
+/** A named resource tier chosen when a store is created. */
+export interface StorePlan {
+  name: string;
+  title: string;
+  description: string;
+  cpu: string;
+  memory: string;
+  storage: string;
+  replicas: number;
+}
+
+export interface StoreEngineInfo {
+  name: string;
+  title: string;
+}

@@ -1,0 +1,22 @@
+import { createApiRef } from '@backstage/core-plugin-api';
+import { StoresClient } from '@storeplane/plugin-stores-common';
+
+/**
+ * What the frontend needs from the `stores` backend: the methods of the shared REST client,
+ * so a mock or another implementation can stand in for it.
+ */
+export type StoresApi = Pick<
+  StoresClient,
+  | 'listStores'
+  | 'getStore'
+  | 'getStoreEvents'
+  | 'getStoreLinks'
+  | 'getStoreCredentials'
+  | 'retryStore'
+  | 'deleteStore'
+  | 'listPlans'
+>;
+
+export const storesApiRef = createApiRef<StoresApi>({
+  id: 'plugin.storeplane.stores',
+});

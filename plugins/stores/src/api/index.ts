@@ -1,0 +1,2 @@
+export { storesApiRef } from './StoresApi';
+export type { StoresApi } from './StoresApi';

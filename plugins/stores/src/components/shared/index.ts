@@ -1,0 +1,3 @@
+export { isStoreAvailable, getStoreId } from './isStoreAvailable';
+export { StoreStatusChip } from './StoreStatusChip';
+export { relativeTime } from './relativeTime';

@@ -1,0 +1,1 @@
+export { storesPlugin, StoresPage } from './plugin';

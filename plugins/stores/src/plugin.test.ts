@@ -1,0 +1,7 @@
+import { storesPlugin } from './plugin';
+
+describe('stores', () => {
+  it('should export plugin', () => {
+    expect(storesPlugin).toBeDefined();
+  });
+});

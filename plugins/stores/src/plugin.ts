@@ -1,0 +1,66 @@
+import {
+  createApiFactory,
+  createComponentExtension,
+  createPlugin,
+  createRoutableExtension,
+  discoveryApiRef,
+  fetchApiRef,
+} from '@backstage/core-plugin-api';
+import { StoresClient } from '@storeplane/plugin-stores-common';
+import { storesApiRef } from './api';
+import {
+  createStoreRouteRef,
+  entityContentRouteRef,
+  rootRouteRef,
+} from './routes';
+
+export const storesPlugin = createPlugin({
+  id: 'stores',
+  apis: [
+    createApiFactory({
+      api: storesApiRef,
+      deps: { discoveryApi: discoveryApiRef, fetchApi: fetchApiRef },
+      factory: ({ discoveryApi, fetchApi }) =>
+        new StoresClient({ discoveryApi, fetchApi }),
+    }),
+  ],
+  routes: {
+    root: rootRouteRef,
+  },
+  externalRoutes: {
+    createStore: createStoreRouteRef,
+  },
+});
+
+/** The "Store" tab of a store entity: status, activity, links and actions. */
+export const EntityStoreContent = storesPlugin.provide(
+  createRoutableExtension({
+    name: 'EntityStoreContent',
+    component: () =>
+      import('./components/EntityStoreContent').then(
+        m => m.EntityStoreContent,
+      ),
+    mountPoint: entityContentRouteRef,
+  }),
+);
+
+/** Compact overview card of a store entity. */
+export const EntityStoreCard = storesPlugin.provide(
+  createComponentExtension({
+    name: 'EntityStoreCard',
+    component: {
+      lazy: () =>
+        import('./components/EntityStoreCard').then(m => m.EntityStoreCard),
+    },
+  }),
+);
+
+/** Lists all stores the user may see, with filters and a "Create store" button. */
+export const StoresPage = storesPlugin.provide(
+  createRoutableExtension({
+    name: 'StoresPage',
+    component: () =>
+      import('./components/StoresPage').then(m => m.StoresPage),
+    mountPoint: rootRouteRef,
+  }),
+);

@@ -1,0 +1,23 @@
+import {
+  createExternalRouteRef,
+  createRouteRef,
+} from '@backstage/core-plugin-api';
+
+/** The stores list page. */
+export const rootRouteRef = createRouteRef({
+  id: 'stores',
+});
+
+/** The "Store" tab of a store entity. */
+export const entityContentRouteRef = createRouteRef({
+  id: 'stores:entity-content',
+});
+
+/**
+ * Where the "Create store" button leads; apps bind it to the scaffolder
+ * (ideally the WooCommerce store template). Without a binding the button is hidden.
+ */
+export const createStoreRouteRef = createExternalRouteRef({
+  id: 'stores:create-store',
+  optional: true,
+});

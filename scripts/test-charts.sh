@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Static checks of the Helm charts in charts/: lint, render, schema and template guards.
+# Server-side checks against a real API server live in the RBAC/integration tests.
+# Usage: scripts/test-charts.sh   (HELM=/path/to/helm to use another helm 3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+HELM=$(scripts/ensure-helm.sh)
+WC=charts/woocommerce-store
+BS=charts/backstage-storeplane
+passed=0
+failed=0
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+report() { # report <ok:0|1> <name>
+  if [ "$1" = 0 ]; then
+    passed=$((passed + 1)); echo "PASS $2"
+  else
+    failed=$((failed + 1)); echo "FAIL $2"; sed 's/^/    /' "$out" | tail -n 20
+  fi
+}
+
+# expect_ok <name> <command...>: the command must succeed.
+expect_ok() {
+  local name=$1; shift
+  if "$@" >"$out" 2>&1; then report 0 "$name"; else report 1 "$name"; fi
+}
+
+# expect_fail <name> <pattern> <command...>: the command must fail with output matching pattern.
+expect_fail() {
+  local name=$1 pattern=$2; shift 2
+  if "$@" >"$out" 2>&1; then
+    echo "    (command succeeded, a failure was expected)" >>"$out"; report 1 "$name"
+  elif grep -Eq -- "$pattern" "$out"; then
+    report 0 "$name"
+  else
+    echo "    (failed, but the output does not match /$pattern/)" >>"$out"; report 1 "$name"
+  fi
+}
+
+# expect_render <name> <pattern> <helm template args...>: renders and the output matches pattern.
+expect_render() {
+  local name=$1 pattern=$2; shift 2
+  if "$HELM" template "$@" >"$out" 2>&1 && grep -Eq -- "$pattern" "$out"; then
+    report 0 "$name"
+  else
+    echo "    (no match for /$pattern/)" >>"$out"; report 1 "$name"
+  fi
+}
+
+echo "helm: $("$HELM" version --short 2>/dev/null || "$HELM" version)"
+
+## woocommerce-store
+small=$WC/ci/small-values.yaml
+for f in "$WC"/ci/*.yaml; do
+  expect_ok "woocommerce-store: lint --strict -f ${f#"$WC"/}" "$HELM" lint --strict "$WC" -f "$f"
+  expect_ok "woocommerce-store: template -f ${f#"$WC"/}" "$HELM" template store "$WC" -n store-ci -f "$f"
+done
+expect_fail "woocommerce-store: default values (no store.id) are rejected" "/store/id" \
+  "$HELM" lint --strict "$WC"
+expect_fail "woocommerce-store: schema rejects missing store.id" "/store/id" \
+  "$HELM" template store "$WC" -f "$small" --set store.id=
+expect_fail "woocommerce-store: schema rejects an invalid store.id" "/store/id" \
+  "$HELM" template store "$WC" -f "$small" --set store.id=Bad_Id
+expect_fail "woocommerce-store: schema rejects wordpress.replicas 0" "/wordpress/replicas" \
+  "$HELM" template store "$WC" -f "$small" --set wordpress.replicas=0
+expect_fail "woocommerce-store: schema rejects an unknown top-level key" "additional properties 'bogus'" \
+  "$HELM" template store "$WC" -f "$small" --set bogus=1
+expect_fail "woocommerce-store: schema rejects a bad cpu quantity" "/wordpress/resources/requests/cpu" \
+  "$HELM" template store "$WC" -f "$small" --set wordpress.resources.requests.cpu=lots
+expect_fail "woocommerce-store: schema rejects a bad memory quantity" "/mariadb/resources/limits/memory" \
+  "$HELM" template store "$WC" -f "$small" --set mariadb.resources.limits.memory=512
+expect_fail "woocommerce-store: schema requires limits (ResourceQuota)" "missing property 'limits'" \
+  "$HELM" template store "$WC" -f "$small" --set setup.resources.limits=null
+expect_fail "woocommerce-store: schema rejects 2 replicas on ReadWriteOnce" "ReadWriteMany" \
+  "$HELM" template store "$WC" -f "$small" --set wordpress.replicas=2
+expect_fail "woocommerce-store: schema requires ingress.host when enabled" "/ingress/host" \
+  "$HELM" template store "$WC" -f "$small" --set ingress.host=
+expect_fail "woocommerce-store: schema requires the TLS secret name when TLS is on" "secretName" \
+  "$HELM" template store "$WC" -f "$small" --set ingress.tls.enabled=true
+expect_ok "woocommerce-store: ingress can be disabled without a host" \
+  "$HELM" template store "$WC" -f "$small" --set ingress.enabled=false --set ingress.host=
+expect_render "woocommerce-store: setup Job is a post-install,post-upgrade hook" \
+  "helm.sh/hook: post-install,post-upgrade" store "$WC" -f "$small" --show-only templates/setup-job.yaml
+expect_render "woocommerce-store: admin password comes from the store Secret" \
+  "key: admin-password" store "$WC" -f "$small" --show-only templates/setup-job.yaml
+expect_render "woocommerce-store: ReadWriteOnce docroot uses the Recreate strategy" \
+  "type: Recreate" store "$WC" -f "$small" --show-only templates/wordpress-deployment.yaml
+expect_render "woocommerce-store: large plan (RWX) rolls WordPress without downtime" \
+  "maxUnavailable: 0" store "$WC" -f "$WC/ci/large-values.yaml" --show-only templates/wordpress-deployment.yaml
+if "$HELM" template store "$WC" -f "$small" >"$out" 2>&1 \
+  && ! grep -Eq '^kind: Secret$|bitnami' "$out" \
+  && [ "$(grep -Ec '^ +limits:$' "$out")" -eq "$(grep -Ec '^ +- name: (wordpress|mariadb|setup)$' "$out")" ] \
+  && [ "$(grep -c 'storeplane.dev/store-id: "ci-small"' "$out")" -ge 10 ]; then
+  report 0 "woocommerce-store: no Secret, no Bitnami, limits on every container, store-id labels"
+else
+  report 1 "woocommerce-store: no Secret, no Bitnami, limits on every container, store-id labels"
+fi
+
+## backstage-storeplane
+pg=(--set database.postgres.host=postgres.db --set database.postgres.password=pw)
+expect_ok "backstage-storeplane: lint --strict (default values)" "$HELM" lint --strict "$BS"
+expect_ok "backstage-storeplane: template (default values + PostgreSQL)" \
+  "$HELM" template backstage "$BS" -n backstage "${pg[@]}"
+for f in "$BS"/ci/*.yaml; do
+  expect_ok "backstage-storeplane: lint --strict -f ${f#"$BS"/}" "$HELM" lint --strict "$BS" -f "$f"
+  expect_ok "backstage-storeplane: template -f ${f#"$BS"/}" "$HELM" template backstage "$BS" -n backstage -f "$f"
+done
+expect_fail "backstage-storeplane: replicas 2 with better-sqlite3 fails" "needs database.client: pg" \
+  "$HELM" template backstage "$BS" --set replicas=2 --set database.client=better-sqlite3
+expect_fail "backstage-storeplane: schema rejects replicas 0" "/replicas" \
+  "$HELM" template backstage "$BS" "${pg[@]}" --set replicas=0
+expect_fail "backstage-storeplane: schema rejects an unknown top-level key" "additional properties 'bogus'" \
+  "$HELM" template backstage "$BS" "${pg[@]}" --set bogus=1
+expect_fail "backstage-storeplane: schema rejects an unknown database client" "/database/client" \
+  "$HELM" template backstage "$BS" "${pg[@]}" --set database.client=mysql
+expect_fail "backstage-storeplane: PostgreSQL needs a host or an existing Secret" "database.postgres.host is required" \
+  "$HELM" template backstage "$BS"
+if "$HELM" template backstage "$BS" -n backstage "${pg[@]}" --set rbac.storeManagerRole=sm --set rbac.storeInstallerRole=si >"$out" 2>&1 \
+  && grep -A3 'resourceNames:' "$out" | grep -q -- '- sm' && grep -A3 'resourceNames:' "$out" | grep -q -- '- si' \
+  && grep -q 'storeManagerClusterRole: sm' "$out" && grep -q 'storeInstallerClusterRole: si' "$out" \
+  && [ "$(grep -c '^kind: ClusterRole$' "$out")" -eq 3 ] && grep -q '^  name: sm$' "$out" && grep -q '^  name: si$' "$out"; then
+  report 0 "backstage-storeplane: role names reach the ClusterRoles, the bind rule and app-config"
+else
+  report 1 "backstage-storeplane: role names reach the ClusterRoles, the bind rule and app-config"
+fi
+expect_render "backstage-storeplane: appConfig is merged over the generated config" \
+  "baseUrl: https://override.example.com" backstage "$BS" "${pg[@]}" --set baseUrl=https://b.example.com \
+  --set appConfig.app.baseUrl=https://override.example.com --show-only templates/configmap.yaml
+expect_render "backstage-storeplane: namespace guard scopes the ServiceAccount to store namespaces" \
+  "startsWith\('store-'\)" backstage "$BS" -n backstage "${pg[@]}" --show-only templates/namespace-guard.yaml
+if "$HELM" template backstage "$BS" "${pg[@]}" >"$out" 2>&1 && ! grep -Eq '"\*"\]?$|- "\*"|verbs: \[\*\]|escalate|impersonate' <(sed -n '/^kind: ClusterRole$/,/^---/p' "$out"); then
+  report 0 "backstage-storeplane: no wildcard, escalate or impersonate in ClusterRoles"
+else
+  report 1 "backstage-storeplane: no wildcard, escalate or impersonate in ClusterRoles"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# README command 2: every check of the repository. Installs dependencies (immutable lockfile),
+# starts a throwaway PostgreSQL for the database tests, then runs the type check, lint,
+# all packages' tests (SQLite + PostgreSQL, the real test control plane when Go is present),
+# the Helm chart checks and the browser end-to-end test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$(date +%s)
+export CI=true
+
+./scripts/yarn.sh install --immutable
+./scripts/yarn.sh tsc
+./scripts/yarn.sh lint:all
+./scripts/test-charts.sh
+./scripts/with-postgres.sh ./scripts/yarn.sh test
+./scripts/e2e.sh
+
+echo "scripts/test.sh: all checks passed in $(( $(date +%s) - started )) s"

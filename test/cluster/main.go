@@ -1,0 +1,55 @@
+// Command storeplane-test-cluster runs the pieces of a real Kubernetes control plane for
+// Storeplane's tests, one piece per process:
+//
+//	storeplane-test-cluster certs --dir D [--server https://127.0.0.1:PORT]
+//	storeplane-test-cluster etcd --data-dir D --client-url http://127.0.0.1:P --peer-url http://127.0.0.1:Q
+//	storeplane-test-cluster kube-apiserver <kube-apiserver flags>
+//	storeplane-test-cluster kube-controller-manager <kube-controller-manager flags>
+//	storeplane-test-cluster sim --kubeconfig K --helm PATH
+//
+// kube-apiserver and kube-controller-manager are the upstream commands (k8s.io/kubernetes);
+// sim is a kubelet stand-in (see sim.go).
+package main
+
+import (
+	"fmt"
+	"os"
+	_ "time/tzdata"
+
+	"k8s.io/component-base/cli"
+	_ "k8s.io/component-base/logs/json/register"
+	_ "k8s.io/component-base/metrics/prometheus/clientgo"
+	_ "k8s.io/component-base/metrics/prometheus/version"
+	apiserverapp "k8s.io/kubernetes/cmd/kube-apiserver/app"
+	kcmapp "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+)
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: storeplane-test-cluster certs|etcd|kube-apiserver|kube-controller-manager|sim [flags]")
+	os.Exit(2)
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	sub, args := os.Args[1], os.Args[2:]
+	switch sub {
+	case "kube-apiserver":
+		cmd := apiserverapp.NewAPIServerCommand()
+		cmd.SetArgs(args)
+		os.Exit(cli.Run(cmd))
+	case "kube-controller-manager":
+		cmd := kcmapp.NewControllerManagerCommand()
+		cmd.SetArgs(args)
+		os.Exit(cli.Run(cmd))
+	case "etcd":
+		os.Exit(runEtcd(args))
+	case "certs":
+		os.Exit(runCerts(args))
+	case "sim":
+		os.Exit(runSim(args))
+	default:
+		usage()
+	}
+}
