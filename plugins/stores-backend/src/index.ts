@@ -1,1 +1,16 @@
-export { storesPlugin as default } from './plugin';
+/**
+ * Storeplane's `stores` backend plugin.
+ *
+ * @packageDocumentation
+ */
+export { storesPlugin as default, STORES_EVENT_TOPIC } from './plugin';
+export { storesEnginesExtensionPoint } from './engines/types';
+export type {
+  StoreEngine,
+  StoresEnginesExtensionPoint,
+  EngineStoreInput,
+  ResourceBudget,
+  GeneratedCredentials,
+} from './engines/types';
+export { createWooCommerceEngine } from './engines/woocommerceEngine';
+export { storeConditions, createStoreConditionalDecision, isStoreOwner } from './service/permissionRules';

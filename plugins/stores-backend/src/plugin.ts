@@ -1,30 +1,160 @@
-import {
-  coreServices,
-  createBackendPlugin,
-} from '@backstage/backend-plugin-api';
-import { createRouter } from './router';
-import { todoListServiceRef } from './services/TodoListService';
+import { coreServices, createBackendPlugin } from '@backstage/backend-plugin-api';
+import { eventsServiceRef } from '@backstage/plugin-events-node';
+import { storeCreatePermission, storeplanePermissions } from '@storeplane/plugin-stores-common';
+import { readStoresConfig } from './config/readStoresConfig';
+import { migrateDatabase } from './database/migrateDatabase';
+import { StoreRepository } from './database/StoreRepository';
+import { EngineRegistry } from './engines/EngineRegistry';
+import { StoreEngine, storesEnginesExtensionPoint } from './engines/types';
+import { createWooCommerceEngine } from './engines/woocommerceEngine';
+import { packageChart } from './kubernetes/bundledChart';
+import { KubernetesClient, loadKubeConfig } from './kubernetes/KubernetesClient';
+import { createStoresMetrics } from './metrics';
+import { ReconcileLoop } from './reconciler/ReconcileLoop';
+import { StoreChangeListener, StoreReconciler } from './reconciler/StoreReconciler';
+import { storePermissionRules, storeResourceRef } from './service/permissionRules';
+import { createRouter } from './service/router';
+import { StoresService } from './service/StoresService';
+
+/** Topic on Backstage's events service announcing store changes: `{ storeId, status }`. */
+export const STORES_EVENT_TOPIC = 'storeplane.stores';
 
 /**
- * storesPlugin backend plugin
- *
- * @public
+ * The `stores` backend plugin: desired state in the database, a lease-based reconciler on the
+ * scheduler, Kubernetes/Helm actuation, and the REST API at /api/stores.
  */
 export const storesPlugin = createBackendPlugin({
   pluginId: 'stores',
   register(env) {
+    const addedEngines: StoreEngine[] = [];
+    env.registerExtensionPoint(storesEnginesExtensionPoint, {
+      addEngine: engine => addedEngines.push(engine),
+    });
+
     env.registerInit({
       deps: {
-        httpAuth: coreServices.httpAuth,
+        rootConfig: coreServices.rootConfig,
+        logger: coreServices.logger,
+        database: coreServices.database,
+        scheduler: coreServices.scheduler,
         httpRouter: coreServices.httpRouter,
-        todoList: todoListServiceRef,
+        httpAuth: coreServices.httpAuth,
+        permissions: coreServices.permissions,
+        permissionsRegistry: coreServices.permissionsRegistry,
+        auditor: coreServices.auditor,
+        lifecycle: coreServices.lifecycle,
+        events: eventsServiceRef,
       },
-      async init({ httpAuth, httpRouter, todoList }) {
+      async init(deps) {
+        const { rootConfig, logger, database, scheduler, httpRouter, events } = deps;
+        const config = readStoresConfig(rootConfig);
+        const knex = await database.getClient();
+        if (!database.migrations?.skip) await migrateDatabase(knex);
+        const repository = new StoreRepository(knex);
+
+        const engines = new EngineRegistry();
+        engines.add(createWooCommerceEngine({ chartPath: config.helm.chartPath }));
+        addedEngines.forEach(engine => engines.add(engine));
+
+        let kubernetesClient: KubernetesClient | undefined;
+        const kubernetes = () => {
+          if (!kubernetesClient) {
+            const kubeConfig = loadKubeConfig(config.kubernetes);
+            if (!kubeConfig.getCurrentCluster()) {
+              throw new Error(
+                `no cluster found for storeplane.kubernetes.source=${config.kubernetes.source} (no kubeconfig at KUBECONFIG or ~/.kube/config, or no current context)`,
+              );
+            }
+            kubernetesClient = new KubernetesClient(kubeConfig, config.kubernetes.requestTimeoutMs);
+          }
+          return kubernetesClient;
+        };
+
+        const charts = new Map<string, ReturnType<typeof packageChart>>();
+        const bundledChart = (engineName: string) => {
+          if (!charts.has(engineName)) {
+            const packed = packageChart(engines.get(engineName).bundledChartPath);
+            packed.catch(() => charts.delete(engineName));
+            charts.set(engineName, packed);
+          }
+          return charts.get(engineName)!;
+        };
+
+        const onChange: StoreChangeListener = (storeId, status) => {
+          events
+            .publish({ topic: STORES_EVENT_TOPIC, eventPayload: { storeId, status } })
+            .catch(error => logger.warn(`Could not publish store change of ${storeId}: ${error}`));
+        };
+
+        const metrics = createStoresMetrics(repository);
+        const reconciler = new StoreReconciler({
+          repository,
+          engines,
+          config,
+          logger,
+          metrics,
+          kubernetes,
+          bundledChart,
+          onChange,
+        });
+        const loop = new ReconcileLoop({
+          repository,
+          reconciler,
+          logger,
+          concurrency: config.reconciler.concurrency,
+          leaseMs: config.reconciler.leaseMs,
+          eventRetentionMs: config.eventRetentionMs,
+          createRateWindowMs: config.limits.createRate.windowMs,
+        });
+
+        // Every replica runs the loop (scope local): per-store leases keep them apart, and
+        // more replicas reconcile more stores at once.
+        await scheduler.scheduleTask({
+          id: 'storeplane-reconcile',
+          frequency: { seconds: config.reconciler.frequencySeconds },
+          timeout: { seconds: Math.max(60, (config.reconciler.leaseMs / 1000) * 2) },
+          scope: 'local',
+          fn: () => loop.trigger(),
+        });
+        await scheduler.scheduleTask({
+          id: 'storeplane-purge-expired',
+          frequency: { hours: 1 },
+          timeout: { minutes: 5 },
+          scope: 'global',
+          fn: () => loop.purgeExpired(),
+        });
+
+        deps.permissionsRegistry.addPermissions([storeCreatePermission]);
+        deps.permissionsRegistry.addResourceType({
+          resourceRef: storeResourceRef,
+          permissions: storeplanePermissions.filter(p => p.type === 'resource'),
+          rules: storePermissionRules,
+          getResources: ids => Promise.all(ids.map(id => repository.getStore(id))),
+        });
+
+        const service = new StoresService({
+          repository,
+          engines,
+          config,
+          kubernetes,
+          onChange,
+          wakeReconciler: () => {
+            loop.trigger().catch(error => logger.error('Reconcile pass failed', error));
+          },
+        });
         httpRouter.use(
           await createRouter({
-            httpAuth,
-            todoList,
+            httpAuth: deps.httpAuth,
+            permissions: deps.permissions,
+            auditor: deps.auditor,
+            service,
+            repository,
+            engines,
+            config,
           }),
+        );
+        logger.info(
+          `Storeplane stores plugin ready: ${config.plans.size} plans, engines ${engines.list().map(e => e.name).join(', ')}, reconciler every ${config.reconciler.frequencySeconds} s`,
         );
       },
     });

@@ -1,0 +1,104 @@
+export interface Config {
+  /** Storeplane: self-service WooCommerce stores on Kubernetes. */
+  storeplane?: {
+    /** Which cluster stores are created in. */
+    kubernetes?: {
+      /**
+       * `kubeconfig` (a file and context; default ~/.kube/config or KUBECONFIG),
+       * `inCluster` (the pod's ServiceAccount) or `url` (url + token + caData).
+       */
+      source?: 'kubeconfig' | 'inCluster' | 'url';
+      kubeconfigPath?: string;
+      context?: string;
+      url?: string;
+      /** @visibility secret */
+      token?: string;
+      caData?: string;
+      skipTLSVerify?: boolean;
+      /** Milliseconds before an API call counts as timed out (transient). Default 10000. */
+      requestTimeoutMs?: number;
+      rbac?: {
+        /** ClusterRole the plugin binds to itself in each store namespace. */
+        storeManagerClusterRole?: string;
+        /** ClusterRole bound to the Helm Job's ServiceAccount in each store namespace. */
+        storeInstallerClusterRole?: string;
+        /**
+         * The plugin's own ServiceAccount. When set, the plugin binds storeManagerClusterRole
+         * to it in each store namespace (least privilege); when unset, it relies on its own
+         * cluster-wide rights (development clusters).
+         */
+        serviceAccount?: { namespace: string; name: string };
+      };
+    };
+    ingress?: {
+      className?: string;
+      /** Stores get `<namespace>.<baseDomain>`. */
+      baseDomain?: string;
+      tls?: { enabled?: boolean; secretName?: string; annotations?: { [key: string]: string } };
+      annotations?: { [key: string]: string };
+    };
+    /** StorageClass of store volumes; empty uses the cluster default. */
+    storageClass?: string;
+    helm?: {
+      /** Image of the Helm install/uninstall Jobs. */
+      image?: string;
+      /** Where the Job gets the chart: `bundled` (ConfigMap made from the chart shipped with the plugin), or a chart reference (oci://… or https://…). */
+      chart?: { source?: 'bundled' | 'reference'; path?: string; reference?: string; version?: string };
+      /** helm --timeout for install (hooks wait for WooCommerce setup). Default 20m. */
+      timeout?: string;
+      /** Job-level retries before the install counts as failed. Default 1. */
+      backoffLimit?: number;
+    };
+    healthCheck?: {
+      /** `serviceProxy` (through the API server) or `url` (in-cluster URL template). */
+      mode?: 'serviceProxy' | 'url';
+      /** For mode url: `{namespace}` and `{service}` are replaced. */
+      urlTemplate?: string;
+      path?: string;
+    };
+    network?: {
+      /** Labels selecting the ingress controller's namespace. */
+      ingressControllerNamespaceLabels?: { [key: string]: string };
+      /** Address ranges a store may not reach over HTTPS egress (the cluster's own networks). */
+      clusterCidrs?: string[];
+      /** Where the Helm Job reaches the API server. */
+      apiServerCidrs?: string[];
+      apiServerPorts?: number[];
+      /** Extra ingress sources allowed to reach WordPress (e.g. the health checker). */
+      healthCheckSourceCidrs?: string[];
+    };
+    reconciler?: {
+      frequencySeconds?: number;
+      concurrency?: number;
+      leaseSeconds?: number;
+      maxAttempts?: number;
+      initialBackoffSeconds?: number;
+      maxBackoffSeconds?: number;
+      /** How long a waiting step (Job, workloads, namespace deletion) may take. Default 30. */
+      stepTimeoutMinutes?: number;
+    };
+    limits?: {
+      maxActiveStoresPerUser?: number;
+      maxActiveStoresPerOwner?: number;
+      createRate?: { count: number; windowSeconds: number };
+    };
+    events?: {
+      /** Days events of deleted stores stay readable. Default 30. */
+      retentionDays?: number;
+    };
+    defaultPlan?: string;
+    plans?: {
+      [name: string]: {
+        title?: string;
+        description?: string;
+        /** CPU request of one WordPress replica, e.g. 250m. */
+        cpu: string;
+        /** Memory request of one WordPress replica, e.g. 256Mi. */
+        memory: string;
+        /** Size of each store volume (WordPress files, database). */
+        storage: string;
+        replicas?: number;
+      };
+    };
+  };
+}

@@ -1,0 +1,381 @@
+import { Knex } from 'knex';
+import {
+  StoreEventLevel,
+  StoreStatus,
+  StoreStep,
+} from '@storeplane/plugin-stores-common';
+
+export type DesiredState = 'present' | 'absent';
+
+/** One row of `stores`, with times as epoch milliseconds. */
+export interface StoreRecord {
+  id: string;
+  name: string;
+  description: string | null;
+  owner: string;
+  createdBy: string;
+  engine: string;
+  plan: string;
+  desiredState: DesiredState;
+  status: StoreStatus;
+  step: StoreStep | null;
+  namespace: string;
+  storefrontUrl: string | null;
+  adminUrl: string | null;
+  generation: number;
+  attempts: number;
+  nextAttemptAt: number;
+  stepStartedAt: number;
+  lastError: string | null;
+  leaseHolder: string | null;
+  leaseExpiresAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+  readyAt: number | null;
+}
+
+export interface StoreEventRecord {
+  id: number;
+  storeId: string;
+  createdAt: number;
+  type: string;
+  level: StoreEventLevel;
+  message: string;
+  actor: string | null;
+}
+
+export interface NewStoreEvent {
+  type: string;
+  level: StoreEventLevel;
+  message: string;
+  actor?: string | null;
+}
+
+/** Filter on owner/created-by produced from permission conditions (see permissionRules.ts). */
+export type StoreAccessFilter =
+  | { anyOf: StoreAccessFilter[] }
+  | { allOf: StoreAccessFilter[] }
+  | { not: StoreAccessFilter }
+  | { ownedBy: string[] };
+
+export interface ListStoresFilter {
+  owner?: string;
+  ids?: string[];
+  status?: StoreStatus;
+  access?: StoreAccessFilter;
+  offset: number;
+  limit: number;
+}
+
+/** The fields a lease holder may change on the store it holds. */
+export type ClaimedStoreUpdate = Partial<
+  Pick<
+    StoreRecord,
+    | 'status'
+    | 'step'
+    | 'storefrontUrl'
+    | 'adminUrl'
+    | 'attempts'
+    | 'nextAttemptAt'
+    | 'stepStartedAt'
+    | 'lastError'
+    | 'readyAt'
+  >
+>;
+
+const ACTIVE_STATUSES: StoreStatus[] = ['Provisioning', 'Ready', 'Failed'];
+
+const columns: Record<keyof StoreRecord, string> = {
+  id: 'id',
+  name: 'name',
+  description: 'description',
+  owner: 'owner',
+  createdBy: 'created_by',
+  engine: 'engine',
+  plan: 'plan',
+  desiredState: 'desired_state',
+  status: 'status',
+  step: 'step',
+  namespace: 'namespace',
+  storefrontUrl: 'storefront_url',
+  adminUrl: 'admin_url',
+  generation: 'generation',
+  attempts: 'attempts',
+  nextAttemptAt: 'next_attempt_at',
+  stepStartedAt: 'step_started_at',
+  lastError: 'last_error',
+  leaseHolder: 'lease_holder',
+  leaseExpiresAt: 'lease_expires_at',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+  readyAt: 'ready_at',
+};
+
+function toRow(values: Partial<StoreRecord>): Record<string, unknown> {
+  const row: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(values)) {
+    if (value !== undefined) row[columns[key as keyof StoreRecord]] = value;
+  }
+  return row;
+}
+
+// PostgreSQL returns bigint columns as strings.
+const toNumber = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+
+function fromRow(row: any): StoreRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description ?? null,
+    owner: row.owner,
+    createdBy: row.created_by,
+    engine: row.engine,
+    plan: row.plan,
+    desiredState: row.desired_state,
+    status: row.status,
+    step: row.step ?? null,
+    namespace: row.namespace,
+    storefrontUrl: row.storefront_url ?? null,
+    adminUrl: row.admin_url ?? null,
+    generation: Number(row.generation),
+    attempts: Number(row.attempts),
+    nextAttemptAt: Number(row.next_attempt_at),
+    stepStartedAt: Number(row.step_started_at),
+    lastError: row.last_error ?? null,
+    leaseHolder: row.lease_holder ?? null,
+    leaseExpiresAt: toNumber(row.lease_expires_at),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    readyAt: toNumber(row.ready_at),
+  };
+}
+
+function applyAccessFilter(query: Knex.QueryBuilder, filter: StoreAccessFilter): void {
+  if ('ownedBy' in filter) {
+    const refs = filter.ownedBy.map(ref => ref.toLowerCase());
+    query.where(q => q.whereIn('owner', refs).orWhereIn('created_by', refs));
+  } else if ('anyOf' in filter) {
+    query.where(q => {
+      for (const sub of filter.anyOf) q.orWhere(inner => applyAccessFilter(inner, sub));
+    });
+  } else if ('allOf' in filter) {
+    query.where(q => {
+      for (const sub of filter.allOf) q.andWhere(inner => applyAccessFilter(inner, sub));
+    });
+  } else {
+    query.whereNot(q => applyAccessFilter(q, filter.not));
+  }
+}
+
+/** All SQL of the stores plugin. */
+export class StoreRepository {
+  constructor(private readonly db: Knex) {}
+
+  async insertStore(
+    store: StoreRecord,
+    event: NewStoreEvent,
+    rateLimitUser: string,
+  ): Promise<void> {
+    await this.db.transaction(async tx => {
+      await tx('stores').insert(toRow(store));
+      await tx('store_events').insert(this.eventRow(store.id, event, store.createdAt));
+      await tx('store_create_requests').insert({
+        user_ref: rateLimitUser,
+        created_at: store.createdAt,
+      });
+    });
+  }
+
+  async getStore(id: string): Promise<StoreRecord | undefined> {
+    const row = await this.db('stores').where({ id }).first();
+    return row ? fromRow(row) : undefined;
+  }
+
+  async listStores(filter: ListStoresFilter): Promise<{ items: StoreRecord[]; totalCount: number }> {
+    const base = this.db('stores');
+    if (filter.owner) base.where('owner', filter.owner);
+    if (filter.status) base.where('status', filter.status);
+    if (filter.ids) base.whereIn('id', filter.ids);
+    if (filter.access) applyAccessFilter(base, filter.access);
+    const [{ count }] = await base.clone().count({ count: '*' });
+    const rows = await base
+      .clone()
+      .select('*')
+      .orderBy([
+        { column: 'created_at', order: 'desc' },
+        { column: 'id', order: 'asc' },
+      ])
+      .offset(filter.offset)
+      .limit(filter.limit);
+    return { items: rows.map(fromRow), totalCount: Number(count) };
+  }
+
+  async countActiveStores(by: { createdBy?: string; owner?: string }): Promise<number> {
+    const query = this.db('stores').whereIn('status', ACTIVE_STATUSES);
+    if (by.createdBy) query.where('created_by', by.createdBy);
+    if (by.owner) query.where('owner', by.owner);
+    const [{ count }] = await query.count({ count: '*' });
+    return Number(count);
+  }
+
+  /** Accepted creates of a user since a time, oldest first (for Retry-After). */
+  async createRequestsSince(userRef: string, since: number): Promise<number[]> {
+    const rows = await this.db('store_create_requests')
+      .where('user_ref', userRef)
+      .andWhere('created_at', '>=', since)
+      .orderBy('created_at', 'asc')
+      .select('created_at');
+    return rows.map(row => Number(row.created_at));
+  }
+
+  async pruneCreateRequests(before: number): Promise<void> {
+    await this.db('store_create_requests').where('created_at', '<', before).delete();
+  }
+
+  /** Stores with work due and no live lease, soonest first. */
+  async findDueStoreIds(now: number, limit: number): Promise<string[]> {
+    const rows = await this.db('stores')
+      .whereIn('status', ['Provisioning', 'Deleting'])
+      .andWhere('next_attempt_at', '<=', now)
+      .andWhere(q => q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<', now))
+      .orderBy('next_attempt_at', 'asc')
+      .limit(limit)
+      .select('id');
+    return rows.map(row => row.id);
+  }
+
+  /**
+   * Takes the lease on a store with one conditional UPDATE: it succeeds for exactly one
+   * claimer while the lease is free or expired.
+   */
+  async claimStore(id: string, holder: string, now: number, leaseMs: number): Promise<StoreRecord | undefined> {
+    const updated = await this.db('stores')
+      .where({ id })
+      .andWhere(q => q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<', now))
+      .update({ lease_holder: holder, lease_expires_at: now + leaseMs });
+    if (updated !== 1) return undefined;
+    const store = await this.getStore(id);
+    return store?.leaseHolder === holder ? store : undefined;
+  }
+
+  async renewLease(id: string, holder: string, now: number, leaseMs: number): Promise<boolean> {
+    const updated = await this.db('stores')
+      .where({ id, lease_holder: holder })
+      .update({ lease_expires_at: now + leaseMs });
+    return updated === 1;
+  }
+
+  async releaseStore(id: string, holder: string): Promise<void> {
+    await this.db('stores')
+      .where({ id, lease_holder: holder })
+      .update({ lease_holder: null, lease_expires_at: null });
+  }
+
+  /**
+   * Writes the reconciler's result, only while the caller still holds the lease and no user
+   * changed the store meanwhile (generation), so a stale worker never overwrites a newer intent.
+   */
+  async updateClaimedStore(
+    id: string,
+    holder: string,
+    generation: number,
+    update: ClaimedStoreUpdate,
+    now: number,
+  ): Promise<boolean> {
+    const updated = await this.db('stores')
+      .where({ id, lease_holder: holder, generation })
+      .update(toRow({ ...update, updatedAt: now }));
+    return updated === 1;
+  }
+
+  /** Removes a deleted store; events stay for the audit period. */
+  async deleteClaimedStore(id: string, holder: string, generation: number): Promise<boolean> {
+    const deleted = await this.db('stores')
+      .where({ id, lease_holder: holder, generation })
+      .delete();
+    return deleted === 1;
+  }
+
+  async requestDeletion(id: string, now: number): Promise<StoreRecord | undefined> {
+    await this.db('stores')
+      .where({ id })
+      .whereNot('status', 'Deleting')
+      .update({
+        desired_state: 'absent',
+        status: 'Deleting',
+        step: 'helmUninstall',
+        generation: this.db.raw('generation + 1'),
+        attempts: 0,
+        last_error: null,
+        next_attempt_at: now,
+        step_started_at: now,
+        storefront_url: null,
+        admin_url: null,
+        updated_at: now,
+      });
+    return this.getStore(id);
+  }
+
+  /** Puts a Failed store back to Provisioning at the step that failed. */
+  async requestRetry(id: string, now: number): Promise<boolean> {
+    const updated = await this.db('stores')
+      .where({ id, status: 'Failed' })
+      .update({
+        status: 'Provisioning',
+        generation: this.db.raw('generation + 1'),
+        attempts: 0,
+        last_error: null,
+        next_attempt_at: now,
+        step_started_at: now,
+        updated_at: now,
+      });
+    return updated === 1;
+  }
+
+  async addEvent(storeId: string, event: NewStoreEvent, now: number): Promise<void> {
+    await this.db('store_events').insert(this.eventRow(storeId, event, now));
+  }
+
+  async listEvents(storeId: string, limit: number): Promise<StoreEventRecord[]> {
+    const rows = await this.db('store_events')
+      .where('store_id', storeId)
+      .orderBy('id', 'desc')
+      .limit(limit);
+    return rows.map(row => ({
+      id: Number(row.id),
+      storeId: row.store_id,
+      createdAt: Number(row.created_at),
+      type: row.type,
+      level: row.level,
+      message: row.message,
+      actor: row.actor ?? null,
+    }));
+  }
+
+  /** Deletes events of removed stores older than the audit period. */
+  async purgeEventsOfDeletedStores(before: number): Promise<number> {
+    return this.db('store_events')
+      .where('created_at', '<', before)
+      .whereNotIn('store_id', this.db('stores').select('id'))
+      .delete();
+  }
+
+  async countByStatus(): Promise<Record<string, number>> {
+    const rows: Array<{ status: string; count: string | number }> = await this.db('stores')
+      .select('status')
+      .count({ count: '*' })
+      .groupBy('status');
+    return Object.fromEntries(rows.map(row => [row.status, Number(row.count)]));
+  }
+
+  private eventRow(storeId: string, event: NewStoreEvent, now: number) {
+    return {
+      store_id: storeId,
+      created_at: now,
+      type: event.type,
+      level: event.level,
+      message: event.message,
+      actor: event.actor ?? null,
+    };
+  }
+}

@@ -1,0 +1,72 @@
+import { createExtensionPoint } from '@backstage/backend-plugin-api';
+import { StorePlan } from '@storeplane/plugin-stores-common';
+
+/** What an engine knows about the store it renders. */
+export interface EngineStoreInput {
+  id: string;
+  name: string;
+  description: string | null;
+  namespace: string;
+  plan: StorePlan;
+  /** Host name of the storefront, e.g. store-shop-x1y2z.stores.example.com */
+  host: string;
+  /** Storefront URL (scheme + host). */
+  url: string;
+  /** Secret in the store namespace that holds the generated credentials. */
+  secretName: string;
+  ingress: {
+    className: string;
+    tls: { enabled: boolean; secretName?: string };
+    annotations: Record<string, string>;
+  };
+  storageClass: string;
+}
+
+/** Totals of everything a store runs, sizing its namespace ResourceQuota. */
+export interface ResourceBudget {
+  requestsCpu: number;
+  requestsMemory: number;
+  limitsCpu: number;
+  limitsMemory: number;
+  storage: number;
+  persistentVolumeClaims: number;
+  pods: number;
+  /** The largest single container, for the LimitRange maximum. */
+  maxContainerCpu: number;
+  maxContainerMemory: number;
+}
+
+export interface GeneratedCredentials {
+  /** Secret data (string values). */
+  data: Record<string, string>;
+}
+
+/** A kind of store Storeplane can run. WooCommerce is built in; modules can add others. */
+export interface StoreEngine {
+  name: string;
+  title: string;
+  /** Helm release name inside the store namespace. */
+  releaseName: string;
+  /** Directory of the chart shipped with the engine (packaged into a ConfigMap for the Helm Job). */
+  bundledChartPath: string;
+  helmValues(store: EngineStoreInput): Record<string, unknown>;
+  resourceBudget(plan: StorePlan): ResourceBudget;
+  generateCredentials(store: EngineStoreInput): GeneratedCredentials;
+  /** Reads the admin login from the store Secret's data (base64-decoded). */
+  adminCredentials(secretData: Record<string, string>): { username: string; password: string };
+  /** Label selector of the release's Deployments and StatefulSets. */
+  workloadSelector: string;
+  /** Service and port the HTTP health check targets. */
+  healthCheck: { service: string; port: string };
+  /** Path of the admin UI under the storefront URL. */
+  adminPath: string;
+}
+
+export interface StoresEnginesExtensionPoint {
+  addEngine(engine: StoreEngine): void;
+}
+
+/** Lets backend modules add store engines without touching the plugin. */
+export const storesEnginesExtensionPoint = createExtensionPoint<StoresEnginesExtensionPoint>({
+  id: 'stores.engines',
+});

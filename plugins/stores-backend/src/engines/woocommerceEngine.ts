@@ -1,0 +1,139 @@
+import { resolvePackagePath } from '@backstage/backend-plugin-api';
+import { StorePlan } from '@storeplane/plugin-stores-common';
+import { randomBytes } from 'node:crypto';
+import { formatMebibytes, formatMillicores, parseQuantity } from './quantity';
+import { EngineStoreInput, ResourceBudget, StoreEngine } from './types';
+
+const RELEASE_NAME = 'woocommerce';
+
+// Fixed sizes of the parts that do not scale with the plan.
+const SETUP_JOB = { requestsCpu: 0.1, requestsMemory: 256 * 1024 ** 2, limitsCpu: 0.5, limitsMemory: 512 * 1024 ** 2 };
+/** The Helm Job the reconciler runs in the namespace (see kubernetes/storeResources.ts). */
+export const HELM_JOB_RESOURCES = {
+  requests: { cpu: '100m', memory: '128Mi' },
+  limits: { cpu: '500m', memory: '256Mi' },
+};
+const HELM_JOB = { requestsCpu: 0.1, requestsMemory: 128 * 1024 ** 2, limitsCpu: 0.5, limitsMemory: 256 * 1024 ** 2 };
+const MIN_DB_CPU = 0.1;
+
+interface Sizes {
+  wordpress: { requestsCpu: number; requestsMemory: number; limitsCpu: number; limitsMemory: number };
+  mariadb: { requestsCpu: number; requestsMemory: number; limitsCpu: number; limitsMemory: number };
+  storage: number;
+  replicas: number;
+}
+
+/** How a plan sizes the chart: limits are twice the requests; the database gets half the CPU. */
+function sizesFor(plan: StorePlan): Sizes {
+  const cpu = parseQuantity(plan.cpu);
+  const memory = parseQuantity(plan.memory);
+  const dbCpu = Math.max(cpu / 2, MIN_DB_CPU);
+  return {
+    wordpress: { requestsCpu: cpu, requestsMemory: memory, limitsCpu: cpu * 2, limitsMemory: memory * 2 },
+    mariadb: { requestsCpu: dbCpu, requestsMemory: memory, limitsCpu: dbCpu * 2, limitsMemory: memory * 2 },
+    storage: parseQuantity(plan.storage),
+    replicas: plan.replicas,
+  };
+}
+
+function resources(size: Sizes['wordpress']) {
+  return {
+    requests: { cpu: formatMillicores(size.requestsCpu), memory: formatMebibytes(size.requestsMemory) },
+    limits: { cpu: formatMillicores(size.limitsCpu), memory: formatMebibytes(size.limitsMemory) },
+  };
+}
+
+const password = () => randomBytes(24).toString('base64url');
+
+/** WooCommerce on the official WordPress and MariaDB images (charts/woocommerce-store). */
+export function createWooCommerceEngine(options?: { chartPath?: string }): StoreEngine {
+  return {
+    name: 'woocommerce',
+    title: 'WooCommerce',
+    releaseName: RELEASE_NAME,
+    bundledChartPath:
+      options?.chartPath ??
+      resolvePackagePath('@storeplane/plugin-stores-backend', '../../charts/woocommerce-store'),
+    workloadSelector: `app.kubernetes.io/instance=${RELEASE_NAME}`,
+    healthCheck: { service: `${RELEASE_NAME}-wordpress`, port: 'http' },
+    adminPath: '/wp-admin/',
+
+    helmValues(store: EngineStoreInput) {
+      const sizes = sizesFor(store.plan);
+      const storageSize = formatMebibytes(sizes.storage);
+      return {
+        store: { id: store.id, name: store.name, url: store.url },
+        existingSecret: store.secretName,
+        wordpress: {
+          replicas: sizes.replicas,
+          resources: resources(sizes.wordpress),
+          persistence: {
+            size: storageSize,
+            storageClass: store.storageClass,
+            accessMode: sizes.replicas > 1 ? 'ReadWriteMany' : 'ReadWriteOnce',
+          },
+          // ~48Mi per WooCommerce request keeps Apache under the memory limit.
+          maxRequestWorkers: Math.max(2, Math.floor(sizes.wordpress.limitsMemory / (48 * 1024 ** 2))),
+        },
+        mariadb: {
+          resources: resources(sizes.mariadb),
+          persistence: { size: storageSize, storageClass: store.storageClass },
+        },
+        setup: { resources: resources(SETUP_JOB) },
+        ingress: {
+          enabled: true,
+          className: store.ingress.className,
+          host: store.host,
+          tls: {
+            enabled: store.ingress.tls.enabled,
+            secretName: store.ingress.tls.enabled
+              ? store.ingress.tls.secretName ?? `${store.namespace}-tls`
+              : '',
+          },
+          annotations: store.ingress.annotations,
+        },
+      };
+    },
+
+    resourceBudget(plan: StorePlan): ResourceBudget {
+      const sizes = sizesFor(plan);
+      // A rolling update of a multi-replica WordPress runs one extra pod for a moment.
+      const wordpressPods = sizes.replicas > 1 ? sizes.replicas + 1 : sizes.replicas;
+      const parts = [
+        { ...sizes.wordpress, count: wordpressPods },
+        { ...sizes.mariadb, count: 1 },
+        { ...SETUP_JOB, count: 1 },
+        { ...HELM_JOB, count: 1 },
+      ];
+      const sum = (key: keyof typeof SETUP_JOB) =>
+        parts.reduce((total, part) => total + part[key] * part.count, 0);
+      return {
+        requestsCpu: sum('requestsCpu'),
+        requestsMemory: sum('requestsMemory'),
+        limitsCpu: sum('limitsCpu'),
+        limitsMemory: sum('limitsMemory'),
+        storage: sizes.storage * 2,
+        persistentVolumeClaims: 2,
+        pods: wordpressPods + 3,
+        maxContainerCpu: Math.max(...parts.map(p => p.limitsCpu)),
+        maxContainerMemory: Math.max(...parts.map(p => p.limitsMemory)),
+      };
+    },
+
+    generateCredentials(store: EngineStoreInput) {
+      return {
+        data: {
+          'database-password': password(),
+          'database-root-password': password(),
+          'admin-username': 'admin',
+          'admin-password': password(),
+          'admin-email': `admin@${store.host}`,
+        },
+      };
+    },
+
+    adminCredentials(secretData: Record<string, string>) {
+      return { username: secretData['admin-username'], password: secretData['admin-password'] };
+    },
+  };
+}

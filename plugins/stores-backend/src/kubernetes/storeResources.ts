@@ -1,0 +1,330 @@
+import { KubernetesObject } from '@kubernetes/client-node';
+import { StoresConfig } from '../config/readStoresConfig';
+import { formatMebibytes, formatMillicores } from '../engines/quantity';
+import { ResourceBudget, StoreEngine } from '../engines/types';
+import { HELM_JOB_RESOURCES } from '../engines/woocommerceEngine';
+
+/** The store fields the manifests need. */
+export interface StoreIdentity {
+  id: string;
+  namespace: string;
+  owner: string;
+  engine: string;
+  plan: string;
+}
+
+export const CREDENTIALS_SECRET = 'storeplane-credentials';
+export const HELM_SERVICE_ACCOUNT = 'storeplane-helm';
+export const CHART_CONFIGMAP = 'storeplane-chart';
+export const VALUES_CONFIGMAP = 'storeplane-values';
+export const CHART_ARCHIVE_KEY = 'chart.tgz';
+const MANAGER_BINDING = 'storeplane-store-manager';
+const INSTALLER_BINDING = 'storeplane-store-installer';
+
+/** Label values allow [A-Za-z0-9._-], at most 63 characters. */
+export function labelValue(value: string): string {
+  return value.replace(/[^A-Za-z0-9._-]+/g, '.').replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '').slice(0, 63);
+}
+
+export function storeLabels(store: StoreIdentity): Record<string, string> {
+  return {
+    'app.kubernetes.io/managed-by': 'storeplane',
+    'app.kubernetes.io/part-of': 'storeplane',
+    'app.kubernetes.io/name': store.engine,
+    'app.kubernetes.io/instance': store.namespace,
+    'storeplane.io/store-id': store.id,
+    'storeplane.io/owner': labelValue(store.owner),
+    'storeplane.io/plan': labelValue(store.plan),
+  };
+}
+
+function metadata(store: StoreIdentity, name: string) {
+  return { name, namespace: store.namespace, labels: storeLabels(store) };
+}
+
+export function namespaceManifest(store: StoreIdentity): KubernetesObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name: store.namespace,
+      labels: {
+        ...storeLabels(store),
+        // Pod Security Admission: store pods must meet the restricted profile's baseline.
+        'pod-security.kubernetes.io/enforce': 'baseline',
+        'pod-security.kubernetes.io/warn': 'restricted',
+      },
+      annotations: { 'storeplane.io/owner-ref': store.owner },
+    },
+  };
+}
+
+export function resourceQuotaManifest(store: StoreIdentity, budget: ResourceBudget): KubernetesObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ResourceQuota',
+    metadata: metadata(store, 'storeplane-quota'),
+    spec: {
+      hard: {
+        'requests.cpu': formatMillicores(budget.requestsCpu),
+        'requests.memory': formatMebibytes(budget.requestsMemory),
+        'limits.cpu': formatMillicores(budget.limitsCpu),
+        'limits.memory': formatMebibytes(budget.limitsMemory),
+        'requests.storage': formatMebibytes(budget.storage),
+        persistentvolumeclaims: String(budget.persistentVolumeClaims),
+        pods: String(budget.pods),
+        'services.loadbalancers': '0',
+        'services.nodeports': '0',
+      },
+    },
+  } as KubernetesObject;
+}
+
+export function limitRangeManifest(store: StoreIdentity, budget: ResourceBudget): KubernetesObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'LimitRange',
+    metadata: metadata(store, 'storeplane-limits'),
+    spec: {
+      limits: [
+        {
+          type: 'Container',
+          default: { cpu: '500m', memory: '256Mi' },
+          defaultRequest: { cpu: '100m', memory: '128Mi' },
+          max: {
+            cpu: formatMillicores(budget.maxContainerCpu),
+            memory: formatMebibytes(budget.maxContainerMemory),
+          },
+        },
+        {
+          type: 'PersistentVolumeClaim',
+          max: { storage: formatMebibytes(budget.storage) },
+        },
+      ],
+    },
+  } as KubernetesObject;
+}
+
+/**
+ * Deny by default; then allow exactly: ingress controller → store, pods → their own database,
+ * DNS, HTTPS to addresses outside the cluster, and the Helm Job → the API server.
+ */
+export function networkPolicyManifests(
+  store: StoreIdentity,
+  config: StoresConfig['network'],
+): KubernetesObject[] {
+  const policy = (name: string, spec: Record<string, unknown>) =>
+    ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: metadata(store, name), spec }) as KubernetesObject;
+  const wordpressIngressSources: Record<string, unknown>[] = [
+    { namespaceSelector: { matchLabels: config.ingressControllerNamespaceLabels } },
+    ...config.healthCheckSourceCidrs.map(cidr => ({ ipBlock: { cidr } })),
+  ];
+  return [
+    policy('storeplane-default-deny', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] }),
+    policy('storeplane-allow-ingress-controller', {
+      podSelector: { matchLabels: { 'app.kubernetes.io/component': 'wordpress' } },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: wordpressIngressSources }],
+    }),
+    policy('storeplane-allow-database', {
+      podSelector: { matchLabels: { 'app.kubernetes.io/component': 'mariadb' } },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: 3306 }] }],
+    }),
+    policy('storeplane-allow-egress', {
+      podSelector: {},
+      policyTypes: ['Egress'],
+      egress: [
+        {
+          to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/component': 'mariadb' } } }],
+          ports: [{ protocol: 'TCP', port: 3306 }],
+        },
+        {
+          to: [
+            {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+              podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+            },
+          ],
+          ports: [
+            { protocol: 'UDP', port: 53 },
+            { protocol: 'TCP', port: 53 },
+          ],
+        },
+        {
+          to: [{ ipBlock: { cidr: '0.0.0.0/0', except: config.clusterCidrs } }],
+          ports: [{ protocol: 'TCP', port: 443 }],
+        },
+      ],
+    }),
+    policy('storeplane-allow-helm-to-apiserver', {
+      podSelector: { matchLabels: { 'storeplane.io/role': 'helm' } },
+      policyTypes: ['Egress'],
+      egress: [
+        {
+          to: config.apiServerCidrs.map(cidr => ({ ipBlock: { cidr } })),
+          ports: config.apiServerPorts.map(port => ({ protocol: 'TCP', port })),
+        },
+      ],
+    }),
+  ];
+}
+
+function roleBinding(
+  store: StoreIdentity,
+  name: string,
+  clusterRole: string,
+  subject: { namespace: string; name: string },
+): KubernetesObject {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: metadata(store, name),
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole },
+    subjects: [{ kind: 'ServiceAccount', namespace: subject.namespace, name: subject.name }],
+  } as KubernetesObject;
+}
+
+/** Binds the store-manager ClusterRole to Storeplane's own ServiceAccount in this namespace. */
+export function managerRoleBindingManifest(
+  store: StoreIdentity,
+  clusterRole: string,
+  serviceAccount: { namespace: string; name: string },
+): KubernetesObject {
+  return roleBinding(store, MANAGER_BINDING, clusterRole, serviceAccount);
+}
+
+export function helmServiceAccountManifest(store: StoreIdentity): KubernetesObject {
+  return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(store, HELM_SERVICE_ACCOUNT) };
+}
+
+export function installerRoleBindingManifest(store: StoreIdentity, clusterRole: string): KubernetesObject {
+  return roleBinding(store, INSTALLER_BINDING, clusterRole, {
+    namespace: store.namespace,
+    name: HELM_SERVICE_ACCOUNT,
+  });
+}
+
+export function credentialsSecretManifest(store: StoreIdentity, data: Record<string, string>): KubernetesObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: metadata(store, CREDENTIALS_SECRET),
+    type: 'Opaque',
+    stringData: data,
+  } as KubernetesObject;
+}
+
+export function chartConfigMapManifest(store: StoreIdentity, chartArchiveBase64: string): KubernetesObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: metadata(store, CHART_CONFIGMAP),
+    binaryData: { [CHART_ARCHIVE_KEY]: chartArchiveBase64 },
+  } as KubernetesObject;
+}
+
+export function valuesConfigMapManifest(store: StoreIdentity, valuesYaml: string): KubernetesObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: metadata(store, VALUES_CONFIGMAP),
+    data: { 'values.yaml': valuesYaml },
+  } as KubernetesObject;
+}
+
+export type HelmOperation = 'install' | 'uninstall';
+
+export function helmJobName(operation: HelmOperation, generation: number): string {
+  return `helm-${operation}-${generation}`;
+}
+
+/**
+ * helm run inside the cluster, in the store namespace, as the namespace-scoped installer
+ * ServiceAccount. Its last output lines become the termination message (FallbackToLogsOnError),
+ * so the reconciler reports why it failed without reading pod logs.
+ */
+export function helmJobManifest(options: {
+  store: StoreIdentity;
+  engine: StoreEngine;
+  operation: HelmOperation;
+  generation: number;
+  helm: StoresConfig['helm'];
+}): KubernetesObject {
+  const { store, engine, operation, generation, helm } = options;
+  const chartRef =
+    helm.chartSource === 'bundled' ? `/chart/${CHART_ARCHIVE_KEY}` : (helm.chartReference as string);
+  const args =
+    operation === 'install'
+      ? [
+          'upgrade',
+          '--install',
+          engine.releaseName,
+          chartRef,
+          ...(helm.chartSource === 'reference' && helm.chartVersion ? ['--version', helm.chartVersion] : []),
+          '--namespace',
+          store.namespace,
+          '--values',
+          '/values/values.yaml',
+          '--timeout',
+          helm.timeout,
+        ]
+      : ['uninstall', engine.releaseName, '--namespace', store.namespace, '--ignore-not-found', '--wait', '--timeout', helm.timeout];
+  const volumes: Record<string, unknown>[] = [{ name: 'tmp', emptyDir: {} }];
+  const volumeMounts: Record<string, unknown>[] = [{ name: 'tmp', mountPath: '/tmp' }];
+  if (operation === 'install') {
+    volumes.push({ name: 'values', configMap: { name: VALUES_CONFIGMAP } });
+    volumeMounts.push({ name: 'values', mountPath: '/values', readOnly: true });
+    if (helm.chartSource === 'bundled') {
+      volumes.push({ name: 'chart', configMap: { name: CHART_CONFIGMAP } });
+      volumeMounts.push({ name: 'chart', mountPath: '/chart', readOnly: true });
+    }
+  }
+  const labels = { ...storeLabels(store), 'storeplane.io/role': 'helm', 'storeplane.io/helm-operation': operation };
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: helmJobName(operation, generation), namespace: store.namespace, labels },
+    spec: {
+      backoffLimit: helm.backoffLimit,
+      activeDeadlineSeconds: 3600,
+      ttlSecondsAfterFinished: 86400,
+      template: {
+        metadata: { labels },
+        spec: {
+          serviceAccountName: HELM_SERVICE_ACCOUNT,
+          restartPolicy: 'Never',
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 65534,
+            runAsGroup: 65534,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [
+            {
+              name: 'helm',
+              image: helm.image,
+              command: ['helm'],
+              args,
+              env: [
+                { name: 'HOME', value: '/tmp' },
+                { name: 'HELM_CACHE_HOME', value: '/tmp/.cache/helm' },
+                { name: 'HELM_CONFIG_HOME', value: '/tmp/.config/helm' },
+                { name: 'HELM_DATA_HOME', value: '/tmp/.local/share/helm' },
+              ],
+              resources: HELM_JOB_RESOURCES,
+              terminationMessagePolicy: 'FallbackToLogsOnError',
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+              },
+              volumeMounts,
+            },
+          ],
+          volumes,
+        },
+      },
+    },
+  } as KubernetesObject;
+}

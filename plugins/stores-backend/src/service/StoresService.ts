@@ -1,0 +1,192 @@
+import { KubernetesObject } from '@kubernetes/client-node';
+import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
+import {
+  createStoreRequestSchema,
+  describeIssues,
+  storeNamespace,
+} from '@storeplane/plugin-stores-common';
+import { randomBytes } from 'node:crypto';
+import { StoresConfig } from '../config/readStoresConfig';
+import { StoreRecord, StoreRepository } from '../database/StoreRepository';
+import { EngineRegistry } from '../engines/EngineRegistry';
+import { KubernetesClient } from '../kubernetes/KubernetesClient';
+import { CREDENTIALS_SECRET } from '../kubernetes/storeResources';
+import { StoreChangeListener } from '../reconciler/StoreReconciler';
+import { TooManyRequestsError } from './errors';
+
+const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+function randomSuffix(length = 5): string {
+  const bytes = randomBytes(length);
+  return Array.from(bytes, b => ID_ALPHABET[b % ID_ALPHABET.length]).join('');
+}
+
+export interface StoresServiceOptions {
+  repository: StoreRepository;
+  engines: EngineRegistry;
+  config: StoresConfig;
+  kubernetes: () => KubernetesClient;
+  onChange: StoreChangeListener;
+  /** Asks the reconciler to look at due stores now. */
+  wakeReconciler: () => void;
+  now?: () => number;
+}
+
+/** What the REST API can do with stores, independent of HTTP. */
+export class StoresService {
+  private readonly now: () => number;
+
+  constructor(private readonly options: StoresServiceOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Validates a create request; throws InputError with every problem in plain words. */
+  validateCreate(body: unknown) {
+    const parsed = createStoreRequestSchema.safeParse(body);
+    if (!parsed.success) {
+      throw new InputError(`Invalid store request: ${describeIssues(parsed.error)}`);
+    }
+    const { config, engines } = this.options;
+    const plan = parsed.data.plan ?? config.defaultPlan;
+    const engine = parsed.data.engine ?? 'woocommerce';
+    if (!config.plans.has(plan)) {
+      throw new InputError(`Unknown plan '${plan}'; choose one of: ${[...config.plans.keys()].join(', ')}`);
+    }
+    if (!engines.has(engine)) {
+      throw new InputError(
+        `Unknown engine '${engine}'; installed engines: ${engines.list().map(e => e.name).join(', ')}`,
+      );
+    }
+    return { ...parsed.data, plan, engine };
+  }
+
+  async createStore(body: unknown, requester: string): Promise<StoreRecord> {
+    const request = this.validateCreate(body);
+    await this.enforceLimits(requester, request.owner);
+    const now = this.now();
+    const id = `${request.name}-${randomSuffix()}`;
+    const store: StoreRecord = {
+      id,
+      name: request.name,
+      description: request.description ?? null,
+      owner: request.owner,
+      createdBy: requester,
+      engine: request.engine,
+      plan: request.plan,
+      desiredState: 'present',
+      status: 'Provisioning',
+      step: 'guardrails',
+      namespace: storeNamespace(id),
+      storefrontUrl: null,
+      adminUrl: null,
+      generation: 1,
+      attempts: 0,
+      nextAttemptAt: now,
+      stepStartedAt: now,
+      lastError: null,
+      leaseHolder: null,
+      leaseExpiresAt: null,
+      createdAt: now,
+      updatedAt: now,
+      readyAt: null,
+    };
+    await this.options.repository.insertStore(
+      store,
+      {
+        type: 'requested',
+        level: 'info',
+        message: `Store '${store.name}' requested on plan ${store.plan} for ${store.owner}`,
+        actor: requester,
+      },
+      requester,
+    );
+    this.options.onChange(id, 'Provisioning');
+    this.options.wakeReconciler();
+    return store;
+  }
+
+  async getStore(id: string): Promise<StoreRecord> {
+    const store = await this.options.repository.getStore(id);
+    if (!store) throw new NotFoundError(`Store '${id}' does not exist (it may have been deleted)`);
+    return store;
+  }
+
+  async retryStore(store: StoreRecord, actor: string): Promise<StoreRecord> {
+    if (store.status !== 'Failed') {
+      throw new ConflictError(`Store '${store.id}' is ${store.status}; only a Failed store can be retried`);
+    }
+    const retried = await this.options.repository.requestRetry(store.id, this.now());
+    if (!retried) throw new ConflictError(`Store '${store.id}' changed meanwhile; reload and try again`);
+    await this.options.repository.addEvent(
+      store.id,
+      { type: 'retry.requested', level: 'info', message: `Retry requested at step ${store.step}`, actor },
+      this.now(),
+    );
+    this.options.onChange(store.id, 'Provisioning');
+    this.options.wakeReconciler();
+    return this.getStore(store.id);
+  }
+
+  async deleteStore(store: StoreRecord, actor: string): Promise<StoreRecord> {
+    if (store.status !== 'Deleting') {
+      await this.options.repository.requestDeletion(store.id, this.now());
+      await this.options.repository.addEvent(
+        store.id,
+        { type: 'delete.requested', level: 'info', message: `Deletion requested (was ${store.status})`, actor },
+        this.now(),
+      );
+      this.options.onChange(store.id, 'Deleting');
+      this.options.wakeReconciler();
+    }
+    return this.getStore(store.id);
+  }
+
+  /** Reads the admin login from the store's Secret in the cluster; it is never stored elsewhere. */
+  async readCredentials(store: StoreRecord) {
+    if (store.status === 'Deleting') {
+      throw new ConflictError(`Store '${store.id}' is being deleted`);
+    }
+    const secret = await this.options
+      .kubernetes()
+      .read<KubernetesObject & { data?: Record<string, string> }>('v1', 'Secret', store.namespace, CREDENTIALS_SECRET)
+      .catch(error => {
+        throw new ConflictError(`The store's credentials cannot be read from Kubernetes: ${(error as Error).message}`);
+      });
+    if (!secret?.data) {
+      throw new NotFoundError(`Store '${store.id}' has no credentials yet (its Secret is created during provisioning)`);
+    }
+    const decoded = Object.fromEntries(
+      Object.entries(secret.data).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')]),
+    );
+    const admin = this.options.engines.get(store.engine).adminCredentials(decoded);
+    return { adminUsername: admin.username, adminPassword: admin.password, adminUrl: store.adminUrl };
+  }
+
+  private async enforceLimits(requester: string, owner: string) {
+    const { repository, config } = this.options;
+    const { limits } = config;
+    const now = this.now();
+    const recent = await repository.createRequestsSince(requester, now - limits.createRate.windowMs);
+    if (recent.length >= limits.createRate.count) {
+      const retryAfter = Math.max(1, Math.ceil((recent[0] + limits.createRate.windowMs - now) / 1000));
+      throw new TooManyRequestsError(
+        `You created ${recent.length} stores in the last ${Math.round(limits.createRate.windowMs / 60000)} minutes; try again in ${retryAfter} s`,
+        retryAfter,
+      );
+    }
+    const activeByUser = await repository.countActiveStores({ createdBy: requester });
+    if (activeByUser >= limits.maxActiveStoresPerUser) {
+      throw new TooManyRequestsError(
+        `You already have ${activeByUser} active stores (limit ${limits.maxActiveStoresPerUser}); delete one first`,
+        60,
+      );
+    }
+    const activeByOwner = await repository.countActiveStores({ owner });
+    if (activeByOwner >= limits.maxActiveStoresPerOwner) {
+      throw new TooManyRequestsError(
+        `${owner} already owns ${activeByOwner} active stores (limit ${limits.maxActiveStoresPerOwner}); delete one first`,
+        60,
+      );
+    }
+  }
+}

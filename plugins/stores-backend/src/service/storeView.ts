@@ -1,0 +1,34 @@
+import { Store, StoreEvent, storeEntityRef } from '@storeplane/plugin-stores-common';
+import { StoreEventRecord, StoreRecord } from '../database/StoreRepository';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** The API shape of a store: no lease internals, no credentials. */
+export function toStoreView(record: StoreRecord): Store {
+  return {
+    id: record.id,
+    name: record.name,
+    ...(record.description ? { description: record.description } : {}),
+    owner: record.owner,
+    createdBy: record.createdBy,
+    engine: record.engine,
+    plan: record.plan,
+    status: record.status,
+    step: record.step,
+    namespace: record.namespace,
+    entityRef: storeEntityRef(record.id),
+    attempts: record.attempts,
+    nextAttemptAt:
+      record.status === 'Provisioning' || record.status === 'Deleting' ? iso(record.nextAttemptAt) : null,
+    lastError: record.lastError,
+    storefrontUrl: record.storefrontUrl,
+    adminUrl: record.adminUrl,
+    createdAt: iso(record.createdAt)!,
+    updatedAt: iso(record.updatedAt)!,
+    readyAt: iso(record.readyAt),
+  };
+}
+
+export function toEventView(record: StoreEventRecord): StoreEvent {
+  return { ...record, createdAt: new Date(record.createdAt).toISOString() };
+}
