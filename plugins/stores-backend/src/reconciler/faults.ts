@@ -33,7 +33,8 @@ function networkCode(error: unknown): string | undefined {
   for (let depth = 0; current && depth < 5; depth++) {
     const code = current.code ?? current.errno;
     if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
-    if (current.type === 'system' && typeof current.code === 'string') return current.code;
+    // node-fetch (used by @kubernetes/client-node) wraps socket failures in FetchError.
+    if (current.name === 'FetchError' && current.type === 'system') return current.code ?? 'network error';
     current = current.cause;
   }
   const message = String((error as Error)?.message ?? '');

@@ -1,0 +1,298 @@
+import { http, HttpResponse } from 'msw';
+
+/**
+ * An in-memory Kubernetes API for msw that answers like the API server where the reconciler
+ * cares: discovery, create (409 AlreadyExists, 404 missing namespace, 403 Terminating
+ * namespace, 422 invalid name), server-side apply, get (404), list with label selectors, delete
+ * (namespaces go Terminating until finalized; deleting a Terminating namespace is a 409),
+ * SelfSubjectAccessReview, Jobs and workloads whose status the test drives, and injected faults.
+ */
+export const FAKE_KUBE_SERVER = 'http://kube.test';
+export const FAKE_HEALTH_BASE = 'http://health.test';
+
+type Obj = {
+  apiVersion: string;
+  kind: string;
+  metadata: Record<string, any>;
+  [key: string]: any;
+};
+
+const discovery: Record<string, Array<{ name: string; kind: string; namespaced: boolean }>> = {
+  '/api/v1': [
+    { name: 'namespaces', kind: 'Namespace', namespaced: false },
+    { name: 'resourcequotas', kind: 'ResourceQuota', namespaced: true },
+    { name: 'limitranges', kind: 'LimitRange', namespaced: true },
+    { name: 'secrets', kind: 'Secret', namespaced: true },
+    { name: 'configmaps', kind: 'ConfigMap', namespaced: true },
+    { name: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true },
+    { name: 'pods', kind: 'Pod', namespaced: true },
+    { name: 'services', kind: 'Service', namespaced: true },
+  ],
+  '/apis/networking.k8s.io/v1': [{ name: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true }],
+  '/apis/rbac.authorization.k8s.io/v1': [{ name: 'rolebindings', kind: 'RoleBinding', namespaced: true }],
+  '/apis/batch/v1': [{ name: 'jobs', kind: 'Job', namespaced: true }],
+  '/apis/apps/v1': [
+    { name: 'deployments', kind: 'Deployment', namespaced: true },
+    { name: 'statefulsets', kind: 'StatefulSet', namespaced: true },
+  ],
+};
+
+const DNS_1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function status(code: number, reason: string, message: string) {
+  return HttpResponse.json({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason, code }, { status: code });
+}
+
+export type InjectedFault = { status: number; message: string } | 'network';
+
+interface ParsedPath {
+  groupVersion: string;
+  apiVersion: string;
+  resource: string;
+  kind: string;
+  namespace?: string;
+  name?: string;
+}
+
+function deepMerge(target: any, source: any): any {
+  if (Array.isArray(source) || typeof source !== 'object' || source === null) return source;
+  const out = { ...(target ?? {}) };
+  for (const [key, value] of Object.entries(source)) out[key] = deepMerge(out[key], value);
+  return out;
+}
+
+export class FakeKubernetesApi {
+  readonly objects = new Map<string, Obj>();
+  /** Every request, as `METHOD path`, for assertions and API call counts. */
+  readonly requests: string[] = [];
+  healthStatus = 200;
+  private faults: Array<{ match: (method: string, path: string) => boolean; fault: InjectedFault }> = [];
+  private resourceVersion = 1;
+
+  /** Makes the next `times` requests matching `match` fail with `fault`. */
+  injectFault(fault: InjectedFault, times = 1, match: (method: string, path: string) => boolean = () => true) {
+    for (let i = 0; i < times; i++) this.faults.push({ match, fault });
+  }
+
+  get(kind: string, namespace: string | undefined, name: string): Obj | undefined {
+    return this.objects.get(this.key(kind, namespace, name));
+  }
+
+  list(kind: string, namespace?: string): Obj[] {
+    return [...this.objects.values()].filter(o => o.kind === kind && (!namespace || o.metadata.namespace === namespace));
+  }
+
+  /** Marks a Job complete, as the Job controller would once its pod succeeded. */
+  completeJob(namespace: string, name: string) {
+    const job = this.requireObject('Job', namespace, name);
+    job.status = { succeeded: 1, conditions: [{ type: 'Complete', status: 'True' }] };
+    if (job.metadata.labels?.['storeplane.io/helm-operation'] === 'install') this.createReleaseWorkloads(namespace);
+  }
+
+  /** Marks a Job failed and leaves a pod whose termination message carries the helm output. */
+  failJob(namespace: string, name: string, output: string) {
+    const job = this.requireObject('Job', namespace, name);
+    job.status = { failed: 2, conditions: [{ type: 'Failed', status: 'True', message: 'Job has reached the specified backoff limit' }] };
+    this.put({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: `${name}-abcde`, namespace, labels: { 'job-name': name } },
+      status: { phase: 'Failed', containerStatuses: [{ name: 'helm', state: { terminated: { exitCode: 1, message: output } } }] },
+    });
+  }
+
+  makeWorkloadsAvailable(namespace: string) {
+    for (const workload of [...this.list('Deployment', namespace), ...this.list('StatefulSet', namespace)]) {
+      const replicas = workload.spec?.replicas ?? 1;
+      workload.status = { replicas, readyReplicas: replicas, availableReplicas: replicas, updatedReplicas: replicas };
+    }
+  }
+
+  /** What the namespace controller does: remove a Terminating namespace and all it contains. */
+  finalizeTerminatingNamespaces() {
+    for (const ns of this.list('Namespace')) {
+      if (ns.status?.phase !== 'Terminating') continue;
+      for (const [key, obj] of this.objects) {
+        if (obj.metadata.namespace === ns.metadata.name) this.objects.delete(key);
+      }
+      this.objects.delete(this.key('Namespace', undefined, ns.metadata.name));
+    }
+  }
+
+  handlers() {
+    const handle = async ({ request }: { request: Request }) => {
+      const url = new URL(request.url);
+      const method = request.method;
+      this.requests.push(`${method} ${url.pathname}`);
+      const faultIndex = this.faults.findIndex(f => f.match(method, url.pathname));
+      if (faultIndex >= 0) {
+        const [{ fault }] = this.faults.splice(faultIndex, 1);
+        if (fault === 'network') return HttpResponse.error();
+        return status(fault.status, fault.status === 409 ? 'Conflict' : 'InternalError', fault.message);
+      }
+      return this.route(method, url, request);
+    };
+    return [
+      http.all(`${FAKE_KUBE_SERVER}/*`, handle),
+      http.get(`${FAKE_HEALTH_BASE}/*`, () => new HttpResponse('ok', { status: this.healthStatus })),
+    ];
+  }
+
+  private async route(method: string, url: URL, request: Request) {
+    const path = url.pathname;
+    if (discovery[path]) {
+      return HttpResponse.json({
+        kind: 'APIResourceList',
+        groupVersion: path === '/api/v1' ? 'v1' : path.replace('/apis/', ''),
+        resources: discovery[path].map(r => ({ ...r, singularName: '', verbs: ['get', 'list', 'create', 'patch', 'delete'] })),
+      });
+    }
+    if (path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews' && method === 'POST') {
+      const body = (await request.json()) as any;
+      return HttpResponse.json({ ...body, status: { allowed: true } }, { status: 201 });
+    }
+    const proxy = /^\/api\/v1\/namespaces\/([^/]+)\/services\/([^/]+)\/proxy(\/.*)?$/.exec(path);
+    if (proxy) return new HttpResponse('wordpress', { status: this.healthStatus });
+
+    const parsed = this.parsePath(path);
+    if (!parsed) return status(404, 'NotFound', `the server could not find the requested resource (${path})`);
+    const { kind, namespace, name } = parsed;
+
+    if (method === 'GET' && !name) {
+      const selector = url.searchParams.get('labelSelector');
+      const items = this.list(kind, namespace).filter(o => matchesSelector(o, selector));
+      return HttpResponse.json({ apiVersion: parsed.apiVersion, kind: `${kind}List`, metadata: {}, items });
+    }
+    if (method === 'GET') {
+      const obj = this.get(kind, namespace, name!);
+      return obj ? HttpResponse.json(obj) : status(404, 'NotFound', `${parsed.resource} "${name}" not found`);
+    }
+    if (method === 'DELETE') return this.remove(parsed);
+    if (method === 'POST') return this.create(parsed, (await request.json()) as Obj);
+    if (method === 'PATCH') {
+      if (!request.headers.get('content-type')?.includes('apply-patch')) {
+        return status(415, 'UnsupportedMediaType', 'only server-side apply is supported by this fake');
+      }
+      if (!url.searchParams.get('fieldManager')) return status(422, 'Invalid', 'fieldManager is required for apply');
+      const body = JSON.parse(await request.text()) as Obj;
+      return this.apply(parsed, body);
+    }
+    return status(405, 'MethodNotAllowed', `${method} is not supported`);
+  }
+
+  private admissionProblem(parsed: ParsedPath, obj: Obj) {
+    const name = obj.metadata?.name;
+    if (!name || !DNS_1123.test(name) || name.length > 253) {
+      return status(422, 'Invalid', `${obj.kind} "${name}" is invalid: metadata.name: Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters`);
+    }
+    if (parsed.namespace) {
+      const ns = this.get('Namespace', undefined, parsed.namespace);
+      if (!ns) return status(404, 'NotFound', `namespaces "${parsed.namespace}" not found`);
+      if (ns.status?.phase === 'Terminating') {
+        return status(403, 'Forbidden', `${parsed.resource} "${name}" is forbidden: unable to create new content in namespace ${parsed.namespace} because it is being terminated`);
+      }
+    }
+    return undefined;
+  }
+
+  private create(parsed: ParsedPath, body: Obj) {
+    const problem = this.admissionProblem(parsed, body);
+    if (problem) return problem;
+    if (this.get(parsed.kind, parsed.namespace, body.metadata.name)) {
+      return status(409, 'AlreadyExists', `${parsed.resource} "${body.metadata.name}" already exists`);
+    }
+    const obj = this.put({ ...body, apiVersion: parsed.apiVersion, kind: parsed.kind, metadata: { ...body.metadata, namespace: parsed.namespace } });
+    return HttpResponse.json(obj, { status: 201 });
+  }
+
+  private apply(parsed: ParsedPath, body: Obj) {
+    const existing = this.get(parsed.kind, parsed.namespace, parsed.name!);
+    if (!existing) {
+      const problem = this.admissionProblem(parsed, body);
+      if (problem) return problem;
+    }
+    const merged = deepMerge(existing ? structuredClone(existing) : {}, body);
+    merged.metadata.namespace = parsed.namespace;
+    const changed = !existing || JSON.stringify(stripMeta(existing)) !== JSON.stringify(stripMeta(merged));
+    if (!changed) return HttpResponse.json(existing);
+    return HttpResponse.json(this.put(merged), { status: existing ? 200 : 201 });
+  }
+
+  private remove(parsed: ParsedPath) {
+    const obj = this.get(parsed.kind, parsed.namespace, parsed.name!);
+    if (!obj) return status(404, 'NotFound', `${parsed.resource} "${parsed.name}" not found`);
+    if (parsed.kind === 'Namespace') {
+      if (obj.status?.phase === 'Terminating') {
+        return status(409, 'Conflict', `Operation cannot be fulfilled on namespaces "${parsed.name}": The system is ensuring all content is removed from this namespace.`);
+      }
+      obj.status = { phase: 'Terminating' };
+      obj.metadata.deletionTimestamp = new Date().toISOString();
+      return HttpResponse.json(obj);
+    }
+    this.objects.delete(this.key(parsed.kind, parsed.namespace, parsed.name!));
+    return HttpResponse.json({ kind: 'Status', apiVersion: 'v1', status: 'Success' });
+  }
+
+  private put(obj: Obj): Obj {
+    const stored = structuredClone(obj);
+    stored.metadata.resourceVersion = String(++this.resourceVersion);
+    stored.metadata.uid ??= `uid-${this.resourceVersion}`;
+    stored.metadata.creationTimestamp ??= new Date().toISOString();
+    if (stored.kind === 'Namespace') stored.status ??= { phase: 'Active' };
+    this.objects.set(this.key(stored.kind, stored.metadata.namespace, stored.metadata.name), stored);
+    return stored;
+  }
+
+  private createReleaseWorkloads(namespace: string) {
+    const labels = { 'app.kubernetes.io/instance': 'woocommerce' };
+    this.put({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'woocommerce-wordpress', namespace, labels }, spec: { replicas: 1 }, status: {} });
+    this.put({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'woocommerce-mariadb', namespace, labels }, spec: { replicas: 1 }, status: {} });
+  }
+
+  private requireObject(kind: string, namespace: string, name: string) {
+    const obj = this.get(kind, namespace, name);
+    if (!obj) throw new Error(`fake: ${kind} ${namespace}/${name} does not exist`);
+    return obj;
+  }
+
+  private key(kind: string, namespace: string | undefined, name: string) {
+    return `${kind}/${namespace ?? ''}/${name}`;
+  }
+
+  private parsePath(path: string): ParsedPath | undefined {
+    const match = /^\/(api\/v1|apis\/[^/]+\/[^/]+)\/(.*)$/.exec(path);
+    if (!match) return undefined;
+    const groupVersion = `/${match[1]}`;
+    const parts = match[2].split('/');
+    let namespace: string | undefined;
+    if (parts[0] === 'namespaces' && parts.length >= 3) {
+      namespace = parts[1];
+      parts.splice(0, 2);
+    }
+    const [resource, name] = parts;
+    const info = discovery[groupVersion]?.find(r => r.name === resource);
+    if (!info) return undefined;
+    if (resource === 'namespaces' && !name && namespace) return undefined;
+    return {
+      groupVersion,
+      apiVersion: groupVersion === '/api/v1' ? 'v1' : groupVersion.replace('/apis/', ''),
+      resource,
+      kind: info.kind,
+      namespace: info.namespaced ? namespace : undefined,
+      name,
+    };
+  }
+}
+
+function stripMeta(obj: Obj) {
+  const { resourceVersion, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
+}
+
+function matchesSelector(obj: Obj, selector: string | null) {
+  if (!selector) return true;
+  return selector.split(',').every(term => {
+    const [key, value] = term.split('=');
+    return obj.metadata.labels?.[key] === value;
+  });
+}

@@ -1,0 +1,151 @@
+import { mockServices } from '@backstage/backend-test-utils';
+import { ConfigReader } from '@backstage/config';
+import { KubeConfig } from '@kubernetes/client-node';
+import { Knex } from 'knex';
+import path from 'node:path';
+import { readStoresConfig, StoresConfig } from '../config/readStoresConfig';
+import { migrateDatabase } from '../database/migrateDatabase';
+import { StoreRecord, StoreRepository } from '../database/StoreRepository';
+import { EngineRegistry } from '../engines/EngineRegistry';
+import { createWooCommerceEngine } from '../engines/woocommerceEngine';
+import { packageChart } from '../kubernetes/bundledChart';
+import { KubernetesClient } from '../kubernetes/KubernetesClient';
+import { StoresMetrics } from '../metrics';
+import { ReconcileLoop } from '../reconciler/ReconcileLoop';
+import { StoreReconciler } from '../reconciler/StoreReconciler';
+import { StoresService } from '../service/StoresService';
+import { FAKE_HEALTH_BASE, FAKE_KUBE_SERVER } from './FakeKubernetesApi';
+
+export const CHART_DIR = path.resolve(__dirname, '../../../../charts/woocommerce-store');
+
+/** Test settings: tiny backoffs so retries happen within a test, the health gate on a stand-in URL. */
+export function testConfigData(overrides: Record<string, unknown> = {}) {
+  return {
+    storeplane: {
+      ingress: { baseDomain: 'stores.example.com' },
+      healthCheck: { mode: 'url', urlTemplate: `${FAKE_HEALTH_BASE}/{namespace}` },
+      reconciler: { initialBackoffSeconds: 0.001, maxBackoffSeconds: 0.002, maxAttempts: 4, leaseSeconds: 60 },
+      limits: { maxActiveStoresPerUser: 100, maxActiveStoresPerOwner: 100, createRate: { count: 100, windowSeconds: 60 } },
+      plans: {
+        small: { title: 'Small', cpu: '250m', memory: '256Mi', storage: '2Gi', replicas: 1 },
+        large: { title: 'Large', cpu: '1', memory: '1Gi', storage: '10Gi', replicas: 2 },
+      },
+      ...overrides,
+    },
+  };
+}
+
+export function fakeKubernetesClient(server = FAKE_KUBE_SERVER, timeoutMs = 2000) {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'fake', server, skipTLSVerify: true }],
+    users: [{ name: 'fake', token: 'fake-token' }],
+    contexts: [{ name: 'fake', cluster: 'fake', user: 'fake' }],
+    currentContext: 'fake',
+  });
+  return new KubernetesClient(kc, timeoutMs);
+}
+
+export interface Harness {
+  /** Test clock (epoch ms) that reconcile passes read; `runUntil` moves it on. */
+  clock: { now: number };
+  config: StoresConfig;
+  repository: StoreRepository;
+  service: StoresService;
+  reconciler: StoreReconciler;
+  loop: ReconcileLoop;
+  changes: Array<{ storeId: string; status: string }>;
+  logs: string[];
+  metrics: { errors: string[]; retries: string[]; provisioned: number[] };
+  /** Runs reconcile passes until `done` holds for the store (or it is gone), at most `passes` times. */
+  runUntil(storeId: string, done: (store: StoreRecord | undefined) => boolean, passes?: number, between?: () => void): Promise<StoreRecord | undefined>;
+}
+
+export async function createHarness(
+  knex: Knex,
+  options: {
+    configOverrides?: Record<string, unknown>;
+    kubernetes?: () => KubernetesClient;
+    holderId?: string;
+    migrate?: boolean;
+  } = {},
+): Promise<Harness> {
+  if (options.migrate !== false) await migrateDatabase(knex);
+  const config = readStoresConfig(new ConfigReader(testConfigData(options.configOverrides)));
+  const repository = new StoreRepository(knex);
+  const engines = new EngineRegistry();
+  engines.add(createWooCommerceEngine({ chartPath: CHART_DIR }));
+  const logs: string[] = [];
+  const logger = mockServices.logger.mock({
+    info: (message: string) => void logs.push(message),
+    warn: (message: string) => void logs.push(message),
+    error: (message: string) => void logs.push(message),
+    debug: (message: string) => void logs.push(message),
+  } as any);
+  const changes: Harness['changes'] = [];
+  const metricsRecord = { errors: [] as string[], retries: [] as string[], provisioned: [] as number[] };
+  const metrics: StoresMetrics = {
+    recordProvisioned: seconds => void metricsRecord.provisioned.push(seconds),
+    recordReconcileError: reason => void metricsRecord.errors.push(reason),
+    recordRetry: step => void metricsRecord.retries.push(step),
+  };
+  const kubernetes =
+    options.kubernetes ?? (() => fakeKubernetesClient(undefined, config.kubernetes.requestTimeoutMs));
+  const chart = packageChart(CHART_DIR);
+  const clock = { now: Date.now() };
+  const now = () => clock.now;
+  const reconciler = new StoreReconciler({
+    repository,
+    engines,
+    config,
+    logger,
+    metrics,
+    kubernetes,
+    bundledChart: () => chart,
+    onChange: (storeId, status) => void changes.push({ storeId, status }),
+    now,
+  });
+  const loop = new ReconcileLoop({
+    repository,
+    reconciler,
+    logger,
+    concurrency: 2,
+    leaseMs: config.reconciler.leaseMs,
+    eventRetentionMs: config.eventRetentionMs,
+    createRateWindowMs: config.limits.createRate.windowMs,
+    holderId: options.holderId,
+    now,
+  });
+  const service = new StoresService({
+    repository,
+    engines,
+    config,
+    kubernetes,
+    onChange: (storeId, status) => void changes.push({ storeId, status }),
+    wakeReconciler: () => {},
+    now,
+  });
+  return {
+    clock,
+    config,
+    repository,
+    service,
+    reconciler,
+    loop,
+    changes,
+    logs,
+    metrics: metricsRecord,
+    async runUntil(storeId, done, passes = 30, between) {
+      for (let i = 0; i < passes; i++) {
+        const store = await repository.getStore(storeId);
+        if (done(store)) return store;
+        between?.();
+        clock.now += 5000;
+        await loop.runOnce();
+      }
+      const store = await repository.getStore(storeId);
+      if (done(store)) return store;
+      throw new Error(`store ${storeId} did not reach the expected state: ${JSON.stringify(store)}`);
+    },
+  };
+}
