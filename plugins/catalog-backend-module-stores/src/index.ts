@@ -1,8 +1,14 @@
-/***/
 /**
- * The stores backend module for the catalog plugin.
+ * Catalog module of Storeplane: every store is a `Resource` entity of type `woocommerce-store`.
  *
  * @packageDocumentation
  */
 
-export { catalogModuleStores as default } from './module';
+export { default } from './module';
+export {
+  StoreEntityProvider,
+  STORES_EVENTS_TOPIC,
+  type StoreChangedEvent,
+  type StoreEntityProviderOptions,
+} from './StoreEntityProvider';
+export { storeToEntity, type StoreEntityOptions } from './storeToEntity';

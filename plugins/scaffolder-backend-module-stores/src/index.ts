@@ -1,8 +1,10 @@
-/***/
 /**
- * The stores module for @backstage/plugin-scaffolder-backend.
+ * Scaffolder actions of Storeplane: `storeplane:store:create` and `storeplane:store:delete`.
  *
  * @packageDocumentation
  */
 
-export { scaffolderModule as default } from './module';
+export { default } from './module';
+export { createStoreCreateAction } from './actions/createStoreAction';
+export { createStoreDeleteAction } from './actions/deleteStoreAction';
+export type { StoreActionOptions } from './actions/storesApi';

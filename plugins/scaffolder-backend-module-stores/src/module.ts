@@ -1,21 +1,34 @@
-import { createBackendModule } from "@backstage/backend-plugin-api";
-import { scaffolderActionsExtensionPoint  } from '@backstage/plugin-scaffolder-node';
-import { createExampleAction } from "./actions/example";
+import {
+  coreServices,
+  createBackendModule,
+} from '@backstage/backend-plugin-api';
+import { scaffolderActionsExtensionPoint } from '@backstage/plugin-scaffolder-node';
+import { createStoreCreateAction } from './actions/createStoreAction';
+import { createStoreDeleteAction } from './actions/deleteStoreAction';
 
 /**
- * A backend module that registers the action into the scaffolder
+ * Adds the `storeplane:store:create` and `storeplane:store:delete` actions to the scaffolder.
+ *
+ * @public
  */
-export const scaffolderModule = createBackendModule({
-  moduleId: 'example-action',
+const scaffolderModuleStores = createBackendModule({
   pluginId: 'scaffolder',
-  register({ registerInit }) {
-    registerInit({
+  moduleId: 'stores',
+  register(reg) {
+    reg.registerInit({
       deps: {
-        scaffolderActions: scaffolderActionsExtensionPoint
+        scaffolderActions: scaffolderActionsExtensionPoint,
+        discovery: coreServices.discovery,
+        auth: coreServices.auth,
       },
-      async init({ scaffolderActions}) {
-        scaffolderActions.addActions(createExampleAction());
-      }
+      async init({ scaffolderActions, discovery, auth }) {
+        scaffolderActions.addActions(
+          createStoreCreateAction({ discovery, auth }),
+          createStoreDeleteAction({ discovery, auth }),
+        );
+      },
     });
   },
-})
+});
+
+export default scaffolderModuleStores;

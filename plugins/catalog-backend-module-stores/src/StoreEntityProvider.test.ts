@@ -1,0 +1,250 @@
+import {
+  mockCredentials,
+  mockServices,
+  registerMswTestHooks,
+} from '@backstage/backend-test-utils';
+import { EntityProviderConnection } from '@backstage/plugin-catalog-node';
+import {
+  Store,
+  StoresClient,
+  storeEntityRef,
+  storeNamespace,
+} from '@storeplane/plugin-stores-common';
+import { http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
+import {
+  STORES_EVENTS_TOPIC,
+  StoreEntityProvider,
+} from './StoreEntityProvider';
+
+const BASE_URL = 'http://localhost:7007/api/stores';
+
+function makeStore(id: string, patch: Partial<Store> = {}): Store {
+  return {
+    id,
+    name: id.slice(0, -6),
+    owner: 'group:default/team-a',
+    createdBy: 'user:default/ann',
+    engine: 'woocommerce',
+    plan: 'small',
+    status: 'Ready',
+    step: null,
+    namespace: storeNamespace(id),
+    entityRef: storeEntityRef(id),
+    attempts: 0,
+    nextAttemptAt: null,
+    lastError: null,
+    storefrontUrl: `https://${id}.shops.example.com`,
+    adminUrl: `https://${id}.shops.example.com/wp-admin`,
+    createdAt: '2025-01-01T00:00:00.000Z',
+    updatedAt: '2025-01-01T00:00:00.000Z',
+    readyAt: '2025-01-01T00:10:00.000Z',
+    ...patch,
+  };
+}
+
+describe('StoreEntityProvider', () => {
+  const server = setupServer();
+  registerMswTestHooks(server);
+
+  let stores: Store[];
+  let authorizations: string[];
+  let provider: StoreEntityProvider;
+  let connection: jest.Mocked<EntityProviderConnection>;
+  let scheduler: ReturnType<typeof mockServices.scheduler.mock>;
+  let events: ReturnType<typeof mockServices.events>;
+  let logger: ReturnType<typeof mockServices.logger.mock>;
+
+  beforeEach(async () => {
+    stores = [
+      makeStore('alpha-aaaaa'),
+      makeStore('beta-bbbbb', { status: 'Provisioning', step: 'workloads' }),
+      makeStore('gamma-ccccc', { status: 'Failed', lastError: 'boom' }),
+    ];
+    authorizations = [];
+    server.use(
+      // Pages of two whatever the client asks for, to prove the provider pages through.
+      http.get(`${BASE_URL}/stores`, ({ request }) => {
+        authorizations.push(request.headers.get('authorization')!);
+        const offset = Number(new URL(request.url).searchParams.get('offset'));
+        return HttpResponse.json({
+          items: stores.slice(offset, offset + 2),
+          totalCount: stores.length,
+          offset,
+          limit: 2,
+        });
+      }),
+      http.get(`${BASE_URL}/stores/:id`, ({ request, params }) => {
+        authorizations.push(request.headers.get('authorization')!);
+        const store = stores.find(s => s.id === params.id);
+        return store
+          ? HttpResponse.json(store)
+          : HttpResponse.json(
+              { error: { name: 'NotFoundError', message: 'Store not found' } },
+              { status: 404 },
+            );
+      }),
+    );
+
+    connection = { applyMutation: jest.fn(), refresh: jest.fn() };
+    scheduler = mockServices.scheduler.mock();
+    events = mockServices.events();
+    logger = mockServices.logger.mock();
+    logger.child.mockReturnValue(logger);
+    provider = new StoreEntityProvider({
+      client: new StoresClient({
+        discoveryApi: mockServices.discovery.mock({
+          getBaseUrl: async () => BASE_URL,
+        }),
+      }),
+      auth: mockServices.auth({ pluginId: 'catalog' }),
+      logger,
+      scheduler,
+      events,
+    });
+    await provider.connect(connection);
+  });
+
+  const entityNames = (mutation: any) =>
+    mutation.entities.map((e: any) => e.entity.metadata.name);
+
+  it('is named storeplane-stores', () => {
+    expect(provider.getProviderName()).toBe('storeplane-stores');
+  });
+
+  it('schedules a global full sync every 30 seconds by default', () => {
+    expect(scheduler.scheduleTask).toHaveBeenCalledWith(
+      expect.objectContaining({
+        id: 'storeplane-stores:full-sync',
+        frequency: { seconds: 30 },
+        scope: 'global',
+      }),
+    );
+  });
+
+  it('replaces all store entities in a full sync, page by page', async () => {
+    const { fn } = scheduler.scheduleTask.mock.calls[0][0];
+    await fn(new AbortController().signal);
+
+    expect(connection.applyMutation).toHaveBeenCalledTimes(1);
+    const mutation = connection.applyMutation.mock.calls[0][0];
+    expect(mutation.type).toBe('full');
+    expect(entityNames(mutation)).toEqual([
+      'store-alpha-aaaaa',
+      'store-beta-bbbbb',
+      'store-gamma-ccccc',
+    ]);
+    expect((mutation as any).entities[0].locationKey).toBe('storeplane-stores');
+    expect(authorizations).toHaveLength(2);
+    expect(authorizations[0]).toBe(
+      `Bearer ${mockCredentials.service.token({
+        onBehalfOf: mockCredentials.service('plugin:catalog'),
+        targetPluginId: 'stores',
+      })}`,
+    );
+  });
+
+  it('applies an empty full sync when there are no stores', async () => {
+    stores = [];
+    await provider.syncAllStores();
+    expect(connection.applyMutation).toHaveBeenCalledWith({
+      type: 'full',
+      entities: [],
+    });
+  });
+
+  it('adds or updates one store when its change event arrives', async () => {
+    stores.push(
+      makeStore('delta-ddddd', { status: 'Provisioning', step: 'secret' }),
+    );
+
+    await events.publish({
+      topic: STORES_EVENTS_TOPIC,
+      eventPayload: { storeId: 'delta-ddddd', status: 'Provisioning' },
+    });
+
+    expect(connection.applyMutation).toHaveBeenCalledWith({
+      type: 'delta',
+      added: [
+        expect.objectContaining({
+          entity: expect.objectContaining({
+            metadata: expect.objectContaining({
+              name: 'store-delta-ddddd',
+              labels: {
+                'storeplane.io/status': 'provisioning',
+                'storeplane.io/plan': 'small',
+              },
+            }),
+          }),
+        }),
+      ],
+      removed: [],
+    });
+  });
+
+  it('removes a store on a Deleted event without asking the API', async () => {
+    await events.publish({
+      topic: STORES_EVENTS_TOPIC,
+      eventPayload: { storeId: 'alpha-aaaaa', status: 'Deleted' },
+    });
+
+    expect(authorizations).toHaveLength(0);
+    expect(connection.applyMutation).toHaveBeenCalledWith({
+      type: 'delta',
+      added: [],
+      removed: [
+        {
+          entityRef: 'resource:default/store-alpha-aaaaa',
+          locationKey: 'storeplane-stores',
+        },
+      ],
+    });
+  });
+
+  it('removes a store that the API no longer knows', async () => {
+    await events.publish({
+      topic: STORES_EVENTS_TOPIC,
+      eventPayload: { storeId: 'gone-eeeee', status: 'Deleting' },
+    });
+
+    expect(connection.applyMutation).toHaveBeenCalledWith({
+      type: 'delta',
+      added: [],
+      removed: [
+        {
+          entityRef: 'resource:default/store-gone-eeeee',
+          locationKey: 'storeplane-stores',
+        },
+      ],
+    });
+  });
+
+  it('ignores malformed events and survives API errors', async () => {
+    await events.publish({
+      topic: STORES_EVENTS_TOPIC,
+      eventPayload: { status: 'Ready' },
+    });
+    expect(logger.warn).toHaveBeenCalledWith(
+      'Ignored a storeplane.stores event without a storeId and status',
+    );
+
+    server.use(
+      http.get(`${BASE_URL}/stores/:id`, () =>
+        HttpResponse.json(
+          { error: { name: 'Error', message: 'db down' } },
+          { status: 500 },
+        ),
+      ),
+    );
+    await events.publish({
+      topic: STORES_EVENTS_TOPIC,
+      eventPayload: { storeId: 'alpha-aaaaa', status: 'Ready' },
+    });
+    expect(connection.applyMutation).not.toHaveBeenCalled();
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.stringContaining(
+        'Could not update the catalog entity of store alpha-aaaaa; the next full sync will',
+      ),
+    );
+  });
+});

@@ -1,0 +1,228 @@
+import {
+  AuthService,
+  DiscoveryService,
+  LoggerService,
+  RootConfigService,
+  SchedulerService,
+  SchedulerServiceTaskScheduleDefinition,
+  readSchedulerServiceTaskScheduleDefinitionFromConfig,
+} from '@backstage/backend-plugin-api';
+import { ResponseError } from '@backstage/errors';
+import {
+  DeferredEntity,
+  EntityProvider,
+  EntityProviderConnection,
+} from '@backstage/plugin-catalog-node';
+import { EventParams, EventsService } from '@backstage/plugin-events-node';
+import {
+  Store,
+  StoreStatus,
+  StoresClient,
+  storeEntityRef,
+} from '@storeplane/plugin-stores-common';
+import { storeToEntity } from './storeToEntity';
+
+/** Topic the stores backend publishes to whenever a store changes. */
+export const STORES_EVENTS_TOPIC = 'storeplane.stores';
+
+/** Payload of a {@link STORES_EVENTS_TOPIC} event. */
+export interface StoreChangedEvent {
+  storeId: string;
+  status: StoreStatus | 'Deleted';
+}
+
+const PROVIDER_NAME = 'storeplane-stores';
+const PAGE_SIZE = 100;
+
+/**
+ * A full sync is one list of every store, written to the shared catalog database, so the
+ * result is the same whichever replica runs it. `global` scope lets exactly one replica do it
+ * per interval instead of every replica hammering the stores API and re-diffing the catalog;
+ * events keep entities fresh in between.
+ */
+const DEFAULT_SCHEDULE: SchedulerServiceTaskScheduleDefinition = {
+  frequency: { seconds: 30 },
+  timeout: { minutes: 3 },
+  scope: 'global',
+};
+
+export interface StoreEntityProviderOptions {
+  client: StoresClient;
+  auth: AuthService;
+  logger: LoggerService;
+  scheduler: SchedulerService;
+  events: EventsService;
+  schedule?: SchedulerServiceTaskScheduleDefinition;
+  /** `spec.system` of store entities. */
+  system?: string;
+}
+
+/**
+ * Makes every store a catalog `Resource`: a scheduled full sync lists all stores, and
+ * `storeplane.stores` events add, update or remove single stores in between.
+ *
+ * @public
+ */
+export class StoreEntityProvider implements EntityProvider {
+  private readonly client: StoresClient;
+  private readonly auth: AuthService;
+  private readonly logger: LoggerService;
+  private readonly scheduler: SchedulerService;
+  private readonly events: EventsService;
+  private readonly schedule: SchedulerServiceTaskScheduleDefinition;
+  private readonly system: string;
+  private connection?: EntityProviderConnection;
+
+  static fromConfig(
+    config: RootConfigService,
+    deps: {
+      discovery: DiscoveryService;
+      auth: AuthService;
+      logger: LoggerService;
+      scheduler: SchedulerService;
+      events: EventsService;
+    },
+  ): StoreEntityProvider {
+    const scheduleConfig = config.getOptionalConfig(
+      'storeplane.catalog.schedule',
+    );
+    return new StoreEntityProvider({
+      ...deps,
+      client: new StoresClient({ discoveryApi: deps.discovery }),
+      schedule: scheduleConfig
+        ? readSchedulerServiceTaskScheduleDefinitionFromConfig(scheduleConfig)
+        : undefined,
+      system: config.getOptionalString('storeplane.catalog.system'),
+    });
+  }
+
+  constructor(options: StoreEntityProviderOptions) {
+    this.client = options.client;
+    this.auth = options.auth;
+    this.logger = options.logger.child({ provider: PROVIDER_NAME });
+    this.scheduler = options.scheduler;
+    this.events = options.events;
+    this.schedule = options.schedule ?? DEFAULT_SCHEDULE;
+    this.system = options.system ?? 'storeplane';
+  }
+
+  getProviderName(): string {
+    return PROVIDER_NAME;
+  }
+
+  async connect(connection: EntityProviderConnection): Promise<void> {
+    this.connection = connection;
+    await this.scheduler.scheduleTask({
+      id: `${PROVIDER_NAME}:full-sync`,
+      ...this.schedule,
+      fn: () => this.syncAllStores(),
+    });
+    await this.events.subscribe({
+      // The same id on every replica: each event is handled once, not once per replica.
+      id: PROVIDER_NAME,
+      topics: [STORES_EVENTS_TOPIC],
+      onEvent: params => this.onStoreChanged(params),
+    });
+  }
+
+  /** Replaces all store entities with what the stores API lists now. */
+  async syncAllStores(): Promise<void> {
+    const connection = this.requireConnection();
+    const token = await this.serviceToken();
+    const stores: Store[] = [];
+    for (;;) {
+      const page = await this.client.listStores(
+        { offset: stores.length, limit: PAGE_SIZE },
+        { token },
+      );
+      stores.push(...page.items);
+      if (page.items.length === 0 || stores.length >= page.totalCount) break;
+    }
+    await connection.applyMutation({
+      type: 'full',
+      entities: stores.map(store => this.deferred(store)),
+    });
+    this.logger.info(`Synced ${stores.length} stores into the catalog`);
+  }
+
+  private async onStoreChanged(params: EventParams): Promise<void> {
+    const change = params.eventPayload;
+    if (!isStoreChangedEvent(change)) {
+      this.logger.warn(
+        `Ignored a ${STORES_EVENTS_TOPIC} event without a storeId and status`,
+      );
+      return;
+    }
+    if (!this.connection) {
+      // Not connected yet: the first full sync will include the change.
+      return;
+    }
+    try {
+      const store =
+        change.status === 'Deleted'
+          ? undefined
+          : await this.fetchStore(change.storeId);
+      await this.connection.applyMutation(
+        store
+          ? { type: 'delta', added: [this.deferred(store)], removed: [] }
+          : {
+              type: 'delta',
+              added: [],
+              removed: [
+                {
+                  entityRef: storeEntityRef(change.storeId),
+                  locationKey: PROVIDER_NAME,
+                },
+              ],
+            },
+      );
+    } catch (error) {
+      // Events are a shortcut; the next full sync repairs whatever this one missed.
+      this.logger.warn(
+        `Could not update the catalog entity of store ${change.storeId}; the next full sync will: ${error}`,
+      );
+    }
+  }
+
+  private async fetchStore(storeId: string): Promise<Store | undefined> {
+    try {
+      return await this.client.getStore(storeId, {
+        token: await this.serviceToken(),
+      });
+    } catch (error) {
+      if (ResponseError.is(error) && error.statusCode === 404) return undefined;
+      throw error;
+    }
+  }
+
+  private deferred(store: Store): DeferredEntity {
+    return {
+      entity: storeToEntity(store, { system: this.system }),
+      locationKey: PROVIDER_NAME,
+    };
+  }
+
+  private async serviceToken(): Promise<string> {
+    const { token } = await this.auth.getPluginRequestToken({
+      onBehalfOf: await this.auth.getOwnServiceCredentials(),
+      targetPluginId: 'stores',
+    });
+    return token;
+  }
+
+  private requireConnection(): EntityProviderConnection {
+    if (!this.connection) {
+      throw new Error(`${PROVIDER_NAME} is not connected to the catalog yet`);
+    }
+    return this.connection;
+  }
+}
+
+function isStoreChangedEvent(payload: unknown): payload is StoreChangedEvent {
+  const candidate = payload as Partial<StoreChangedEvent> | undefined;
+  return (
+    typeof candidate?.storeId === 'string' &&
+    candidate.storeId.length > 0 &&
+    typeof candidate.status === 'string'
+  );
+}

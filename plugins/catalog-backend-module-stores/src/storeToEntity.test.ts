@@ -1,0 +1,135 @@
+import {
+  FieldFormatEntityPolicy,
+  SchemaValidEntityPolicy,
+  resourceEntityV1alpha1Validator,
+} from '@backstage/catalog-model';
+import { Store, StoreStatus } from '@storeplane/plugin-stores-common';
+import { storeToEntity } from './storeToEntity';
+
+function makeStore(patch: Partial<Store> = {}): Store {
+  return {
+    id: 'summer-sale-x1y2z',
+    name: 'summer-sale',
+    description: 'Summer sale landing shop',
+    owner: 'group:default/team-a',
+    createdBy: 'user:default/ann',
+    engine: 'woocommerce',
+    plan: 'small',
+    status: 'Provisioning',
+    step: 'helmInstall',
+    namespace: 'store-summer-sale-x1y2z',
+    entityRef: 'resource:default/store-summer-sale-x1y2z',
+    attempts: 0,
+    nextAttemptAt: null,
+    lastError: null,
+    storefrontUrl: null,
+    adminUrl: null,
+    createdAt: '2025-01-01T00:00:00.000Z',
+    updatedAt: '2025-01-01T00:00:00.000Z',
+    readyAt: null,
+    ...patch,
+  };
+}
+
+const ready = {
+  status: 'Ready' as const,
+  step: null,
+  storefrontUrl: 'https://summer-sale.shops.example.com',
+  adminUrl: 'https://summer-sale.shops.example.com/wp-admin',
+};
+
+describe('storeToEntity', () => {
+  it('builds a Resource entity of a ready store with its links', () => {
+    expect(storeToEntity(makeStore(ready), { system: 'storeplane' })).toEqual({
+      apiVersion: 'backstage.io/v1alpha1',
+      kind: 'Resource',
+      metadata: {
+        name: 'store-summer-sale-x1y2z',
+        title: 'summer-sale',
+        description: 'Summer sale landing shop',
+        annotations: {
+          'storeplane.io/store-id': 'summer-sale-x1y2z',
+          'backstage.io/kubernetes-id': 'store-summer-sale-x1y2z',
+          'backstage.io/kubernetes-namespace': 'store-summer-sale-x1y2z',
+          'backstage.io/managed-by-location': 'storeplane:stores',
+          'backstage.io/managed-by-origin-location': 'storeplane:stores',
+        },
+        labels: {
+          'storeplane.io/status': 'ready',
+          'storeplane.io/plan': 'small',
+        },
+        links: [
+          {
+            url: 'https://summer-sale.shops.example.com',
+            title: 'Storefront',
+            type: 'storefront',
+          },
+          {
+            url: 'https://summer-sale.shops.example.com/wp-admin',
+            title: 'WordPress admin',
+            type: 'admin',
+            icon: 'dashboard',
+          },
+        ],
+      },
+      spec: {
+        type: 'woocommerce-store',
+        owner: 'group:default/team-a',
+        system: 'storeplane',
+      },
+    });
+  });
+
+  it.each<[StoreStatus, Partial<Store>]>([
+    ['Provisioning', {}],
+    ['Failed', { lastError: 'Helm install job failed', storefrontUrl: null }],
+    // A store on its way out keeps its URLs in the API, but they no longer lead anywhere.
+    [
+      'Deleting',
+      {
+        step: 'helmUninstall',
+        storefrontUrl: ready.storefrontUrl,
+        adminUrl: ready.adminUrl,
+      },
+    ],
+  ])('labels a %s store and gives it no links', (status, patch) => {
+    const entity = storeToEntity(makeStore({ status, ...patch }), {
+      system: 'storeplane',
+    });
+    expect(entity.metadata.labels).toEqual({
+      'storeplane.io/status': status.toLowerCase(),
+      'storeplane.io/plan': 'small',
+    });
+    expect(entity.metadata.links).toBeUndefined();
+  });
+
+  it('leaves out links whose URL is missing and an empty description', () => {
+    const entity = storeToEntity(
+      makeStore({ ...ready, adminUrl: null, description: undefined }),
+      { system: 'shops' },
+    );
+    expect(entity.metadata.links).toEqual([
+      expect.objectContaining({ title: 'Storefront' }),
+    ]);
+    expect(entity.metadata).not.toHaveProperty('description');
+    expect(entity.spec?.system).toBe('shops');
+  });
+
+  it.each<StoreStatus>(['Provisioning', 'Ready', 'Failed', 'Deleting'])(
+    'produces an entity the catalog accepts when %s',
+    async status => {
+      const entity = storeToEntity(makeStore({ ...ready, status }), {
+        system: 'storeplane',
+      });
+      await expect(new SchemaValidEntityPolicy().enforce(entity)).resolves.toBe(
+        entity,
+      );
+      await expect(new FieldFormatEntityPolicy().enforce(entity)).resolves.toBe(
+        entity,
+      );
+      await expect(resourceEntityV1alpha1Validator.check(entity)).resolves.toBe(
+        true,
+      );
+    },
+  );
+});

@@ -1,0 +1,80 @@
+import {
+  ANNOTATION_LOCATION,
+  ANNOTATION_ORIGIN_LOCATION,
+  Entity,
+  EntityLink,
+} from '@backstage/catalog-model';
+import {
+  STORE_ENTITY_TYPE,
+  STORE_ID_ANNOTATION,
+  Store,
+  storeNamespace,
+} from '@storeplane/plugin-stores-common';
+
+/** The location every store entity claims to come from; stores have no YAML file. */
+export const STORES_LOCATION = 'storeplane:stores';
+
+export interface StoreEntityOptions {
+  /** `spec.system` of the entity. */
+  system: string;
+}
+
+/**
+ * The catalog `Resource` that represents a store. Its name is the store's namespace, which
+ * is also what the Kubernetes plugin looks for, so the entity page shows the store's pods.
+ */
+export function storeToEntity(
+  store: Store,
+  options: StoreEntityOptions,
+): Entity {
+  const name = storeNamespace(store.id);
+  const links = storeLinks(store);
+  return {
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'Resource',
+    metadata: {
+      name,
+      title: store.name,
+      ...(store.description ? { description: store.description } : {}),
+      annotations: {
+        [STORE_ID_ANNOTATION]: store.id,
+        'backstage.io/kubernetes-id': name,
+        'backstage.io/kubernetes-namespace': name,
+        [ANNOTATION_LOCATION]: STORES_LOCATION,
+        [ANNOTATION_ORIGIN_LOCATION]: STORES_LOCATION,
+      },
+      labels: {
+        'storeplane.io/status': store.status.toLocaleLowerCase('en-US'),
+        'storeplane.io/plan': store.plan,
+      },
+      ...(links.length ? { links } : {}),
+    },
+    spec: {
+      type: STORE_ENTITY_TYPE,
+      owner: store.owner,
+      system: options.system,
+    },
+  };
+}
+
+/** Links only once the store passed its health check; before that the URLs lead nowhere. */
+function storeLinks(store: Store): EntityLink[] {
+  if (store.status !== 'Ready') return [];
+  const links: EntityLink[] = [];
+  if (store.storefrontUrl) {
+    links.push({
+      url: store.storefrontUrl,
+      title: 'Storefront',
+      type: 'storefront',
+    });
+  }
+  if (store.adminUrl) {
+    links.push({
+      url: store.adminUrl,
+      title: 'WordPress admin',
+      type: 'admin',
+      icon: 'dashboard',
+    });
+  }
+  return links;
+}
