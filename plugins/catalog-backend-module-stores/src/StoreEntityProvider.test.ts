@@ -9,13 +9,11 @@ import {
   StoresClient,
   storeEntityRef,
   storeNamespace,
+  STORES_EVENTS_TOPIC,
 } from '@storeplane/plugin-stores-common';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
-import {
-  STORES_EVENTS_TOPIC,
-  StoreEntityProvider,
-} from './StoreEntityProvider';
+import { StoreEntityProvider } from './StoreEntityProvider';
 
 const BASE_URL = 'http://localhost:7007/api/stores';
 

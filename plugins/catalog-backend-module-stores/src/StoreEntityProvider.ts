@@ -16,20 +16,12 @@ import {
 import { EventParams, EventsService } from '@backstage/plugin-events-node';
 import {
   Store,
-  StoreStatus,
   StoresClient,
   storeEntityRef,
+  STORES_EVENTS_TOPIC,
+  StoreChangedEvent,
 } from '@storeplane/plugin-stores-common';
 import { storeToEntity } from './storeToEntity';
-
-/** Topic the stores backend publishes to whenever a store changes. */
-export const STORES_EVENTS_TOPIC = 'storeplane.stores';
-
-/** Payload of a {@link STORES_EVENTS_TOPIC} event. */
-export interface StoreChangedEvent {
-  storeId: string;
-  status: StoreStatus | 'Deleted';
-}
 
 const PROVIDER_NAME = 'storeplane-stores';
 const PAGE_SIZE = 100;

@@ -7,8 +7,6 @@
 export { default } from './module';
 export {
   StoreEntityProvider,
-  STORES_EVENTS_TOPIC,
-  type StoreChangedEvent,
   type StoreEntityProviderOptions,
 } from './StoreEntityProvider';
 export { storeToEntity, type StoreEntityOptions } from './storeToEntity';

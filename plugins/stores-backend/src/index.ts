@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-export { storesPlugin as default, STORES_EVENT_TOPIC } from './plugin';
+export { storesPlugin as default } from './plugin';
 export { storesEnginesExtensionPoint } from './engines/types';
 export type {
   StoreEngine,

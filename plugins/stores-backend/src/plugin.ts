@@ -1,6 +1,11 @@
 import { coreServices, createBackendPlugin } from '@backstage/backend-plugin-api';
 import { eventsServiceRef } from '@backstage/plugin-events-node';
-import { storeCreatePermission, storeplanePermissions } from '@storeplane/plugin-stores-common';
+import {
+  StoreChangedEvent,
+  storeCreatePermission,
+  storeplanePermissions,
+  STORES_EVENTS_TOPIC,
+} from '@storeplane/plugin-stores-common';
 import { readStoresConfig } from './config/readStoresConfig';
 import { migrateDatabase } from './database/migrateDatabase';
 import { StoreRepository } from './database/StoreRepository';
@@ -15,9 +20,6 @@ import { StoreChangeListener, StoreReconciler } from './reconciler/StoreReconcil
 import { storePermissionRules, storeResourceRef } from './service/permissionRules';
 import { createRouter } from './service/router';
 import { StoresService } from './service/StoresService';
-
-/** Topic on Backstage's events service announcing store changes: `{ storeId, status }`. */
-export const STORES_EVENT_TOPIC = 'storeplane.stores';
 
 /**
  * The `stores` backend plugin: desired state in the database, a lease-based reconciler on the
@@ -82,7 +84,7 @@ export const storesPlugin = createBackendPlugin({
 
         const onChange: StoreChangeListener = (storeId, status) => {
           events
-            .publish({ topic: STORES_EVENT_TOPIC, eventPayload: { storeId, status } })
+            .publish({ topic: STORES_EVENTS_TOPIC, eventPayload: { storeId, status } satisfies StoreChangedEvent })
             .catch(error => logger.warn(`Could not publish store change of ${storeId}: ${error}`));
         };
 

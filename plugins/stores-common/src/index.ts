@@ -8,3 +8,4 @@ export * from './naming';
 export * from './schemas';
 export * from './permissions';
 export * from './client';
+export * from './events';

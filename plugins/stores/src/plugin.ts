@@ -37,9 +37,7 @@ export const EntityStoreContent = storesPlugin.provide(
   createRoutableExtension({
     name: 'EntityStoreContent',
     component: () =>
-      import('./components/EntityStoreContent').then(
-        m => m.EntityStoreContent,
-      ),
+      import('./components/EntityStoreContent').then(m => m.EntityStoreContent),
     mountPoint: entityContentRouteRef,
   }),
 );
@@ -59,8 +57,7 @@ export const EntityStoreCard = storesPlugin.provide(
 export const StoresPage = storesPlugin.provide(
   createRoutableExtension({
     name: 'StoresPage',
-    component: () =>
-      import('./components/StoresPage').then(m => m.StoresPage),
+    component: () => import('./components/StoresPage').then(m => m.StoresPage),
     mountPoint: rootRouteRef,
   }),
 );

@@ -14,10 +14,18 @@ export const entityContentRouteRef = createRouteRef({
 });
 
 /**
- * Where the "Create store" button leads; apps bind it to the scaffolder
- * (ideally the WooCommerce store template). Without a binding the button is hidden.
+ * Where the "Create store" button leads: apps bind it to the scaffolder's
+ * `selectedTemplate` route, which opens the WooCommerce store template. Without a binding
+ * the button is hidden.
  */
 export const createStoreRouteRef = createExternalRouteRef({
   id: 'stores:create-store',
+  params: ['namespace', 'templateName'],
   optional: true,
 });
+
+/** The software template that creates a store (templates/woocommerce-store). */
+export const STORE_TEMPLATE = {
+  namespace: 'default',
+  templateName: 'woocommerce-store',
+};

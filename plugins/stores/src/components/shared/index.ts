@@ -1,3 +1,4 @@
 export { isStoreAvailable, getStoreId } from './isStoreAvailable';
 export { StoreStatusChip } from './StoreStatusChip';
 export { relativeTime } from './relativeTime';
+export { StoreErrorView, isStoreGone } from './StoreErrorView';

@@ -1,0 +1,10 @@
+import { StoreStatus } from './types';
+
+/** Topic on Backstage's events service where the stores backend announces every store change. */
+export const STORES_EVENTS_TOPIC = 'storeplane.stores';
+
+/** Payload of a {@link STORES_EVENTS_TOPIC} event. */
+export interface StoreChangedEvent {
+  storeId: string;
+  status: StoreStatus | 'Deleted';
+}

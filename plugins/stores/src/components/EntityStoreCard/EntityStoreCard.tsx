@@ -1,0 +1,96 @@
+import Box from '@material-ui/core/Box';
+import Button from '@material-ui/core/Button';
+import Typography from '@material-ui/core/Typography';
+import { InfoCard, Progress } from '@backstage/core-components';
+import {
+  MissingAnnotationEmptyState,
+  useEntity,
+  useEntityRefLink,
+} from '@backstage/plugin-catalog-react';
+import {
+  Store,
+  STORE_ID_ANNOTATION,
+  STORE_STEP_TITLES,
+} from '@storeplane/plugin-stores-common';
+import { useStore } from '../../hooks/useStore';
+import { getStoreId, StoreErrorView, StoreStatusChip } from '../shared';
+
+function describeStep(store: Store): string {
+  if (store.status === 'Ready') return 'All checks passed';
+  if (!store.step) return 'Waiting for the reconciler';
+  const title = STORE_STEP_TITLES[store.step];
+  return store.status === 'Failed' ? `Stopped at: ${title}` : title;
+}
+
+const StoreOverview = ({ store }: { store: Store }) => (
+  <Box display="flex" flexDirection="column" gridGap={12}>
+    <Box display="flex" alignItems="center" gridGap={8}>
+      <StoreStatusChip status={store.status} />
+      <Typography variant="body2">Plan: {store.plan}</Typography>
+    </Box>
+    <Typography variant="body2">Step: {describeStep(store)}</Typography>
+    {store.status === 'Failed' && store.lastError && (
+      <Typography variant="body2" color="error">
+        {store.lastError}
+      </Typography>
+    )}
+    {store.status === 'Ready' && (
+      <Box display="flex" gridGap={8} flexWrap="wrap">
+        {store.storefrontUrl && (
+          <Button
+            size="small"
+            variant="contained"
+            color="primary"
+            href={store.storefrontUrl}
+            target="_blank"
+            rel="noopener noreferrer"
+          >
+            Open storefront
+          </Button>
+        )}
+        {store.adminUrl && (
+          <Button
+            size="small"
+            variant="outlined"
+            color="primary"
+            href={store.adminUrl}
+            target="_blank"
+            rel="noopener noreferrer"
+          >
+            Open wp-admin
+          </Button>
+        )}
+      </Box>
+    )}
+  </Box>
+);
+
+const StoreCardBody = ({ storeId }: { storeId: string }) => {
+  const { store, error, loading, refresh } = useStore(storeId);
+  if (loading && !store) return <Progress />;
+  if (error && !store)
+    return <StoreErrorView error={error} onRetry={refresh} />;
+  return store ? <StoreOverview store={store} /> : null;
+};
+
+/** Compact overview of a store for the entity's Overview tab. */
+export const EntityStoreCard = () => {
+  const { entity } = useEntity();
+  const entityLink = useEntityRefLink();
+  const storeId = getStoreId(entity);
+  if (!storeId) {
+    return <MissingAnnotationEmptyState annotation={STORE_ID_ANNOTATION} />;
+  }
+  return (
+    <InfoCard
+      titleTypographyProps={{ component: 'h2' }}
+      title="Store"
+      deepLink={{
+        title: 'View store details',
+        link: `${entityLink(entity)}/store`,
+      }}
+    >
+      <StoreCardBody storeId={storeId} />
+    </InfoCard>
+  );
+};

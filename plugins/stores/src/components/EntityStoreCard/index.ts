@@ -1,0 +1,1 @@
+export { EntityStoreCard } from './EntityStoreCard';

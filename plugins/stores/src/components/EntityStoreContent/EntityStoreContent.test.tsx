@@ -1,0 +1,417 @@
+import { screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
+import {
+  mockApis,
+  registerMswTestHooks,
+  renderInTestApp,
+  TestApiProvider,
+} from '@backstage/test-utils';
+import { EntityProvider } from '@backstage/plugin-catalog-react';
+import { permissionApiRef } from '@backstage/plugin-permission-react';
+import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
+import { Store, StoresClient } from '@storeplane/plugin-stores-common';
+import { storesApiRef } from '../../api';
+import {
+  ALL_STORE_PERMISSIONS,
+  makeEvent,
+  makeStore,
+  permissionApiAllowing,
+  readyStore,
+  STORE_ID,
+  storeEntity,
+} from '../../testing/fixtures';
+import { EntityStoreContent } from './EntityStoreContent';
+
+const BASE = 'http://localhost:7007/api/stores';
+const server = setupServer();
+registerMswTestHooks(server);
+
+const storesApi = new StoresClient({
+  discoveryApi: mockApis.discovery({ baseUrl: 'http://localhost:7007' }),
+  // msw patches the global fetch when a test starts, so look it up on each call.
+  fetchApi: { fetch: (input, init) => fetch(input, init) },
+});
+
+function serveStore(store: Store, events = [makeEvent(1, 5)]) {
+  server.use(
+    http.get(`${BASE}/stores/${STORE_ID}`, () => HttpResponse.json(store)),
+    http.get(`${BASE}/stores/${STORE_ID}/events`, () =>
+      HttpResponse.json({ items: events }),
+    ),
+  );
+}
+
+function backstageError(statusCode: number, name: string, message: string) {
+  return HttpResponse.json(
+    { error: { name, message }, response: { statusCode } },
+    { status: statusCode },
+  );
+}
+
+// usePermission caches decisions per resource across renders, so every test gets its own entity.
+let entityCount = 0;
+function uniqueStoreEntity(): Entity {
+  entityCount += 1;
+  return {
+    ...storeEntity,
+    metadata: { ...storeEntity.metadata, namespace: `test-${entityCount}` },
+  };
+}
+
+async function renderContent(
+  options: { entity?: Entity; allowed?: string[] } = {},
+) {
+  const entity = options.entity ?? uniqueStoreEntity();
+  const permissions = permissionApiAllowing(
+    options.allowed ?? ALL_STORE_PERMISSIONS,
+  );
+  await renderInTestApp(
+    <TestApiProvider
+      apis={[
+        [storesApiRef, storesApi],
+        [permissionApiRef, permissions.api],
+      ]}
+    >
+      <EntityProvider entity={entity}>
+        <EntityStoreContent />
+      </EntityProvider>
+    </TestApiProvider>,
+  );
+  return { ...permissions, entityRef: stringifyEntityRef(entity) };
+}
+
+describe('EntityStoreContent', () => {
+  it('asks for the annotation when the entity has none', async () => {
+    await renderContent({
+      entity: { ...storeEntity, metadata: { name: 'plain', annotations: {} } },
+    });
+    expect(screen.getByText(/missing annotation/i)).toBeInTheDocument();
+    expect(screen.getByText('storeplane.io/store-id')).toBeInTheDocument();
+  });
+
+  it('shows the step a Provisioning store is on, with attempts and the last error', async () => {
+    serveStore(
+      makeStore({
+        status: 'Provisioning',
+        step: 'helmInstall',
+        attempts: 2,
+        nextAttemptAt: new Date(Date.now() + 90_000).toISOString(),
+        lastError: 'The Helm job timed out after 5 minutes.',
+      }),
+    );
+    await renderContent();
+
+    const current = await screen.findByText('Helm install job');
+    expect(current.closest('[aria-current="step"]')).not.toBeNull();
+    expect(
+      screen.getByText('Namespace and guardrails').closest('[aria-current]'),
+    ).toBeNull();
+    // Passed gates are marked completed, later ones are not.
+    expect(
+      screen
+        .getByText('Credentials secret')
+        .closest('.MuiStepLabel-root')
+        ?.querySelector('.MuiStepIcon-completed'),
+    ).not.toBeNull();
+    expect(
+      screen
+        .getByText('HTTP health check')
+        .closest('.MuiStepLabel-root')
+        ?.querySelector('.MuiStepIcon-completed'),
+    ).toBeNull();
+    expect(screen.getByLabelText('Status: Provisioning')).toBeInTheDocument();
+    expect(
+      screen.getByText(/2 failed attempts of this step/),
+    ).toHaveTextContent(/next retry in (1 minute|2 minutes|90 seconds)/);
+    expect(
+      screen.getByText(/The Helm job timed out after 5 minutes\./),
+    ).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Retry' })).toBeNull();
+    expect(screen.queryByRole('link', { name: /storefront/i })).toBeNull();
+  });
+
+  it('shows the links of a Ready store and no retry', async () => {
+    serveStore(readyStore());
+    await renderContent();
+
+    expect(
+      await screen.findByRole('link', { name: 'Open storefront' }),
+    ).toHaveAttribute('href', 'https://summer-sale.stores.example.com');
+    expect(screen.getByRole('link', { name: 'Open wp-admin' })).toHaveAttribute(
+      'href',
+      'https://summer-sale.stores.example.com/wp-admin',
+    );
+    expect(screen.getByLabelText('Status: Ready')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Retry' })).toBeNull();
+    expect(screen.getByRole('button', { name: 'Delete' })).toBeEnabled();
+  });
+
+  it('shows where a Failed store stopped and retries it', async () => {
+    let store = makeStore({
+      status: 'Failed',
+      step: 'workloads',
+      attempts: 5,
+      lastError: 'The WordPress pod never became ready: image pull failed.',
+    });
+    const retried = jest.fn();
+    serveStore(store);
+    server.use(
+      http.post(`${BASE}/stores/${STORE_ID}/retry`, () => {
+        retried();
+        store = makeStore({ status: 'Provisioning', step: 'workloads' });
+        serveStore(store);
+        return HttpResponse.json(store);
+      }),
+    );
+    await renderContent();
+
+    expect(await screen.findByText(/image pull failed/)).toBeInTheDocument();
+    const failedStep = screen
+      .getByText('Workloads available')
+      .closest('.MuiStepLabel-root') as HTMLElement;
+    expect(within(failedStep).getByText('Failed')).toBeInTheDocument();
+    expect(
+      failedStep.querySelector('.MuiStepLabel-label.Mui-error'),
+    ).not.toBeNull();
+
+    await userEvent.click(screen.getByRole('button', { name: 'Retry' }));
+    await waitFor(() => expect(retried).toHaveBeenCalledTimes(1));
+    expect(
+      await screen.findByLabelText('Status: Provisioning'),
+    ).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Retry' })).toBeNull();
+  });
+
+  it('hides Retry and Delete without their permissions', async () => {
+    serveStore(makeStore({ status: 'Failed', step: 'health', lastError: 'x' }));
+    const permissions = await renderContent({
+      allowed: ['storeplane.store.read'],
+    });
+    expect(await screen.findByLabelText('Status: Failed')).toBeInTheDocument();
+    await waitFor(() =>
+      expect(permissions.requests.map(r => r.permission)).toEqual(
+        expect.arrayContaining([
+          'storeplane.store.retry',
+          'storeplane.store.delete',
+        ]),
+      ),
+    );
+    // The stores backend resolves permission conditions by store id.
+    expect(permissions.requests[0].resourceRef).toBe(STORE_ID);
+    expect(screen.queryByRole('button', { name: 'Retry' })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Delete' })).toBeNull();
+  });
+
+  it('shows deletion steps for a Deleting store and offers no delete', async () => {
+    serveStore(makeStore({ status: 'Deleting', step: 'namespaceDeletion' }));
+    await renderContent();
+    const current = await screen.findByText('Namespace deleted');
+    expect(current.closest('[aria-current="step"]')).not.toBeNull();
+    expect(screen.queryByText('Helm install job')).toBeNull();
+    expect(screen.getByText(/being deleted/)).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Delete' })).toBeNull();
+  });
+
+  it('deletes a store only after the user confirms in a dialog naming it', async () => {
+    const deleted = jest.fn();
+    serveStore(readyStore());
+    server.use(
+      http.delete(`${BASE}/stores/${STORE_ID}`, () => {
+        deleted();
+        const store = readyStore({ status: 'Deleting', step: 'helmUninstall' });
+        serveStore(store);
+        return HttpResponse.json(store, { status: 202 });
+      }),
+    );
+    await renderContent();
+
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Delete' }),
+    );
+    const dialog = await screen.findByRole('dialog');
+    expect(
+      within(dialog).getByText('Delete store summer-sale?'),
+    ).toBeInTheDocument();
+
+    await userEvent.click(
+      within(dialog).getByRole('button', { name: 'Cancel' }),
+    );
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(deleted).not.toHaveBeenCalled();
+
+    await userEvent.click(screen.getByRole('button', { name: 'Delete' }));
+    await userEvent.click(
+      within(await screen.findByRole('dialog')).getByRole('button', {
+        name: 'Delete store',
+      }),
+    );
+    await waitFor(() => expect(deleted).toHaveBeenCalledTimes(1));
+    expect(
+      await screen.findByLabelText('Status: Deleting'),
+    ).toBeInTheDocument();
+  });
+
+  it('lists events newest first under Activity with their level', async () => {
+    serveStore(readyStore(), [
+      makeEvent(1, 30, { message: 'Namespace created with guardrails' }),
+      makeEvent(3, 1, { message: 'Store is ready', type: 'store.ready' }),
+      makeEvent(2, 10, {
+        level: 'warning',
+        message: 'Helm job failed, retrying',
+        type: 'retry.scheduled',
+      }),
+    ]);
+    await renderContent();
+
+    expect(
+      await screen.findByRole('heading', { name: 'Activity' }),
+    ).toBeInTheDocument();
+    const items = within(
+      screen.getByRole('list', { name: 'Store activity' }),
+    ).getAllByRole('listitem');
+    expect(items.map(item => item.getAttribute('aria-label'))).toEqual([
+      'info: Store is ready',
+      'warning: Helm job failed, retrying',
+      'info: Namespace created with guardrails',
+    ]);
+    expect(within(items[0]).getByText('1 minute ago')).toBeInTheDocument();
+    expect(
+      within(items[1]).getByText('warning', { selector: '.MuiChip-label' }),
+    ).toBeInTheDocument();
+    expect(within(items[1]).getByTitle('warning')).toBeInTheDocument();
+  });
+
+  describe('credentials', () => {
+    it('are not offered without the credentials permission', async () => {
+      serveStore(readyStore());
+      await renderContent({
+        allowed: ['storeplane.store.read', 'storeplane.store.delete'],
+      });
+      expect(
+        await screen.findByRole('button', { name: 'Delete' }),
+      ).toBeEnabled();
+      expect(
+        screen.queryByRole('button', { name: 'Show credentials' }),
+      ).toBeNull();
+    });
+
+    it('are fetched on demand each time, copyable, and gone when hidden', async () => {
+      const user = userEvent.setup();
+      const writeText = jest
+        .spyOn(navigator.clipboard, 'writeText')
+        .mockResolvedValue(undefined);
+      const fetched = jest.fn();
+      serveStore(readyStore());
+      server.use(
+        http.get(`${BASE}/stores/${STORE_ID}/credentials`, () => {
+          fetched();
+          return HttpResponse.json({
+            adminUsername: 'admin',
+            adminPassword: 's3cret-Pa55',
+            adminUrl: 'https://summer-sale.stores.example.com/wp-admin',
+          });
+        }),
+      );
+      await renderContent();
+
+      await user.click(
+        await screen.findByRole('button', { name: 'Show credentials' }),
+      );
+      expect(await screen.findByText('s3cret-Pa55')).toBeInTheDocument();
+      expect(screen.getByText('admin')).toBeInTheDocument();
+
+      await user.click(screen.getByRole('button', { name: 'Copy password' }));
+      expect(writeText).toHaveBeenCalledWith('s3cret-Pa55');
+      expect(screen.getByRole('status')).toHaveTextContent('Password copied');
+
+      await user.click(
+        screen.getByRole('button', { name: 'Hide credentials' }),
+      );
+      expect(screen.queryByText('s3cret-Pa55')).toBeNull();
+
+      await user.click(
+        screen.getByRole('button', { name: 'Show credentials' }),
+      );
+      expect(await screen.findByText('s3cret-Pa55')).toBeInTheDocument();
+      expect(fetched).toHaveBeenCalledTimes(2);
+    });
+  });
+
+  describe('errors', () => {
+    it('explains an unreachable backend', async () => {
+      server.use(
+        http.get(`${BASE}/stores/${STORE_ID}`, () => HttpResponse.error()),
+        http.get(`${BASE}/stores/${STORE_ID}/events`, () =>
+          HttpResponse.error(),
+        ),
+      );
+      await renderContent();
+      expect(
+        await screen.findByText(/Could not reach the stores backend/),
+      ).toBeInTheDocument();
+      expect(screen.getByRole('button', { name: 'Try again' })).toBeEnabled();
+    });
+
+    it('says the user may not see the store on 403', async () => {
+      server.use(
+        http.get(`${BASE}/stores/${STORE_ID}`, () =>
+          backstageError(403, 'NotAllowedError', 'Unauthorized'),
+        ),
+        http.get(`${BASE}/stores/${STORE_ID}/events`, () =>
+          backstageError(403, 'NotAllowedError', 'Unauthorized'),
+        ),
+      );
+      await renderContent();
+      expect(
+        await screen.findByText(/You are not allowed to see this store/),
+      ).toBeInTheDocument();
+    });
+
+    it('says the store was deleted on 404', async () => {
+      server.use(
+        http.get(`${BASE}/stores/${STORE_ID}`, () =>
+          backstageError(404, 'NotFoundError', `No store ${STORE_ID}`),
+        ),
+        http.get(`${BASE}/stores/${STORE_ID}/events`, () =>
+          HttpResponse.json({ items: [] }),
+        ),
+      );
+      await renderContent();
+      expect(
+        await screen.findByText('This store was deleted'),
+      ).toBeInTheDocument();
+    });
+
+    it('shows the backend error of other failed responses', async () => {
+      server.use(
+        http.get(`${BASE}/stores/${STORE_ID}`, () =>
+          backstageError(500, 'Error', 'database is locked'),
+        ),
+        http.get(`${BASE}/stores/${STORE_ID}/events`, () =>
+          HttpResponse.json({ items: [] }),
+        ),
+      );
+      await renderContent();
+      expect(
+        await screen.findByText(/Could not load the store/),
+      ).toBeInTheDocument();
+      expect(screen.getAllByText(/database is locked/).length).toBeGreaterThan(
+        0,
+      );
+    });
+
+    it('shows progress while the backend is slow', async () => {
+      server.use(
+        http.get(`${BASE}/stores/${STORE_ID}`, () => new Promise(() => {})),
+        http.get(
+          `${BASE}/stores/${STORE_ID}/events`,
+          () => new Promise(() => {}),
+        ),
+      );
+      await renderContent();
+      expect(await screen.findByTestId('progress')).toBeInTheDocument();
+    });
+  });
+});

@@ -1,0 +1,146 @@
+import { useState } from 'react';
+import Box from '@material-ui/core/Box';
+import Button from '@material-ui/core/Button';
+import Typography from '@material-ui/core/Typography';
+import Alert from '@material-ui/lab/Alert';
+import { InfoCard } from '@backstage/core-components';
+import { useApi } from '@backstage/core-plugin-api';
+import { usePermission } from '@backstage/plugin-permission-react';
+import {
+  Store,
+  storeCredentialsReadPermission,
+  storeDeletePermission,
+  storeRetryPermission,
+} from '@storeplane/plugin-stores-common';
+import { storesApiRef } from '../../api';
+import { DeleteStoreDialog } from './DeleteStoreDialog';
+import { StoreCredentialsPanel } from './StoreCredentialsPanel';
+
+const StoreLinks = ({ store }: { store: Store }) => {
+  if (store.status !== 'Ready') {
+    return (
+      <Typography variant="body2" color="textSecondary">
+        Links appear when the store is Ready.
+      </Typography>
+    );
+  }
+  return (
+    <Box display="flex" gridGap={8} flexWrap="wrap">
+      {store.storefrontUrl && (
+        <Button
+          variant="contained"
+          color="primary"
+          href={store.storefrontUrl}
+          target="_blank"
+          rel="noopener noreferrer"
+        >
+          Open storefront
+        </Button>
+      )}
+      {store.adminUrl && (
+        <Button
+          variant="outlined"
+          color="primary"
+          href={store.adminUrl}
+          target="_blank"
+          rel="noopener noreferrer"
+        >
+          Open wp-admin
+        </Button>
+      )}
+    </Box>
+  );
+};
+
+/** Links and what the user may do with the store, each behind its permission. */
+export const StoreActionsCard = (props: {
+  store: Store;
+  entityRef: string;
+  onChanged: () => void;
+}) => {
+  const { store, entityRef, onChanged } = props;
+  const storesApi = useApi(storesApiRef);
+  const retryPermission = usePermission({
+    permission: storeRetryPermission,
+    resourceRef: store.id,
+  });
+  const deletePermission = usePermission({
+    permission: storeDeletePermission,
+    resourceRef: store.id,
+  });
+  const credentialsPermission = usePermission({
+    permission: storeCredentialsReadPermission,
+    resourceRef: store.id,
+  });
+  const [busy, setBusy] = useState(false);
+  const [actionError, setActionError] = useState<string>();
+  const [confirmingDelete, setConfirmingDelete] = useState(false);
+
+  const run = async (what: string, action: () => Promise<unknown>) => {
+    setBusy(true);
+    setActionError(undefined);
+    try {
+      await action();
+      onChanged();
+    } catch (e) {
+      setActionError(`${what} failed: ${(e as Error).message}`);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const retry = () => run('Retry', () => storesApi.retryStore(store.id));
+  const confirmDelete = async () => {
+    await run('Delete', () => storesApi.deleteStore(store.id));
+    setConfirmingDelete(false);
+  };
+
+  const canRetry = store.status === 'Failed' && retryPermission.allowed;
+  const canDelete = store.status !== 'Deleting' && deletePermission.allowed;
+  const canReadCredentials =
+    store.status === 'Ready' && credentialsPermission.allowed;
+
+  return (
+    <InfoCard
+      title="Links and actions"
+      titleTypographyProps={{ component: 'h2' }}
+    >
+      <Box display="flex" flexDirection="column" gridGap={16}>
+        <StoreLinks store={store} />
+        {(canRetry || canDelete) && (
+          <Box display="flex" gridGap={8}>
+            {canRetry && (
+              <Button
+                variant="contained"
+                color="primary"
+                onClick={retry}
+                disabled={busy}
+              >
+                Retry
+              </Button>
+            )}
+            {canDelete && (
+              <Button
+                variant="outlined"
+                color="secondary"
+                onClick={() => setConfirmingDelete(true)}
+                disabled={busy}
+              >
+                Delete
+              </Button>
+            )}
+          </Box>
+        )}
+        {actionError && <Alert severity="error">{actionError}</Alert>}
+        {canReadCredentials && <StoreCredentialsPanel storeId={store.id} />}
+      </Box>
+      <DeleteStoreDialog
+        store={store}
+        open={confirmingDelete}
+        busy={busy}
+        onCancel={() => setConfirmingDelete(false)}
+        onConfirm={confirmDelete}
+      />
+    </InfoCard>
+  );
+};

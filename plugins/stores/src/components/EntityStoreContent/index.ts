@@ -1,0 +1,1 @@
+export { EntityStoreContent } from './EntityStoreContent';

@@ -1,0 +1,96 @@
+import { Entity } from '@backstage/catalog-model';
+import { PermissionApi } from '@backstage/plugin-permission-react';
+import {
+  Store,
+  STORE_ID_ANNOTATION,
+  StoreEvent,
+} from '@storeplane/plugin-stores-common';
+
+export const STORE_ID = 'shop-a1b2c';
+
+export function makeStore(overrides: Partial<Store> = {}): Store {
+  const createdAt = new Date(Date.now() - 2 * 3_600_000).toISOString();
+  return {
+    id: STORE_ID,
+    name: 'summer-sale',
+    owner: 'group:default/team-a',
+    createdBy: 'user:default/ann',
+    engine: 'woocommerce',
+    plan: 'small',
+    status: 'Provisioning',
+    step: 'helmInstall',
+    namespace: `store-${STORE_ID}`,
+    entityRef: `resource:default/store-${STORE_ID}`,
+    attempts: 0,
+    nextAttemptAt: null,
+    lastError: null,
+    storefrontUrl: null,
+    adminUrl: null,
+    createdAt,
+    updatedAt: createdAt,
+    readyAt: null,
+    ...overrides,
+  };
+}
+
+export const readyStore = (overrides: Partial<Store> = {}) =>
+  makeStore({
+    status: 'Ready',
+    step: null,
+    storefrontUrl: 'https://summer-sale.stores.example.com',
+    adminUrl: 'https://summer-sale.stores.example.com/wp-admin',
+    readyAt: new Date().toISOString(),
+    ...overrides,
+  });
+
+export function makeEvent(
+  id: number,
+  minutesAgo: number,
+  overrides: Partial<StoreEvent> = {},
+): StoreEvent {
+  return {
+    id,
+    storeId: STORE_ID,
+    createdAt: new Date(Date.now() - minutesAgo * 60_000).toISOString(),
+    type: 'step.completed',
+    level: 'info',
+    message: `event ${id}`,
+    actor: null,
+    ...overrides,
+  };
+}
+
+export const storeEntity: Entity = {
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'Resource',
+  metadata: {
+    name: `store-${STORE_ID}`,
+    namespace: 'default',
+    annotations: { [STORE_ID_ANNOTATION]: STORE_ID },
+  },
+  spec: { type: 'woocommerce-store', owner: 'group:default/team-a' },
+};
+
+type AuthorizeResponse = Awaited<ReturnType<PermissionApi['authorize']>>;
+
+/** A permission API that allows exactly the named permissions and records what was asked. */
+export function permissionApiAllowing(allowed: string[]) {
+  const requests: { permission: string; resourceRef?: string }[] = [];
+  const api: PermissionApi = {
+    async authorize(request) {
+      const resourceRef = (request as { resourceRef?: string }).resourceRef;
+      requests.push({ permission: request.permission.name, resourceRef });
+      return {
+        result: allowed.includes(request.permission.name) ? 'ALLOW' : 'DENY',
+      } as AuthorizeResponse;
+    },
+  };
+  return { api, requests };
+}
+
+export const ALL_STORE_PERMISSIONS = [
+  'storeplane.store.read',
+  'storeplane.store.delete',
+  'storeplane.store.retry',
+  'storeplane.store.credentials.read',
+];
