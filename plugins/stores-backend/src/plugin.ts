@@ -3,6 +3,7 @@ import { eventsServiceRef } from '@backstage/plugin-events-node';
 import {
   StoreChangedEvent,
   storeCreatePermission,
+  storeIdFromRef,
   storeplanePermissions,
   STORES_EVENTS_TOPIC,
 } from '@storeplane/plugin-stores-common';
@@ -131,7 +132,8 @@ export const storesPlugin = createBackendPlugin({
           resourceRef: storeResourceRef,
           permissions: storeplanePermissions.filter(p => p.type === 'resource'),
           rules: storePermissionRules,
-          getResources: ids => Promise.all(ids.map(id => repository.getStore(id))),
+          // Resource refs may be store ids or store entity refs (the frontend knows the latter).
+          getResources: refs => Promise.all(refs.map(ref => repository.getStore(storeIdFromRef(ref)))),
         });
 
         const service = new StoresService({

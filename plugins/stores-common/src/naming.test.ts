@@ -1,4 +1,10 @@
-import { normalizeStoreName, storeNameProblem, storeNamespace, storeEntityRef } from './naming';
+import {
+  normalizeStoreName,
+  storeIdFromRef,
+  storeNameProblem,
+  storeNamespace,
+  storeEntityRef,
+} from './naming';
 import { createStoreRequestSchema, describeIssues, listStoresQuerySchema } from './schemas';
 
 describe('store names', () => {
@@ -20,6 +26,14 @@ describe('store names', () => {
     ['sh--op', /two dashes/],
   ])('rejects %j', (name, message) => {
     expect(storeNameProblem(name)).toMatch(message);
+  });
+
+  it('reads a store id from an id or an entity ref', () => {
+    expect(storeIdFromRef('shop-x1y2z')).toBe('shop-x1y2z');
+    expect(storeIdFromRef('resource:default/store-shop-x1y2z')).toBe('shop-x1y2z');
+    expect(storeIdFromRef('Resource:default/Store-Shop-X1Y2Z')).toBe('shop-x1y2z');
+    // A bare id that starts with `store-` stays an id.
+    expect(storeIdFromRef('store-front-x1y2z')).toBe('store-front-x1y2z');
   });
 
   it('derives namespace and entity ref from the id', () => {

@@ -40,6 +40,15 @@ export function storeEntityRef(storeId: string): string {
   return `resource:default/${storeNamespace(storeId)}`;
 }
 
+/**
+ * The store id in a permission resource ref or list filter: accepts the id itself or the
+ * store's entity ref (`resource:default/store-<id>`, as the frontend knows it).
+ */
+export function storeIdFromRef(ref: string): string {
+  const match = /^resource:(?:default\/)?store-(.+)$/i.exec(ref.trim());
+  return (match ? match[1] : ref.trim()).toLowerCase();
+}
+
 /** Annotation that links a catalog entity to its store. */
 export const STORE_ID_ANNOTATION = 'storeplane.io/store-id';
 /** `spec.type` of store entities. */

@@ -13,6 +13,7 @@ import {
   storeCreatePermission,
   storeCredentialsReadPermission,
   storeDeletePermission,
+  storeIdFromRef,
   storeReadPermission,
   storeRetryPermission,
 } from '@storeplane/plugin-stores-common';
@@ -108,7 +109,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
       res.json({ items: [], totalCount: 0, offset, limit });
       return;
     }
-    const ids = entityRef ? [entityRef.replace(/^resource:(default\/)?store-/i, '')] : undefined;
+    const ids = entityRef ? [storeIdFromRef(entityRef)] : undefined;
     const { items, totalCount } = await repository.listStores({
       owner,
       status,

@@ -198,8 +198,7 @@ describe('EntityStoreContent', () => {
         ]),
       ),
     );
-    // The stores backend resolves permission conditions by store id.
-    expect(permissions.requests[0].resourceRef).toBe(STORE_ID);
+    expect(permissions.requests[0].resourceRef).toBe(permissions.entityRef);
     expect(screen.queryByRole('button', { name: 'Retry' })).toBeNull();
     expect(screen.queryByRole('button', { name: 'Delete' })).toBeNull();
   });

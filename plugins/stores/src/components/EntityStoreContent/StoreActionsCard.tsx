@@ -62,15 +62,15 @@ export const StoreActionsCard = (props: {
   const storesApi = useApi(storesApiRef);
   const retryPermission = usePermission({
     permission: storeRetryPermission,
-    resourceRef: store.id,
+    resourceRef: entityRef,
   });
   const deletePermission = usePermission({
     permission: storeDeletePermission,
-    resourceRef: store.id,
+    resourceRef: entityRef,
   });
   const credentialsPermission = usePermission({
     permission: storeCredentialsReadPermission,
-    resourceRef: store.id,
+    resourceRef: entityRef,
   });
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<string>();
