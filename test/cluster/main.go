@@ -14,6 +14,8 @@ package main
 import (
 	"fmt"
 	"os"
+	"syscall"
+	"time"
 	_ "time/tzdata"
 
 	"k8s.io/component-base/cli"
@@ -34,6 +36,9 @@ func main() {
 		usage()
 	}
 	sub, args := os.Args[1], os.Args[2:]
+	if os.Getenv("STOREPLANE_EXIT_WITH_PARENT") == "1" {
+		go exitWithParent()
+	}
 	switch sub {
 	case "kube-apiserver":
 		cmd := apiserverapp.NewAPIServerCommand()
@@ -51,5 +56,19 @@ func main() {
 		os.Exit(runSim(args))
 	default:
 		usage()
+	}
+}
+
+// exitWithParent sends SIGTERM to this process when its parent dies (the test runner was
+// killed), and exits hard 15 s later, so no control-plane process outlives its test.
+func exitWithParent() {
+	ppid := os.Getppid()
+	for {
+		time.Sleep(time.Second)
+		if os.Getppid() != ppid {
+			_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+			time.Sleep(15 * time.Second)
+			os.Exit(1)
+		}
 	}
 }

@@ -370,6 +370,12 @@ func (s *sim) syncPod(ctx context.Context, key string) (time.Duration, error) {
 		if pod.DeletionGracePeriodSeconds != nil && *pod.DeletionGracePeriodSeconds == 0 {
 			return 0, nil // already deleted with grace 0; waiting for finalizers
 		}
+		// Like the kubelet: a killed pod that something else still tracks through a finalizer
+		// (Jobs) first gets a terminal status (SIGKILL: exit 137), then is deleted.
+		if pod.Spec.NodeName == s.nodeName && len(pod.Finalizers) > 0 &&
+			pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed {
+			return 0, s.setTerminated(ctx, pod, 137, "")
+		}
 		err := s.client.CoreV1().Pods(ns).Delete(ctx, name, metav1.DeleteOptions{
 			GracePeriodSeconds: ptr.To[int64](0),
 			Preconditions:      &metav1.Preconditions{UID: &pod.UID},

@@ -106,14 +106,15 @@ describe('storeplane:store:create', () => {
     expect(ctx.output).toHaveBeenCalledWith('status', 'Ready');
 
     const lines = loggedLines(logger);
+    // Each poll logs the new events first, then the state they led to.
     const expectedInOrder = [
-      'Store summer-sale-x1y2z is Provisioning (step: secret)',
       '[guardrails.applied] Namespace and guardrails are in place',
-      'Store summer-sale-x1y2z is Provisioning (step: helmInstall)',
+      'Store summer-sale-x1y2z is Provisioning (step: secret)',
       '[secret.created] Credentials secret created',
       '[retry.scheduled] Helm install job is not done yet; retrying',
-      'Store summer-sale-x1y2z is Ready',
+      'Store summer-sale-x1y2z is Provisioning (step: helmInstall)',
       '[store.ready] Store is ready',
+      'Store summer-sale-x1y2z is Ready',
     ];
     expect(lines.filter(l => expectedInOrder.includes(l))).toEqual(
       expectedInOrder,

@@ -105,10 +105,11 @@ async function pollStore(
       const token = await getToken();
       store = await fetchStore(client, storeId, { token, signal });
       if (store) {
-        progress.storeChanged(store);
+        // Events first: they explain how the store got to the state logged after them.
         progress.newEvents(
           await fetchEvents(client, storeId, { token, signal }),
         );
+        progress.storeChanged(store);
       }
       if (isSettled(store)) {
         return store;

@@ -16,13 +16,7 @@ const USER = 'user:default/ann';
 
 /** Plays the cluster's controllers: Jobs run and succeed, workloads become available, namespaces finalize. */
 function clusterControllers(fake: FakeKubernetesApi) {
-  return () => {
-    for (const job of fake.list('Job')) {
-      if (!job.status?.conditions) fake.completeJob(job.metadata.namespace, job.metadata.name);
-    }
-    for (const ns of fake.list('Namespace')) fake.makeWorkloadsAvailable(ns.metadata.name);
-    fake.finalizeTerminatingNamespaces();
-  };
+  return () => fake.progress();
 }
 
 async function eventTypes(harness: Harness, id: string) {

@@ -63,6 +63,11 @@ function deepMerge(target: any, source: any): any {
 
 export class FakeKubernetesApi {
   readonly objects = new Map<string, Obj>();
+  /**
+   * When set, plays the cluster's controllers on every request: Jobs succeed at once, workloads
+   * are available, Terminating namespaces are finalized. For tests of whole flows.
+   */
+  autoProgress = false;
   /** Every request, as `METHOD path`, for assertions and API call counts. */
   readonly requests: string[] = [];
   healthStatus = 200;
@@ -119,11 +124,21 @@ export class FakeKubernetesApi {
     }
   }
 
+  /** One round of what the Job, Deployment and namespace controllers would do. */
+  progress() {
+    for (const job of this.list('Job')) {
+      if (!job.status?.conditions) this.completeJob(job.metadata.namespace, job.metadata.name);
+    }
+    for (const ns of this.list('Namespace')) this.makeWorkloadsAvailable(ns.metadata.name);
+    this.finalizeTerminatingNamespaces();
+  }
+
   handlers() {
     const handle = async ({ request }: { request: Request }) => {
       const url = new URL(request.url);
       const method = request.method;
       this.requests.push(`${method} ${url.pathname}`);
+      if (this.autoProgress) this.progress();
       const faultIndex = this.faults.findIndex(f => f.match(method, url.pathname));
       if (faultIndex >= 0) {
         const [{ fault }] = this.faults.splice(faultIndex, 1);

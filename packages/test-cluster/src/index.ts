@@ -1,0 +1,524 @@
+/*
+ * A real Kubernetes control plane for tests: etcd, kube-apiserver (RBAC, default admission,
+ * ServiceAccount tokens), kube-controller-manager and a kubelet stand-in ("sim") that binds
+ * pods to one fake node, runs Job pods to completion and really runs helm for pods whose
+ * image contains "helm". All of it is one Go binary (test/cluster) built into a cache
+ * outside the repository by scripts/ensure-test-cluster.sh.
+ *
+ * Only Node builtins are used, and only erasable TypeScript syntax, so this file also runs
+ * under plain `node` (type stripping) for the smoke script.
+ */
+import { spawn, spawnSync, execFile } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as https from 'node:https';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export interface TestCluster {
+  /** https://127.0.0.1:port */
+  server: string;
+  /** Path of an admin kubeconfig (client cert in system:masters). */
+  adminKubeconfigPath: string;
+  /** Path of a kubeconfig with a TokenRequest token (6h) for that ServiceAccount. */
+  kubeconfigForServiceAccount(namespace: string, name: string): Promise<string>;
+  /** Stop + start kube-apiserver on the same port (for fault tests). */
+  restartApiServer(): Promise<void>;
+  stopApiServer(): Promise<void>;
+  startApiServer(): Promise<void>;
+  /** JSON-lines audit log (level Metadata for every request; see auditPolicy below). */
+  auditLogPath?: string;
+  /** Directory holding etcd.log, kube-apiserver.log, kube-controller-manager.log, sim.log. */
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+const NODE_NAME = 'sim-node';
+
+const CONTROLLERS = [
+  'serviceaccount-token-controller',
+  'serviceaccount-controller',
+  'namespace-controller',
+  'garbage-collector-controller',
+  'job-controller',
+  'deployment-controller',
+  'replicaset-controller',
+  'statefulset-controller',
+  'endpointslice-controller',
+  'resourcequota-controller',
+  'clusterrole-aggregation-controller',
+  'root-ca-certificate-publisher-controller',
+  'ttl-after-finished-controller',
+  'cronjob-controller',
+  'disruption-controller',
+  'pod-garbage-collector-controller',
+];
+
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+  - level: Metadata
+`;
+
+function findRepoRoot(): string {
+  const starts: string[] = [];
+  if (process.env.STOREPLANE_REPO_ROOT) starts.push(process.env.STOREPLANE_REPO_ROOT);
+  if (typeof __dirname !== 'undefined') starts.push(__dirname);
+  starts.push(process.cwd());
+  for (const start of starts) {
+    let dir = path.resolve(start);
+    for (;;) {
+      if (fs.existsSync(path.join(dir, 'scripts', 'ensure-test-cluster.sh'))) return dir;
+      const parent = path.dirname(dir);
+      if (parent === dir) break;
+      dir = parent;
+    }
+  }
+  throw new Error('test-cluster: cannot find scripts/ensure-test-cluster.sh above ' + starts.join(', '));
+}
+
+function childEnv(): NodeJS.ProcessEnv {
+  const extra = fs.existsSync('/usr/local/go/bin/go') ? ':/usr/local/go/bin' : '';
+  return { ...process.env, PATH: (process.env.PATH ?? '') + extra };
+}
+
+export function testClusterAvailability(): { available: true } | { available: false; reason: string } {
+  if (process.platform !== 'linux' && process.platform !== 'darwin') {
+    return { available: false, reason: `test cluster needs linux or darwin, not ${process.platform}` };
+  }
+  let root: string;
+  try {
+    root = findRepoRoot();
+  } catch (e) {
+    return { available: false, reason: String(e) };
+  }
+  if (!fs.existsSync(path.join(root, 'test', 'cluster', 'go.mod'))) {
+    return { available: false, reason: `no test/cluster/go.mod under ${root}` };
+  }
+  const go = spawnSync('go', ['env', 'GOVERSION'], { env: childEnv(), encoding: 'utf8' });
+  if (go.error || go.status !== 0) {
+    return {
+      available: false,
+      reason: 'no Go toolchain on PATH (needed to build the test control plane from test/cluster)',
+    };
+  }
+  const m = /^go1\.(\d+)/.exec(go.stdout.trim());
+  if (!m || Number(m[1]) < 24) {
+    return { available: false, reason: `Go ${go.stdout.trim()} is too old (need go1.24 or newer)` };
+  }
+  return { available: true };
+}
+
+function runScript(script: string, logFile: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'bash',
+      [script],
+      { env: childEnv(), maxBuffer: 16 << 20, timeout: 45 * 60 * 1000 },
+      (err, stdout, stderr) => {
+        fs.appendFileSync(logFile, `$ ${script}\n${stderr}`);
+        if (err) {
+          reject(new Error(`${script} failed (exit ${(err as { code?: unknown }).code}): ${stderr.slice(-4000)}`));
+          return;
+        }
+        const lines = stdout.trim().split('\n');
+        resolve(lines[lines.length - 1]);
+      },
+    );
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(addr.port));
+    });
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise(r => setTimeout(r, ms));
+}
+
+interface Tls {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
+
+interface HttpResult {
+  status: number;
+  body: string;
+}
+
+function request(
+  server: string,
+  tls: Tls,
+  method: string,
+  urlPath: string,
+  body?: unknown,
+): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(urlPath, server);
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = https.request(
+      {
+        method,
+        hostname: u.hostname,
+        port: u.port,
+        path: u.pathname + u.search,
+        ca: tls.ca,
+        cert: tls.cert,
+        key: tls.key,
+        headers: {
+          Accept: 'application/json',
+          ...(data ? { 'Content-Type': 'application/json', 'Content-Length': String(data.length) } : {}),
+        },
+        timeout: 10000,
+        agent: false,
+      },
+      res => {
+        const chunks: Buffer[] = [];
+        res.on('data', c => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+function httpGet(url: string): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { timeout: 5000, agent: false }, res => {
+      const chunks: Buffer[] = [];
+      res.on('data', c => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>, alive?: () => void): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr = '';
+  while (Date.now() < deadline) {
+    alive?.();
+    try {
+      if (await check()) return;
+    } catch (e) {
+      lastErr = String(e);
+    }
+    await sleep(200);
+  }
+  throw new Error(`test-cluster: timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? ` (last error: ${lastErr})` : ''}`);
+}
+
+class Proc {
+  name: string;
+  bin: string;
+  args: string[];
+  logFile: string;
+  child: ChildProcess | undefined;
+  exited: Promise<void> | undefined;
+  exitInfo: string | undefined;
+
+  constructor(name: string, bin: string, args: string[], logFile: string) {
+    this.name = name;
+    this.bin = bin;
+    this.args = args;
+    this.logFile = logFile;
+  }
+
+  start(): void {
+    const fd = fs.openSync(this.logFile, 'a');
+    fs.writeSync(fd, `\n==== ${new Date().toISOString()} starting ${this.name}: ${this.args.join(' ')}\n`);
+    const child = spawn(this.bin, this.args, {
+      stdio: ['ignore', fd, fd],
+      env: { ...childEnv(), STOREPLANE_EXIT_WITH_PARENT: '1' },
+    });
+    fs.closeSync(fd);
+    this.child = child;
+    this.exitInfo = undefined;
+    this.exited = new Promise(resolve => {
+      child.on('exit', (code, signal) => {
+        this.exitInfo = `exited with ${signal ?? `code ${code}`}`;
+        resolve();
+      });
+      child.on('error', err => {
+        this.exitInfo = `failed to start: ${err.message}`;
+        resolve();
+      });
+    });
+  }
+
+  /** Throws if the process is gone (used while waiting for readiness). */
+  assertAlive(): void {
+    if (this.exitInfo !== undefined) {
+      throw new Error(`test-cluster: ${this.name} ${this.exitInfo}; see ${this.logFile}:\n${tail(this.logFile, 30)}`);
+    }
+  }
+
+  async stop(graceMs = 5000): Promise<void> {
+    const child = this.child;
+    if (!child || this.exitInfo !== undefined) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+function tail(file: string, n: number): string {
+  try {
+    const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+    return lines.slice(-n).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+const liveClusters = new Set<() => void>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const kill of liveClusters) kill();
+  });
+}
+
+export async function startTestCluster(options?: { helmPath?: string }): Promise<TestCluster> {
+  const root = findRepoRoot();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storeplane-test-cluster-'));
+  const logDir = path.join(dir, 'logs');
+  fs.mkdirSync(logDir);
+  const buildLog = path.join(logDir, 'build.log');
+  const [bin, helm] = await Promise.all([
+    process.env.STOREPLANE_TEST_CLUSTER_BIN
+      ? Promise.resolve(process.env.STOREPLANE_TEST_CLUSTER_BIN)
+      : runScript(path.join(root, 'scripts', 'ensure-test-cluster.sh'), buildLog),
+    options?.helmPath ? Promise.resolve(options.helmPath) : runScript(path.join(root, 'scripts', 'ensure-helm.sh'), buildLog),
+  ]);
+
+  const [etcdPort, etcdPeerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const server = `https://127.0.0.1:${apiPort}`;
+  const pki = path.join(dir, 'pki');
+  const certs = spawnSync(bin, ['certs', '--dir', pki, '--server', server], { encoding: 'utf8' });
+  if (certs.status !== 0) throw new Error(`test-cluster: certs failed: ${certs.stderr}`);
+  const adminKubeconfigPath = path.join(pki, 'admin.kubeconfig');
+  const tls: Tls = {
+    ca: fs.readFileSync(path.join(pki, 'ca.crt')),
+    cert: fs.readFileSync(path.join(pki, 'admin.crt')),
+    key: fs.readFileSync(path.join(pki, 'admin.key')),
+  };
+  const auditPolicyPath = path.join(dir, 'audit-policy.yaml');
+  fs.writeFileSync(auditPolicyPath, auditPolicy);
+  const auditLogPath = path.join(logDir, 'audit.log');
+  const p = (f: string) => path.join(pki, f);
+
+  const etcd = new Proc(
+    'etcd',
+    bin,
+    [
+      'etcd',
+      '--data-dir', path.join(dir, 'etcd'),
+      '--client-url', `http://127.0.0.1:${etcdPort}`,
+      '--peer-url', `http://127.0.0.1:${etcdPeerPort}`,
+    ],
+    path.join(logDir, 'etcd.log'),
+  );
+  const apiserver = new Proc(
+    'kube-apiserver',
+    bin,
+    [
+      'kube-apiserver',
+      `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${apiPort}`,
+      `--tls-cert-file=${p('apiserver.crt')}`,
+      `--tls-private-key-file=${p('apiserver.key')}`,
+      `--cert-dir=${path.join(dir, 'apiserver-certs')}`,
+      `--client-ca-file=${p('ca.crt')}`,
+      `--token-auth-file=${p('tokens.csv')}`,
+      '--authorization-mode=Node,RBAC',
+      '--enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,ResourceQuota,NodeRestriction',
+      `--service-account-key-file=${p('sa.pub')}`,
+      `--service-account-signing-key-file=${p('sa.key')}`,
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      '--service-cluster-ip-range=10.96.0.0/16',
+      '--endpoint-reconciler-type=none',
+      '--allow-privileged=true',
+      '--profiling=false',
+      `--audit-policy-file=${auditPolicyPath}`,
+      `--audit-log-path=${auditLogPath}`,
+      '--audit-log-format=json',
+      '--audit-log-mode=blocking',
+      '--v=0',
+    ],
+    path.join(logDir, 'kube-apiserver.log'),
+  );
+  const controllerManager = new Proc(
+    'kube-controller-manager',
+    bin,
+    [
+      'kube-controller-manager',
+      `--kubeconfig=${adminKubeconfigPath}`,
+      '--secure-port=0',
+      '--leader-elect=false',
+      `--controllers=${CONTROLLERS.join(',')}`,
+      `--service-account-private-key-file=${p('sa.key')}`,
+      `--root-ca-file=${p('ca.crt')}`,
+      '--use-service-account-credentials=false',
+      '--kube-api-qps=200',
+      '--kube-api-burst=400',
+      '--v=0',
+    ],
+    path.join(logDir, 'kube-controller-manager.log'),
+  );
+  const sim = new Proc(
+    'sim',
+    bin,
+    ['sim', '--kubeconfig', adminKubeconfigPath, '--helm', helm, '--work-dir', path.join(dir, 'sim'), '--node-name', NODE_NAME],
+    path.join(logDir, 'sim.log'),
+  );
+  const procs = [etcd, apiserver, controllerManager, sim];
+
+  const killAll = () => {
+    for (const pr of procs) {
+      if (pr.child && pr.exitInfo === undefined) pr.child.kill('SIGKILL');
+    }
+  };
+  liveClusters.add(killAll);
+  installExitHook();
+
+  const get = async (urlPath: string) => request(server, tls, 'GET', urlPath);
+  const waitApiReady = (proc: Proc) =>
+    waitFor(
+      'kube-apiserver /readyz',
+      120000,
+      async () => (await get('/readyz')).status === 200,
+      () => proc.assertAlive(),
+    );
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    for (const pr of [sim, controllerManager, apiserver, etcd]) await pr.stop();
+    liveClusters.delete(killAll);
+    if (process.env.STOREPLANE_TEST_CLUSTER_KEEP !== '1') fs.rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    etcd.start();
+    await waitFor(
+      'etcd /health',
+      60000,
+      async () => {
+        const r = await httpGet(`http://127.0.0.1:${etcdPort}/health`);
+        return r.status === 200 && r.body.includes('"true"');
+      },
+      () => etcd.assertAlive(),
+    );
+    apiserver.start();
+    await waitApiReady(apiserver);
+    controllerManager.start();
+    sim.start();
+    await waitFor(
+      `ServiceAccount default/default and Ready node ${NODE_NAME}`,
+      120000,
+      async () => {
+        const sa = await get('/api/v1/namespaces/default/serviceaccounts/default');
+        if (sa.status !== 200) return false;
+        const node = await get(`/api/v1/nodes/${NODE_NAME}`);
+        if (node.status !== 200) return false;
+        const conds: Array<{ type: string; status: string }> = JSON.parse(node.body).status?.conditions ?? [];
+        return conds.some(c => c.type === 'Ready' && c.status === 'True');
+      },
+      () => {
+        controllerManager.assertAlive();
+        sim.assertAlive();
+      },
+    );
+  } catch (e) {
+    const tails = procs
+      .filter(pr => pr.child)
+      .map(pr => `---- ${pr.name} (${pr.logFile}):\n${tail(pr.logFile, 15)}`)
+      .join('\n');
+    await stop();
+    const kept = process.env.STOREPLANE_TEST_CLUSTER_KEEP === '1' ? ` (logs kept in ${logDir})` : '';
+    throw new Error(`${(e as Error).message}${kept}\n${tails}`);
+  }
+
+  let saCounter = 0;
+  const kubeconfigForServiceAccount = async (namespace: string, name: string): Promise<string> => {
+    const r = await request(
+      server,
+      tls,
+      'POST',
+      `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${encodeURIComponent(name)}/token`,
+      { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 6 * 3600 } },
+    );
+    if (r.status !== 201 && r.status !== 200) {
+      throw new Error(`test-cluster: TokenRequest for ${namespace}/${name}: HTTP ${r.status}: ${r.body}`);
+    }
+    const token: string = JSON.parse(r.body).status.token;
+    const file = path.join(dir, 'kubeconfigs', `${namespace}.${name}.${++saCounter}.json`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const kubeconfig = {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'test', cluster: { server, 'certificate-authority-data': tls.ca.toString('base64') } }],
+      users: [{ name: `${namespace}-${name}`, user: { token } }],
+      contexts: [{ name: 'sa', context: { cluster: 'test', user: `${namespace}-${name}`, namespace } }],
+      'current-context': 'sa',
+    };
+    fs.writeFileSync(file, JSON.stringify(kubeconfig, null, 2), { mode: 0o600 });
+    return file;
+  };
+
+  const stopApiServer = async () => {
+    // kube-apiserver drains watches on SIGTERM; do not wait long for that.
+    await apiserver.stop(2000);
+  };
+  const startApiServer = async () => {
+    if (apiserver.child && apiserver.exitInfo === undefined) return;
+    // The port may linger briefly after the old process exits.
+    await waitFor(`port ${apiPort} free`, 30000, async () => {
+      return await new Promise<boolean>(resolve => {
+        const srv = net.createServer();
+        srv.once('error', () => resolve(false));
+        srv.listen(apiPort, '127.0.0.1', () => srv.close(() => resolve(true)));
+      });
+    });
+    apiserver.start();
+    await waitApiReady(apiserver);
+  };
+
+  return {
+    server,
+    adminKubeconfigPath,
+    auditLogPath,
+    kubeconfigForServiceAccount,
+    stopApiServer,
+    startApiServer,
+    restartApiServer: async () => {
+      await stopApiServer();
+      await startApiServer();
+    },
+    logs: () => logDir,
+    stop,
+  };
+}
