@@ -54,6 +54,9 @@ const CONTROLLERS = [
   'cronjob-controller',
   'disruption-controller',
   'pod-garbage-collector-controller',
+  // Removes the pvc-protection finalizer, or PVCs (and their namespaces) never go away.
+  'persistentvolumeclaim-protection-controller',
+  'persistentvolume-protection-controller',
 ];
 
 const auditPolicy = `apiVersion: audit.k8s.io/v1

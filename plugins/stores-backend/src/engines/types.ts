@@ -60,6 +60,13 @@ export interface StoreEngine {
   healthCheck: { service: string; port: string };
   /** Path of the admin UI under the storefront URL. */
   adminPath: string;
+  /** Which pods serve the web and the database, for the store's NetworkPolicies. */
+  network: {
+    webPodLabels: Record<string, string>;
+    webPort: number;
+    databasePodLabels: Record<string, string>;
+    databasePort: number;
+  };
 }
 
 export interface StoresEnginesExtensionPoint {

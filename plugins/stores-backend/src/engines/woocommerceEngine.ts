@@ -57,6 +57,13 @@ export function createWooCommerceEngine(options?: { chartPath?: string }): Store
     workloadSelector: `app.kubernetes.io/instance=${RELEASE_NAME}`,
     healthCheck: { service: `${RELEASE_NAME}-wordpress`, port: 'http' },
     adminPath: '/wp-admin/',
+    // Labels and ports of charts/woocommerce-store (Apache listens on 8080 as non-root).
+    network: {
+      webPodLabels: { 'app.kubernetes.io/instance': RELEASE_NAME, 'app.kubernetes.io/component': 'wordpress' },
+      webPort: 8080,
+      databasePodLabels: { 'app.kubernetes.io/instance': RELEASE_NAME, 'app.kubernetes.io/component': 'database' },
+      databasePort: 3306,
+    },
 
     helmValues(store: EngineStoreInput) {
       const sizes = sizesFor(store.plan);

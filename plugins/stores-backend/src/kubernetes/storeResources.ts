@@ -112,6 +112,7 @@ export function limitRangeManifest(store: StoreIdentity, budget: ResourceBudget)
 export function networkPolicyManifests(
   store: StoreIdentity,
   config: StoresConfig['network'],
+  pods: StoreEngine['network'],
 ): KubernetesObject[] {
   const policy = (name: string, spec: Record<string, unknown>) =>
     ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: metadata(store, name), spec }) as KubernetesObject;
@@ -122,22 +123,22 @@ export function networkPolicyManifests(
   return [
     policy('storeplane-default-deny', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] }),
     policy('storeplane-allow-ingress-controller', {
-      podSelector: { matchLabels: { 'app.kubernetes.io/component': 'wordpress' } },
+      podSelector: { matchLabels: pods.webPodLabels },
       policyTypes: ['Ingress'],
-      ingress: [{ from: wordpressIngressSources }],
+      ingress: [{ from: wordpressIngressSources, ports: [{ protocol: 'TCP', port: pods.webPort }] }],
     }),
     policy('storeplane-allow-database', {
-      podSelector: { matchLabels: { 'app.kubernetes.io/component': 'mariadb' } },
+      podSelector: { matchLabels: pods.databasePodLabels },
       policyTypes: ['Ingress'],
-      ingress: [{ from: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: 3306 }] }],
+      ingress: [{ from: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: pods.databasePort }] }],
     }),
     policy('storeplane-allow-egress', {
       podSelector: {},
       policyTypes: ['Egress'],
       egress: [
         {
-          to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/component': 'mariadb' } } }],
-          ports: [{ protocol: 'TCP', port: 3306 }],
+          to: [{ podSelector: { matchLabels: pods.databasePodLabels } }],
+          ports: [{ protocol: 'TCP', port: pods.databasePort }],
         },
         {
           to: [

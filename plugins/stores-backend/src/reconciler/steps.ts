@@ -77,7 +77,7 @@ export async function applyNamespaceGuardrails(ctx: StepContext): Promise<StepOu
   const budget = engine.resourceBudget(plan);
   await kube.apply(resourceQuotaManifest(store, budget));
   await kube.apply(limitRangeManifest(store, budget));
-  for (const policy of networkPolicyManifests(store, config.network)) {
+  for (const policy of networkPolicyManifests(store, config.network, engine.network)) {
     await kube.apply(policy);
   }
   await kube.apply(helmServiceAccountManifest(store));

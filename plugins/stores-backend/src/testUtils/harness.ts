@@ -68,6 +68,8 @@ export async function createHarness(
     kubernetes?: () => KubernetesClient;
     holderId?: string;
     migrate?: boolean;
+    /** Use the wall clock and wait between passes (tests against a real API server). */
+    realTime?: boolean;
   } = {},
 ): Promise<Harness> {
   if (options.migrate !== false) await migrateDatabase(knex);
@@ -93,7 +95,7 @@ export async function createHarness(
     options.kubernetes ?? (() => fakeKubernetesClient(undefined, config.kubernetes.requestTimeoutMs));
   const chart = packageChart(CHART_DIR);
   const clock = { now: Date.now() };
-  const now = () => clock.now;
+  const now = options.realTime ? Date.now : () => clock.now;
   const reconciler = new StoreReconciler({
     repository,
     engines,
@@ -140,7 +142,8 @@ export async function createHarness(
         const store = await repository.getStore(storeId);
         if (done(store)) return store;
         between?.();
-        clock.now += 5000;
+        if (options.realTime) await new Promise(resolve => setTimeout(resolve, 1000));
+        else clock.now += 5000;
         await loop.runOnce();
       }
       const store = await repository.getStore(storeId);
