@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import {
+  STORE_NAME_MAX_LENGTH,
+  STORE_NAME_MIN_LENGTH,
+  STORE_NAME_PATTERN,
+} from '@storeplane/plugin-stores-common';
+
+const repoRoot = path.resolve(__dirname, '../../..');
+const template = parse(readFileSync(path.join(repoRoot, 'templates/woocommerce-store/template.yaml'), 'utf8'));
+const appConfig = parse(readFileSync(path.join(repoRoot, 'app-config.yaml'), 'utf8'));
+const properties = template.spec.parameters[0].properties;
+
+describe('templates/woocommerce-store', () => {
+  it('applies the backend store name rules in the form', () => {
+    expect(properties.name.pattern).toBe(STORE_NAME_PATTERN);
+    expect(properties.name.minLength).toBe(STORE_NAME_MIN_LENGTH);
+    expect(properties.name.maxLength).toBe(STORE_NAME_MAX_LENGTH);
+  });
+
+  it('offers exactly the plans configured in app-config.yaml, described by their sizes', () => {
+    const plans = appConfig.storeplane.plans;
+    expect(properties.plan.enum).toEqual(Object.keys(plans));
+    expect(properties.plan.default).toBe(appConfig.storeplane.defaultPlan);
+    properties.plan.enum.forEach((name: string, i: number) => {
+      expect(properties.plan.enumNames[i]).toBe(`${plans[name].title}: ${plans[name].description}`);
+    });
+  });
+
+  it('runs storeplane:store:create and links to the store and its entity', () => {
+    expect(template.spec.steps.map((s: any) => s.action)).toEqual(['storeplane:store:create']);
+    expect(template.spec.output.links.map((l: any) => l.url ?? l.entityRef)).toEqual([
+      '${{ steps.create.output.storefrontUrl }}',
+      '${{ steps.create.output.adminUrl }}',
+      '${{ steps.create.output.entityRef }}',
+    ]);
+  });
+});
