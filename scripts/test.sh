@@ -13,6 +13,7 @@ export BACKSTAGE_TEST_DISABLE_DOCKER=1
 ./scripts/yarn.sh install --immutable
 ./scripts/yarn.sh tsc
 ./scripts/yarn.sh lint:all
+./scripts/yarn.sh prettier:check
 ./scripts/test-charts.sh
 STOREPLANE_REQUIRE_POSTGRES=1 ./scripts/with-postgres.sh ./scripts/yarn.sh test
 ./scripts/e2e.sh

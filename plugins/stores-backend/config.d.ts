@@ -34,7 +34,11 @@ export interface Config {
       className?: string;
       /** Stores get `<namespace>.<baseDomain>`. */
       baseDomain?: string;
-      tls?: { enabled?: boolean; secretName?: string; annotations?: { [key: string]: string } };
+      tls?: {
+        enabled?: boolean;
+        secretName?: string;
+        annotations?: { [key: string]: string };
+      };
       annotations?: { [key: string]: string };
     };
     /** StorageClass of store volumes; empty uses the cluster default. */
@@ -43,7 +47,12 @@ export interface Config {
       /** Image of the Helm install/uninstall Jobs. */
       image?: string;
       /** Where the Job gets the chart: `bundled` (ConfigMap made from the chart shipped with the plugin), or a chart reference (oci://… or https://…). */
-      chart?: { source?: 'bundled' | 'reference'; path?: string; reference?: string; version?: string };
+      chart?: {
+        source?: 'bundled' | 'reference';
+        path?: string;
+        reference?: string;
+        version?: string;
+      };
       /** helm --timeout for install (hooks wait for WooCommerce setup). Default 20m. */
       timeout?: string;
       /** Job-level retries before the install counts as failed. Default 1. */

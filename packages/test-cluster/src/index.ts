@@ -68,29 +68,44 @@ rules:
 
 function findRepoRoot(): string {
   const starts: string[] = [];
-  if (process.env.STOREPLANE_REPO_ROOT) starts.push(process.env.STOREPLANE_REPO_ROOT);
+  if (process.env.STOREPLANE_REPO_ROOT)
+    starts.push(process.env.STOREPLANE_REPO_ROOT);
+  // Test-only code that is never bundled, so __dirname is this file's real directory.
+  // eslint-disable-next-line no-restricted-syntax
   if (typeof __dirname !== 'undefined') starts.push(__dirname);
   starts.push(process.cwd());
   for (const start of starts) {
     let dir = path.resolve(start);
     for (;;) {
-      if (fs.existsSync(path.join(dir, 'scripts', 'ensure-test-cluster.sh'))) return dir;
+      if (fs.existsSync(path.join(dir, 'scripts', 'ensure-test-cluster.sh')))
+        return dir;
       const parent = path.dirname(dir);
       if (parent === dir) break;
       dir = parent;
     }
   }
-  throw new Error('test-cluster: cannot find scripts/ensure-test-cluster.sh above ' + starts.join(', '));
+  throw new Error(
+    `test-cluster: cannot find scripts/ensure-test-cluster.sh above ${starts.join(
+      ', ',
+    )}`,
+  );
 }
 
 function childEnv(): NodeJS.ProcessEnv {
-  const extra = fs.existsSync('/usr/local/go/bin/go') ? ':/usr/local/go/bin' : '';
+  const extra = fs.existsSync('/usr/local/go/bin/go')
+    ? ':/usr/local/go/bin'
+    : '';
   return { ...process.env, PATH: (process.env.PATH ?? '') + extra };
 }
 
-export function testClusterAvailability(): { available: true } | { available: false; reason: string } {
+export function testClusterAvailability():
+  | { available: true }
+  | { available: false; reason: string } {
   if (process.platform !== 'linux' && process.platform !== 'darwin') {
-    return { available: false, reason: `test cluster needs linux or darwin, not ${process.platform}` };
+    return {
+      available: false,
+      reason: `test cluster needs linux or darwin, not ${process.platform}`,
+    };
   }
   let root: string;
   try {
@@ -101,16 +116,23 @@ export function testClusterAvailability(): { available: true } | { available: fa
   if (!fs.existsSync(path.join(root, 'test', 'cluster', 'go.mod'))) {
     return { available: false, reason: `no test/cluster/go.mod under ${root}` };
   }
-  const go = spawnSync('go', ['env', 'GOVERSION'], { env: childEnv(), encoding: 'utf8' });
+  const go = spawnSync('go', ['env', 'GOVERSION'], {
+    env: childEnv(),
+    encoding: 'utf8',
+  });
   if (go.error || go.status !== 0) {
     return {
       available: false,
-      reason: 'no Go toolchain on PATH (needed to build the test control plane from test/cluster)',
+      reason:
+        'no Go toolchain on PATH (needed to build the test control plane from test/cluster)',
     };
   }
   const m = /^go1\.(\d+)/.exec(go.stdout.trim());
   if (!m || Number(m[1]) < 24) {
-    return { available: false, reason: `Go ${go.stdout.trim()} is too old (need go1.24 or newer)` };
+    return {
+      available: false,
+      reason: `Go ${go.stdout.trim()} is too old (need go1.24 or newer)`,
+    };
   }
   return { available: true };
 }
@@ -124,7 +146,13 @@ function runScript(script: string, logFile: string): Promise<string> {
       (err, stdout, stderr) => {
         fs.appendFileSync(logFile, `$ ${script}\n${stderr}`);
         if (err) {
-          reject(new Error(`${script} failed (exit ${(err as { code?: unknown }).code}): ${stderr.slice(-4000)}`));
+          reject(
+            new Error(
+              `${script} failed (exit ${
+                (err as { code?: unknown }).code
+              }): ${stderr.slice(-4000)}`,
+            ),
+          );
           return;
         }
         const lines = stdout.trim().split('\n');
@@ -170,7 +198,8 @@ function request(
 ): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const u = new URL(urlPath, server);
-    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const data =
+      body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const req = https.request(
       {
         method,
@@ -182,7 +211,12 @@ function request(
         key: tls.key,
         headers: {
           Accept: 'application/json',
-          ...(data ? { 'Content-Type': 'application/json', 'Content-Length': String(data.length) } : {}),
+          ...(data
+            ? {
+                'Content-Type': 'application/json',
+                'Content-Length': String(data.length),
+              }
+            : {}),
         },
         timeout: 10000,
         agent: false,
@@ -190,7 +224,12 @@ function request(
       res => {
         const chunks: Buffer[] = [];
         res.on('data', c => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
       },
     );
     req.on('timeout', () => req.destroy(new Error('timeout')));
@@ -205,14 +244,24 @@ function httpGet(url: string): Promise<HttpResult> {
     const req = http.get(url, { timeout: 5000, agent: false }, res => {
       const chunks: Buffer[] = [];
       res.on('data', c => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
   });
 }
 
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>, alive?: () => void): Promise<void> {
+async function waitFor(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<boolean>,
+  alive?: () => void,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastErr = '';
   while (Date.now() < deadline) {
@@ -224,7 +273,11 @@ async function waitFor(what: string, timeoutMs: number, check: () => Promise<boo
     }
     await sleep(200);
   }
-  throw new Error(`test-cluster: timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? ` (last error: ${lastErr})` : ''}`);
+  throw new Error(
+    `test-cluster: timed out after ${timeoutMs} ms waiting for ${what}${
+      lastErr ? ` (last error: ${lastErr})` : ''
+    }`,
+  );
 }
 
 class Proc {
@@ -245,7 +298,12 @@ class Proc {
 
   start(): void {
     const fd = fs.openSync(this.logFile, 'a');
-    fs.writeSync(fd, `\n==== ${new Date().toISOString()} starting ${this.name}: ${this.args.join(' ')}\n`);
+    fs.writeSync(
+      fd,
+      `\n==== ${new Date().toISOString()} starting ${
+        this.name
+      }: ${this.args.join(' ')}\n`,
+    );
     const child = spawn(this.bin, this.args, {
       stdio: ['ignore', fd, fd],
       env: { ...childEnv(), STOREPLANE_EXIT_WITH_PARENT: '1' },
@@ -268,7 +326,11 @@ class Proc {
   /** Throws if the process is gone (used while waiting for readiness). */
   assertAlive(): void {
     if (this.exitInfo !== undefined) {
-      throw new Error(`test-cluster: ${this.name} ${this.exitInfo}; see ${this.logFile}:\n${tail(this.logFile, 30)}`);
+      throw new Error(
+        `test-cluster: ${this.name} ${this.exitInfo}; see ${
+          this.logFile
+        }:\n${tail(this.logFile, 30)}`,
+      );
     }
   }
 
@@ -301,24 +363,40 @@ function installExitHook(): void {
   });
 }
 
-export async function startTestCluster(options?: { helmPath?: string }): Promise<TestCluster> {
+export async function startTestCluster(options?: {
+  helmPath?: string;
+}): Promise<TestCluster> {
   const root = findRepoRoot();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storeplane-test-cluster-'));
+  const dir = fs.mkdtempSync(
+    path.join(os.tmpdir(), 'storeplane-test-cluster-'),
+  );
   const logDir = path.join(dir, 'logs');
   fs.mkdirSync(logDir);
   const buildLog = path.join(logDir, 'build.log');
   const [bin, helm] = await Promise.all([
     process.env.STOREPLANE_TEST_CLUSTER_BIN
       ? Promise.resolve(process.env.STOREPLANE_TEST_CLUSTER_BIN)
-      : runScript(path.join(root, 'scripts', 'ensure-test-cluster.sh'), buildLog),
-    options?.helmPath ? Promise.resolve(options.helmPath) : runScript(path.join(root, 'scripts', 'ensure-helm.sh'), buildLog),
+      : runScript(
+          path.join(root, 'scripts', 'ensure-test-cluster.sh'),
+          buildLog,
+        ),
+    options?.helmPath
+      ? Promise.resolve(options.helmPath)
+      : runScript(path.join(root, 'scripts', 'ensure-helm.sh'), buildLog),
   ]);
 
-  const [etcdPort, etcdPeerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const [etcdPort, etcdPeerPort, apiPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const server = `https://127.0.0.1:${apiPort}`;
   const pki = path.join(dir, 'pki');
-  const certs = spawnSync(bin, ['certs', '--dir', pki, '--server', server], { encoding: 'utf8' });
-  if (certs.status !== 0) throw new Error(`test-cluster: certs failed: ${certs.stderr}`);
+  const certs = spawnSync(bin, ['certs', '--dir', pki, '--server', server], {
+    encoding: 'utf8',
+  });
+  if (certs.status !== 0)
+    throw new Error(`test-cluster: certs failed: ${certs.stderr}`);
   const adminKubeconfigPath = path.join(pki, 'admin.kubeconfig');
   const tls: Tls = {
     ca: fs.readFileSync(path.join(pki, 'ca.crt')),
@@ -335,9 +413,12 @@ export async function startTestCluster(options?: { helmPath?: string }): Promise
     bin,
     [
       'etcd',
-      '--data-dir', path.join(dir, 'etcd'),
-      '--client-url', `http://127.0.0.1:${etcdPort}`,
-      '--peer-url', `http://127.0.0.1:${etcdPeerPort}`,
+      '--data-dir',
+      path.join(dir, 'etcd'),
+      '--client-url',
+      `http://127.0.0.1:${etcdPort}`,
+      '--peer-url',
+      `http://127.0.0.1:${etcdPeerPort}`,
     ],
     path.join(logDir, 'etcd.log'),
   );
@@ -393,7 +474,17 @@ export async function startTestCluster(options?: { helmPath?: string }): Promise
   const sim = new Proc(
     'sim',
     bin,
-    ['sim', '--kubeconfig', adminKubeconfigPath, '--helm', helm, '--work-dir', path.join(dir, 'sim'), '--node-name', NODE_NAME],
+    [
+      'sim',
+      '--kubeconfig',
+      adminKubeconfigPath,
+      '--helm',
+      helm,
+      '--work-dir',
+      path.join(dir, 'sim'),
+      '--node-name',
+      NODE_NAME,
+    ],
     path.join(logDir, 'sim.log'),
   );
   const procs = [etcd, apiserver, controllerManager, sim];
@@ -421,7 +512,8 @@ export async function startTestCluster(options?: { helmPath?: string }): Promise
     stopped = true;
     for (const pr of [sim, controllerManager, apiserver, etcd]) await pr.stop();
     liveClusters.delete(killAll);
-    if (process.env.STOREPLANE_TEST_CLUSTER_KEEP !== '1') fs.rmSync(dir, { recursive: true, force: true });
+    if (process.env.STOREPLANE_TEST_CLUSTER_KEEP !== '1')
+      fs.rmSync(dir, { recursive: true, force: true });
   };
 
   try {
@@ -443,11 +535,14 @@ export async function startTestCluster(options?: { helmPath?: string }): Promise
       `ServiceAccount default/default and Ready node ${NODE_NAME}`,
       120000,
       async () => {
-        const sa = await get('/api/v1/namespaces/default/serviceaccounts/default');
+        const sa = await get(
+          '/api/v1/namespaces/default/serviceaccounts/default',
+        );
         if (sa.status !== 200) return false;
         const node = await get(`/api/v1/nodes/${NODE_NAME}`);
         if (node.status !== 200) return false;
-        const conds: Array<{ type: string; status: string }> = JSON.parse(node.body).status?.conditions ?? [];
+        const conds: Array<{ type: string; status: string }> =
+          JSON.parse(node.body).status?.conditions ?? [];
         return conds.some(c => c.type === 'Ready' && c.status === 'True');
       },
       () => {
@@ -461,34 +556,67 @@ export async function startTestCluster(options?: { helmPath?: string }): Promise
       .map(pr => `---- ${pr.name} (${pr.logFile}):\n${tail(pr.logFile, 15)}`)
       .join('\n');
     await stop();
-    const kept = process.env.STOREPLANE_TEST_CLUSTER_KEEP === '1' ? ` (logs kept in ${logDir})` : '';
+    const kept =
+      process.env.STOREPLANE_TEST_CLUSTER_KEEP === '1'
+        ? ` (logs kept in ${logDir})`
+        : '';
     throw new Error(`${(e as Error).message}${kept}\n${tails}`);
   }
 
   let saCounter = 0;
-  const kubeconfigForServiceAccount = async (namespace: string, name: string): Promise<string> => {
+  const kubeconfigForServiceAccount = async (
+    namespace: string,
+    name: string,
+  ): Promise<string> => {
     const r = await request(
       server,
       tls,
       'POST',
-      `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${encodeURIComponent(name)}/token`,
-      { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 6 * 3600 } },
+      `/api/v1/namespaces/${encodeURIComponent(
+        namespace,
+      )}/serviceaccounts/${encodeURIComponent(name)}/token`,
+      {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: { expirationSeconds: 6 * 3600 },
+      },
     );
     if (r.status !== 201 && r.status !== 200) {
-      throw new Error(`test-cluster: TokenRequest for ${namespace}/${name}: HTTP ${r.status}: ${r.body}`);
+      throw new Error(
+        `test-cluster: TokenRequest for ${namespace}/${name}: HTTP ${r.status}: ${r.body}`,
+      );
     }
     const token: string = JSON.parse(r.body).status.token;
-    const file = path.join(dir, 'kubeconfigs', `${namespace}.${name}.${++saCounter}.json`);
+    const file = path.join(
+      dir,
+      'kubeconfigs',
+      `${namespace}.${name}.${++saCounter}.json`,
+    );
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const kubeconfig = {
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name: 'test', cluster: { server, 'certificate-authority-data': tls.ca.toString('base64') } }],
+      clusters: [
+        {
+          name: 'test',
+          cluster: {
+            server,
+            'certificate-authority-data': tls.ca.toString('base64'),
+          },
+        },
+      ],
       users: [{ name: `${namespace}-${name}`, user: { token } }],
-      contexts: [{ name: 'sa', context: { cluster: 'test', user: `${namespace}-${name}`, namespace } }],
+      contexts: [
+        {
+          name: 'sa',
+          context: { cluster: 'test', user: `${namespace}-${name}`, namespace },
+        },
+      ],
       'current-context': 'sa',
     };
-    fs.writeFileSync(file, JSON.stringify(kubeconfig, null, 2), { mode: 0o600 });
+    fs.writeFileSync(file, JSON.stringify(kubeconfig, null, 2), {
+      mode: 0o600,
+    });
     return file;
   };
 

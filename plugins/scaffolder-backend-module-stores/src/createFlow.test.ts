@@ -1,11 +1,21 @@
-import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
-import { FakeKubernetesApi, FAKE_KUBE_SERVER, testConfigData } from '@storeplane/plugin-stores-backend/testUtils';
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
+// eslint-disable-next-line @backstage/no-mixed-plugin-imports -- the flow test runs the real stores backend
+import {
+  FakeKubernetesApi,
+  FAKE_KUBE_SERVER,
+  testConfigData,
+} from '@storeplane/plugin-stores-backend/testUtils';
 import { setupServer } from 'msw/node';
 import path from 'node:path';
 import request from 'supertest';
 import scaffolderPlugin from '@backstage/plugin-scaffolder-backend';
 import catalogPlugin from '@backstage/plugin-catalog-backend';
 import catalogTemplateModel from '@backstage/plugin-catalog-backend-module-scaffolder-entity-model';
+// eslint-disable-next-line @backstage/no-mixed-plugin-imports -- the flow test runs the real stores backend
 import storesPlugin from '@storeplane/plugin-stores-backend';
 import catalogStoresModule from '@storeplane/plugin-catalog-backend-module-stores';
 import scaffolderStoresModule from './module';
@@ -22,7 +32,11 @@ afterAll(() => server.close());
 const repoRoot = path.resolve(__dirname, '../../..');
 const USER = mockCredentials.user.header('user:default/ann');
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();
@@ -37,9 +51,21 @@ describe('create flow: template → scaffolder task → stores backend → catal
 
   it('runs the WooCommerce template to a Ready store with its catalog entity', async () => {
     const config = testConfigData({
-      kubernetes: { source: 'url', url: FAKE_KUBE_SERVER, token: 'test', skipTLSVerify: true },
-      reconciler: { frequencySeconds: 1, initialBackoffSeconds: 0.1, maxBackoffSeconds: 1, maxAttempts: 4 },
-      catalog: { schedule: { frequency: { seconds: 2 }, timeout: { seconds: 30 } } },
+      kubernetes: {
+        source: 'url',
+        url: FAKE_KUBE_SERVER,
+        token: 'test',
+        skipTLSVerify: true,
+      },
+      reconciler: {
+        frequencySeconds: 1,
+        initialBackoffSeconds: 0.1,
+        maxBackoffSeconds: 1,
+        maxAttempts: 4,
+      },
+      catalog: {
+        schedule: { frequency: { seconds: 2 }, timeout: { seconds: 30 } },
+      },
     });
     const { server: app } = await startTestBackend({
       features: [
@@ -56,9 +82,26 @@ describe('create flow: template → scaffolder task → stores backend → catal
             ...config,
             catalog: {
               processingInterval: { seconds: 1 },
-              rules: [{ allow: ['Template', 'Resource', 'System', 'Group', 'User', 'Component'] }],
+              rules: [
+                {
+                  allow: [
+                    'Template',
+                    'Resource',
+                    'System',
+                    'Group',
+                    'User',
+                    'Component',
+                  ],
+                },
+              ],
               locations: [
-                { type: 'file', target: path.join(repoRoot, 'templates/woocommerce-store/template.yaml') },
+                {
+                  type: 'file',
+                  target: path.join(
+                    repoRoot,
+                    'templates/woocommerce-store/template.yaml',
+                  ),
+                },
               ],
             },
           },
@@ -78,37 +121,72 @@ describe('create flow: template → scaffolder task → stores backend → catal
       .set('Authorization', USER)
       .send({
         templateRef: 'template:default/woocommerce-store',
-        values: { name: 'flow-shop', owner: 'group:default/team-a', plan: 'small', description: 'From the test' },
+        values: {
+          name: 'flow-shop',
+          owner: 'group:default/team-a',
+          plan: 'small',
+          description: 'From the test',
+        },
       });
     expect(created.status).toBe(201);
     const taskId = created.body.id;
 
     const taskLog = async () => {
-      const log = await request(app).get(`/api/scaffolder/v2/tasks/${taskId}/events`).set('Authorization', USER);
-      return (log.body as any[]).filter(e => e.type === 'log').map(e => e.body.message as string);
+      const log = await request(app)
+        .get(`/api/scaffolder/v2/tasks/${taskId}/events`)
+        .set('Authorization', USER);
+      return (log.body as any[])
+        .filter(e => e.type === 'log')
+        .map(e => e.body.message as string);
     };
-    const task = await waitFor('the task to finish', async () => {
-      const res = await request(app).get(`/api/scaffolder/v2/tasks/${taskId}`).set('Authorization', USER);
-      return ['completed', 'failed', 'cancelled'].includes(res.body.status) ? res.body : undefined;
-    }, 90_000).catch(async error => {
-      throw new Error(`${error.message}; task log so far:\n${(await taskLog()).join('\n')}`);
+    const task = await waitFor(
+      'the task to finish',
+      async () => {
+        const res = await request(app)
+          .get(`/api/scaffolder/v2/tasks/${taskId}`)
+          .set('Authorization', USER);
+        return ['completed', 'failed', 'cancelled'].includes(res.body.status)
+          ? res.body
+          : undefined;
+      },
+      90_000,
+    ).catch(async error => {
+      throw new Error(
+        `${error.message}; task log so far:\n${(await taskLog()).join('\n')}`,
+      );
     });
 
     const lines = await taskLog();
     // Printed so the CI log shows one task from start to Ready.
-    process.stdout.write(`\nScaffolder task log:\n${lines.map(l => `  ${l}`).join('\n')}\n`);
+    process.stdout.write(
+      `\nScaffolder task log:\n${lines.map(l => `  ${l}`).join('\n')}\n`,
+    );
     expect(task.status).toBe('completed');
 
-    const events = await request(app).get(`/api/scaffolder/v2/tasks/${taskId}/events`).set('Authorization', USER);
-    const completion = (events.body as any[]).find(e => e.type === 'completion');
-    const links = completion.body.output.links as Array<{ title: string; url?: string; entityRef?: string }>;
+    const events = await request(app)
+      .get(`/api/scaffolder/v2/tasks/${taskId}/events`)
+      .set('Authorization', USER);
+    const completion = (events.body as any[]).find(
+      e => e.type === 'completion',
+    );
+    const links = completion.body.output.links as Array<{
+      title: string;
+      url?: string;
+      entityRef?: string;
+    }>;
     const storefront = links.find(l => l.title === 'Storefront')!.url!;
-    expect(storefront).toMatch(/^http:\/\/store-flow-shop-[a-z0-9]{5}\.stores\.example\.com$/);
+    expect(storefront).toMatch(
+      /^http:\/\/store-flow-shop-[a-z0-9]{5}\.stores\.example\.com$/,
+    );
     const entityRef = links.find(l => l.entityRef)!.entityRef!;
-    expect(entityRef).toMatch(/^resource:default\/store-flow-shop-[a-z0-9]{5}$/);
+    expect(entityRef).toMatch(
+      /^resource:default\/store-flow-shop-[a-z0-9]{5}$/,
+    );
     expect(lines.some(l => /Ready/.test(l))).toBe(true);
 
-    const stores = await request(app).get('/api/stores/stores').set('Authorization', USER);
+    const stores = await request(app)
+      .get('/api/stores/stores')
+      .set('Authorization', USER);
     expect(stores.body.items).toHaveLength(1);
     expect(stores.body.items[0]).toMatchObject({
       status: 'Ready',
@@ -117,13 +195,27 @@ describe('create flow: template → scaffolder task → stores backend → catal
       description: 'From the test',
     });
 
-    const entity = await waitFor('the store entity in the catalog', async () => {
-      const name = entityRef.split('/')[1];
-      const res = await request(app).get(`/api/catalog/entities/by-name/resource/default/${name}`).set('Authorization', USER);
-      return res.status === 200 && res.body.metadata.labels?.['storeplane.io/status'] === 'ready' ? res.body : undefined;
+    const entity = await waitFor(
+      'the store entity in the catalog',
+      async () => {
+        const name = entityRef.split('/')[1];
+        const res = await request(app)
+          .get(`/api/catalog/entities/by-name/resource/default/${name}`)
+          .set('Authorization', USER);
+        return res.status === 200 &&
+          res.body.metadata.labels?.['storeplane.io/status'] === 'ready'
+          ? res.body
+          : undefined;
+      },
+    );
+    expect(entity.spec).toMatchObject({
+      type: 'woocommerce-store',
+      owner: 'group:default/team-a',
+      system: 'storeplane',
     });
-    expect(entity.spec).toMatchObject({ type: 'woocommerce-store', owner: 'group:default/team-a', system: 'storeplane' });
-    expect(entity.metadata.annotations['storeplane.io/store-id']).toBe(stores.body.items[0].id);
+    expect(entity.metadata.annotations['storeplane.io/store-id']).toBe(
+      stores.body.items[0].id,
+    );
     expect(entity.metadata.links.map((l: any) => l.url)).toContain(storefront);
   });
 });

@@ -8,8 +8,15 @@ import {
 } from '@storeplane/plugin-stores-common';
 
 const repoRoot = path.resolve(__dirname, '../../..');
-const template = parse(readFileSync(path.join(repoRoot, 'templates/woocommerce-store/template.yaml'), 'utf8'));
-const appConfig = parse(readFileSync(path.join(repoRoot, 'app-config.yaml'), 'utf8'));
+const template = parse(
+  readFileSync(
+    path.join(repoRoot, 'templates/woocommerce-store/template.yaml'),
+    'utf8',
+  ),
+);
+const appConfig = parse(
+  readFileSync(path.join(repoRoot, 'app-config.yaml'), 'utf8'),
+);
 const properties = template.spec.parameters[0].properties;
 
 describe('templates/woocommerce-store', () => {
@@ -24,13 +31,19 @@ describe('templates/woocommerce-store', () => {
     expect(properties.plan.enum).toEqual(Object.keys(plans));
     expect(properties.plan.default).toBe(appConfig.storeplane.defaultPlan);
     properties.plan.enum.forEach((name: string, i: number) => {
-      expect(properties.plan.enumNames[i]).toBe(`${plans[name].title}: ${plans[name].description}`);
+      expect(properties.plan.enumNames[i]).toBe(
+        `${plans[name].title}: ${plans[name].description}`,
+      );
     });
   });
 
   it('runs storeplane:store:create and links to the store and its entity', () => {
-    expect(template.spec.steps.map((s: any) => s.action)).toEqual(['storeplane:store:create']);
-    expect(template.spec.output.links.map((l: any) => l.url ?? l.entityRef)).toEqual([
+    expect(template.spec.steps.map((s: any) => s.action)).toEqual([
+      'storeplane:store:create',
+    ]);
+    expect(
+      template.spec.output.links.map((l: any) => l.url ?? l.entityRef),
+    ).toEqual([
       '${{ steps.create.output.storefrontUrl }}',
       '${{ steps.create.output.adminUrl }}',
       '${{ steps.create.output.entityRef }}',

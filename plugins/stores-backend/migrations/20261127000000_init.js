@@ -15,18 +15,35 @@ exports.up = async function up(knex) {
     table.string('id', 64).primary().notNullable();
     table.string('name', 64).notNullable();
     table.text('description').nullable();
-    table.string('owner', 255).notNullable().comment('Owning user or group entity ref');
-    table.string('created_by', 255).notNullable().comment('User entity ref of the requester');
+    table
+      .string('owner', 255)
+      .notNullable()
+      .comment('Owning user or group entity ref');
+    table
+      .string('created_by', 255)
+      .notNullable()
+      .comment('User entity ref of the requester');
     table.string('engine', 63).notNullable();
     table.string('plan', 63).notNullable();
-    table.string('desired_state', 16).notNullable().comment('present or absent');
+    table
+      .string('desired_state', 16)
+      .notNullable()
+      .comment('present or absent');
     table.string('status', 16).notNullable();
     table.string('step', 32).nullable().comment('Next lifecycle step to run');
     table.string('namespace', 63).notNullable().unique();
     table.string('storefront_url', 512).nullable();
     table.string('admin_url', 512).nullable();
-    table.integer('generation').notNullable().defaultTo(1).comment('Bumped by every user mutation');
-    table.integer('attempts').notNullable().defaultTo(0).comment('Failed attempts of the current step');
+    table
+      .integer('generation')
+      .notNullable()
+      .defaultTo(1)
+      .comment('Bumped by every user mutation');
+    table
+      .integer('attempts')
+      .notNullable()
+      .defaultTo(0)
+      .comment('Failed attempts of the current step');
     table.bigInteger('next_attempt_at').notNullable();
     table.bigInteger('step_started_at').notNullable();
     table.text('last_error').nullable();
@@ -41,7 +58,9 @@ exports.up = async function up(knex) {
   });
 
   await knex.schema.createTable('store_events', table => {
-    table.comment('What happened to each store, kept after deletion for the audit period');
+    table.comment(
+      'What happened to each store, kept after deletion for the audit period',
+    );
     table.bigIncrements('id').primary();
     table.string('store_id', 64).notNullable();
     table.bigInteger('created_at').notNullable();
@@ -54,7 +73,9 @@ exports.up = async function up(knex) {
   });
 
   await knex.schema.createTable('store_create_requests', table => {
-    table.comment('One row per accepted create, for the per-user create rate limit');
+    table.comment(
+      'One row per accepted create, for the per-user create rate limit',
+    );
     table.bigIncrements('id').primary();
     table.string('user_ref', 255).notNullable();
     table.bigInteger('created_at').notNullable();

@@ -13,4 +13,8 @@ export type {
   GeneratedCredentials,
 } from './engines/types';
 export { createWooCommerceEngine } from './engines/woocommerceEngine';
-export { storeConditions, createStoreConditionalDecision, isStoreOwner } from './service/permissionRules';
+export {
+  storeConditions,
+  createStoreConditionalDecision,
+  isStoreOwner,
+} from './service/permissionRules';

@@ -8,7 +8,9 @@ export interface StoresMetrics {
   recordRetry(step: string): void;
 }
 
-export function createStoresMetrics(repository: StoreRepository): StoresMetrics {
+export function createStoresMetrics(
+  repository: StoreRepository,
+): StoresMetrics {
   const meter = metrics.getMeter('storeplane.stores');
   const storesByStatus = meter.createObservableGauge('storeplane.stores', {
     description: 'Stores by lifecycle status',
@@ -19,10 +21,13 @@ export function createStoresMetrics(repository: StoreRepository): StoresMetrics 
       result.observe(counts[status] ?? 0, { status });
     }
   });
-  const provisioningDuration = meter.createHistogram('storeplane.store.provisioning.duration', {
-    description: 'Time from request to Ready',
-    unit: 's',
-  });
+  const provisioningDuration = meter.createHistogram(
+    'storeplane.store.provisioning.duration',
+    {
+      description: 'Time from request to Ready',
+      unit: 's',
+    },
+  );
   const reconcileErrors = meter.createCounter('storeplane.reconcile.errors', {
     description: 'Failed reconcile steps by reason',
   });
@@ -30,8 +35,10 @@ export function createStoresMetrics(repository: StoreRepository): StoresMetrics 
     description: 'Steps scheduled for another attempt after a transient fault',
   });
   return {
-    recordProvisioned: (seconds, plan) => provisioningDuration.record(seconds, { plan }),
-    recordReconcileError: (reason, kind) => reconcileErrors.add(1, { reason, kind }),
+    recordProvisioned: (seconds, plan) =>
+      provisioningDuration.record(seconds, { plan }),
+    recordReconcileError: (reason, kind) =>
+      reconcileErrors.add(1, { reason, kind }),
     recordRetry: step => retries.add(1, { step }),
   };
 }

@@ -1,4 +1,7 @@
-import { coreServices, createBackendPlugin } from '@backstage/backend-plugin-api';
+import {
+  coreServices,
+  createBackendPlugin,
+} from '@backstage/backend-plugin-api';
 import { eventsServiceRef } from '@backstage/plugin-events-node';
 import {
   StoreChangedEvent,
@@ -14,11 +17,20 @@ import { EngineRegistry } from './engines/EngineRegistry';
 import { StoreEngine, storesEnginesExtensionPoint } from './engines/types';
 import { createWooCommerceEngine } from './engines/woocommerceEngine';
 import { packageChart } from './kubernetes/bundledChart';
-import { KubernetesClient, loadKubeConfig } from './kubernetes/KubernetesClient';
+import {
+  KubernetesClient,
+  loadKubeConfig,
+} from './kubernetes/KubernetesClient';
 import { createStoresMetrics } from './metrics';
 import { ReconcileLoop } from './reconciler/ReconcileLoop';
-import { StoreChangeListener, StoreReconciler } from './reconciler/StoreReconciler';
-import { storePermissionRules, storeResourceRef } from './service/permissionRules';
+import {
+  StoreChangeListener,
+  StoreReconciler,
+} from './reconciler/StoreReconciler';
+import {
+  storePermissionRules,
+  storeResourceRef,
+} from './service/permissionRules';
 import { createRouter } from './service/router';
 import { StoresService } from './service/StoresService';
 
@@ -49,14 +61,17 @@ export const storesPlugin = createBackendPlugin({
         events: eventsServiceRef,
       },
       async init(deps) {
-        const { rootConfig, logger, database, scheduler, httpRouter, events } = deps;
+        const { rootConfig, logger, database, scheduler, httpRouter, events } =
+          deps;
         const config = readStoresConfig(rootConfig);
         const knex = await database.getClient();
         if (!database.migrations?.skip) await migrateDatabase(knex);
         const repository = new StoreRepository(knex);
 
         const engines = new EngineRegistry();
-        engines.add(createWooCommerceEngine({ chartPath: config.helm.chartPath }));
+        engines.add(
+          createWooCommerceEngine({ chartPath: config.helm.chartPath }),
+        );
         addedEngines.forEach(engine => engines.add(engine));
 
         let kubernetesClient: KubernetesClient | undefined;
@@ -68,7 +83,10 @@ export const storesPlugin = createBackendPlugin({
                 `no cluster found for storeplane.kubernetes.source=${config.kubernetes.source} (no kubeconfig at KUBECONFIG or ~/.kube/config, or no current context)`,
               );
             }
-            kubernetesClient = new KubernetesClient(kubeConfig, config.kubernetes.requestTimeoutMs);
+            kubernetesClient = new KubernetesClient(
+              kubeConfig,
+              config.kubernetes.requestTimeoutMs,
+            );
           }
           return kubernetesClient;
         };
@@ -76,7 +94,9 @@ export const storesPlugin = createBackendPlugin({
         const charts = new Map<string, ReturnType<typeof packageChart>>();
         const bundledChart = (engineName: string) => {
           if (!charts.has(engineName)) {
-            const packed = packageChart(engines.get(engineName).bundledChartPath);
+            const packed = packageChart(
+              engines.get(engineName).bundledChartPath,
+            );
             packed.catch(() => charts.delete(engineName));
             charts.set(engineName, packed);
           }
@@ -85,8 +105,15 @@ export const storesPlugin = createBackendPlugin({
 
         const onChange: StoreChangeListener = (storeId, status) => {
           events
-            .publish({ topic: STORES_EVENTS_TOPIC, eventPayload: { storeId, status } satisfies StoreChangedEvent })
-            .catch(error => logger.warn(`Could not publish store change of ${storeId}: ${error}`));
+            .publish({
+              topic: STORES_EVENTS_TOPIC,
+              eventPayload: { storeId, status } satisfies StoreChangedEvent,
+            })
+            .catch(error =>
+              logger.warn(
+                `Could not publish store change of ${storeId}: ${error}`,
+              ),
+            );
         };
 
         const metrics = createStoresMetrics(repository);
@@ -115,7 +142,9 @@ export const storesPlugin = createBackendPlugin({
         await scheduler.scheduleTask({
           id: 'storeplane-reconcile',
           frequency: { seconds: config.reconciler.frequencySeconds },
-          timeout: { seconds: Math.max(60, (config.reconciler.leaseMs / 1000) * 2) },
+          timeout: {
+            seconds: Math.max(60, (config.reconciler.leaseMs / 1000) * 2),
+          },
           scope: 'local',
           fn: () => loop.trigger(),
         });
@@ -133,7 +162,10 @@ export const storesPlugin = createBackendPlugin({
           permissions: storeplanePermissions.filter(p => p.type === 'resource'),
           rules: storePermissionRules,
           // Resource refs may be store ids or store entity refs (the frontend knows the latter).
-          getResources: refs => Promise.all(refs.map(ref => repository.getStore(storeIdFromRef(ref)))),
+          getResources: refs =>
+            Promise.all(
+              refs.map(ref => repository.getStore(storeIdFromRef(ref))),
+            ),
         });
 
         const service = new StoresService({
@@ -143,7 +175,9 @@ export const storesPlugin = createBackendPlugin({
           kubernetes,
           onChange,
           wakeReconciler: () => {
-            loop.trigger().catch(error => logger.error('Reconcile pass failed', error));
+            loop
+              .trigger()
+              .catch(error => logger.error('Reconcile pass failed', error));
           },
         });
         httpRouter.use(
@@ -158,7 +192,14 @@ export const storesPlugin = createBackendPlugin({
           }),
         );
         logger.info(
-          `Storeplane stores plugin ready: ${config.plans.size} plans, engines ${engines.list().map(e => e.name).join(', ')}, reconciler every ${config.reconciler.frequencySeconds} s`,
+          `Storeplane stores plugin ready: ${
+            config.plans.size
+          } plans, engines ${engines
+            .list()
+            .map(e => e.name)
+            .join(', ')}, reconciler every ${
+            config.reconciler.frequencySeconds
+          } s`,
         );
       },
     });

@@ -41,11 +41,17 @@ export class StoresClient {
     this.fetchFn = options.fetchApi?.fetch ?? fetch;
   }
 
-  createStore(body: CreateStoreRequest, options?: StoresRequestOptions): Promise<Store> {
+  createStore(
+    body: CreateStoreRequest,
+    options?: StoresRequestOptions,
+  ): Promise<Store> {
     return this.request('POST', '/stores', options, body);
   }
 
-  listStores(query: ListStoresOptions = {}, options?: StoresRequestOptions): Promise<StoreList> {
+  listStores(
+    query: ListStoresOptions = {},
+    options?: StoresRequestOptions,
+  ): Promise<StoreList> {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(query)) {
       if (value !== undefined) params.set(key, String(value));
@@ -58,20 +64,45 @@ export class StoresClient {
     return this.request('GET', `/stores/${encodeURIComponent(id)}`, options);
   }
 
-  getStoreEvents(id: string, options?: StoresRequestOptions): Promise<{ items: StoreEvent[] }> {
-    return this.request('GET', `/stores/${encodeURIComponent(id)}/events`, options);
+  getStoreEvents(
+    id: string,
+    options?: StoresRequestOptions,
+  ): Promise<{ items: StoreEvent[] }> {
+    return this.request(
+      'GET',
+      `/stores/${encodeURIComponent(id)}/events`,
+      options,
+    );
   }
 
-  getStoreLinks(id: string, options?: StoresRequestOptions): Promise<StoreLinks> {
-    return this.request('GET', `/stores/${encodeURIComponent(id)}/links`, options);
+  getStoreLinks(
+    id: string,
+    options?: StoresRequestOptions,
+  ): Promise<StoreLinks> {
+    return this.request(
+      'GET',
+      `/stores/${encodeURIComponent(id)}/links`,
+      options,
+    );
   }
 
-  getStoreCredentials(id: string, options?: StoresRequestOptions): Promise<StoreCredentials> {
-    return this.request('GET', `/stores/${encodeURIComponent(id)}/credentials`, options);
+  getStoreCredentials(
+    id: string,
+    options?: StoresRequestOptions,
+  ): Promise<StoreCredentials> {
+    return this.request(
+      'GET',
+      `/stores/${encodeURIComponent(id)}/credentials`,
+      options,
+    );
   }
 
   retryStore(id: string, options?: StoresRequestOptions): Promise<Store> {
-    return this.request('POST', `/stores/${encodeURIComponent(id)}/retry`, options);
+    return this.request(
+      'POST',
+      `/stores/${encodeURIComponent(id)}/retry`,
+      options,
+    );
   }
 
   deleteStore(id: string, options?: StoresRequestOptions): Promise<Store> {
@@ -82,7 +113,9 @@ export class StoresClient {
     return this.request('GET', '/plans', options);
   }
 
-  listEngines(options?: StoresRequestOptions): Promise<{ items: StoreEngineInfo[] }> {
+  listEngines(
+    options?: StoresRequestOptions,
+  ): Promise<{ items: StoreEngineInfo[] }> {
     return this.request('GET', '/engines', options);
   }
 

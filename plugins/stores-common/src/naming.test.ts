@@ -5,7 +5,11 @@ import {
   storeNamespace,
   storeEntityRef,
 } from './naming';
-import { createStoreRequestSchema, describeIssues, listStoresQuerySchema } from './schemas';
+import {
+  createStoreRequestSchema,
+  describeIssues,
+  listStoresQuerySchema,
+} from './schemas';
 
 describe('store names', () => {
   it.each([
@@ -30,15 +34,21 @@ describe('store names', () => {
 
   it('reads a store id from an id or an entity ref', () => {
     expect(storeIdFromRef('shop-x1y2z')).toBe('shop-x1y2z');
-    expect(storeIdFromRef('resource:default/store-shop-x1y2z')).toBe('shop-x1y2z');
-    expect(storeIdFromRef('Resource:default/Store-Shop-X1Y2Z')).toBe('shop-x1y2z');
+    expect(storeIdFromRef('resource:default/store-shop-x1y2z')).toBe(
+      'shop-x1y2z',
+    );
+    expect(storeIdFromRef('Resource:default/Store-Shop-X1Y2Z')).toBe(
+      'shop-x1y2z',
+    );
     // A bare id that starts with `store-` stays an id.
     expect(storeIdFromRef('store-front-x1y2z')).toBe('store-front-x1y2z');
   });
 
   it('derives namespace and entity ref from the id', () => {
     expect(storeNamespace('shop-x1y2z')).toBe('store-shop-x1y2z');
-    expect(storeEntityRef('shop-x1y2z')).toBe('resource:default/store-shop-x1y2z');
+    expect(storeEntityRef('shop-x1y2z')).toBe(
+      'resource:default/store-shop-x1y2z',
+    );
   });
 });
 
@@ -49,7 +59,11 @@ describe('createStoreRequestSchema', () => {
       owner: 'Group:default/Team-A',
       plan: 'small',
     });
-    expect(parsed).toEqual({ name: 'summer-sale', owner: 'group:default/team-a', plan: 'small' });
+    expect(parsed).toEqual({
+      name: 'summer-sale',
+      owner: 'group:default/team-a',
+      plan: 'small',
+    });
   });
 
   it('rejects unknown fields and bad owners with readable messages', () => {
@@ -60,12 +74,16 @@ describe('createStoreRequestSchema', () => {
     });
     expect(result.success).toBe(false);
     const message = describeIssues(result.error!);
-    expect(message).toMatch(/owner: owner must be a full user or group entity ref/);
+    expect(message).toMatch(
+      /owner: owner must be a full user or group entity ref/,
+    );
     expect(message).toMatch(/color/);
   });
 
   it('rejects a missing name', () => {
-    const result = createStoreRequestSchema.safeParse({ owner: 'user:default/ann' });
+    const result = createStoreRequestSchema.safeParse({
+      owner: 'user:default/ann',
+    });
     expect(result.success).toBe(false);
     expect(describeIssues(result.error!)).toMatch(/name: name is required/);
   });
@@ -73,10 +91,17 @@ describe('createStoreRequestSchema', () => {
 
 describe('listStoresQuerySchema', () => {
   it('coerces paging and applies defaults', () => {
-    expect(listStoresQuerySchema.parse({ offset: '10' })).toEqual({ offset: 10, limit: 50 });
+    expect(listStoresQuerySchema.parse({ offset: '10' })).toEqual({
+      offset: 10,
+      limit: 50,
+    });
   });
   it('rejects an unknown status and an oversized limit', () => {
-    expect(listStoresQuerySchema.safeParse({ status: 'Running' }).success).toBe(false);
-    expect(listStoresQuerySchema.safeParse({ limit: '1000' }).success).toBe(false);
+    expect(listStoresQuerySchema.safeParse({ status: 'Running' }).success).toBe(
+      false,
+    );
+    expect(listStoresQuerySchema.safeParse({ limit: '1000' }).success).toBe(
+      false,
+    );
   });
 });

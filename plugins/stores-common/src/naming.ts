@@ -19,7 +19,10 @@ export function normalizeStoreName(raw: string): string {
 
 /** Returns a plain-words problem with a normalised name, or undefined when it is valid. */
 export function storeNameProblem(name: string): string | undefined {
-  if (name.length < STORE_NAME_MIN_LENGTH || name.length > STORE_NAME_MAX_LENGTH) {
+  if (
+    name.length < STORE_NAME_MIN_LENGTH ||
+    name.length > STORE_NAME_MAX_LENGTH
+  ) {
     return `Store name must be ${STORE_NAME_MIN_LENGTH} to ${STORE_NAME_MAX_LENGTH} characters long`;
   }
   if (!storeNameRegExp.test(name)) {

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { normalizeStoreName, storeNameProblem } from './naming';
 import { STORE_STATUSES, StoreStatus } from './types';
 
-const entityRefPattern = /^(user|group):[a-z0-9][-a-z0-9_.]*\/[A-Za-z0-9][-A-Za-z0-9_.]*$/;
+const entityRefPattern =
+  /^(user|group):[a-z0-9][-a-z0-9_.]*\/[A-Za-z0-9][-A-Za-z0-9_.]*$/;
 
 export const storeNameSchema = z
   .string({ error: 'name is required' })
@@ -35,9 +36,7 @@ export type CreateStoreRequest = z.input<typeof createStoreRequestSchema>;
 export const listStoresQuerySchema = z.strictObject({
   owner: ownerRefSchema.optional(),
   entityRef: z.string().max(300).optional(),
-  status: z
-    .enum(STORE_STATUSES as [StoreStatus, ...StoreStatus[]])
-    .optional(),
+  status: z.enum(STORE_STATUSES as [StoreStatus, ...StoreStatus[]]).optional(),
   offset: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });

@@ -8,7 +8,11 @@ const sep = process.argv.indexOf('--');
 const cmd = sep >= 0 ? process.argv.slice(sep + 1) : [];
 const t0 = Date.now();
 const cluster = await startTestCluster();
-console.error(`cluster up in ${Date.now() - t0} ms: ${cluster.server}, kubeconfig ${cluster.adminKubeconfigPath}, logs ${cluster.logs()}`);
+console.error(
+  `cluster up in ${Date.now() - t0} ms: ${cluster.server}, kubeconfig ${
+    cluster.adminKubeconfigPath
+  }, logs ${cluster.logs()}`,
+);
 let code = 0;
 try {
   if (cmd.length > 0) {
@@ -27,7 +31,10 @@ try {
       const t1 = Date.now();
       await cluster.restartApiServer();
       console.error(`apiserver restarted in ${Date.now() - t1} ms`);
-      const kc = await cluster.kubeconfigForServiceAccount('default', 'default');
+      const kc = await cluster.kubeconfigForServiceAccount(
+        'default',
+        'default',
+      );
       console.error(`service-account kubeconfig: ${kc}`);
     }
   } else {

@@ -21,7 +21,11 @@ export interface StoresConfig {
   ingress: {
     className: string;
     baseDomain: string;
-    tls: { enabled: boolean; secretName?: string; annotations: Record<string, string> };
+    tls: {
+      enabled: boolean;
+      secretName?: string;
+      annotations: Record<string, string>;
+    };
     annotations: Record<string, string>;
   };
   storageClass: string;
@@ -34,7 +38,11 @@ export interface StoresConfig {
     timeout: string;
     backoffLimit: number;
   };
-  healthCheck: { mode: 'serviceProxy' | 'url'; urlTemplate?: string; path: string };
+  healthCheck: {
+    mode: 'serviceProxy' | 'url';
+    urlTemplate?: string;
+    path: string;
+  };
   network: {
     ingressControllerNamespaceLabels: Record<string, string>;
     clusterCidrs: string[];
@@ -63,7 +71,10 @@ export interface StoresConfig {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-function stringMap(config: Config | undefined, key: string): Record<string, string> {
+function stringMap(
+  config: Config | undefined,
+  key: string,
+): Record<string, string> {
   const value = config?.getOptionalConfig(key);
   if (!value) return {};
   return Object.fromEntries(value.keys().map(k => [k, value.getString(k)]));
@@ -115,18 +126,26 @@ export function readStoresConfig(root: Config): StoresConfig {
   const reconciler = config?.getOptionalConfig('reconciler');
   const limits = config?.getOptionalConfig('limits');
   const plans = readPlans(root);
-  const defaultPlan = config?.getOptionalString('defaultPlan') ?? plans.keys().next().value!;
+  const defaultPlan =
+    config?.getOptionalString('defaultPlan') ?? plans.keys().next().value!;
   if (!plans.has(defaultPlan)) {
-    throw new Error(`storeplane.defaultPlan '${defaultPlan}' is not one of storeplane.plans`);
+    throw new Error(
+      `storeplane.defaultPlan '${defaultPlan}' is not one of storeplane.plans`,
+    );
   }
-  const healthMode = (health?.getOptionalString('mode') ?? 'serviceProxy') as 'serviceProxy' | 'url';
+  const healthMode = (health?.getOptionalString('mode') ?? 'serviceProxy') as
+    | 'serviceProxy'
+    | 'url';
   if (healthMode === 'url' && !health?.getOptionalString('urlTemplate')) {
-    throw new Error('storeplane.healthCheck.urlTemplate is required when mode is url');
+    throw new Error(
+      'storeplane.healthCheck.urlTemplate is required when mode is url',
+    );
   }
 
   return {
     kubernetes: {
-      source: (kube?.getOptionalString('source') ?? 'kubeconfig') as KubernetesSettings['source'],
+      source: (kube?.getOptionalString('source') ??
+        'kubeconfig') as KubernetesSettings['source'],
       kubeconfigPath: kube?.getOptionalString('kubeconfigPath'),
       context: kube?.getOptionalString('context'),
       url: kube?.getOptionalString('url'),
@@ -135,16 +154,22 @@ export function readStoresConfig(root: Config): StoresConfig {
       skipTLSVerify: kube?.getOptionalBoolean('skipTLSVerify') ?? false,
       requestTimeoutMs: kube?.getOptionalNumber('requestTimeoutMs') ?? 10_000,
       storeManagerClusterRole:
-        rbac?.getOptionalString('storeManagerClusterRole') ?? 'storeplane-store-manager',
+        rbac?.getOptionalString('storeManagerClusterRole') ??
+        'storeplane-store-manager',
       storeInstallerClusterRole:
-        rbac?.getOptionalString('storeInstallerClusterRole') ?? 'storeplane-store-installer',
+        rbac?.getOptionalString('storeInstallerClusterRole') ??
+        'storeplane-store-installer',
       serviceAccount: serviceAccount
-        ? { namespace: serviceAccount.getString('namespace'), name: serviceAccount.getString('name') }
+        ? {
+            namespace: serviceAccount.getString('namespace'),
+            name: serviceAccount.getString('name'),
+          }
         : undefined,
     },
     ingress: {
       className: ingress?.getOptionalString('className') ?? 'nginx',
-      baseDomain: ingress?.getOptionalString('baseDomain') ?? 'stores.localhost',
+      baseDomain:
+        ingress?.getOptionalString('baseDomain') ?? 'stores.localhost',
       tls: {
         enabled: ingress?.getOptionalBoolean('tls.enabled') ?? false,
         secretName: ingress?.getOptionalString('tls.secretName'),
@@ -155,7 +180,9 @@ export function readStoresConfig(root: Config): StoresConfig {
     storageClass: config?.getOptionalString('storageClass') ?? '',
     helm: {
       image: helm?.getOptionalString('image') ?? 'alpine/helm:3.19.5',
-      chartSource: (helm?.getOptionalString('chart.source') ?? 'bundled') as 'bundled' | 'reference',
+      chartSource: (helm?.getOptionalString('chart.source') ?? 'bundled') as
+        | 'bundled'
+        | 'reference',
       chartPath: helm?.getOptionalString('chart.path'),
       chartReference: helm?.getOptionalString('chart.reference'),
       chartVersion: helm?.getOptionalString('chart.version'),
@@ -168,7 +195,9 @@ export function readStoresConfig(root: Config): StoresConfig {
       path: health?.getOptionalString('path') ?? '/wp-login.php',
     },
     network: {
-      ingressControllerNamespaceLabels: network?.has('ingressControllerNamespaceLabels')
+      ingressControllerNamespaceLabels: network?.has(
+        'ingressControllerNamespaceLabels',
+      )
         ? stringMap(network, 'ingressControllerNamespaceLabels')
         : { 'kubernetes.io/metadata.name': 'ingress-nginx' },
       clusterCidrs: network?.getOptionalStringArray('clusterCidrs') ?? [
@@ -178,28 +207,41 @@ export function readStoresConfig(root: Config): StoresConfig {
         '100.64.0.0/10',
         '169.254.0.0/16',
       ],
-      apiServerCidrs: network?.getOptionalStringArray('apiServerCidrs') ?? ['0.0.0.0/0'],
-      apiServerPorts: network?.getOptional<number[]>('apiServerPorts') ?? [443, 6443],
-      healthCheckSourceCidrs: network?.getOptionalStringArray('healthCheckSourceCidrs') ?? [],
+      apiServerCidrs: network?.getOptionalStringArray('apiServerCidrs') ?? [
+        '0.0.0.0/0',
+      ],
+      apiServerPorts: network?.getOptional<number[]>('apiServerPorts') ?? [
+        443, 6443,
+      ],
+      healthCheckSourceCidrs:
+        network?.getOptionalStringArray('healthCheckSourceCidrs') ?? [],
     },
     reconciler: {
       frequencySeconds: reconciler?.getOptionalNumber('frequencySeconds') ?? 5,
       concurrency: reconciler?.getOptionalNumber('concurrency') ?? 4,
       leaseMs: (reconciler?.getOptionalNumber('leaseSeconds') ?? 120) * 1000,
       maxAttempts: reconciler?.getOptionalNumber('maxAttempts') ?? 8,
-      initialBackoffMs: (reconciler?.getOptionalNumber('initialBackoffSeconds') ?? 5) * 1000,
-      maxBackoffMs: (reconciler?.getOptionalNumber('maxBackoffSeconds') ?? 300) * 1000,
-      stepTimeoutMs: (reconciler?.getOptionalNumber('stepTimeoutMinutes') ?? 30) * 60_000,
+      initialBackoffMs:
+        (reconciler?.getOptionalNumber('initialBackoffSeconds') ?? 5) * 1000,
+      maxBackoffMs:
+        (reconciler?.getOptionalNumber('maxBackoffSeconds') ?? 300) * 1000,
+      stepTimeoutMs:
+        (reconciler?.getOptionalNumber('stepTimeoutMinutes') ?? 30) * 60_000,
     },
     limits: {
-      maxActiveStoresPerUser: limits?.getOptionalNumber('maxActiveStoresPerUser') ?? 5,
-      maxActiveStoresPerOwner: limits?.getOptionalNumber('maxActiveStoresPerOwner') ?? 20,
+      maxActiveStoresPerUser:
+        limits?.getOptionalNumber('maxActiveStoresPerUser') ?? 5,
+      maxActiveStoresPerOwner:
+        limits?.getOptionalNumber('maxActiveStoresPerOwner') ?? 20,
       createRate: {
         count: limits?.getOptionalNumber('createRate.count') ?? 10,
-        windowMs: (limits?.getOptionalNumber('createRate.windowSeconds') ?? 3600) * 1000,
+        windowMs:
+          (limits?.getOptionalNumber('createRate.windowSeconds') ?? 3600) *
+          1000,
       },
     },
-    eventRetentionMs: (config?.getOptionalNumber('events.retentionDays') ?? 30) * DAY_MS,
+    eventRetentionMs:
+      (config?.getOptionalNumber('events.retentionDays') ?? 30) * DAY_MS,
     defaultPlan,
     plans,
   };

@@ -120,7 +120,8 @@ function toRow(values: Partial<StoreRecord>): Record<string, unknown> {
 }
 
 // PostgreSQL returns bigint columns as strings.
-const toNumber = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+const toNumber = (value: unknown) =>
+  value === null || value === undefined ? null : Number(value);
 
 function fromRow(row: any): StoreRecord {
   return {
@@ -150,17 +151,22 @@ function fromRow(row: any): StoreRecord {
   };
 }
 
-function applyAccessFilter(query: Knex.QueryBuilder, filter: StoreAccessFilter): void {
+function applyAccessFilter(
+  query: Knex.QueryBuilder,
+  filter: StoreAccessFilter,
+): void {
   if ('ownedBy' in filter) {
     const refs = filter.ownedBy.map(ref => ref.toLowerCase());
     query.where(q => q.whereIn('owner', refs).orWhereIn('created_by', refs));
   } else if ('anyOf' in filter) {
     query.where(q => {
-      for (const sub of filter.anyOf) q.orWhere(inner => applyAccessFilter(inner, sub));
+      for (const sub of filter.anyOf)
+        q.orWhere(inner => applyAccessFilter(inner, sub));
     });
   } else if ('allOf' in filter) {
     query.where(q => {
-      for (const sub of filter.allOf) q.andWhere(inner => applyAccessFilter(inner, sub));
+      for (const sub of filter.allOf)
+        q.andWhere(inner => applyAccessFilter(inner, sub));
     });
   } else {
     query.whereNot(q => applyAccessFilter(q, filter.not));
@@ -178,7 +184,9 @@ export class StoreRepository {
   ): Promise<void> {
     await this.db.transaction(async tx => {
       await tx('stores').insert(toRow(store));
-      await tx('store_events').insert(this.eventRow(store.id, event, store.createdAt));
+      await tx('store_events').insert(
+        this.eventRow(store.id, event, store.createdAt),
+      );
       await tx('store_create_requests').insert({
         user_ref: rateLimitUser,
         created_at: store.createdAt,
@@ -191,7 +199,9 @@ export class StoreRepository {
     return row ? fromRow(row) : undefined;
   }
 
-  async listStores(filter: ListStoresFilter): Promise<{ items: StoreRecord[]; totalCount: number }> {
+  async listStores(
+    filter: ListStoresFilter,
+  ): Promise<{ items: StoreRecord[]; totalCount: number }> {
     const base = this.db('stores');
     if (filter.owner) base.where('owner', filter.owner);
     if (filter.status) base.where('status', filter.status);
@@ -210,7 +220,10 @@ export class StoreRepository {
     return { items: rows.map(fromRow), totalCount: Number(count) };
   }
 
-  async countActiveStores(by: { createdBy?: string; owner?: string }): Promise<number> {
+  async countActiveStores(by: {
+    createdBy?: string;
+    owner?: string;
+  }): Promise<number> {
     const query = this.db('stores').whereIn('status', ACTIVE_STATUSES);
     if (by.createdBy) query.where('created_by', by.createdBy);
     if (by.owner) query.where('owner', by.owner);
@@ -229,7 +242,9 @@ export class StoreRepository {
   }
 
   async pruneCreateRequests(before: number): Promise<void> {
-    await this.db('store_create_requests').where('created_at', '<', before).delete();
+    await this.db('store_create_requests')
+      .where('created_at', '<', before)
+      .delete();
   }
 
   /** Stores with work due and no live lease, soonest first. */
@@ -237,7 +252,9 @@ export class StoreRepository {
     const rows = await this.db('stores')
       .whereIn('status', ['Provisioning', 'Deleting'])
       .andWhere('next_attempt_at', '<=', now)
-      .andWhere(q => q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<', now))
+      .andWhere(q =>
+        q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<', now),
+      )
       .orderBy('next_attempt_at', 'asc')
       .limit(limit)
       .select('id');
@@ -248,17 +265,29 @@ export class StoreRepository {
    * Takes the lease on a store with one conditional UPDATE: it succeeds for exactly one
    * claimer while the lease is free or expired.
    */
-  async claimStore(id: string, holder: string, now: number, leaseMs: number): Promise<StoreRecord | undefined> {
+  async claimStore(
+    id: string,
+    holder: string,
+    now: number,
+    leaseMs: number,
+  ): Promise<StoreRecord | undefined> {
     const updated = await this.db('stores')
       .where({ id })
-      .andWhere(q => q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<', now))
+      .andWhere(q =>
+        q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<', now),
+      )
       .update({ lease_holder: holder, lease_expires_at: now + leaseMs });
     if (updated !== 1) return undefined;
     const store = await this.getStore(id);
     return store?.leaseHolder === holder ? store : undefined;
   }
 
-  async renewLease(id: string, holder: string, now: number, leaseMs: number): Promise<boolean> {
+  async renewLease(
+    id: string,
+    holder: string,
+    now: number,
+    leaseMs: number,
+  ): Promise<boolean> {
     const updated = await this.db('stores')
       .where({ id, lease_holder: holder })
       .update({ lease_expires_at: now + leaseMs });
@@ -289,14 +318,21 @@ export class StoreRepository {
   }
 
   /** Removes a deleted store; events stay for the audit period. */
-  async deleteClaimedStore(id: string, holder: string, generation: number): Promise<boolean> {
+  async deleteClaimedStore(
+    id: string,
+    holder: string,
+    generation: number,
+  ): Promise<boolean> {
     const deleted = await this.db('stores')
       .where({ id, lease_holder: holder, generation })
       .delete();
     return deleted === 1;
   }
 
-  async requestDeletion(id: string, now: number): Promise<StoreRecord | undefined> {
+  async requestDeletion(
+    id: string,
+    now: number,
+  ): Promise<StoreRecord | undefined> {
     await this.db('stores')
       .where({ id })
       .whereNot('status', 'Deleting')
@@ -332,11 +368,18 @@ export class StoreRepository {
     return updated === 1;
   }
 
-  async addEvent(storeId: string, event: NewStoreEvent, now: number): Promise<void> {
+  async addEvent(
+    storeId: string,
+    event: NewStoreEvent,
+    now: number,
+  ): Promise<void> {
     await this.db('store_events').insert(this.eventRow(storeId, event, now));
   }
 
-  async listEvents(storeId: string, limit: number): Promise<StoreEventRecord[]> {
+  async listEvents(
+    storeId: string,
+    limit: number,
+  ): Promise<StoreEventRecord[]> {
     const rows = await this.db('store_events')
       .where('store_id', storeId)
       .orderBy('id', 'desc')
@@ -361,10 +404,11 @@ export class StoreRepository {
   }
 
   async countByStatus(): Promise<Record<string, number>> {
-    const rows: Array<{ status: string; count: string | number }> = await this.db('stores')
-      .select('status')
-      .count({ count: '*' })
-      .groupBy('status');
+    const rows: Array<{ status: string; count: string | number }> =
+      await this.db('stores')
+        .select('status')
+        .count({ count: '*' })
+        .groupBy('status');
     return Object.fromEntries(rows.map(row => [row.status, Number(row.count)]));
   }
 

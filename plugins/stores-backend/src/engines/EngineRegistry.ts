@@ -7,7 +7,9 @@ export class EngineRegistry {
 
   add(engine: StoreEngine): void {
     if (this.engines.has(engine.name)) {
-      throw new Error(`A store engine named '${engine.name}' is already registered`);
+      throw new Error(
+        `A store engine named '${engine.name}' is already registered`,
+      );
     }
     this.engines.set(engine.name, engine);
   }
@@ -18,7 +20,8 @@ export class EngineRegistry {
 
   get(name: string): StoreEngine {
     const engine = this.engines.get(name);
-    if (!engine) throw new NotFoundError(`No store engine named '${name}' is installed`);
+    if (!engine)
+      throw new NotFoundError(`No store engine named '${name}' is installed`);
     return engine;
   }
 

@@ -21,7 +21,9 @@ const pattern = /^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;
 export function parseQuantity(value: string, what = 'quantity'): number {
   const match = pattern.exec(String(value).trim());
   if (!match) {
-    throw new Error(`${what} '${value}' is not a Kubernetes quantity such as 250m, 512Mi or 2Gi`);
+    throw new Error(
+      `${what} '${value}' is not a Kubernetes quantity such as 250m, 512Mi or 2Gi`,
+    );
   }
   return Number(match[1]) * suffixes[match[2] ?? ''];
 }

@@ -53,7 +53,10 @@ export interface StoreEngine {
   resourceBudget(plan: StorePlan): ResourceBudget;
   generateCredentials(store: EngineStoreInput): GeneratedCredentials;
   /** Reads the admin login from the store Secret's data (base64-decoded). */
-  adminCredentials(secretData: Record<string, string>): { username: string; password: string };
+  adminCredentials(secretData: Record<string, string>): {
+    username: string;
+    password: string;
+  };
   /** Label selector of the release's Deployments and StatefulSets. */
   workloadSelector: string;
   /** Service and port the HTTP health check targets. */
@@ -74,6 +77,7 @@ export interface StoresEnginesExtensionPoint {
 }
 
 /** Lets backend modules add store engines without touching the plugin. */
-export const storesEnginesExtensionPoint = createExtensionPoint<StoresEnginesExtensionPoint>({
-  id: 'stores.engines',
-});
+export const storesEnginesExtensionPoint =
+  createExtensionPoint<StoresEnginesExtensionPoint>({
+    id: 'stores.engines',
+  });

@@ -6,38 +6,79 @@ import path from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { readStoresConfig } from '../config/readStoresConfig';
 import { engineInputFor } from '../reconciler/engineInput';
-import { CHART_DIR } from '../testUtils/harness';
-import { helmBinary, REPO_ROOT } from '../testUtils/realCluster';
+import { CHART_DIR } from '../__testUtils__/harness';
+import { helmBinary, REPO_ROOT } from '../__testUtils__/realCluster';
 import { parseQuantity } from './quantity';
-import { createWooCommerceEngine, HELM_JOB_RESOURCES } from './woocommerceEngine';
+import {
+  createWooCommerceEngine,
+  HELM_JOB_RESOURCES,
+} from './woocommerceEngine';
 
 // The plans users really get: the ones in the repository's app-config.yaml.
-const appConfig = parse(readFileSync(path.join(REPO_ROOT, 'app-config.yaml'), 'utf8'));
+const appConfig = parse(
+  readFileSync(path.join(REPO_ROOT, 'app-config.yaml'), 'utf8'),
+);
 const config = readStoresConfig(new ConfigReader(appConfig));
 const engine = createWooCommerceEngine({ chartPath: CHART_DIR });
 
 function renderWithEngineValues(planName: string) {
   const plan = config.plans.get(planName)!;
-  const store = { id: `contract-${planName}`, name: `contract-${planName}`, description: null, namespace: `store-contract-${planName}` };
+  const store = {
+    id: `contract-${planName}`,
+    name: `contract-${planName}`,
+    description: null,
+    namespace: `store-contract-${planName}`,
+  };
   const values = engine.helmValues(engineInputFor(store, plan, config));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'storeplane-values-'));
   const valuesFile = path.join(dir, 'values.yaml');
   writeFileSync(valuesFile, stringify(values));
   const output = execFileSync(
     helmBinary(),
-    ['template', engine.releaseName, CHART_DIR, '--namespace', store.namespace, '--values', valuesFile],
+    [
+      'template',
+      engine.releaseName,
+      CHART_DIR,
+      '--namespace',
+      store.namespace,
+      '--values',
+      valuesFile,
+    ],
     { encoding: 'utf8' },
   );
-  return parseAllDocuments(output).map(doc => doc.toJS()).filter(Boolean);
+  return parseAllDocuments(output)
+    .map(doc => doc.toJS())
+    .filter(Boolean);
 }
 
-interface Totals { requestsCpu: number; requestsMemory: number; limitsCpu: number; limitsMemory: number; storage: number; pods: number; maxCpu: number; maxMemory: number }
+interface Totals {
+  requestsCpu: number;
+  requestsMemory: number;
+  limitsCpu: number;
+  limitsMemory: number;
+  storage: number;
+  pods: number;
+  maxCpu: number;
+  maxMemory: number;
+}
 
 function totalsOf(objects: any[]): Totals {
-  const totals: Totals = { requestsCpu: 0, requestsMemory: 0, limitsCpu: 0, limitsMemory: 0, storage: 0, pods: 0, maxCpu: 0, maxMemory: 0 };
+  const totals: Totals = {
+    requestsCpu: 0,
+    requestsMemory: 0,
+    limitsCpu: 0,
+    limitsMemory: 0,
+    storage: 0,
+    pods: 0,
+    maxCpu: 0,
+    maxMemory: 0,
+  };
   const addContainers = (podSpec: any, count: number) => {
     totals.pods += count;
-    for (const c of [...(podSpec.initContainers ?? []), ...podSpec.containers]) {
+    for (const c of [
+      ...(podSpec.initContainers ?? []),
+      ...podSpec.containers,
+    ]) {
       const { requests, limits } = c.resources;
       // Init containers run before the others, but quota admission counts them too: sum all.
       totals.requestsCpu += parseQuantity(requests.cpu) * count;
@@ -45,17 +86,26 @@ function totalsOf(objects: any[]): Totals {
       totals.limitsCpu += parseQuantity(limits.cpu) * count;
       totals.limitsMemory += parseQuantity(limits.memory) * count;
       totals.maxCpu = Math.max(totals.maxCpu, parseQuantity(limits.cpu));
-      totals.maxMemory = Math.max(totals.maxMemory, parseQuantity(limits.memory));
+      totals.maxMemory = Math.max(
+        totals.maxMemory,
+        parseQuantity(limits.memory),
+      );
     }
   };
   for (const o of objects) {
-    if (o.kind === 'Deployment') addContainers(o.spec.template.spec, o.spec.replicas + (o.spec.replicas > 1 ? 1 : 0));
+    if (o.kind === 'Deployment')
+      addContainers(
+        o.spec.template.spec,
+        o.spec.replicas + (o.spec.replicas > 1 ? 1 : 0),
+      );
     if (o.kind === 'StatefulSet') {
       addContainers(o.spec.template.spec, o.spec.replicas ?? 1);
-      for (const claim of o.spec.volumeClaimTemplates ?? []) totals.storage += parseQuantity(claim.spec.resources.requests.storage);
+      for (const claim of o.spec.volumeClaimTemplates ?? [])
+        totals.storage += parseQuantity(claim.spec.resources.requests.storage);
     }
     if (o.kind === 'Job') addContainers(o.spec.template.spec, 1);
-    if (o.kind === 'PersistentVolumeClaim') totals.storage += parseQuantity(o.spec.resources.requests.storage);
+    if (o.kind === 'PersistentVolumeClaim')
+      totals.storage += parseQuantity(o.spec.resources.requests.storage);
   }
   addContainers({ containers: [{ resources: HELM_JOB_RESOURCES }] }, 1);
   return totals;
@@ -66,40 +116,59 @@ describe('WooCommerce engine ↔ charts/woocommerce-store contract', () => {
     expect([...config.plans.keys()]).toEqual(['small', 'medium', 'large']);
   });
 
-  it.each([...config.plans.keys()])('plan %s: the chart accepts the engine values and fits the guardrails', planName => {
-    const objects = renderWithEngineValues(planName);
-    const kinds = objects.map(o => `${o.kind}/${o.metadata.name}`).sort();
-    expect(kinds).toEqual(
-      expect.arrayContaining([
-        'Deployment/woocommerce-wordpress',
-        'StatefulSet/woocommerce-mariadb',
-        'Service/woocommerce-wordpress',
-        'Ingress/woocommerce-wordpress',
-        'Job/woocommerce-setup',
-      ]),
-    );
-    expect(objects.some(o => o.kind === 'Secret')).toBe(false);
+  it.each([...config.plans.keys()])(
+    'plan %s: the chart accepts the engine values and fits the guardrails',
+    planName => {
+      const objects = renderWithEngineValues(planName);
+      const kinds = objects.map(o => `${o.kind}/${o.metadata.name}`).sort();
+      expect(kinds).toEqual(
+        expect.arrayContaining([
+          'Deployment/woocommerce-wordpress',
+          'StatefulSet/woocommerce-mariadb',
+          'Service/woocommerce-wordpress',
+          'Ingress/woocommerce-wordpress',
+          'Job/woocommerce-setup',
+        ]),
+      );
+      expect(objects.some(o => o.kind === 'Secret')).toBe(false);
 
-    // The Service and port the health gate targets exist.
-    const service = objects.find(o => o.kind === 'Service' && o.metadata.name === engine.healthCheck.service);
-    expect(service.spec.ports.map((p: any) => p.name)).toContain(engine.healthCheck.port);
-    // The NetworkPolicies select the chart's pods on their real ports.
-    const wordpress = objects.find(o => o.kind === 'Deployment').spec.template;
-    expect(wordpress.metadata.labels).toMatchObject(engine.network.webPodLabels);
-    expect(wordpress.spec.containers[0].ports.map((p: any) => p.containerPort)).toContain(engine.network.webPort);
-    const database = objects.find(o => o.kind === 'StatefulSet').spec.template;
-    expect(database.metadata.labels).toMatchObject(engine.network.databasePodLabels);
-    expect(database.spec.containers[0].ports.map((p: any) => p.containerPort)).toContain(engine.network.databasePort);
+      // The Service and port the health gate targets exist.
+      const service = objects.find(
+        o =>
+          o.kind === 'Service' &&
+          o.metadata.name === engine.healthCheck.service,
+      );
+      expect(service.spec.ports.map((p: any) => p.name)).toContain(
+        engine.healthCheck.port,
+      );
+      // The NetworkPolicies select the chart's pods on their real ports.
+      const wordpress = objects.find(o => o.kind === 'Deployment').spec
+        .template;
+      expect(wordpress.metadata.labels).toMatchObject(
+        engine.network.webPodLabels,
+      );
+      expect(
+        wordpress.spec.containers[0].ports.map((p: any) => p.containerPort),
+      ).toContain(engine.network.webPort);
+      const database = objects.find(o => o.kind === 'StatefulSet').spec
+        .template;
+      expect(database.metadata.labels).toMatchObject(
+        engine.network.databasePodLabels,
+      );
+      expect(
+        database.spec.containers[0].ports.map((p: any) => p.containerPort),
+      ).toContain(engine.network.databasePort);
 
-    const budget = engine.resourceBudget(config.plans.get(planName)!);
-    const totals = totalsOf(objects);
-    expect(totals.requestsCpu).toBeLessThanOrEqual(budget.requestsCpu + 1e-9);
-    expect(totals.requestsMemory).toBeLessThanOrEqual(budget.requestsMemory);
-    expect(totals.limitsCpu).toBeLessThanOrEqual(budget.limitsCpu + 1e-9);
-    expect(totals.limitsMemory).toBeLessThanOrEqual(budget.limitsMemory);
-    expect(totals.storage).toBeLessThanOrEqual(budget.storage);
-    expect(totals.pods).toBeLessThanOrEqual(budget.pods);
-    expect(totals.maxCpu).toBeLessThanOrEqual(budget.maxContainerCpu + 1e-9);
-    expect(totals.maxMemory).toBeLessThanOrEqual(budget.maxContainerMemory);
-  });
+      const budget = engine.resourceBudget(config.plans.get(planName)!);
+      const totals = totalsOf(objects);
+      expect(totals.requestsCpu).toBeLessThanOrEqual(budget.requestsCpu + 1e-9);
+      expect(totals.requestsMemory).toBeLessThanOrEqual(budget.requestsMemory);
+      expect(totals.limitsCpu).toBeLessThanOrEqual(budget.limitsCpu + 1e-9);
+      expect(totals.limitsMemory).toBeLessThanOrEqual(budget.limitsMemory);
+      expect(totals.storage).toBeLessThanOrEqual(budget.storage);
+      expect(totals.pods).toBeLessThanOrEqual(budget.pods);
+      expect(totals.maxCpu).toBeLessThanOrEqual(budget.maxContainerCpu + 1e-9);
+      expect(totals.maxMemory).toBeLessThanOrEqual(budget.maxContainerMemory);
+    },
+  );
 });

@@ -7,18 +7,38 @@ import { EngineStoreInput, ResourceBudget, StoreEngine } from './types';
 const RELEASE_NAME = 'woocommerce';
 
 // Fixed sizes of the parts that do not scale with the plan.
-const SETUP_JOB = { requestsCpu: 0.1, requestsMemory: 256 * 1024 ** 2, limitsCpu: 0.5, limitsMemory: 512 * 1024 ** 2 };
+const SETUP_JOB = {
+  requestsCpu: 0.1,
+  requestsMemory: 256 * 1024 ** 2,
+  limitsCpu: 0.5,
+  limitsMemory: 512 * 1024 ** 2,
+};
 /** The Helm Job the reconciler runs in the namespace (see kubernetes/storeResources.ts). */
 export const HELM_JOB_RESOURCES = {
   requests: { cpu: '100m', memory: '128Mi' },
   limits: { cpu: '500m', memory: '256Mi' },
 };
-const HELM_JOB = { requestsCpu: 0.1, requestsMemory: 128 * 1024 ** 2, limitsCpu: 0.5, limitsMemory: 256 * 1024 ** 2 };
+const HELM_JOB = {
+  requestsCpu: 0.1,
+  requestsMemory: 128 * 1024 ** 2,
+  limitsCpu: 0.5,
+  limitsMemory: 256 * 1024 ** 2,
+};
 const MIN_DB_CPU = 0.1;
 
 interface Sizes {
-  wordpress: { requestsCpu: number; requestsMemory: number; limitsCpu: number; limitsMemory: number };
-  mariadb: { requestsCpu: number; requestsMemory: number; limitsCpu: number; limitsMemory: number };
+  wordpress: {
+    requestsCpu: number;
+    requestsMemory: number;
+    limitsCpu: number;
+    limitsMemory: number;
+  };
+  mariadb: {
+    requestsCpu: number;
+    requestsMemory: number;
+    limitsCpu: number;
+    limitsMemory: number;
+  };
   storage: number;
   replicas: number;
 }
@@ -29,8 +49,18 @@ function sizesFor(plan: StorePlan): Sizes {
   const memory = parseQuantity(plan.memory);
   const dbCpu = Math.max(cpu / 2, MIN_DB_CPU);
   return {
-    wordpress: { requestsCpu: cpu, requestsMemory: memory, limitsCpu: cpu * 2, limitsMemory: memory * 2 },
-    mariadb: { requestsCpu: dbCpu, requestsMemory: memory, limitsCpu: dbCpu * 2, limitsMemory: memory * 2 },
+    wordpress: {
+      requestsCpu: cpu,
+      requestsMemory: memory,
+      limitsCpu: cpu * 2,
+      limitsMemory: memory * 2,
+    },
+    mariadb: {
+      requestsCpu: dbCpu,
+      requestsMemory: memory,
+      limitsCpu: dbCpu * 2,
+      limitsMemory: memory * 2,
+    },
     storage: parseQuantity(plan.storage),
     replicas: plan.replicas,
   };
@@ -38,30 +68,47 @@ function sizesFor(plan: StorePlan): Sizes {
 
 function resources(size: Sizes['wordpress']) {
   return {
-    requests: { cpu: formatMillicores(size.requestsCpu), memory: formatMebibytes(size.requestsMemory) },
-    limits: { cpu: formatMillicores(size.limitsCpu), memory: formatMebibytes(size.limitsMemory) },
+    requests: {
+      cpu: formatMillicores(size.requestsCpu),
+      memory: formatMebibytes(size.requestsMemory),
+    },
+    limits: {
+      cpu: formatMillicores(size.limitsCpu),
+      memory: formatMebibytes(size.limitsMemory),
+    },
   };
 }
 
 const password = () => randomBytes(24).toString('base64url');
 
 /** WooCommerce on the official WordPress and MariaDB images (charts/woocommerce-store). */
-export function createWooCommerceEngine(options?: { chartPath?: string }): StoreEngine {
+export function createWooCommerceEngine(options?: {
+  chartPath?: string;
+}): StoreEngine {
   return {
     name: 'woocommerce',
     title: 'WooCommerce',
     releaseName: RELEASE_NAME,
     bundledChartPath:
       options?.chartPath ??
-      resolvePackagePath('@storeplane/plugin-stores-backend', '../../charts/woocommerce-store'),
+      resolvePackagePath(
+        '@storeplane/plugin-stores-backend',
+        '../../charts/woocommerce-store',
+      ),
     workloadSelector: `app.kubernetes.io/instance=${RELEASE_NAME}`,
     healthCheck: { service: `${RELEASE_NAME}-wordpress`, port: 'http' },
     adminPath: '/wp-admin/',
     // Labels and ports of charts/woocommerce-store (Apache listens on 8080 as non-root).
     network: {
-      webPodLabels: { 'app.kubernetes.io/instance': RELEASE_NAME, 'app.kubernetes.io/component': 'wordpress' },
+      webPodLabels: {
+        'app.kubernetes.io/instance': RELEASE_NAME,
+        'app.kubernetes.io/component': 'wordpress',
+      },
       webPort: 8080,
-      databasePodLabels: { 'app.kubernetes.io/instance': RELEASE_NAME, 'app.kubernetes.io/component': 'database' },
+      databasePodLabels: {
+        'app.kubernetes.io/instance': RELEASE_NAME,
+        'app.kubernetes.io/component': 'database',
+      },
       databasePort: 3306,
     },
 
@@ -80,7 +127,10 @@ export function createWooCommerceEngine(options?: { chartPath?: string }): Store
             accessMode: sizes.replicas > 1 ? 'ReadWriteMany' : 'ReadWriteOnce',
           },
           // ~48Mi per WooCommerce request keeps Apache under the memory limit.
-          maxRequestWorkers: Math.max(2, Math.floor(sizes.wordpress.limitsMemory / (48 * 1024 ** 2))),
+          maxRequestWorkers: Math.max(
+            2,
+            Math.floor(sizes.wordpress.limitsMemory / (48 * 1024 ** 2)),
+          ),
         },
         mariadb: {
           resources: resources(sizes.mariadb),
@@ -105,7 +155,8 @@ export function createWooCommerceEngine(options?: { chartPath?: string }): Store
     resourceBudget(plan: StorePlan): ResourceBudget {
       const sizes = sizesFor(plan);
       // A rolling update of a multi-replica WordPress runs one extra pod for a moment.
-      const wordpressPods = sizes.replicas > 1 ? sizes.replicas + 1 : sizes.replicas;
+      const wordpressPods =
+        sizes.replicas > 1 ? sizes.replicas + 1 : sizes.replicas;
       const parts = [
         { ...sizes.wordpress, count: wordpressPods },
         { ...sizes.mariadb, count: 1 },
@@ -140,7 +191,10 @@ export function createWooCommerceEngine(options?: { chartPath?: string }): Store
     },
 
     adminCredentials(secretData: Record<string, string>) {
-      return { username: secretData['admin-username'], password: secretData['admin-password'] };
+      return {
+        username: secretData['admin-username'],
+        password: secretData['admin-password'],
+      };
     },
   };
 }

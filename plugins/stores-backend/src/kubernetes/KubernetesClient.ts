@@ -22,11 +22,23 @@ export function loadKubeConfig(settings: KubernetesSettings): KubeConfig {
   if (settings.source === 'inCluster') {
     kc.loadFromCluster();
   } else if (settings.source === 'url') {
-    if (!settings.url) throw new Error('storeplane.kubernetes.url is required when source is url');
+    if (!settings.url)
+      throw new Error(
+        'storeplane.kubernetes.url is required when source is url',
+      );
     kc.loadFromOptions({
-      clusters: [{ name: 'storeplane', server: settings.url, caData: settings.caData, skipTLSVerify: settings.skipTLSVerify }],
+      clusters: [
+        {
+          name: 'storeplane',
+          server: settings.url,
+          caData: settings.caData,
+          skipTLSVerify: settings.skipTLSVerify,
+        },
+      ],
       users: [{ name: 'storeplane', token: settings.token }],
-      contexts: [{ name: 'storeplane', cluster: 'storeplane', user: 'storeplane' }],
+      contexts: [
+        { name: 'storeplane', cluster: 'storeplane', user: 'storeplane' },
+      ],
       currentContext: 'storeplane',
     });
   } else if (settings.kubeconfigPath) {
@@ -62,14 +74,25 @@ export class KubernetesClient {
   /** Server-side apply: creates or updates the fields Storeplane owns, idempotently. */
   apply<T extends KubernetesObject>(object: T): Promise<T> {
     return this.withTimeout(
-      this.objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
+      this.objects.patch(
+        object,
+        undefined,
+        undefined,
+        FIELD_MANAGER,
+        true,
+        PatchStrategy.ServerSideApply,
+      ),
     );
   }
 
   /** Creates an object; an existing one is left as it is. */
-  async createIfAbsent(object: KubernetesObject): Promise<'created' | 'exists'> {
+  async createIfAbsent(
+    object: KubernetesObject,
+  ): Promise<'created' | 'exists'> {
     try {
-      await this.withTimeout(this.objects.create(object, undefined, undefined, FIELD_MANAGER));
+      await this.withTimeout(
+        this.objects.create(object, undefined, undefined, FIELD_MANAGER),
+      );
       return 'created';
     } catch (error) {
       if (statusCode(error) === 409) return 'exists';
@@ -85,7 +108,11 @@ export class KubernetesClient {
   ): Promise<T | undefined> {
     try {
       return (await this.withTimeout(
-        this.objects.read({ apiVersion, kind, metadata: { name, namespace } } as any),
+        this.objects.read({
+          apiVersion,
+          kind,
+          metadata: { name, namespace },
+        } as any),
       )) as T;
     } catch (error) {
       if (statusCode(error) === 404) return undefined;
@@ -100,7 +127,16 @@ export class KubernetesClient {
     labelSelector?: string,
   ): Promise<T[]> {
     const result = await this.withTimeout(
-      this.objects.list<T>(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector),
+      this.objects.list<T>(
+        apiVersion,
+        kind,
+        namespace,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        labelSelector,
+      ),
     );
     return result.items;
   }
@@ -131,7 +167,12 @@ export class KubernetesClient {
   }
 
   /** Asks the API server whether Storeplane's own identity may do something. */
-  async canI(namespace: string, verb: string, group: string, resource: string): Promise<boolean> {
+  async canI(
+    namespace: string,
+    verb: string,
+    group: string,
+    resource: string,
+  ): Promise<boolean> {
     const review = await this.withTimeout(
       this.authorization.createSelfSubjectAccessReview({
         body: {
@@ -145,11 +186,19 @@ export class KubernetesClient {
   }
 
   /** GET through the API server's service proxy; resolves with the HTTP status. */
-  async getThroughServiceProxy(namespace: string, service: string, port: string, path: string): Promise<number> {
+  async getThroughServiceProxy(
+    namespace: string,
+    service: string,
+    port: string,
+    path: string,
+  ): Promise<number> {
     const cluster = this.kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error('No Kubernetes cluster is configured');
     const url = new URL(
-      `${cluster.server.replace(/\/$/, '')}/api/v1/namespaces/${namespace}/services/${service}:${port}/proxy${path}`,
+      `${cluster.server.replace(
+        /\/$/,
+        '',
+      )}/api/v1/namespaces/${namespace}/services/${service}:${port}/proxy${path}`,
     );
     const options: https.RequestOptions = { method: 'GET', headers: {} };
     await this.kubeConfig.applyToHTTPSOptions(options);
@@ -160,7 +209,12 @@ export class KubernetesClient {
     let timer: NodeJS.Timeout;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new KubernetesTimeoutError(`Kubernetes API did not answer within ${this.timeoutMs} ms`)),
+        () =>
+          reject(
+            new KubernetesTimeoutError(
+              `Kubernetes API did not answer within ${this.timeoutMs} ms`,
+            ),
+          ),
         this.timeoutMs,
       );
     });
@@ -169,14 +223,28 @@ export class KubernetesClient {
 }
 
 /** GETs a URL and resolves with its status code, draining the body. */
-export function httpStatusOf(url: URL, options: https.RequestOptions, timeoutMs: number): Promise<number> {
+export function httpStatusOf(
+  url: URL,
+  options: https.RequestOptions,
+  timeoutMs: number,
+): Promise<number> {
   const transport = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const request = transport.request(url, { ...options, timeout: timeoutMs }, response => {
-      response.resume();
-      response.on('end', () => resolve(response.statusCode ?? 0));
-    });
-    request.on('timeout', () => request.destroy(new KubernetesTimeoutError(`${url.host} did not answer within ${timeoutMs} ms`)));
+    const request = transport.request(
+      url,
+      { ...options, timeout: timeoutMs },
+      response => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+      },
+    );
+    request.on('timeout', () =>
+      request.destroy(
+        new KubernetesTimeoutError(
+          `${url.host} did not answer within ${timeoutMs} ms`,
+        ),
+      ),
+    );
     request.on('error', reject);
     request.end();
   });

@@ -7,8 +7,12 @@ import { parse } from 'yaml';
  * Packs a chart directory into a .tgz the way `helm package` lays it out (`<name>/...`), so the
  * Helm Job installs the chart shipped with the plugin without any chart registry.
  */
-export async function packageChart(chartDir: string): Promise<{ archiveBase64: string; version: string }> {
-  const chartYaml = parse(await readFile(path.join(chartDir, 'Chart.yaml'), 'utf8'));
+export async function packageChart(
+  chartDir: string,
+): Promise<{ archiveBase64: string; version: string }> {
+  const chartYaml = parse(
+    await readFile(path.join(chartDir, 'Chart.yaml'), 'utf8'),
+  );
   const stream = create(
     {
       gzip: true,
@@ -22,7 +26,12 @@ export async function packageChart(chartDir: string): Promise<{ archiveBase64: s
   for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
   const archive = Buffer.concat(chunks);
   if (archive.length > 900 * 1024) {
-    throw new Error(`Chart ${chartDir} packs to ${archive.length} bytes; a ConfigMap holds at most 1 MiB`);
+    throw new Error(
+      `Chart ${chartDir} packs to ${archive.length} bytes; a ConfigMap holds at most 1 MiB`,
+    );
   }
-  return { archiveBase64: archive.toString('base64'), version: String(chartYaml.version) };
+  return {
+    archiveBase64: archive.toString('base64'),
+    version: String(chartYaml.version),
+  };
 }

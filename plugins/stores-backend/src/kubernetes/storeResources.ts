@@ -23,7 +23,10 @@ const INSTALLER_BINDING = 'storeplane-store-installer';
 
 /** Label values allow [A-Za-z0-9._-], at most 63 characters. */
 export function labelValue(value: string): string {
-  return value.replace(/[^A-Za-z0-9._-]+/g, '.').replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '').slice(0, 63);
+  return value
+    .replace(/[^A-Za-z0-9._-]+/g, '.')
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '')
+    .slice(0, 63);
 }
 
 export function storeLabels(store: StoreIdentity): Record<string, string> {
@@ -59,7 +62,10 @@ export function namespaceManifest(store: StoreIdentity): KubernetesObject {
   };
 }
 
-export function resourceQuotaManifest(store: StoreIdentity, budget: ResourceBudget): KubernetesObject {
+export function resourceQuotaManifest(
+  store: StoreIdentity,
+  budget: ResourceBudget,
+): KubernetesObject {
   return {
     apiVersion: 'v1',
     kind: 'ResourceQuota',
@@ -80,7 +86,10 @@ export function resourceQuotaManifest(store: StoreIdentity, budget: ResourceBudg
   } as KubernetesObject;
 }
 
-export function limitRangeManifest(store: StoreIdentity, budget: ResourceBudget): KubernetesObject {
+export function limitRangeManifest(
+  store: StoreIdentity,
+  budget: ResourceBudget,
+): KubernetesObject {
   return {
     apiVersion: 'v1',
     kind: 'LimitRange',
@@ -115,22 +124,44 @@ export function networkPolicyManifests(
   pods: StoreEngine['network'],
 ): KubernetesObject[] {
   const policy = (name: string, spec: Record<string, unknown>) =>
-    ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: metadata(store, name), spec }) as KubernetesObject;
+    ({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: metadata(store, name),
+      spec,
+    } as KubernetesObject);
   const wordpressIngressSources: Record<string, unknown>[] = [
-    { namespaceSelector: { matchLabels: config.ingressControllerNamespaceLabels } },
+    {
+      namespaceSelector: {
+        matchLabels: config.ingressControllerNamespaceLabels,
+      },
+    },
     ...config.healthCheckSourceCidrs.map(cidr => ({ ipBlock: { cidr } })),
   ];
   return [
-    policy('storeplane-default-deny', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] }),
+    policy('storeplane-default-deny', {
+      podSelector: {},
+      policyTypes: ['Ingress', 'Egress'],
+    }),
     policy('storeplane-allow-ingress-controller', {
       podSelector: { matchLabels: pods.webPodLabels },
       policyTypes: ['Ingress'],
-      ingress: [{ from: wordpressIngressSources, ports: [{ protocol: 'TCP', port: pods.webPort }] }],
+      ingress: [
+        {
+          from: wordpressIngressSources,
+          ports: [{ protocol: 'TCP', port: pods.webPort }],
+        },
+      ],
     }),
     policy('storeplane-allow-database', {
       podSelector: { matchLabels: pods.databasePodLabels },
       policyTypes: ['Ingress'],
-      ingress: [{ from: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: pods.databasePort }] }],
+      ingress: [
+        {
+          from: [{ podSelector: {} }],
+          ports: [{ protocol: 'TCP', port: pods.databasePort }],
+        },
+      ],
     }),
     policy('storeplane-allow-egress', {
       podSelector: {},
@@ -143,7 +174,9 @@ export function networkPolicyManifests(
         {
           to: [
             {
-              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+              namespaceSelector: {
+                matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' },
+              },
               podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
             },
           ],
@@ -181,8 +214,18 @@ function roleBinding(
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'RoleBinding',
     metadata: metadata(store, name),
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole },
-    subjects: [{ kind: 'ServiceAccount', namespace: subject.namespace, name: subject.name }],
+    roleRef: {
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name: clusterRole,
+    },
+    subjects: [
+      {
+        kind: 'ServiceAccount',
+        namespace: subject.namespace,
+        name: subject.name,
+      },
+    ],
   } as KubernetesObject;
 }
 
@@ -195,18 +238,30 @@ export function managerRoleBindingManifest(
   return roleBinding(store, MANAGER_BINDING, clusterRole, serviceAccount);
 }
 
-export function helmServiceAccountManifest(store: StoreIdentity): KubernetesObject {
-  return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(store, HELM_SERVICE_ACCOUNT) };
+export function helmServiceAccountManifest(
+  store: StoreIdentity,
+): KubernetesObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: metadata(store, HELM_SERVICE_ACCOUNT),
+  };
 }
 
-export function installerRoleBindingManifest(store: StoreIdentity, clusterRole: string): KubernetesObject {
+export function installerRoleBindingManifest(
+  store: StoreIdentity,
+  clusterRole: string,
+): KubernetesObject {
   return roleBinding(store, INSTALLER_BINDING, clusterRole, {
     namespace: store.namespace,
     name: HELM_SERVICE_ACCOUNT,
   });
 }
 
-export function credentialsSecretManifest(store: StoreIdentity, data: Record<string, string>): KubernetesObject {
+export function credentialsSecretManifest(
+  store: StoreIdentity,
+  data: Record<string, string>,
+): KubernetesObject {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -216,7 +271,10 @@ export function credentialsSecretManifest(store: StoreIdentity, data: Record<str
   } as KubernetesObject;
 }
 
-export function chartConfigMapManifest(store: StoreIdentity, chartArchiveBase64: string): KubernetesObject {
+export function chartConfigMapManifest(
+  store: StoreIdentity,
+  chartArchiveBase64: string,
+): KubernetesObject {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -225,7 +283,10 @@ export function chartConfigMapManifest(store: StoreIdentity, chartArchiveBase64:
   } as KubernetesObject;
 }
 
-export function valuesConfigMapManifest(store: StoreIdentity, valuesYaml: string): KubernetesObject {
+export function valuesConfigMapManifest(
+  store: StoreIdentity,
+  valuesYaml: string,
+): KubernetesObject {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -236,7 +297,10 @@ export function valuesConfigMapManifest(store: StoreIdentity, valuesYaml: string
 
 export type HelmOperation = 'install' | 'uninstall';
 
-export function helmJobName(operation: HelmOperation, generation: number): string {
+export function helmJobName(
+  operation: HelmOperation,
+  generation: number,
+): string {
   return `helm-${operation}-${generation}`;
 }
 
@@ -254,7 +318,9 @@ export function helmJobManifest(options: {
 }): KubernetesObject {
   const { store, engine, operation, generation, helm } = options;
   const chartRef =
-    helm.chartSource === 'bundled' ? `/chart/${CHART_ARCHIVE_KEY}` : (helm.chartReference as string);
+    helm.chartSource === 'bundled'
+      ? `/chart/${CHART_ARCHIVE_KEY}`
+      : (helm.chartReference as string);
   const args =
     operation === 'install'
       ? [
@@ -262,7 +328,9 @@ export function helmJobManifest(options: {
           '--install',
           engine.releaseName,
           chartRef,
-          ...(helm.chartSource === 'reference' && helm.chartVersion ? ['--version', helm.chartVersion] : []),
+          ...(helm.chartSource === 'reference' && helm.chartVersion
+            ? ['--version', helm.chartVersion]
+            : []),
           '--namespace',
           store.namespace,
           '--values',
@@ -270,9 +338,20 @@ export function helmJobManifest(options: {
           '--timeout',
           helm.timeout,
         ]
-      : ['uninstall', engine.releaseName, '--namespace', store.namespace, '--ignore-not-found', '--wait', '--timeout', helm.timeout];
+      : [
+          'uninstall',
+          engine.releaseName,
+          '--namespace',
+          store.namespace,
+          '--ignore-not-found',
+          '--wait',
+          '--timeout',
+          helm.timeout,
+        ];
   const volumes: Record<string, unknown>[] = [{ name: 'tmp', emptyDir: {} }];
-  const volumeMounts: Record<string, unknown>[] = [{ name: 'tmp', mountPath: '/tmp' }];
+  const volumeMounts: Record<string, unknown>[] = [
+    { name: 'tmp', mountPath: '/tmp' },
+  ];
   if (operation === 'install') {
     volumes.push({ name: 'values', configMap: { name: VALUES_CONFIGMAP } });
     volumeMounts.push({ name: 'values', mountPath: '/values', readOnly: true });
@@ -281,11 +360,19 @@ export function helmJobManifest(options: {
       volumeMounts.push({ name: 'chart', mountPath: '/chart', readOnly: true });
     }
   }
-  const labels = { ...storeLabels(store), 'storeplane.io/role': 'helm', 'storeplane.io/helm-operation': operation };
+  const labels = {
+    ...storeLabels(store),
+    'storeplane.io/role': 'helm',
+    'storeplane.io/helm-operation': operation,
+  };
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name: helmJobName(operation, generation), namespace: store.namespace, labels },
+    metadata: {
+      name: helmJobName(operation, generation),
+      namespace: store.namespace,
+      labels,
+    },
     spec: {
       backoffLimit: helm.backoffLimit,
       activeDeadlineSeconds: 3600,

@@ -29,7 +29,9 @@ export class ReconcileLoop {
 
   constructor(private readonly options: ReconcileLoopOptions) {
     this.now = options.now ?? Date.now;
-    this.holderId = options.holderId ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.holderId =
+      options.holderId ??
+      `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   }
 
   /** Runs a pass now (e.g. right after a create); a pass already running is followed by one more. */
@@ -52,33 +54,51 @@ export class ReconcileLoop {
   }
 
   async runOnce(): Promise<number> {
-    const { repository, reconciler, logger, concurrency, leaseMs } = this.options;
+    const { repository, reconciler, logger, concurrency, leaseMs } =
+      this.options;
     const due = await repository.findDueStoreIds(this.now(), concurrency * 4);
     let worked = 0;
     const queue = [...due];
     const worker = async () => {
       for (let id = queue.shift(); id; id = queue.shift()) {
-        const store = await repository.claimStore(id, this.holderId, this.now(), leaseMs);
+        const store = await repository.claimStore(
+          id,
+          this.holderId,
+          this.now(),
+          leaseMs,
+        );
         if (!store) continue;
         worked++;
         try {
           await reconciler.reconcile(store, this.holderId);
         } catch (error) {
-          logger.error(`Reconciling store ${id} failed unexpectedly`, error as Error);
+          logger.error(
+            `Reconciling store ${id} failed unexpectedly`,
+            error as Error,
+          );
         } finally {
           await repository.releaseStore(id, this.holderId);
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, queue.length) }, worker),
+    );
     return worked;
   }
 
   /** Housekeeping: events of deleted stores past the audit period, old rate-limit records. */
   async purgeExpired(): Promise<void> {
     const now = this.now();
-    const purged = await this.options.repository.purgeEventsOfDeletedStores(now - this.options.eventRetentionMs);
-    await this.options.repository.pruneCreateRequests(now - this.options.createRateWindowMs);
-    if (purged > 0) this.options.logger.info(`Purged ${purged} events of deleted stores past the audit period`);
+    const purged = await this.options.repository.purgeEventsOfDeletedStores(
+      now - this.options.eventRetentionMs,
+    );
+    await this.options.repository.pruneCreateRequests(
+      now - this.options.createRateWindowMs,
+    );
+    if (purged > 0)
+      this.options.logger.info(
+        `Purged ${purged} events of deleted stores past the audit period`,
+      );
   }
 }

@@ -3,9 +3,12 @@ import { http } from 'msw';
 import { setupServer } from 'msw/node';
 import { parse } from 'yaml';
 import { StoreRecord } from '../database/StoreRepository';
-import { storeTestDatabases } from '../testUtils/databases';
-import { FakeKubernetesApi, InjectedFault } from '../testUtils/FakeKubernetesApi';
-import { createHarness, Harness } from '../testUtils/harness';
+import { storeTestDatabases } from '../__testUtils__/databases';
+import {
+  FakeKubernetesApi,
+  InjectedFault,
+} from '../__testUtils__/FakeKubernetesApi';
+import { createHarness, Harness } from '../__testUtils__/harness';
 
 const databases = storeTestDatabases();
 const server = setupServer();
@@ -20,7 +23,9 @@ function clusterControllers(fake: FakeKubernetesApi) {
 }
 
 async function eventTypes(harness: Harness, id: string) {
-  return (await harness.repository.listEvents(id, 100)).map(e => e.type).reverse();
+  return (await harness.repository.listEvents(id, 100))
+    .map(e => e.type)
+    .reverse();
 }
 
 /** Everything that could carry a password out of the system during these tests. */
@@ -37,272 +42,520 @@ function collectSecrets(fake: FakeKubernetesApi) {
 
 async function collectObserved(harness: Harness, storeId: string) {
   observedText.push(...harness.logs);
-  observedText.push(...(await harness.repository.listEvents(storeId, 500)).map(e => e.message));
+  observedText.push(
+    ...(await harness.repository.listEvents(storeId, 500)).map(e => e.message),
+  );
   const store = await harness.repository.getStore(storeId);
   if (store) observedText.push(JSON.stringify(store));
 }
 
-describe.each(databases.eachSupportedId())('StoreReconciler on %s', databaseId => {
-  let fake: FakeKubernetesApi;
+describe.each(databases.eachSupportedId())(
+  'StoreReconciler on %s',
+  databaseId => {
+    let fake: FakeKubernetesApi;
 
-  beforeEach(() => {
-    fake = new FakeKubernetesApi();
-    server.use(...fake.handlers());
-  });
-
-  async function setup(options?: Parameters<typeof createHarness>[1]) {
-    const knex = await databases.init(databaseId);
-    return createHarness(knex, options);
-  }
-
-  async function createStore(harness: Harness, name = 'shop') {
-    return harness.service.createStore({ name, owner: OWNER, plan: 'small' }, USER);
-  }
-
-  it('provisions a store through every gate, in order, to Ready', async () => {
-    const harness = await setup();
-    const created = await createStore(harness);
-    const ns = created.namespace;
-
-    const ready = await harness.runUntil(created.id, s => s?.status === 'Ready', 30, clusterControllers(fake));
-    expect(ready).toMatchObject({
-      status: 'Ready',
-      step: null,
-      storefrontUrl: `http://${ns}.stores.example.com`,
-      adminUrl: `http://${ns}.stores.example.com/wp-admin/`,
+    beforeEach(() => {
+      fake = new FakeKubernetesApi();
+      server.use(...fake.handlers());
     });
-    expect(await eventTypes(harness, created.id)).toEqual([
-      'requested',
-      'guardrails.applied',
-      'secret.created',
-      'helm.install.succeeded',
-      'workloads.available',
-      'health.passed',
-      'ready',
-    ]);
 
-    expect(fake.get('Namespace', undefined, ns)!.metadata.labels).toMatchObject({
-      'app.kubernetes.io/managed-by': 'storeplane',
-      'storeplane.io/store-id': created.id,
-      'storeplane.io/owner': 'group.default.team-a',
-    });
-    expect(fake.get('ResourceQuota', ns, 'storeplane-quota')!.spec.hard).toMatchObject({
-      'requests.cpu': '575m',
-      'limits.cpu': '1750m',
-      pods: '4',
-      'requests.storage': '4Gi',
-    });
-    expect(fake.get('LimitRange', ns, 'storeplane-limits')).toBeDefined();
-    expect(fake.list('NetworkPolicy', ns).map(p => p.metadata.name).sort()).toEqual([
-      'storeplane-allow-database',
-      'storeplane-allow-egress',
-      'storeplane-allow-helm-to-apiserver',
-      'storeplane-allow-ingress-controller',
-      'storeplane-default-deny',
-    ]);
-    const egress = fake.get('NetworkPolicy', ns, 'storeplane-allow-egress')!.spec.egress;
-    expect(egress[2]).toEqual({
-      to: [{ ipBlock: { cidr: '0.0.0.0/0', except: expect.arrayContaining(['10.0.0.0/8', '172.16.0.0/12']) } }],
-      ports: [{ protocol: 'TCP', port: 443 }],
-    });
-    expect(Object.keys(fake.get('Secret', ns, 'storeplane-credentials')!.stringData).sort()).toEqual([
-      'admin-email',
-      'admin-password',
-      'admin-username',
-      'database-password',
-      'database-root-password',
-    ]);
-    const job = fake.get('Job', ns, 'helm-install-1')!;
-    const container = job.spec.template.spec.containers[0];
-    expect(container.args.slice(0, 4)).toEqual(['upgrade', '--install', 'woocommerce', '/chart/chart.tgz']);
-    expect(container.terminationMessagePolicy).toBe('FallbackToLogsOnError');
-    expect(job.spec.template.spec.serviceAccountName).toBe('storeplane-helm');
-    const values = parse(fake.get('ConfigMap', ns, 'storeplane-values')!.data['values.yaml']);
-    expect(values).toMatchObject({ store: { id: created.id }, existingSecret: 'storeplane-credentials', ingress: { host: `${ns}.stores.example.com` } });
-    expect(fake.get('ConfigMap', ns, 'storeplane-chart')!.binaryData['chart.tgz'].length).toBeGreaterThan(1000);
-    expect(fake.get('RoleBinding', ns, 'storeplane-store-installer')!.roleRef.name).toBe('storeplane-store-installer');
-    expect(harness.metrics.provisioned).toHaveLength(1);
-    expect(harness.changes.at(-1)).toEqual({ storeId: created.id, status: 'Ready' });
-
-    collectSecrets(fake);
-    await collectObserved(harness, created.id);
-  });
-
-  it('re-applies guardrails idempotently (a second pass changes no resourceVersion)', async () => {
-    const harness = await setup();
-    const created = await createStore(harness);
-    await harness.runUntil(created.id, s => s?.step === 'helmInstall');
-    const versions = () => fake.list('NetworkPolicy', created.namespace).map(p => p.metadata.resourceVersion).join();
-    const before = versions();
-    const quotaBefore = fake.get('ResourceQuota', created.namespace, 'storeplane-quota')!.metadata.resourceVersion;
-    // Put the store back one step, as a retry after a crash would.
-    const claimed = await harness.repository.claimStore(created.id, 'test', harness.clock.now, 60_000);
-    await harness.repository.updateClaimedStore(created.id, 'test', claimed!.generation, { step: 'guardrails' }, harness.clock.now);
-    await harness.repository.releaseStore(created.id, 'test');
-    await harness.runUntil(created.id, s => s?.step === 'helmInstall');
-    expect(versions()).toBe(before);
-    expect(fake.get('ResourceQuota', created.namespace, 'storeplane-quota')!.metadata.resourceVersion).toBe(quotaBefore);
-  });
-
-  const transientFaults: Array<[string, InjectedFault, string]> = [
-    ['409 Conflict', { status: 409, message: 'the object has been modified' }, 'Conflict writing to Kubernetes'],
-    ['429 Too Many Requests', { status: 429, message: 'slow down' }, 'rate limiting'],
-    ['500 Internal Error', { status: 500, message: 'etcdserver: request timed out' }, 'Kubernetes API error 500'],
-    ['503 Service Unavailable', { status: 503, message: 'apiserver is shutting down' }, 'Kubernetes API error 503'],
-    [
-      'an ingress admission webhook refusing connections',
-      { status: 500, message: 'Internal error occurred: failed calling webhook "validate.nginx.ingress.kubernetes.io": dial tcp 10.96.0.12:443: connect: connection refused' },
-      'admission webhook',
-    ],
-    ['a network error', 'network', 'will retry'],
-  ];
-
-  it.each(transientFaults)('retries %s with backoff and then succeeds', async (_, fault, messagePart) => {
-    const harness = await setup();
-    const created = await createStore(harness);
-    fake.injectFault(fault, 2, (method, path) => method === 'PATCH' && path.includes('/resourcequotas/'));
-    const ready = await harness.runUntil(created.id, s => s?.status === 'Ready', 30, clusterControllers(fake));
-    expect(ready!.status).toBe('Ready');
-    const retries = (await harness.repository.listEvents(created.id, 100)).filter(e => e.type === 'retry.scheduled');
-    expect(retries).toHaveLength(2);
-    expect(retries[0].message).toContain(messagePart);
-    expect(retries[0].level).toBe('warning');
-    expect(harness.metrics.retries).toEqual(['guardrails', 'guardrails']);
-    await collectObserved(harness, created.id);
-  });
-
-  it('times out a hung API call and retries', async () => {
-    const harness = await setup({
-      configOverrides: { kubernetes: { requestTimeoutMs: 50 } },
-    });
-    const created = await createStore(harness);
-    let hung = 0;
-    server.use(
-      http.patch(/secrets|namespaces\/[^/]+$/, async () => {
-        hung++;
-        if (hung === 1) await new Promise(resolve => setTimeout(resolve, 500));
-        return undefined as any;
-      }),
-    );
-    await harness.runUntil(created.id, s => (s?.attempts ?? 0) > 0 || s?.step !== 'guardrails', 5);
-    const events = await harness.repository.listEvents(created.id, 100);
-    expect(events.some(e => e.type === 'retry.scheduled' && /did not answer within/.test(e.message))).toBe(true);
-  });
-
-  it('marks the store Failed with the last error once the retry cap is reached', async () => {
-    const harness = await setup();
-    const created = await createStore(harness);
-    fake.injectFault({ status: 503, message: 'apiserver overloaded' }, 100, method => method === 'PATCH');
-    const failed = await harness.runUntil(created.id, s => s?.status === 'Failed', 20);
-    expect(failed!.lastError).toBe('Gave up after 4 attempts: Kubernetes API error 503: apiserver overloaded');
-    expect(failed!.step).toBe('guardrails');
-    const types = await eventTypes(harness, created.id);
-    expect(types.filter(t => t === 'retry.scheduled')).toHaveLength(3);
-    expect(types.at(-1)).toBe('failed');
-  });
-
-  it('fails at once on a permanent error (422 from validation) with the API message', async () => {
-    const harness = await setup();
-    const created = await createStore(harness);
-    fake.injectFault(
-      { status: 422, message: 'LimitRange "storeplane-limits" is invalid: spec.limits[0].max: Invalid value' },
-      1,
-      (method, path) => method === 'PATCH' && path.includes('/limitranges/'),
-    );
-    const failed = await harness.runUntil(created.id, s => s?.status === 'Failed', 10);
-    expect(failed!.attempts).toBe(1);
-    expect(failed!.lastError).toMatch(/^Kubernetes rejected an object as invalid \(422\): LimitRange "storeplane-limits" is invalid/);
-  });
-
-  it('reports a failed Helm Job with its output, then a retry succeeds with a new Job', async () => {
-    const harness = await setup();
-    const created = await createStore(harness);
-    await harness.runUntil(created.id, s => s?.step === 'helmInstall' && fake.get('Job', created.namespace, 'helm-install-1') !== undefined);
-    fake.failJob(created.namespace, 'helm-install-1', 'Error: INSTALLATION FAILED: services "woocommerce-wordpress" is forbidden: exceeded quota');
-    const failed = await harness.runUntil(created.id, s => s?.status === 'Failed');
-    expect(failed!.lastError).toContain('Helm install Job helm-install-1 failed: Job has reached the specified backoff limit');
-    expect(failed!.lastError).toContain('Error: INSTALLATION FAILED: services "woocommerce-wordpress" is forbidden: exceeded quota');
-
-    await harness.service.retryStore(failed!, USER);
-    const ready = await harness.runUntil(created.id, s => s?.status === 'Ready', 30, clusterControllers(fake));
-    expect(ready!.status).toBe('Ready');
-    expect(fake.get('Job', created.namespace, 'helm-install-2')).toBeDefined();
-    expect(await eventTypes(harness, created.id)).toContain('retry.requested');
-  });
-
-  it('fails a step that waits longer than the step timeout', async () => {
-    const harness = await setup({ configOverrides: { reconciler: { maxAttempts: 4, stepTimeoutMinutes: 0.1, initialBackoffSeconds: 0.001, maxBackoffSeconds: 0.002 } } });
-    const created = await createStore(harness);
-    const failed = await harness.runUntil(created.id, s => s?.status === 'Failed', 10);
-    expect(failed!.step).toBe('helmInstall');
-    expect(failed!.lastError).toBe("Step 'helmInstall' did not finish within 0 minutes");
-  });
-
-  const deleteFrom: Array<[string, (h: Harness, s: StoreRecord) => Promise<unknown>]> = [
-    ['Provisioning (mid-way, Helm Job running)', (h, s) => h.runUntil(s.id, r => r?.step === 'helmInstall' && fake.list('Job', s.namespace).length > 0)],
-    ['Ready', (h, s) => h.runUntil(s.id, r => r?.status === 'Ready', 30, clusterControllers(fake))],
-    ['Failed', async (h, s) => {
-      fake.injectFault({ status: 422, message: 'invalid' }, 1, m => m === 'PATCH');
-      return h.runUntil(s.id, r => r?.status === 'Failed');
-    }],
-    ['Provisioning before anything exists', async () => undefined],
-  ];
-
-  it.each(deleteFrom)('deletes a store from %s: uninstall, namespace gone, row removed, events kept', async (_, reach) => {
-    const harness = await setup();
-    const created = await createStore(harness);
-    await reach(harness, created);
-    const current = await harness.service.getStore(created.id);
-    const deleting = await harness.service.deleteStore(current, USER);
-    expect(deleting.status).toBe('Deleting');
-
-    const gone = await harness.runUntil(created.id, s => s === undefined, 30, clusterControllers(fake));
-    expect(gone).toBeUndefined();
-    expect(fake.get('Namespace', undefined, created.namespace)).toBeUndefined();
-    const types = await eventTypes(harness, created.id);
-    expect(types).toContain('delete.requested');
-    expect(types.slice(-2)).toEqual(['namespace.deleted', 'deleted']);
-    expect(harness.changes.at(-1)).toEqual({ storeId: created.id, status: 'Deleted' });
-  });
-
-  it('finishes the work of a replica that crashed mid-way (new instance, same database)', async () => {
-    const knex = await databases.init(databaseId);
-    const first = await createHarness(knex, { holderId: 'replica-1' });
-    const created = await createStore(first);
-    await first.runUntil(created.id, s => s?.step === 'helmInstall');
-    // replica-1 claims the store and dies without releasing it.
-    expect(await first.repository.claimStore(created.id, 'replica-1', first.clock.now, 60_000)).toBeDefined();
-
-    const second = await createHarness(knex, { holderId: 'replica-2', migrate: true });
-    second.clock.now = first.clock.now;
-    expect(await second.loop.runOnce()).toBe(0);
-    second.clock.now += 61_000;
-    const ready = await second.runUntil(created.id, s => s?.status === 'Ready', 30, clusterControllers(fake));
-    expect(ready!.status).toBe('Ready');
-    // The Job the first replica created was reused, not duplicated.
-    expect(fake.list('Job', created.namespace).map(j => j.metadata.name)).toEqual(['helm-install-1']);
-  });
-
-  it('keeps a store Provisioning and says so when no cluster is configured', async () => {
-    const harness = await setup({
-      kubernetes: () => {
-        throw new Error('no cluster found for storeplane.kubernetes.source=kubeconfig');
-      },
-    });
-    const created = await createStore(harness);
-    const store = await harness.runUntil(created.id, s => s?.lastError !== null, 3);
-    await harness.loop.runOnce();
-    expect(store).toMatchObject({ status: 'Provisioning', attempts: 0 });
-    const events = (await harness.repository.listEvents(created.id, 10)).filter(e => e.type === 'cluster.unreachable');
-    expect(events).toHaveLength(1);
-    expect(events[0].message).toMatch(/^No Kubernetes cluster is reachable: no cluster found/);
-  });
-
-  it('never writes a generated password to events, logs or the store row', () => {
-    expect(generatedPasswords.length).toBeGreaterThanOrEqual(3);
-    for (const password of generatedPasswords) {
-      expect(password.length).toBeGreaterThanOrEqual(24);
-      for (const text of observedText) expect(text).not.toContain(password);
+    async function setup(options?: Parameters<typeof createHarness>[1]) {
+      const knex = await databases.init(databaseId);
+      return createHarness(knex, options);
     }
-  });
-});
+
+    async function createStore(harness: Harness, name = 'shop') {
+      return harness.service.createStore(
+        { name, owner: OWNER, plan: 'small' },
+        USER,
+      );
+    }
+
+    it('provisions a store through every gate, in order, to Ready', async () => {
+      const harness = await setup();
+      const created = await createStore(harness);
+      const ns = created.namespace;
+
+      const ready = await harness.runUntil(
+        created.id,
+        s => s?.status === 'Ready',
+        30,
+        clusterControllers(fake),
+      );
+      expect(ready).toMatchObject({
+        status: 'Ready',
+        step: null,
+        storefrontUrl: `http://${ns}.stores.example.com`,
+        adminUrl: `http://${ns}.stores.example.com/wp-admin/`,
+      });
+      expect(await eventTypes(harness, created.id)).toEqual([
+        'requested',
+        'guardrails.applied',
+        'secret.created',
+        'helm.install.succeeded',
+        'workloads.available',
+        'health.passed',
+        'ready',
+      ]);
+
+      expect(
+        fake.get('Namespace', undefined, ns)!.metadata.labels,
+      ).toMatchObject({
+        'app.kubernetes.io/managed-by': 'storeplane',
+        'storeplane.io/store-id': created.id,
+        'storeplane.io/owner': 'group.default.team-a',
+      });
+      expect(
+        fake.get('ResourceQuota', ns, 'storeplane-quota')!.spec.hard,
+      ).toMatchObject({
+        'requests.cpu': '575m',
+        'limits.cpu': '1750m',
+        pods: '4',
+        'requests.storage': '4Gi',
+      });
+      expect(fake.get('LimitRange', ns, 'storeplane-limits')).toBeDefined();
+      expect(
+        fake
+          .list('NetworkPolicy', ns)
+          .map(p => p.metadata.name)
+          .sort(),
+      ).toEqual([
+        'storeplane-allow-database',
+        'storeplane-allow-egress',
+        'storeplane-allow-helm-to-apiserver',
+        'storeplane-allow-ingress-controller',
+        'storeplane-default-deny',
+      ]);
+      const egress = fake.get('NetworkPolicy', ns, 'storeplane-allow-egress')!
+        .spec.egress;
+      expect(egress[2]).toEqual({
+        to: [
+          {
+            ipBlock: {
+              cidr: '0.0.0.0/0',
+              except: expect.arrayContaining(['10.0.0.0/8', '172.16.0.0/12']),
+            },
+          },
+        ],
+        ports: [{ protocol: 'TCP', port: 443 }],
+      });
+      expect(
+        Object.keys(
+          fake.get('Secret', ns, 'storeplane-credentials')!.stringData,
+        ).sort(),
+      ).toEqual([
+        'admin-email',
+        'admin-password',
+        'admin-username',
+        'database-password',
+        'database-root-password',
+      ]);
+      const job = fake.get('Job', ns, 'helm-install-1')!;
+      const container = job.spec.template.spec.containers[0];
+      expect(container.args.slice(0, 4)).toEqual([
+        'upgrade',
+        '--install',
+        'woocommerce',
+        '/chart/chart.tgz',
+      ]);
+      expect(container.terminationMessagePolicy).toBe('FallbackToLogsOnError');
+      expect(job.spec.template.spec.serviceAccountName).toBe('storeplane-helm');
+      const values = parse(
+        fake.get('ConfigMap', ns, 'storeplane-values')!.data['values.yaml'],
+      );
+      expect(values).toMatchObject({
+        store: { id: created.id },
+        existingSecret: 'storeplane-credentials',
+        ingress: { host: `${ns}.stores.example.com` },
+      });
+      expect(
+        fake.get('ConfigMap', ns, 'storeplane-chart')!.binaryData['chart.tgz']
+          .length,
+      ).toBeGreaterThan(1000);
+      expect(
+        fake.get('RoleBinding', ns, 'storeplane-store-installer')!.roleRef.name,
+      ).toBe('storeplane-store-installer');
+      expect(harness.metrics.provisioned).toHaveLength(1);
+      expect(harness.changes.at(-1)).toEqual({
+        storeId: created.id,
+        status: 'Ready',
+      });
+
+      collectSecrets(fake);
+      await collectObserved(harness, created.id);
+    });
+
+    it('re-applies guardrails idempotently (a second pass changes no resourceVersion)', async () => {
+      const harness = await setup();
+      const created = await createStore(harness);
+      await harness.runUntil(created.id, s => s?.step === 'helmInstall');
+      const versions = () =>
+        fake
+          .list('NetworkPolicy', created.namespace)
+          .map(p => p.metadata.resourceVersion)
+          .join();
+      const before = versions();
+      const quotaBefore = fake.get(
+        'ResourceQuota',
+        created.namespace,
+        'storeplane-quota',
+      )!.metadata.resourceVersion;
+      // Put the store back one step, as a retry after a crash would.
+      const claimed = await harness.repository.claimStore(
+        created.id,
+        'test',
+        harness.clock.now,
+        60_000,
+      );
+      await harness.repository.updateClaimedStore(
+        created.id,
+        'test',
+        claimed!.generation,
+        { step: 'guardrails' },
+        harness.clock.now,
+      );
+      await harness.repository.releaseStore(created.id, 'test');
+      await harness.runUntil(created.id, s => s?.step === 'helmInstall');
+      expect(versions()).toBe(before);
+      expect(
+        fake.get('ResourceQuota', created.namespace, 'storeplane-quota')!
+          .metadata.resourceVersion,
+      ).toBe(quotaBefore);
+    });
+
+    const transientFaults: Array<[string, InjectedFault, string]> = [
+      [
+        '409 Conflict',
+        { status: 409, message: 'the object has been modified' },
+        'Conflict writing to Kubernetes',
+      ],
+      [
+        '429 Too Many Requests',
+        { status: 429, message: 'slow down' },
+        'rate limiting',
+      ],
+      [
+        '500 Internal Error',
+        { status: 500, message: 'etcdserver: request timed out' },
+        'Kubernetes API error 500',
+      ],
+      [
+        '503 Service Unavailable',
+        { status: 503, message: 'apiserver is shutting down' },
+        'Kubernetes API error 503',
+      ],
+      [
+        'an ingress admission webhook refusing connections',
+        {
+          status: 500,
+          message:
+            'Internal error occurred: failed calling webhook "validate.nginx.ingress.kubernetes.io": dial tcp 10.96.0.12:443: connect: connection refused',
+        },
+        'admission webhook',
+      ],
+      ['a network error', 'network', 'will retry'],
+    ];
+
+    it.each(transientFaults)(
+      'retries %s with backoff and then succeeds',
+      async (_, fault, messagePart) => {
+        const harness = await setup();
+        const created = await createStore(harness);
+        fake.injectFault(
+          fault,
+          2,
+          (method, path) =>
+            method === 'PATCH' && path.includes('/resourcequotas/'),
+        );
+        const ready = await harness.runUntil(
+          created.id,
+          s => s?.status === 'Ready',
+          30,
+          clusterControllers(fake),
+        );
+        expect(ready!.status).toBe('Ready');
+        const retries = (
+          await harness.repository.listEvents(created.id, 100)
+        ).filter(e => e.type === 'retry.scheduled');
+        expect(retries).toHaveLength(2);
+        expect(retries[0].message).toContain(messagePart);
+        expect(retries[0].level).toBe('warning');
+        expect(harness.metrics.retries).toEqual(['guardrails', 'guardrails']);
+        await collectObserved(harness, created.id);
+      },
+    );
+
+    it('times out a hung API call and retries', async () => {
+      const harness = await setup({
+        configOverrides: { kubernetes: { requestTimeoutMs: 50 } },
+      });
+      const created = await createStore(harness);
+      let hung = 0;
+      server.use(
+        http.patch(/secrets|namespaces\/[^/]+$/, async () => {
+          hung++;
+          if (hung === 1)
+            await new Promise(resolve => setTimeout(resolve, 500));
+          return undefined as any;
+        }),
+      );
+      await harness.runUntil(
+        created.id,
+        s => (s?.attempts ?? 0) > 0 || s?.step !== 'guardrails',
+        5,
+      );
+      const events = await harness.repository.listEvents(created.id, 100);
+      expect(
+        events.some(
+          e =>
+            e.type === 'retry.scheduled' &&
+            /did not answer within/.test(e.message),
+        ),
+      ).toBe(true);
+    });
+
+    it('marks the store Failed with the last error once the retry cap is reached', async () => {
+      const harness = await setup();
+      const created = await createStore(harness);
+      fake.injectFault(
+        { status: 503, message: 'apiserver overloaded' },
+        100,
+        method => method === 'PATCH',
+      );
+      const failed = await harness.runUntil(
+        created.id,
+        s => s?.status === 'Failed',
+        20,
+      );
+      expect(failed!.lastError).toBe(
+        'Gave up after 4 attempts: Kubernetes API error 503: apiserver overloaded',
+      );
+      expect(failed!.step).toBe('guardrails');
+      const types = await eventTypes(harness, created.id);
+      expect(types.filter(t => t === 'retry.scheduled')).toHaveLength(3);
+      expect(types.at(-1)).toBe('failed');
+    });
+
+    it('fails at once on a permanent error (422 from validation) with the API message', async () => {
+      const harness = await setup();
+      const created = await createStore(harness);
+      fake.injectFault(
+        {
+          status: 422,
+          message:
+            'LimitRange "storeplane-limits" is invalid: spec.limits[0].max: Invalid value',
+        },
+        1,
+        (method, path) => method === 'PATCH' && path.includes('/limitranges/'),
+      );
+      const failed = await harness.runUntil(
+        created.id,
+        s => s?.status === 'Failed',
+        10,
+      );
+      expect(failed!.attempts).toBe(1);
+      expect(failed!.lastError).toMatch(
+        /^Kubernetes rejected an object as invalid \(422\): LimitRange "storeplane-limits" is invalid/,
+      );
+    });
+
+    it('reports a failed Helm Job with its output, then a retry succeeds with a new Job', async () => {
+      const harness = await setup();
+      const created = await createStore(harness);
+      await harness.runUntil(
+        created.id,
+        s =>
+          s?.step === 'helmInstall' &&
+          fake.get('Job', created.namespace, 'helm-install-1') !== undefined,
+      );
+      fake.failJob(
+        created.namespace,
+        'helm-install-1',
+        'Error: INSTALLATION FAILED: services "woocommerce-wordpress" is forbidden: exceeded quota',
+      );
+      const failed = await harness.runUntil(
+        created.id,
+        s => s?.status === 'Failed',
+      );
+      expect(failed!.lastError).toContain(
+        'Helm install Job helm-install-1 failed: Job has reached the specified backoff limit',
+      );
+      expect(failed!.lastError).toContain(
+        'Error: INSTALLATION FAILED: services "woocommerce-wordpress" is forbidden: exceeded quota',
+      );
+
+      await harness.service.retryStore(failed!, USER);
+      const ready = await harness.runUntil(
+        created.id,
+        s => s?.status === 'Ready',
+        30,
+        clusterControllers(fake),
+      );
+      expect(ready!.status).toBe('Ready');
+      expect(
+        fake.get('Job', created.namespace, 'helm-install-2'),
+      ).toBeDefined();
+      expect(await eventTypes(harness, created.id)).toContain(
+        'retry.requested',
+      );
+    });
+
+    it('fails a step that waits longer than the step timeout', async () => {
+      const harness = await setup({
+        configOverrides: {
+          reconciler: {
+            maxAttempts: 4,
+            stepTimeoutMinutes: 0.1,
+            initialBackoffSeconds: 0.001,
+            maxBackoffSeconds: 0.002,
+          },
+        },
+      });
+      const created = await createStore(harness);
+      const failed = await harness.runUntil(
+        created.id,
+        s => s?.status === 'Failed',
+        10,
+      );
+      expect(failed!.step).toBe('helmInstall');
+      expect(failed!.lastError).toBe(
+        "Step 'helmInstall' did not finish within 0 minutes",
+      );
+    });
+
+    const deleteFrom: Array<
+      [string, (h: Harness, s: StoreRecord) => Promise<unknown>]
+    > = [
+      [
+        'Provisioning (mid-way, Helm Job running)',
+        (h, s) =>
+          h.runUntil(
+            s.id,
+            r =>
+              r?.step === 'helmInstall' &&
+              fake.list('Job', s.namespace).length > 0,
+          ),
+      ],
+      [
+        'Ready',
+        (h, s) =>
+          h.runUntil(
+            s.id,
+            r => r?.status === 'Ready',
+            30,
+            clusterControllers(fake),
+          ),
+      ],
+      [
+        'Failed',
+        async (h, s) => {
+          fake.injectFault(
+            { status: 422, message: 'invalid' },
+            1,
+            m => m === 'PATCH',
+          );
+          return h.runUntil(s.id, r => r?.status === 'Failed');
+        },
+      ],
+      ['Provisioning before anything exists', async () => undefined],
+    ];
+
+    it.each(deleteFrom)(
+      'deletes a store from %s: uninstall, namespace gone, row removed, events kept',
+      async (_, reach) => {
+        const harness = await setup();
+        const created = await createStore(harness);
+        await reach(harness, created);
+        const current = await harness.service.getStore(created.id);
+        const deleting = await harness.service.deleteStore(current, USER);
+        expect(deleting.status).toBe('Deleting');
+
+        const gone = await harness.runUntil(
+          created.id,
+          s => s === undefined,
+          30,
+          clusterControllers(fake),
+        );
+        expect(gone).toBeUndefined();
+        expect(
+          fake.get('Namespace', undefined, created.namespace),
+        ).toBeUndefined();
+        const types = await eventTypes(harness, created.id);
+        expect(types).toContain('delete.requested');
+        expect(types.slice(-2)).toEqual(['namespace.deleted', 'deleted']);
+        expect(harness.changes.at(-1)).toEqual({
+          storeId: created.id,
+          status: 'Deleted',
+        });
+      },
+    );
+
+    it('finishes the work of a replica that crashed mid-way (new instance, same database)', async () => {
+      const knex = await databases.init(databaseId);
+      const first = await createHarness(knex, { holderId: 'replica-1' });
+      const created = await createStore(first);
+      await first.runUntil(created.id, s => s?.step === 'helmInstall');
+      // replica-1 claims the store and dies without releasing it.
+      expect(
+        await first.repository.claimStore(
+          created.id,
+          'replica-1',
+          first.clock.now,
+          60_000,
+        ),
+      ).toBeDefined();
+
+      const second = await createHarness(knex, {
+        holderId: 'replica-2',
+        migrate: true,
+      });
+      second.clock.now = first.clock.now;
+      expect(await second.loop.runOnce()).toBe(0);
+      second.clock.now += 61_000;
+      const ready = await second.runUntil(
+        created.id,
+        s => s?.status === 'Ready',
+        30,
+        clusterControllers(fake),
+      );
+      expect(ready!.status).toBe('Ready');
+      // The Job the first replica created was reused, not duplicated.
+      expect(
+        fake.list('Job', created.namespace).map(j => j.metadata.name),
+      ).toEqual(['helm-install-1']);
+    });
+
+    it('keeps a store Provisioning and says so when no cluster is configured', async () => {
+      const harness = await setup({
+        kubernetes: () => {
+          throw new Error(
+            'no cluster found for storeplane.kubernetes.source=kubeconfig',
+          );
+        },
+      });
+      const created = await createStore(harness);
+      const store = await harness.runUntil(
+        created.id,
+        s => s?.lastError !== null,
+        3,
+      );
+      await harness.loop.runOnce();
+      expect(store).toMatchObject({ status: 'Provisioning', attempts: 0 });
+      const events = (
+        await harness.repository.listEvents(created.id, 10)
+      ).filter(e => e.type === 'cluster.unreachable');
+      expect(events).toHaveLength(1);
+      expect(events[0].message).toMatch(
+        /^No Kubernetes cluster is reachable: no cluster found/,
+      );
+    });
+
+    it('never writes a generated password to events, logs or the store row', () => {
+      expect(generatedPasswords.length).toBeGreaterThanOrEqual(3);
+      for (const password of generatedPasswords) {
+        expect(password.length).toBeGreaterThanOrEqual(24);
+        for (const text of observedText) expect(text).not.toContain(password);
+      }
+    });
+  },
+);

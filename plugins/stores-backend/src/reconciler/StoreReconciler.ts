@@ -10,7 +10,10 @@ import { STEP_FUNCTIONS, StepContext } from './steps';
 import { engineInputFor } from './engineInput';
 
 /** Announces store changes (catalog delta updates, live UI). */
-export type StoreChangeListener = (storeId: string, status: StoreStatus | 'Deleted') => void;
+export type StoreChangeListener = (
+  storeId: string,
+  status: StoreStatus | 'Deleted',
+) => void;
 
 export interface StoreReconcilerOptions {
   repository: StoreRepository;
@@ -20,7 +23,9 @@ export interface StoreReconcilerOptions {
   metrics: StoresMetrics;
   /** Returns the cluster client, or throws when no cluster is configured. */
   kubernetes: () => KubernetesClient;
-  bundledChart: (engineName: string) => Promise<{ archiveBase64: string; version: string }>;
+  bundledChart: (
+    engineName: string,
+  ) => Promise<{ archiveBase64: string; version: string }>;
   onChange: StoreChangeListener;
   now?: () => number;
   random?: () => number;
@@ -54,15 +59,23 @@ export class StoreReconciler {
   }
 
   /** Runs the store's current step; returns the updated store when the next step can run right away. */
-  private async runStep(store: StoreRecord, holder: string): Promise<StoreRecord | undefined> {
+  private async runStep(
+    store: StoreRecord,
+    holder: string,
+  ): Promise<StoreRecord | undefined> {
     const { repository, logger } = this.options;
     if (!store.step) return undefined;
     const now = this.now();
     try {
       const ctx = this.stepContext(store, now);
-      if (now - store.stepStartedAt > this.options.config.reconciler.stepTimeoutMs) {
+      if (
+        now - store.stepStartedAt >
+        this.options.config.reconciler.stepTimeoutMs
+      ) {
         throw new StoreFault(
-          `Step '${store.step}' did not finish within ${Math.round(this.options.config.reconciler.stepTimeoutMs / 60000)} minutes`,
+          `Step '${store.step}' did not finish within ${Math.round(
+            this.options.config.reconciler.stepTimeoutMs / 60000,
+          )} minutes`,
           'permanent',
           'step_timeout',
         );
@@ -80,11 +93,22 @@ export class StoreReconciler {
         return undefined;
       }
       if (outcome.next === 'deleted') {
-        if (await repository.deleteClaimedStore(store.id, holder, store.generation)) {
+        if (
+          await repository.deleteClaimedStore(
+            store.id,
+            holder,
+            store.generation,
+          )
+        ) {
           await repository.addEvent(store.id, outcome.event, this.now());
           await repository.addEvent(
             store.id,
-            { type: 'deleted', level: 'info', message: 'Store deleted; its events stay readable for the audit period' },
+            {
+              type: 'deleted',
+              level: 'info',
+              message:
+                'Store deleted; its events stay readable for the audit period',
+            },
             this.now(),
           );
           logger.info(`Store ${store.id} deleted`);
@@ -114,10 +138,17 @@ export class StoreReconciler {
           await repository.addEvent(store.id, outcome.event, readyAt);
           await repository.addEvent(
             store.id,
-            { type: 'ready', level: 'info', message: `Store is Ready at ${url}` },
+            {
+              type: 'ready',
+              level: 'info',
+              message: `Store is Ready at ${url}`,
+            },
             readyAt,
           );
-          this.options.metrics.recordProvisioned((readyAt - store.createdAt) / 1000, store.plan);
+          this.options.metrics.recordProvisioned(
+            (readyAt - store.createdAt) / 1000,
+            store.plan,
+          );
           logger.info(`Store ${store.id} is Ready`);
           this.options.onChange(store.id, 'Ready');
         }
@@ -128,20 +159,37 @@ export class StoreReconciler {
         store.id,
         holder,
         store.generation,
-        { step: outcome.next, attempts: 0, lastError: null, nextAttemptAt: stepStartedAt, stepStartedAt },
+        {
+          step: outcome.next,
+          attempts: 0,
+          lastError: null,
+          nextAttemptAt: stepStartedAt,
+          stepStartedAt,
+        },
         stepStartedAt,
       );
       if (!written) return undefined;
       await repository.addEvent(store.id, outcome.event, stepStartedAt);
       this.options.onChange(store.id, store.status);
-      return { ...store, step: outcome.next, attempts: 0, lastError: null, stepStartedAt, nextAttemptAt: stepStartedAt };
+      return {
+        ...store,
+        step: outcome.next,
+        attempts: 0,
+        lastError: null,
+        stepStartedAt,
+        nextAttemptAt: stepStartedAt,
+      };
     } catch (error) {
       await this.recordFault(store, holder, classifyFault(error));
       return undefined;
     }
   }
 
-  private async recordFault(store: StoreRecord, holder: string, fault: StoreFault) {
+  private async recordFault(
+    store: StoreRecord,
+    holder: string,
+    fault: StoreFault,
+  ) {
     const { repository, config, metrics, logger } = this.options;
     const now = this.now();
     metrics.recordReconcileError(fault.reason, fault.kind);
@@ -151,18 +199,32 @@ export class StoreReconciler {
         store.id,
         holder,
         store.generation,
-        { lastError: fault.message, nextAttemptAt: now + config.reconciler.maxBackoffMs },
+        {
+          lastError: fault.message,
+          nextAttemptAt: now + config.reconciler.maxBackoffMs,
+        },
         now,
       );
       if (written && store.lastError !== fault.message) {
-        await repository.addEvent(store.id, { type: 'cluster.unreachable', level: 'warning', message: fault.message }, now);
+        await repository.addEvent(
+          store.id,
+          {
+            type: 'cluster.unreachable',
+            level: 'warning',
+            message: fault.message,
+          },
+          now,
+        );
       }
       return;
     }
     const attempts = store.attempts + 1;
     const deleting = store.status === 'Deleting';
     // Deletion never gives up: nothing may be orphaned, so it keeps retrying at the longest backoff.
-    if (!deleting && (fault.kind === 'permanent' || attempts >= config.reconciler.maxAttempts)) {
+    if (
+      !deleting &&
+      (fault.kind === 'permanent' || attempts >= config.reconciler.maxAttempts)
+    ) {
       const message =
         fault.kind === 'permanent'
           ? fault.message
@@ -175,8 +237,14 @@ export class StoreReconciler {
         now,
       );
       if (written) {
-        await repository.addEvent(store.id, { type: 'failed', level: 'error', message }, now);
-        logger.warn(`Store ${store.id} failed at step ${store.step}: ${message}`);
+        await repository.addEvent(
+          store.id,
+          { type: 'failed', level: 'error', message },
+          now,
+        );
+        logger.warn(
+          `Store ${store.id} failed at step ${store.step}: ${message}`,
+        );
         this.options.onChange(store.id, 'Failed');
       }
       return;
@@ -201,11 +269,15 @@ export class StoreReconciler {
         {
           type: 'retry.scheduled',
           level: 'warning',
-          message: `${fault.message} (attempt ${attempts}${deleting ? '' : ` of ${config.reconciler.maxAttempts}`}; next try in ${Math.ceil(delay / 1000)} s)`,
+          message: `${fault.message} (attempt ${attempts}${
+            deleting ? '' : ` of ${config.reconciler.maxAttempts}`
+          }; next try in ${Math.ceil(delay / 1000)} s)`,
         },
         now,
       );
-      logger.info(`Store ${store.id} step ${store.step} will be retried: ${fault.message}`);
+      logger.info(
+        `Store ${store.id} step ${store.step} will be retried: ${fault.message}`,
+      );
     }
   }
 
@@ -214,14 +286,20 @@ export class StoreReconciler {
     const engine = engines.get(store.engine);
     const plan = config.plans.get(store.plan);
     if (!plan) {
-      throw new StoreFault(`Plan '${store.plan}' is no longer configured in storeplane.plans`, 'permanent', 'config');
+      throw new StoreFault(
+        `Plan '${store.plan}' is no longer configured in storeplane.plans`,
+        'permanent',
+        'config',
+      );
     }
     let kube: KubernetesClient;
     try {
       kube = this.options.kubernetes();
     } catch (error) {
       throw new StoreFault(
-        `No Kubernetes cluster is reachable: ${(error as Error).message}. The store stays Provisioning until storeplane.kubernetes points at a cluster.`,
+        `No Kubernetes cluster is reachable: ${
+          (error as Error).message
+        }. The store stays Provisioning until storeplane.kubernetes points at a cluster.`,
         'transient',
         'no_cluster',
       );
@@ -238,4 +316,3 @@ export class StoreReconciler {
     };
   }
 }
-

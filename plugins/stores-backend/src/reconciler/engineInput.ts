@@ -23,7 +23,10 @@ export function engineInputFor(
     secretName: CREDENTIALS_SECRET,
     ingress: {
       className: config.ingress.className,
-      tls: { enabled: config.ingress.tls.enabled, secretName: config.ingress.tls.secretName },
+      tls: {
+        enabled: config.ingress.tls.enabled,
+        secretName: config.ingress.tls.secretName,
+      },
       annotations: {
         ...config.ingress.annotations,
         ...(config.ingress.tls.enabled ? config.ingress.tls.annotations : {}),

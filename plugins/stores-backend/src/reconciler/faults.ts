@@ -1,4 +1,8 @@
-import { apiMessage, KubernetesTimeoutError, statusCode } from '../kubernetes/KubernetesClient';
+import {
+  apiMessage,
+  KubernetesTimeoutError,
+  statusCode,
+} from '../kubernetes/KubernetesClient';
 
 export type FaultKind = 'transient' | 'permanent';
 
@@ -34,11 +38,15 @@ function networkCode(error: unknown): string | undefined {
     const code = current.code ?? current.errno;
     if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
     // node-fetch (used by @kubernetes/client-node) wraps socket failures in FetchError.
-    if (current.name === 'FetchError' && current.type === 'system') return current.code ?? 'network error';
+    if (current.name === 'FetchError' && current.type === 'system')
+      return current.code ?? 'network error';
     current = current.cause;
   }
   const message = String((error as Error)?.message ?? '');
-  const match = /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|socket hang up)\b/.exec(message);
+  const match =
+    /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|socket hang up)\b/.exec(
+      message,
+    );
   return match?.[1];
 }
 
@@ -49,10 +57,15 @@ function networkCode(error: unknown): string | undefined {
 export function classifyFault(error: unknown): StoreFault {
   if (error instanceof StoreFault) return error;
   if (error instanceof KubernetesTimeoutError) {
-    return new StoreFault(`${error.message}; will retry`, 'transient', 'timeout');
+    return new StoreFault(
+      `${error.message}; will retry`,
+      'transient',
+      'timeout',
+    );
   }
   const code = statusCode(error);
-  const message = apiMessage(error) ?? (error as Error)?.message ?? String(error);
+  const message =
+    apiMessage(error) ?? (error as Error)?.message ?? String(error);
   if (/failed calling webhook/i.test(message)) {
     return new StoreFault(
       `An admission webhook in the cluster is not answering (${message}); will retry`,
@@ -61,9 +74,24 @@ export function classifyFault(error: unknown): StoreFault {
     );
   }
   if (code !== undefined) {
-    if (code === 409) return new StoreFault(`Conflict writing to Kubernetes: ${message}`, 'transient', 'conflict');
-    if (code === 429) return new StoreFault(`Kubernetes API is rate limiting: ${message}`, 'transient', 'rate_limited');
-    if (code >= 500) return new StoreFault(`Kubernetes API error ${code}: ${message}`, 'transient', 'server_error');
+    if (code === 409)
+      return new StoreFault(
+        `Conflict writing to Kubernetes: ${message}`,
+        'transient',
+        'conflict',
+      );
+    if (code === 429)
+      return new StoreFault(
+        `Kubernetes API is rate limiting: ${message}`,
+        'transient',
+        'rate_limited',
+      );
+    if (code >= 500)
+      return new StoreFault(
+        `Kubernetes API error ${code}: ${message}`,
+        'transient',
+        'server_error',
+      );
     if (code === 403 && /being terminated/i.test(message)) {
       return new StoreFault(
         `The store namespace is still being deleted from an earlier attempt: ${message}`,
@@ -86,10 +114,23 @@ export function classifyFault(error: unknown): StoreFault {
       );
     }
     if (code === 400 || code === 422) {
-      return new StoreFault(`Kubernetes rejected an object as invalid (${code}): ${message}`, 'permanent', 'invalid');
+      return new StoreFault(
+        `Kubernetes rejected an object as invalid (${code}): ${message}`,
+        'permanent',
+        'invalid',
+      );
     }
-    if (code === 404) return new StoreFault(`Not found in Kubernetes: ${message}`, 'transient', 'not_found');
-    return new StoreFault(`Kubernetes API answered ${code}: ${message}`, 'permanent', 'api_error');
+    if (code === 404)
+      return new StoreFault(
+        `Not found in Kubernetes: ${message}`,
+        'transient',
+        'not_found',
+      );
+    return new StoreFault(
+      `Kubernetes API answered ${code}: ${message}`,
+      'permanent',
+      'api_error',
+    );
   }
   const network = networkCode(error);
   if (network) {

@@ -6,10 +6,14 @@
  * refuses their addresses.
  */
 import { TestDatabases } from '@backstage/backend-test-utils';
-import { startTestCluster, TestCluster, testClusterAvailability } from '@internal/test-cluster';
+import {
+  startTestCluster,
+  TestCluster,
+  testClusterAvailability,
+} from '@internal/test-cluster';
 import { KubernetesObject } from '@kubernetes/client-node';
 import { KubernetesClient } from '../kubernetes/KubernetesClient';
-import { createHarness, Harness } from '../testUtils/harness';
+import { createHarness, Harness } from '../__testUtils__/harness';
 import {
   auditedRequests,
   kubernetesClientFromFile,
@@ -17,7 +21,7 @@ import {
   renderStoreplaneRbac,
   startHealthStandIn,
   STOREPLANE_NAMESPACE,
-} from '../testUtils/realCluster';
+} from '../__testUtils__/realCluster';
 
 const availability = testClusterAvailability();
 if (!availability.available) {
@@ -40,15 +44,23 @@ describeWithCluster('stores on a real Kubernetes API server', () => {
   let rbac: ReturnType<typeof renderStoreplaneRbac>;
   let serviceAccountKubeconfig: string;
   let health: Awaited<ReturnType<typeof startHealthStandIn>>;
-  const saUser = () => `system:serviceaccount:${STOREPLANE_NAMESPACE}:${rbac.serviceAccount}`;
+  const saUser = () =>
+    `system:serviceaccount:${STOREPLANE_NAMESPACE}:${rbac.serviceAccount}`;
 
   beforeAll(async () => {
     cluster = await startTestCluster();
     admin = kubernetesClientFromFile(cluster.adminKubeconfigPath);
-    await admin.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: STOREPLANE_NAMESPACE } });
+    await admin.apply({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: STOREPLANE_NAMESPACE },
+    });
     rbac = renderStoreplaneRbac();
     for (const object of rbac.objects) await admin.apply(object);
-    serviceAccountKubeconfig = await cluster.kubeconfigForServiceAccount(STOREPLANE_NAMESPACE, rbac.serviceAccount);
+    serviceAccountKubeconfig = await cluster.kubeconfigForServiceAccount(
+      STOREPLANE_NAMESPACE,
+      rbac.serviceAccount,
+    );
     health = await startHealthStandIn();
   }, 30 * 60_000);
 
@@ -57,50 +69,86 @@ describeWithCluster('stores on a real Kubernetes API server', () => {
     await cluster?.stop();
   });
 
-  async function harness(configOverrides: Record<string, unknown> = {}): Promise<Harness> {
+  async function harness(
+    configOverrides: Record<string, unknown> = {},
+  ): Promise<Harness> {
     const knex = await databases.init('SQLITE_3');
     return createHarness(knex, {
       realTime: true,
-      kubernetes: () => kubernetesClientFromFile(serviceAccountKubeconfig, 5_000),
+      kubernetes: () =>
+        kubernetesClientFromFile(serviceAccountKubeconfig, 5_000),
       configOverrides: {
         kubernetes: {
           requestTimeoutMs: 5_000,
           rbac: {
-            serviceAccount: { namespace: STOREPLANE_NAMESPACE, name: rbac.serviceAccount },
+            serviceAccount: {
+              namespace: STOREPLANE_NAMESPACE,
+              name: rbac.serviceAccount,
+            },
             storeManagerClusterRole: rbac.storeManagerRole,
             storeInstallerClusterRole: rbac.storeInstallerRole,
           },
         },
         healthCheck: { mode: 'url', urlTemplate: `${health.url}/{namespace}` },
-        reconciler: { maxAttempts: 10, initialBackoffSeconds: 0.5, maxBackoffSeconds: 2, stepTimeoutMinutes: 5 },
+        reconciler: {
+          maxAttempts: 10,
+          initialBackoffSeconds: 0.5,
+          maxBackoffSeconds: 2,
+          stepTimeoutMinutes: 5,
+        },
         helm: { timeout: '3m', backoffLimit: 1 },
         ...configOverrides,
       },
     });
   }
 
-  const events = async (h: Harness, id: string) => (await h.repository.listEvents(id, 500)).reverse();
+  const events = async (h: Harness, id: string) =>
+    (await h.repository.listEvents(id, 500)).reverse();
 
   async function resourceVersions(namespace: string) {
-    const read = async (apiVersion: string, kind: string, name: string, ns: string | undefined = namespace) =>
+    const read = async (
+      apiVersion: string,
+      kind: string,
+      name: string,
+      ns: string | undefined = namespace,
+    ) =>
       (await admin.read(apiVersion, kind, ns, name))?.metadata?.resourceVersion;
     return {
       namespace: await read('v1', 'Namespace', namespace, undefined),
       quota: await read('v1', 'ResourceQuota', 'storeplane-quota'),
       limits: await read('v1', 'LimitRange', 'storeplane-limits'),
-      denyAll: await read('networking.k8s.io/v1', 'NetworkPolicy', 'storeplane-default-deny'),
-      egress: await read('networking.k8s.io/v1', 'NetworkPolicy', 'storeplane-allow-egress'),
+      denyAll: await read(
+        'networking.k8s.io/v1',
+        'NetworkPolicy',
+        'storeplane-default-deny',
+      ),
+      egress: await read(
+        'networking.k8s.io/v1',
+        'NetworkPolicy',
+        'storeplane-allow-egress',
+      ),
       helmAccount: await read('v1', 'ServiceAccount', 'storeplane-helm'),
-      managerBinding: await read('rbac.authorization.k8s.io/v1', 'RoleBinding', 'storeplane-store-manager'),
+      managerBinding: await read(
+        'rbac.authorization.k8s.io/v1',
+        'RoleBinding',
+        'storeplane-store-manager',
+      ),
     };
   }
 
   it('provisions a store to Ready with helm really installing the chart, then deletes it completely', async () => {
     const h = await harness();
     const started = Date.now();
-    const created = await h.service.createStore({ name: 'real-shop', owner: OWNER, plan: 'small' }, USER);
+    const created = await h.service.createStore(
+      { name: 'real-shop', owner: OWNER, plan: 'small' },
+      USER,
+    );
     const ns = created.namespace;
-    const ready = await h.runUntil(created.id, s => s?.status === 'Ready' || s?.status === 'Failed', 180);
+    const ready = await h.runUntil(
+      created.id,
+      s => s?.status === 'Ready' || s?.status === 'Failed',
+      180,
+    );
     expect(ready).toMatchObject({ status: 'Ready', lastError: null });
     const readyAt = Date.now();
 
@@ -114,55 +162,103 @@ describeWithCluster('stores on a real Kubernetes API server', () => {
       'ready',
     ]);
     // helm created the release's objects, under the installer role, inside the guardrails.
-    const deployment = await admin.read<KubernetesObject>('apps/v1', 'Deployment', ns, 'woocommerce-wordpress');
-    expect(deployment?.metadata?.labels?.['app.kubernetes.io/managed-by']).toBe('Helm');
-    expect(await admin.read('apps/v1', 'StatefulSet', ns, 'woocommerce-mariadb')).toBeDefined();
-    expect(await admin.read('networking.k8s.io/v1', 'Ingress', ns, 'woocommerce-wordpress')).toBeDefined();
-    expect(await admin.read('v1', 'Secret', ns, 'sh.helm.release.v1.woocommerce.v1')).toBeDefined();
-    const quota = await admin.read<KubernetesObject & { status?: { used?: Record<string, string> } }>(
-      'v1',
-      'ResourceQuota',
+    const deployment = await admin.read<KubernetesObject>(
+      'apps/v1',
+      'Deployment',
       ns,
-      'storeplane-quota',
+      'woocommerce-wordpress',
     );
+    expect(deployment?.metadata?.labels?.['app.kubernetes.io/managed-by']).toBe(
+      'Helm',
+    );
+    expect(
+      await admin.read('apps/v1', 'StatefulSet', ns, 'woocommerce-mariadb'),
+    ).toBeDefined();
+    expect(
+      await admin.read(
+        'networking.k8s.io/v1',
+        'Ingress',
+        ns,
+        'woocommerce-wordpress',
+      ),
+    ).toBeDefined();
+    expect(
+      await admin.read('v1', 'Secret', ns, 'sh.helm.release.v1.woocommerce.v1'),
+    ).toBeDefined();
+    const quota = await admin.read<
+      KubernetesObject & { status?: { used?: Record<string, string> } }
+    >('v1', 'ResourceQuota', ns, 'storeplane-quota');
     expect(quota?.status?.used?.persistentvolumeclaims).toBe('2');
     expect(health.requests).toContain(`/${ns}/wp-login.php`);
 
-    const credentials = await h.service.readCredentials((await h.repository.getStore(created.id))!);
+    const credentials = await h.service.readCredentials(
+      (await h.repository.getStore(created.id))!,
+    );
     expect(credentials.adminUsername).toBe('admin');
     expect(credentials.adminPassword).toHaveLength(32);
 
     // Server-side apply is idempotent: running the guardrails step again changes nothing.
     const before = await resourceVersions(ns);
-    const claimed = await h.repository.claimStore(created.id, 'test', Date.now(), 60_000);
-    await h.repository.updateClaimedStore(created.id, 'test', claimed!.generation, { status: 'Provisioning', step: 'guardrails' }, Date.now());
+    const claimed = await h.repository.claimStore(
+      created.id,
+      'test',
+      Date.now(),
+      60_000,
+    );
+    await h.repository.updateClaimedStore(
+      created.id,
+      'test',
+      claimed!.generation,
+      { status: 'Provisioning', step: 'guardrails' },
+      Date.now(),
+    );
     await h.repository.releaseStore(created.id, 'test');
     await h.runUntil(created.id, s => s?.status === 'Ready', 60);
     expect(await resourceVersions(ns)).toEqual(before);
 
     const deleteStarted = Date.now();
-    await h.service.deleteStore((await h.repository.getStore(created.id))!, USER);
+    await h.service.deleteStore(
+      (await h.repository.getStore(created.id))!,
+      USER,
+    );
     const gone = await h.runUntil(created.id, s => s === undefined, 180);
     expect(gone).toBeUndefined();
     expect(await admin.read('v1', 'Namespace', undefined, ns)).toBeUndefined();
     const deletionTypes = (await events(h, created.id)).map(e => e.type);
-    expect(deletionTypes.slice(-4)).toEqual(['delete.requested', 'helm.uninstall.succeeded', 'namespace.deleted', 'deleted']);
+    expect(deletionTypes.slice(-4)).toEqual([
+      'delete.requested',
+      'helm.uninstall.succeeded',
+      'namespace.deleted',
+      'deleted',
+    ]);
 
     const all = auditedRequests(cluster.auditLogPath!, saUser(), started);
     const byPhase = {
-      provisioning: all.length - auditedRequests(cluster.auditLogPath!, saUser(), readyAt).length,
-      deletion: auditedRequests(cluster.auditLogPath!, saUser(), deleteStarted).length,
+      provisioning:
+        all.length -
+        auditedRequests(cluster.auditLogPath!, saUser(), readyAt).length,
+      deletion: auditedRequests(cluster.auditLogPath!, saUser(), deleteStarted)
+        .length,
     };
     // eslint-disable-next-line no-console
     console.log(
-      `API calls by Storeplane's ServiceAccount for one store: ${byPhase.provisioning} to Ready, ${byPhase.deletion} to deleted (${all.length} in all, incl. the idempotency re-run); refused: ${all.filter(r => r.code >= 400 && r.code !== 404).length}`,
+      `API calls by Storeplane's ServiceAccount for one store: ${
+        byPhase.provisioning
+      } to Ready, ${byPhase.deletion} to deleted (${
+        all.length
+      } in all, incl. the idempotency re-run); refused: ${
+        all.filter(r => r.code >= 400 && r.code !== 404).length
+      }`,
     );
     expect(all.filter(r => r.code === 403)).toEqual([]);
   });
 
   it('reaches Ready when the API server is stopped and restarted mid-provisioning', async () => {
     const h = await harness();
-    const created = await h.service.createStore({ name: 'outage-shop', owner: OWNER, plan: 'small' }, USER);
+    const created = await h.service.createStore(
+      { name: 'outage-shop', owner: OWNER, plan: 'small' },
+      USER,
+    );
     await h.runUntil(created.id, s => s?.step === 'helmInstall', 60);
     await cluster.stopApiServer();
     try {
@@ -170,79 +266,171 @@ describeWithCluster('stores on a real Kubernetes API server', () => {
     } finally {
       await cluster.startApiServer();
     }
-    const ready = await h.runUntil(created.id, s => s?.status === 'Ready' || s?.status === 'Failed', 180);
+    const ready = await h.runUntil(
+      created.id,
+      s => s?.status === 'Ready' || s?.status === 'Failed',
+      180,
+    );
     expect(ready!.status).toBe('Ready');
-    const retries = (await events(h, created.id)).filter(e => e.type === 'retry.scheduled');
+    const retries = (await events(h, created.id)).filter(
+      e => e.type === 'retry.scheduled',
+    );
     expect(retries.length).toBeGreaterThanOrEqual(2);
-    expect(retries[0].message).toMatch(/The Kubernetes API cannot be reached \(ECONNREFUSED\)|did not answer within/);
+    expect(retries[0].message).toMatch(
+      /The Kubernetes API cannot be reached \(ECONNREFUSED\)|did not answer within/,
+    );
   });
 
-  it('retries a failing Helm Job (backoffLimit) and then reports Failed with helm\'s own error', async () => {
+  it("retries a failing Helm Job (backoffLimit) and then reports Failed with helm's own error", async () => {
     const h = await harness({
-      helm: { timeout: '1m', backoffLimit: 1, chart: { source: 'reference', reference: '/charts/does-not-exist.tgz' } },
+      helm: {
+        timeout: '1m',
+        backoffLimit: 1,
+        chart: { source: 'reference', reference: '/charts/does-not-exist.tgz' },
+      },
     });
-    const created = await h.service.createStore({ name: 'broken-shop', owner: OWNER, plan: 'small' }, USER);
-    const failed = await h.runUntil(created.id, s => s?.status === 'Failed' || s?.status === 'Ready', 120);
+    const created = await h.service.createStore(
+      { name: 'broken-shop', owner: OWNER, plan: 'small' },
+      USER,
+    );
+    const failed = await h.runUntil(
+      created.id,
+      s => s?.status === 'Failed' || s?.status === 'Ready',
+      120,
+    );
     expect(failed!.status).toBe('Failed');
-    expect(failed!.lastError).toMatch(/^Helm install Job helm-install-1 failed: Job has reached the specified backoff limit/);
+    expect(failed!.lastError).toMatch(
+      /^Helm install Job helm-install-1 failed: Job has reached the specified backoff limit/,
+    );
     expect(failed!.lastError).toMatch(/Error: .*does-not-exist\.tgz/);
-    const pods = await admin.list('v1', 'Pod', created.namespace, 'job-name=helm-install-1');
+    const pods = await admin.list(
+      'v1',
+      'Pod',
+      created.namespace,
+      'job-name=helm-install-1',
+    );
     expect(pods).toHaveLength(2);
   });
 
   it('cannot grant itself more than it holds: binding a ClusterRole without `bind` on it is refused', async () => {
     const sa = kubernetesClientFromFile(serviceAccountKubeconfig);
-    await admin.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'store-escalation-test' } });
+    await admin.apply({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'store-escalation-test' },
+    });
     const attempt = sa.apply({
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',
       metadata: { name: 'grab-admin', namespace: 'store-escalation-test' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'admin' },
-      subjects: [{ kind: 'ServiceAccount', namespace: STOREPLANE_NAMESPACE, name: rbac.serviceAccount }],
+      roleRef: {
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'ClusterRole',
+        name: 'admin',
+      },
+      subjects: [
+        {
+          kind: 'ServiceAccount',
+          namespace: STOREPLANE_NAMESPACE,
+          name: rbac.serviceAccount,
+        },
+      ],
     } as KubernetesObject);
     await expect(attempt).rejects.toMatchObject({ code: 403 });
-    await expect(attempt).rejects.toMatchObject({ body: expect.stringContaining('is attempting to grant RBAC permissions not currently held') });
+    await expect(attempt).rejects.toMatchObject({
+      body: expect.stringContaining(
+        'is attempting to grant RBAC permissions not currently held',
+      ),
+    });
   });
 
-  it('may only touch namespaces named store-* (the chart\'s admission policy)', async () => {
+  it("may only touch namespaces named store-* (the chart's admission policy)", async () => {
     const sa = kubernetesClientFromFile(serviceAccountKubeconfig);
-    const attempt = sa.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'not-a-store' } });
+    const attempt = sa.apply({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'not-a-store' },
+    });
     await expect(attempt).rejects.toMatchObject({ code: 422 });
-    await expect(attempt).rejects.toMatchObject({ body: expect.stringContaining('Storeplane may only manage namespaces named store-') });
+    await expect(attempt).rejects.toMatchObject({
+      body: expect.stringContaining(
+        'Storeplane may only manage namespaces named store-',
+      ),
+    });
   });
 
   describe('every granted permission is needed', () => {
-    type Grant = { role: 'controller' | 'storeManager'; apiGroup: string; resource: string; verb: string };
+    type Grant = {
+      role: 'controller' | 'storeManager';
+      apiGroup: string;
+      resource: string;
+      verb: string;
+    };
     const rules = readRbacRules();
-    const grants: Grant[] = (['controller', 'storeManager'] as const).flatMap(role =>
-      (rules[role].rules as Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>).flatMap(rule =>
-        rule.resources.flatMap(resource => rule.verbs.map(verb => ({ role, apiGroup: rule.apiGroups[0], resource, verb }))),
-      ),
+    const grants: Grant[] = (['controller', 'storeManager'] as const).flatMap(
+      role =>
+        (
+          rules[role].rules as Array<{
+            apiGroups: string[];
+            resources: string[];
+            verbs: string[];
+          }>
+        ).flatMap(rule =>
+          rule.resources.flatMap(resource =>
+            rule.verbs.map(verb => ({
+              role,
+              apiGroup: rule.apiGroups[0],
+              resource,
+              verb,
+            })),
+          ),
+        ),
     );
     // services/proxy serves healthCheck.mode serviceProxy, which cannot work here (see the file header).
     const exercised = grants.filter(g => g.resource !== 'services/proxy');
-    const usedOnlyByDeletion = new Set(['namespaces:delete', 'jobs:list', 'jobs:delete', 'serviceaccounts:get']);
+    const usedOnlyByDeletion = new Set([
+      'namespaces:delete',
+      'jobs:list',
+      'jobs:delete',
+      'serviceaccounts:get',
+    ]);
     const usedOnlyWhenHelmFails = new Set(['pods:list']);
 
     function roleWithout(grant: Grant): KubernetesObject {
-      const name = grant.role === 'controller' ? rbac.controllerRole : rbac.storeManagerRole;
-      const rendered = rbac.objects.find(o => o.kind === 'ClusterRole' && o.metadata!.name === name) as any;
-      const reduced = rendered.rules.flatMap((rule: any) =>
-        rule.resources.map((resource: string) => ({
-          ...rule,
-          resources: [resource],
-          verbs:
-            resource === grant.resource && rule.apiGroups[0] === grant.apiGroup
-              ? rule.verbs.filter((v: string) => v !== grant.verb)
-              : rule.verbs,
-        })),
-      ).filter((rule: any) => rule.verbs.length > 0);
+      const name =
+        grant.role === 'controller'
+          ? rbac.controllerRole
+          : rbac.storeManagerRole;
+      const rendered = rbac.objects.find(
+        o => o.kind === 'ClusterRole' && o.metadata!.name === name,
+      ) as any;
+      const reduced = rendered.rules
+        .flatMap((rule: any) =>
+          rule.resources.map((resource: string) => ({
+            ...rule,
+            resources: [resource],
+            verbs:
+              resource === grant.resource &&
+              rule.apiGroups[0] === grant.apiGroup
+                ? rule.verbs.filter((v: string) => v !== grant.verb)
+                : rule.verbs,
+          })),
+        )
+        .filter((rule: any) => rule.verbs.length > 0);
       return { ...rendered, rules: reduced };
     }
 
-    async function withGrantRemoved<T>(grant: Grant, fn: () => Promise<T>): Promise<T> {
-      const name = grant.role === 'controller' ? rbac.controllerRole : rbac.storeManagerRole;
-      const original = rbac.objects.find(o => o.kind === 'ClusterRole' && o.metadata!.name === name)!;
+    async function withGrantRemoved<T>(
+      grant: Grant,
+      fn: () => Promise<T>,
+    ): Promise<T> {
+      const name =
+        grant.role === 'controller'
+          ? rbac.controllerRole
+          : rbac.storeManagerRole;
+      const original = rbac.objects.find(
+        o => o.kind === 'ClusterRole' && o.metadata!.name === name,
+      )!;
       await admin.apply(roleWithout(grant));
       await new Promise(resolve => setTimeout(resolve, 1000));
       try {
@@ -255,35 +443,69 @@ describeWithCluster('stores on a real Kubernetes API server', () => {
 
     const refused = /\(403\)|forbidden|has no rights there/i;
 
-    it.each(exercised.map(g => [`${g.role}: ${g.verb} ${g.resource}`, g] as const))(
-      'without %s the reconciler is refused and says so in plain words',
+    const label = (g: Grant) =>
+      [`${g.role}: ${g.verb} ${g.resource}`, g] as const;
+    const key = (g: Grant) => `${g.resource}:${g.verb}`;
+
+    it.each(exercised.filter(g => !usedOnlyByDeletion.has(key(g))).map(label))(
+      'without %s provisioning is refused and the store says so in plain words',
       async (_, grant) => {
-        const key = `${grant.resource}:${grant.verb}`;
-        if (usedOnlyByDeletion.has(key)) {
-          const h = await harness();
-          const created = await h.service.createStore({ name: 'rbac-del', owner: OWNER, plan: 'small' }, USER);
-          await h.runUntil(created.id, s => s?.status === 'Ready', 180);
-          await withGrantRemoved(grant, async () => {
-            await h.service.deleteStore((await h.repository.getStore(created.id))!, USER);
-            const stuck = await h.runUntil(created.id, s => (s?.attempts ?? 0) >= 1 || s === undefined, 120);
-            expect(stuck).toBeDefined();
-            expect(stuck!.lastError).toMatch(refused);
-          });
-          // With the permission back, deletion finishes: nothing is orphaned.
-          await h.runUntil(created.id, s => s === undefined, 180);
-          return;
-        }
         const h = await harness(
-          usedOnlyWhenHelmFails.has(key)
-            ? { helm: { timeout: '1m', backoffLimit: 0, chart: { source: 'reference', reference: '/charts/missing.tgz' } } }
+          usedOnlyWhenHelmFails.has(key(grant))
+            ? {
+                helm: {
+                  timeout: '1m',
+                  backoffLimit: 0,
+                  chart: {
+                    source: 'reference',
+                    reference: '/charts/missing.tgz',
+                  },
+                },
+              }
             : {},
         );
-        await withGrantRemoved(grant, async () => {
-          const created = await h.service.createStore({ name: 'rbac', owner: OWNER, plan: 'small' }, USER);
-          const failed = await h.runUntil(created.id, s => s?.status === 'Failed' || s?.status === 'Ready', 120);
-          expect(failed!.status).toBe('Failed');
-          expect(failed!.lastError).toMatch(refused);
+        const failed = await withGrantRemoved(grant, async () => {
+          const created = await h.service.createStore(
+            { name: 'rbac', owner: OWNER, plan: 'small' },
+            USER,
+          );
+          return h.runUntil(
+            created.id,
+            s => s?.status === 'Failed' || s?.status === 'Ready',
+            120,
+          );
         });
+        expect(failed!.status).toBe('Failed');
+        expect(failed!.lastError).toMatch(refused);
+      },
+    );
+
+    it.each(exercised.filter(g => usedOnlyByDeletion.has(key(g))).map(label))(
+      'without %s deletion is refused, says so, and finishes once the permission is back',
+      async (_, grant) => {
+        const h = await harness();
+        const created = await h.service.createStore(
+          { name: 'rbac-del', owner: OWNER, plan: 'small' },
+          USER,
+        );
+        await h.runUntil(created.id, s => s?.status === 'Ready', 180);
+        const stuck = await withGrantRemoved(grant, async () => {
+          await h.service.deleteStore(
+            (await h.repository.getStore(created.id))!,
+            USER,
+          );
+          return h.runUntil(
+            created.id,
+            s => (s?.attempts ?? 0) >= 1 || s === undefined,
+            120,
+          );
+        });
+        expect(stuck?.status).toBe('Deleting');
+        expect(stuck?.lastError).toMatch(refused);
+        // Nothing is orphaned: with the permission back, deletion completes.
+        expect(
+          await h.runUntil(created.id, s => s === undefined, 180),
+        ).toBeUndefined();
       },
     );
   });

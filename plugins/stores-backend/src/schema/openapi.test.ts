@@ -4,16 +4,30 @@ import { parse } from 'yaml';
 
 describe('openapi.yaml', () => {
   it('documents exactly the routes the router serves', () => {
-    const spec = parse(readFileSync(path.join(__dirname, 'openapi.yaml'), 'utf8'));
-    const documented = Object.entries(spec.paths as Record<string, Record<string, unknown>>)
+    const spec = parse(
+      readFileSync(path.join(__dirname, 'openapi.yaml'), 'utf8'),
+    );
+    const documented = Object.entries(
+      spec.paths as Record<string, Record<string, unknown>>,
+    )
       .flatMap(([route, item]) =>
         Object.keys(item)
-          .filter(key => ['get', 'post', 'delete', 'put', 'patch'].includes(key))
-          .map(method => `${method.toUpperCase()} ${route.replace(/\{(\w+)\}/g, ':$1')}`),
+          .filter(key =>
+            ['get', 'post', 'delete', 'put', 'patch'].includes(key),
+          )
+          .map(
+            method =>
+              `${method.toUpperCase()} ${route.replace(/\{(\w+)\}/g, ':$1')}`,
+          ),
       )
       .sort();
-    const source = readFileSync(path.join(__dirname, '../service/router.ts'), 'utf8');
-    const served = [...source.matchAll(/router\.(get|post|delete|put|patch)\('([^']+)'/g)]
+    const source = readFileSync(
+      path.join(__dirname, '../service/router.ts'),
+      'utf8',
+    );
+    const served = [
+      ...source.matchAll(/router\.(get|post|delete|put|patch)\('([^']+)'/g),
+    ]
       .map(([, method, route]) => `${method.toUpperCase()} ${route}`)
       .sort();
     expect(documented).toEqual(served);

@@ -44,17 +44,26 @@ export class StoresService {
   validateCreate(body: unknown) {
     const parsed = createStoreRequestSchema.safeParse(body);
     if (!parsed.success) {
-      throw new InputError(`Invalid store request: ${describeIssues(parsed.error)}`);
+      throw new InputError(
+        `Invalid store request: ${describeIssues(parsed.error)}`,
+      );
     }
     const { config, engines } = this.options;
     const plan = parsed.data.plan ?? config.defaultPlan;
     const engine = parsed.data.engine ?? 'woocommerce';
     if (!config.plans.has(plan)) {
-      throw new InputError(`Unknown plan '${plan}'; choose one of: ${[...config.plans.keys()].join(', ')}`);
+      throw new InputError(
+        `Unknown plan '${plan}'; choose one of: ${[...config.plans.keys()].join(
+          ', ',
+        )}`,
+      );
     }
     if (!engines.has(engine)) {
       throw new InputError(
-        `Unknown engine '${engine}'; installed engines: ${engines.list().map(e => e.name).join(', ')}`,
+        `Unknown engine '${engine}'; installed engines: ${engines
+          .list()
+          .map(e => e.name)
+          .join(', ')}`,
       );
     }
     return { ...parsed.data, plan, engine };
@@ -107,19 +116,35 @@ export class StoresService {
 
   async getStore(id: string): Promise<StoreRecord> {
     const store = await this.options.repository.getStore(id);
-    if (!store) throw new NotFoundError(`Store '${id}' does not exist (it may have been deleted)`);
+    if (!store)
+      throw new NotFoundError(
+        `Store '${id}' does not exist (it may have been deleted)`,
+      );
     return store;
   }
 
   async retryStore(store: StoreRecord, actor: string): Promise<StoreRecord> {
     if (store.status !== 'Failed') {
-      throw new ConflictError(`Store '${store.id}' is ${store.status}; only a Failed store can be retried`);
+      throw new ConflictError(
+        `Store '${store.id}' is ${store.status}; only a Failed store can be retried`,
+      );
     }
-    const retried = await this.options.repository.requestRetry(store.id, this.now());
-    if (!retried) throw new ConflictError(`Store '${store.id}' changed meanwhile; reload and try again`);
+    const retried = await this.options.repository.requestRetry(
+      store.id,
+      this.now(),
+    );
+    if (!retried)
+      throw new ConflictError(
+        `Store '${store.id}' changed meanwhile; reload and try again`,
+      );
     await this.options.repository.addEvent(
       store.id,
-      { type: 'retry.requested', level: 'info', message: `Retry requested at step ${store.step}`, actor },
+      {
+        type: 'retry.requested',
+        level: 'info',
+        message: `Retry requested at step ${store.step}`,
+        actor,
+      },
       this.now(),
     );
     this.options.onChange(store.id, 'Provisioning');
@@ -132,7 +157,12 @@ export class StoresService {
       await this.options.repository.requestDeletion(store.id, this.now());
       await this.options.repository.addEvent(
         store.id,
-        { type: 'delete.requested', level: 'info', message: `Deletion requested (was ${store.status})`, actor },
+        {
+          type: 'delete.requested',
+          level: 'info',
+          message: `Deletion requested (was ${store.status})`,
+          actor,
+        },
         this.now(),
       );
       this.options.onChange(store.id, 'Deleting');
@@ -148,33 +178,63 @@ export class StoresService {
     }
     const secret = await this.options
       .kubernetes()
-      .read<KubernetesObject & { data?: Record<string, string> }>('v1', 'Secret', store.namespace, CREDENTIALS_SECRET)
+      .read<KubernetesObject & { data?: Record<string, string> }>(
+        'v1',
+        'Secret',
+        store.namespace,
+        CREDENTIALS_SECRET,
+      )
       .catch(error => {
-        throw new ConflictError(`The store's credentials cannot be read from Kubernetes: ${(error as Error).message}`);
+        throw new ConflictError(
+          `The store's credentials cannot be read from Kubernetes: ${
+            (error as Error).message
+          }`,
+        );
       });
     if (!secret?.data) {
-      throw new NotFoundError(`Store '${store.id}' has no credentials yet (its Secret is created during provisioning)`);
+      throw new NotFoundError(
+        `Store '${store.id}' has no credentials yet (its Secret is created during provisioning)`,
+      );
     }
     const decoded = Object.fromEntries(
-      Object.entries(secret.data).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')]),
+      Object.entries(secret.data).map(([key, value]) => [
+        key,
+        Buffer.from(value, 'base64').toString('utf8'),
+      ]),
     );
-    const admin = this.options.engines.get(store.engine).adminCredentials(decoded);
-    return { adminUsername: admin.username, adminPassword: admin.password, adminUrl: store.adminUrl };
+    const admin = this.options.engines
+      .get(store.engine)
+      .adminCredentials(decoded);
+    return {
+      adminUsername: admin.username,
+      adminPassword: admin.password,
+      adminUrl: store.adminUrl,
+    };
   }
 
   private async enforceLimits(requester: string, owner: string) {
     const { repository, config } = this.options;
     const { limits } = config;
     const now = this.now();
-    const recent = await repository.createRequestsSince(requester, now - limits.createRate.windowMs);
+    const recent = await repository.createRequestsSince(
+      requester,
+      now - limits.createRate.windowMs,
+    );
     if (recent.length >= limits.createRate.count) {
-      const retryAfter = Math.max(1, Math.ceil((recent[0] + limits.createRate.windowMs - now) / 1000));
+      const retryAfter = Math.max(
+        1,
+        Math.ceil((recent[0] + limits.createRate.windowMs - now) / 1000),
+      );
       throw new TooManyRequestsError(
-        `You created ${recent.length} stores in the last ${Math.round(limits.createRate.windowMs / 60000)} minutes; try again in ${retryAfter} s`,
+        `You created ${recent.length} stores in the last ${Math.round(
+          limits.createRate.windowMs / 60000,
+        )} minutes; try again in ${retryAfter} s`,
         retryAfter,
       );
     }
-    const activeByUser = await repository.countActiveStores({ createdBy: requester });
+    const activeByUser = await repository.countActiveStores({
+      createdBy: requester,
+    });
     if (activeByUser >= limits.maxActiveStoresPerUser) {
       throw new TooManyRequestsError(
         `You already have ${activeByUser} active stores (limit ${limits.maxActiveStoresPerUser}); delete one first`,

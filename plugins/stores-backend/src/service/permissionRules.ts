@@ -7,7 +7,10 @@ import { STORE_RESOURCE_TYPE } from '@storeplane/plugin-stores-common';
 import { z } from 'zod';
 import { StoreAccessFilter, StoreRecord } from '../database/StoreRepository';
 
-export const storeResourceRef = createPermissionResourceRef<StoreRecord, StoreAccessFilter>().with({
+export const storeResourceRef = createPermissionResourceRef<
+  StoreRecord,
+  StoreAccessFilter
+>().with({
   pluginId: 'stores',
   resourceType: STORE_RESOURCE_TYPE,
 });
@@ -15,10 +18,15 @@ export const storeResourceRef = createPermissionResourceRef<StoreRecord, StoreAc
 /** Allows stores owned by, or created by, one of the given entity refs (the user and their groups). */
 export const isStoreOwner = createPermissionRule({
   name: 'IS_STORE_OWNER',
-  description: 'Allow stores whose owner or creator is one of the given entity refs',
+  description:
+    'Allow stores whose owner or creator is one of the given entity refs',
   resourceRef: storeResourceRef,
   paramsSchema: z.object({
-    claims: z.array(z.string()).describe('User and group entity refs, usually the ownership claims of the user'),
+    claims: z
+      .array(z.string())
+      .describe(
+        'User and group entity refs, usually the ownership claims of the user',
+      ),
   }),
   apply: (store, { claims }) => {
     const refs = claims.map(claim => claim.toLowerCase());
@@ -30,9 +38,11 @@ export const isStoreOwner = createPermissionRule({
 export const storePermissionRules = [isStoreOwner];
 
 /** For permission policies: `storeConditions.isStoreOwner({ claims })`. */
-export const { conditions: storeConditions, createConditionalDecision: createStoreConditionalDecision } =
-  createConditionExports({
-    pluginId: 'stores',
-    resourceType: STORE_RESOURCE_TYPE,
-    rules: { isStoreOwner },
-  });
+export const {
+  conditions: storeConditions,
+  createConditionalDecision: createStoreConditionalDecision,
+} = createConditionExports({
+  pluginId: 'stores',
+  resourceType: STORE_RESOURCE_TYPE,
+  rules: { isStoreOwner },
+});

@@ -1,7 +1,12 @@
-import { Store, StoreEvent, storeEntityRef } from '@storeplane/plugin-stores-common';
+import {
+  Store,
+  StoreEvent,
+  storeEntityRef,
+} from '@storeplane/plugin-stores-common';
 import { StoreEventRecord, StoreRecord } from '../database/StoreRepository';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const iso = (ms: number | null) =>
+  ms === null ? null : new Date(ms).toISOString();
 
 /** The API shape of a store: no lease internals, no credentials. */
 export function toStoreView(record: StoreRecord): Store {
@@ -19,7 +24,9 @@ export function toStoreView(record: StoreRecord): Store {
     entityRef: storeEntityRef(record.id),
     attempts: record.attempts,
     nextAttemptAt:
-      record.status === 'Provisioning' || record.status === 'Deleting' ? iso(record.nextAttemptAt) : null,
+      record.status === 'Provisioning' || record.status === 'Deleting'
+        ? iso(record.nextAttemptAt)
+        : null,
     lastError: record.lastError,
     storefrontUrl: record.storefrontUrl,
     adminUrl: record.adminUrl,

@@ -17,7 +17,10 @@ type Obj = {
   [key: string]: any;
 };
 
-const discovery: Record<string, Array<{ name: string; kind: string; namespaced: boolean }>> = {
+const discovery: Record<
+  string,
+  Array<{ name: string; kind: string; namespaced: boolean }>
+> = {
   '/api/v1': [
     { name: 'namespaces', kind: 'Namespace', namespaced: false },
     { name: 'resourcequotas', kind: 'ResourceQuota', namespaced: true },
@@ -28,8 +31,12 @@ const discovery: Record<string, Array<{ name: string; kind: string; namespaced: 
     { name: 'pods', kind: 'Pod', namespaced: true },
     { name: 'services', kind: 'Service', namespaced: true },
   ],
-  '/apis/networking.k8s.io/v1': [{ name: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true }],
-  '/apis/rbac.authorization.k8s.io/v1': [{ name: 'rolebindings', kind: 'RoleBinding', namespaced: true }],
+  '/apis/networking.k8s.io/v1': [
+    { name: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true },
+  ],
+  '/apis/rbac.authorization.k8s.io/v1': [
+    { name: 'rolebindings', kind: 'RoleBinding', namespaced: true },
+  ],
   '/apis/batch/v1': [{ name: 'jobs', kind: 'Job', namespaced: true }],
   '/apis/apps/v1': [
     { name: 'deployments', kind: 'Deployment', namespaced: true },
@@ -37,10 +44,21 @@ const discovery: Record<string, Array<{ name: string; kind: string; namespaced: 
   ],
 };
 
-const DNS_1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_1123 =
+  /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 function status(code: number, reason: string, message: string) {
-  return HttpResponse.json({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason, code }, { status: code });
+  return HttpResponse.json(
+    {
+      kind: 'Status',
+      apiVersion: 'v1',
+      status: 'Failure',
+      message,
+      reason,
+      code,
+    },
+    { status: code },
+  );
 }
 
 export type InjectedFault = { status: number; message: string } | 'network';
@@ -55,9 +73,11 @@ interface ParsedPath {
 }
 
 function deepMerge(target: any, source: any): any {
-  if (Array.isArray(source) || typeof source !== 'object' || source === null) return source;
+  if (Array.isArray(source) || typeof source !== 'object' || source === null)
+    return source;
   const out = { ...(target ?? {}) };
-  for (const [key, value] of Object.entries(source)) out[key] = deepMerge(out[key], value);
+  for (const [key, value] of Object.entries(source))
+    out[key] = deepMerge(out[key], value);
   return out;
 }
 
@@ -71,45 +91,92 @@ export class FakeKubernetesApi {
   /** Every request, as `METHOD path`, for assertions and API call counts. */
   readonly requests: string[] = [];
   healthStatus = 200;
-  private faults: Array<{ match: (method: string, path: string) => boolean; fault: InjectedFault }> = [];
+  private faults: Array<{
+    match: (method: string, path: string) => boolean;
+    fault: InjectedFault;
+  }> = [];
   private resourceVersion = 1;
 
   /** Makes the next `times` requests matching `match` fail with `fault`. */
-  injectFault(fault: InjectedFault, times = 1, match: (method: string, path: string) => boolean = () => true) {
+  injectFault(
+    fault: InjectedFault,
+    times = 1,
+    match: (method: string, path: string) => boolean = () => true,
+  ) {
     for (let i = 0; i < times; i++) this.faults.push({ match, fault });
   }
 
-  get(kind: string, namespace: string | undefined, name: string): Obj | undefined {
+  get(
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+  ): Obj | undefined {
     return this.objects.get(this.key(kind, namespace, name));
   }
 
   list(kind: string, namespace?: string): Obj[] {
-    return [...this.objects.values()].filter(o => o.kind === kind && (!namespace || o.metadata.namespace === namespace));
+    return [...this.objects.values()].filter(
+      o =>
+        o.kind === kind && (!namespace || o.metadata.namespace === namespace),
+    );
   }
 
   /** Marks a Job complete, as the Job controller would once its pod succeeded. */
   completeJob(namespace: string, name: string) {
     const job = this.requireObject('Job', namespace, name);
-    job.status = { succeeded: 1, conditions: [{ type: 'Complete', status: 'True' }] };
-    if (job.metadata.labels?.['storeplane.io/helm-operation'] === 'install') this.createReleaseWorkloads(namespace);
+    job.status = {
+      succeeded: 1,
+      conditions: [{ type: 'Complete', status: 'True' }],
+    };
+    if (job.metadata.labels?.['storeplane.io/helm-operation'] === 'install')
+      this.createReleaseWorkloads(namespace);
   }
 
   /** Marks a Job failed and leaves a pod whose termination message carries the helm output. */
   failJob(namespace: string, name: string, output: string) {
     const job = this.requireObject('Job', namespace, name);
-    job.status = { failed: 2, conditions: [{ type: 'Failed', status: 'True', message: 'Job has reached the specified backoff limit' }] };
+    job.status = {
+      failed: 2,
+      conditions: [
+        {
+          type: 'Failed',
+          status: 'True',
+          message: 'Job has reached the specified backoff limit',
+        },
+      ],
+    };
     this.put({
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name: `${name}-abcde`, namespace, labels: { 'job-name': name } },
-      status: { phase: 'Failed', containerStatuses: [{ name: 'helm', state: { terminated: { exitCode: 1, message: output } } }] },
+      metadata: {
+        name: `${name}-abcde`,
+        namespace,
+        labels: { 'job-name': name },
+      },
+      status: {
+        phase: 'Failed',
+        containerStatuses: [
+          {
+            name: 'helm',
+            state: { terminated: { exitCode: 1, message: output } },
+          },
+        ],
+      },
     });
   }
 
   makeWorkloadsAvailable(namespace: string) {
-    for (const workload of [...this.list('Deployment', namespace), ...this.list('StatefulSet', namespace)]) {
+    for (const workload of [
+      ...this.list('Deployment', namespace),
+      ...this.list('StatefulSet', namespace),
+    ]) {
       const replicas = workload.spec?.replicas ?? 1;
-      workload.status = { replicas, readyReplicas: replicas, availableReplicas: replicas, updatedReplicas: replicas };
+      workload.status = {
+        replicas,
+        readyReplicas: replicas,
+        availableReplicas: replicas,
+        updatedReplicas: replicas,
+      };
     }
   }
 
@@ -118,7 +185,8 @@ export class FakeKubernetesApi {
     for (const ns of this.list('Namespace')) {
       if (ns.status?.phase !== 'Terminating') continue;
       for (const [key, obj] of this.objects) {
-        if (obj.metadata.namespace === ns.metadata.name) this.objects.delete(key);
+        if (obj.metadata.namespace === ns.metadata.name)
+          this.objects.delete(key);
       }
       this.objects.delete(this.key('Namespace', undefined, ns.metadata.name));
     }
@@ -127,9 +195,11 @@ export class FakeKubernetesApi {
   /** One round of what the Job, Deployment and namespace controllers would do. */
   progress() {
     for (const job of this.list('Job')) {
-      if (!job.status?.conditions) this.completeJob(job.metadata.namespace, job.metadata.name);
+      if (!job.status?.conditions)
+        this.completeJob(job.metadata.namespace, job.metadata.name);
     }
-    for (const ns of this.list('Namespace')) this.makeWorkloadsAvailable(ns.metadata.name);
+    for (const ns of this.list('Namespace'))
+      this.makeWorkloadsAvailable(ns.metadata.name);
     this.finalizeTerminatingNamespaces();
   }
 
@@ -139,17 +209,26 @@ export class FakeKubernetesApi {
       const method = request.method;
       this.requests.push(`${method} ${url.pathname}`);
       if (this.autoProgress) this.progress();
-      const faultIndex = this.faults.findIndex(f => f.match(method, url.pathname));
+      const faultIndex = this.faults.findIndex(f =>
+        f.match(method, url.pathname),
+      );
       if (faultIndex >= 0) {
         const [{ fault }] = this.faults.splice(faultIndex, 1);
         if (fault === 'network') return HttpResponse.error();
-        return status(fault.status, fault.status === 409 ? 'Conflict' : 'InternalError', fault.message);
+        return status(
+          fault.status,
+          fault.status === 409 ? 'Conflict' : 'InternalError',
+          fault.message,
+        );
       }
       return this.route(method, url, request);
     };
     return [
       http.all(`${FAKE_KUBE_SERVER}/*`, handle),
-      http.get(`${FAKE_HEALTH_BASE}/*`, () => new HttpResponse('ok', { status: this.healthStatus })),
+      http.get(
+        `${FAKE_HEALTH_BASE}/*`,
+        () => new HttpResponse('ok', { status: this.healthStatus }),
+      ),
     ];
   }
 
@@ -159,36 +238,70 @@ export class FakeKubernetesApi {
       return HttpResponse.json({
         kind: 'APIResourceList',
         groupVersion: path === '/api/v1' ? 'v1' : path.replace('/apis/', ''),
-        resources: discovery[path].map(r => ({ ...r, singularName: '', verbs: ['get', 'list', 'create', 'patch', 'delete'] })),
+        resources: discovery[path].map(r => ({
+          ...r,
+          singularName: '',
+          verbs: ['get', 'list', 'create', 'patch', 'delete'],
+        })),
       });
     }
-    if (path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews' && method === 'POST') {
+    if (
+      path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews' &&
+      method === 'POST'
+    ) {
       const body = (await request.json()) as any;
-      return HttpResponse.json({ ...body, status: { allowed: true } }, { status: 201 });
+      return HttpResponse.json(
+        { ...body, status: { allowed: true } },
+        { status: 201 },
+      );
     }
-    const proxy = /^\/api\/v1\/namespaces\/([^/]+)\/services\/([^/]+)\/proxy(\/.*)?$/.exec(path);
-    if (proxy) return new HttpResponse('wordpress', { status: this.healthStatus });
+    const proxy =
+      /^\/api\/v1\/namespaces\/([^/]+)\/services\/([^/]+)\/proxy(\/.*)?$/.exec(
+        path,
+      );
+    if (proxy)
+      return new HttpResponse('wordpress', { status: this.healthStatus });
 
     const parsed = this.parsePath(path);
-    if (!parsed) return status(404, 'NotFound', `the server could not find the requested resource (${path})`);
+    if (!parsed)
+      return status(
+        404,
+        'NotFound',
+        `the server could not find the requested resource (${path})`,
+      );
     const { kind, namespace, name } = parsed;
 
     if (method === 'GET' && !name) {
       const selector = url.searchParams.get('labelSelector');
-      const items = this.list(kind, namespace).filter(o => matchesSelector(o, selector));
-      return HttpResponse.json({ apiVersion: parsed.apiVersion, kind: `${kind}List`, metadata: {}, items });
+      const items = this.list(kind, namespace).filter(o =>
+        matchesSelector(o, selector),
+      );
+      return HttpResponse.json({
+        apiVersion: parsed.apiVersion,
+        kind: `${kind}List`,
+        metadata: {},
+        items,
+      });
     }
     if (method === 'GET') {
       const obj = this.get(kind, namespace, name!);
-      return obj ? HttpResponse.json(obj) : status(404, 'NotFound', `${parsed.resource} "${name}" not found`);
+      return obj
+        ? HttpResponse.json(obj)
+        : status(404, 'NotFound', `${parsed.resource} "${name}" not found`);
     }
     if (method === 'DELETE') return this.remove(parsed);
-    if (method === 'POST') return this.create(parsed, (await request.json()) as Obj);
+    if (method === 'POST')
+      return this.create(parsed, (await request.json()) as Obj);
     if (method === 'PATCH') {
       if (!request.headers.get('content-type')?.includes('apply-patch')) {
-        return status(415, 'UnsupportedMediaType', 'only server-side apply is supported by this fake');
+        return status(
+          415,
+          'UnsupportedMediaType',
+          'only server-side apply is supported by this fake',
+        );
       }
-      if (!url.searchParams.get('fieldManager')) return status(422, 'Invalid', 'fieldManager is required for apply');
+      if (!url.searchParams.get('fieldManager'))
+        return status(422, 'Invalid', 'fieldManager is required for apply');
       const body = JSON.parse(await request.text()) as Obj;
       return this.apply(parsed, body);
     }
@@ -198,13 +311,26 @@ export class FakeKubernetesApi {
   private admissionProblem(parsed: ParsedPath, obj: Obj) {
     const name = obj.metadata?.name;
     if (!name || !DNS_1123.test(name) || name.length > 253) {
-      return status(422, 'Invalid', `${obj.kind} "${name}" is invalid: metadata.name: Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters`);
+      return status(
+        422,
+        'Invalid',
+        `${obj.kind} "${name}" is invalid: metadata.name: Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters`,
+      );
     }
     if (parsed.namespace) {
       const ns = this.get('Namespace', undefined, parsed.namespace);
-      if (!ns) return status(404, 'NotFound', `namespaces "${parsed.namespace}" not found`);
+      if (!ns)
+        return status(
+          404,
+          'NotFound',
+          `namespaces "${parsed.namespace}" not found`,
+        );
       if (ns.status?.phase === 'Terminating') {
-        return status(403, 'Forbidden', `${parsed.resource} "${name}" is forbidden: unable to create new content in namespace ${parsed.namespace} because it is being terminated`);
+        return status(
+          403,
+          'Forbidden',
+          `${parsed.resource} "${name}" is forbidden: unable to create new content in namespace ${parsed.namespace} because it is being terminated`,
+        );
       }
     }
     return undefined;
@@ -214,9 +340,18 @@ export class FakeKubernetesApi {
     const problem = this.admissionProblem(parsed, body);
     if (problem) return problem;
     if (this.get(parsed.kind, parsed.namespace, body.metadata.name)) {
-      return status(409, 'AlreadyExists', `${parsed.resource} "${body.metadata.name}" already exists`);
+      return status(
+        409,
+        'AlreadyExists',
+        `${parsed.resource} "${body.metadata.name}" already exists`,
+      );
     }
-    const obj = this.put({ ...body, apiVersion: parsed.apiVersion, kind: parsed.kind, metadata: { ...body.metadata, namespace: parsed.namespace } });
+    const obj = this.put({
+      ...body,
+      apiVersion: parsed.apiVersion,
+      kind: parsed.kind,
+      metadata: { ...body.metadata, namespace: parsed.namespace },
+    });
     return HttpResponse.json(obj, { status: 201 });
   }
 
@@ -228,24 +363,41 @@ export class FakeKubernetesApi {
     }
     const merged = deepMerge(existing ? structuredClone(existing) : {}, body);
     merged.metadata.namespace = parsed.namespace;
-    const changed = !existing || JSON.stringify(stripMeta(existing)) !== JSON.stringify(stripMeta(merged));
+    const changed =
+      !existing ||
+      JSON.stringify(stripMeta(existing)) !== JSON.stringify(stripMeta(merged));
     if (!changed) return HttpResponse.json(existing);
-    return HttpResponse.json(this.put(merged), { status: existing ? 200 : 201 });
+    return HttpResponse.json(this.put(merged), {
+      status: existing ? 200 : 201,
+    });
   }
 
   private remove(parsed: ParsedPath) {
     const obj = this.get(parsed.kind, parsed.namespace, parsed.name!);
-    if (!obj) return status(404, 'NotFound', `${parsed.resource} "${parsed.name}" not found`);
+    if (!obj)
+      return status(
+        404,
+        'NotFound',
+        `${parsed.resource} "${parsed.name}" not found`,
+      );
     if (parsed.kind === 'Namespace') {
       if (obj.status?.phase === 'Terminating') {
-        return status(409, 'Conflict', `Operation cannot be fulfilled on namespaces "${parsed.name}": The system is ensuring all content is removed from this namespace.`);
+        return status(
+          409,
+          'Conflict',
+          `Operation cannot be fulfilled on namespaces "${parsed.name}": The system is ensuring all content is removed from this namespace.`,
+        );
       }
       obj.status = { phase: 'Terminating' };
       obj.metadata.deletionTimestamp = new Date().toISOString();
       return HttpResponse.json(obj);
     }
     this.objects.delete(this.key(parsed.kind, parsed.namespace, parsed.name!));
-    return HttpResponse.json({ kind: 'Status', apiVersion: 'v1', status: 'Success' });
+    return HttpResponse.json({
+      kind: 'Status',
+      apiVersion: 'v1',
+      status: 'Success',
+    });
   }
 
   private put(obj: Obj): Obj {
@@ -254,19 +406,35 @@ export class FakeKubernetesApi {
     stored.metadata.uid ??= `uid-${this.resourceVersion}`;
     stored.metadata.creationTimestamp ??= new Date().toISOString();
     if (stored.kind === 'Namespace') stored.status ??= { phase: 'Active' };
-    this.objects.set(this.key(stored.kind, stored.metadata.namespace, stored.metadata.name), stored);
+    this.objects.set(
+      this.key(stored.kind, stored.metadata.namespace, stored.metadata.name),
+      stored,
+    );
     return stored;
   }
 
   private createReleaseWorkloads(namespace: string) {
     const labels = { 'app.kubernetes.io/instance': 'woocommerce' };
-    this.put({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'woocommerce-wordpress', namespace, labels }, spec: { replicas: 1 }, status: {} });
-    this.put({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'woocommerce-mariadb', namespace, labels }, spec: { replicas: 1 }, status: {} });
+    this.put({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'woocommerce-wordpress', namespace, labels },
+      spec: { replicas: 1 },
+      status: {},
+    });
+    this.put({
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'woocommerce-mariadb', namespace, labels },
+      spec: { replicas: 1 },
+      status: {},
+    });
   }
 
   private requireObject(kind: string, namespace: string, name: string) {
     const obj = this.get(kind, namespace, name);
-    if (!obj) throw new Error(`fake: ${kind} ${namespace}/${name} does not exist`);
+    if (!obj)
+      throw new Error(`fake: ${kind} ${namespace}/${name} does not exist`);
     return obj;
   }
 
@@ -290,7 +458,8 @@ export class FakeKubernetesApi {
     if (resource === 'namespaces' && !name && namespace) return undefined;
     return {
       groupVersion,
-      apiVersion: groupVersion === '/api/v1' ? 'v1' : groupVersion.replace('/apis/', ''),
+      apiVersion:
+        groupVersion === '/api/v1' ? 'v1' : groupVersion.replace('/apis/', ''),
       resource,
       kind: info.kind,
       namespace: info.namespaced ? namespace : undefined,

@@ -3,6 +3,10 @@
  *
  * @packageDocumentation
  */
-export { FakeKubernetesApi, FAKE_KUBE_SERVER, FAKE_HEALTH_BASE } from './FakeKubernetesApi';
+export {
+  FakeKubernetesApi,
+  FAKE_KUBE_SERVER,
+  FAKE_HEALTH_BASE,
+} from './FakeKubernetesApi';
 export type { InjectedFault } from './FakeKubernetesApi';
 export { testConfigData } from './harness';

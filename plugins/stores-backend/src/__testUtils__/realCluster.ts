@@ -1,3 +1,4 @@
+import { resolvePackagePath } from '@backstage/backend-plugin-api';
 import { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -7,26 +8,51 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { KubernetesClient } from '../kubernetes/KubernetesClient';
 
-export const REPO_ROOT = path.resolve(__dirname, '../../../..');
+export const REPO_ROOT = resolvePackagePath(
+  '@storeplane/plugin-stores-backend',
+  '../..',
+);
 export const STOREPLANE_NAMESPACE = 'storeplane-system';
 export const RELEASE = 'storeplane';
 
-export function kubernetesClientFromFile(kubeconfigPath: string, timeoutMs = 10_000) {
+export function kubernetesClientFromFile(
+  kubeconfigPath: string,
+  timeoutMs = 10_000,
+) {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);
   return new KubernetesClient(kc, timeoutMs);
 }
 
 export function helmBinary(): string {
-  return execFileSync(path.join(REPO_ROOT, 'scripts/ensure-helm.sh'), { encoding: 'utf8' }).trim();
+  return execFileSync(path.join(REPO_ROOT, 'scripts/ensure-helm.sh'), {
+    encoding: 'utf8',
+  }).trim();
 }
 
 /** Renders a chart with helm template and returns its objects. */
-export function renderChart(chart: string, options: { release: string; namespace: string; valuesFiles?: string[]; set?: string[] }) {
-  const args = ['template', options.release, path.join(REPO_ROOT, 'charts', chart), '--namespace', options.namespace];
+export function renderChart(
+  chart: string,
+  options: {
+    release: string;
+    namespace: string;
+    valuesFiles?: string[];
+    set?: string[];
+  },
+) {
+  const args = [
+    'template',
+    options.release,
+    path.join(REPO_ROOT, 'charts', chart),
+    '--namespace',
+    options.namespace,
+  ];
   for (const file of options.valuesFiles ?? []) args.push('--values', file);
   for (const value of options.set ?? []) args.push('--set', value);
-  const output = execFileSync(helmBinary(), args, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  const output = execFileSync(helmBinary(), args, {
+    encoding: 'utf8',
+    maxBuffer: 16 * 1024 * 1024,
+  });
   return parseAllDocuments(output)
     .map(doc => doc.toJS() as KubernetesObject | null)
     .filter((obj): obj is KubernetesObject => Boolean(obj?.kind));
@@ -37,7 +63,12 @@ export function renderStoreplaneRbac() {
   const objects = renderChart('backstage-storeplane', {
     release: RELEASE,
     namespace: STOREPLANE_NAMESPACE,
-    valuesFiles: [path.join(REPO_ROOT, 'charts/backstage-storeplane/ci/postgres-values.yaml')],
+    valuesFiles: [
+      path.join(
+        REPO_ROOT,
+        'charts/backstage-storeplane/ci/postgres-values.yaml',
+      ),
+    ],
   });
   const rbacKinds = new Set([
     'ServiceAccount',
@@ -49,11 +80,15 @@ export function renderStoreplaneRbac() {
   const rbac = objects.filter(o => rbacKinds.has(o.kind!));
   // helm template leaves the release namespace off namespaced objects; helm install adds it.
   for (const object of rbac) {
-    if (object.kind === 'ServiceAccount') object.metadata!.namespace ??= STOREPLANE_NAMESPACE;
+    if (object.kind === 'ServiceAccount')
+      object.metadata!.namespace ??= STOREPLANE_NAMESPACE;
   }
-  const serviceAccount = rbac.find(o => o.kind === 'ServiceAccount')!.metadata!.name!;
+  const serviceAccount = rbac.find(o => o.kind === 'ServiceAccount')!.metadata!
+    .name!;
   const roleNamed = (suffix: string) =>
-    rbac.find(o => o.kind === 'ClusterRole' && o.metadata!.name!.endsWith(suffix))!.metadata!.name!;
+    rbac.find(
+      o => o.kind === 'ClusterRole' && o.metadata!.name!.endsWith(suffix),
+    )!.metadata!.name!;
   return {
     objects: rbac,
     serviceAccount,
@@ -65,12 +100,19 @@ export function renderStoreplaneRbac() {
 
 export function readRbacRules(): any {
   return parseAllDocuments(
-    readFileSync(path.join(REPO_ROOT, 'charts/backstage-storeplane/files/rbac-rules.yaml'), 'utf8'),
+    readFileSync(
+      path.join(REPO_ROOT, 'charts/backstage-storeplane/files/rbac-rules.yaml'),
+      'utf8',
+    ),
   )[0].toJS();
 }
 
 /** The in-cluster HTTP health check's stand-in: the simulated pods serve nothing. */
-export async function startHealthStandIn(): Promise<{ url: string; requests: string[]; close(): Promise<void> }> {
+export async function startHealthStandIn(): Promise<{
+  url: string;
+  requests: string[];
+  close(): Promise<void>;
+}> {
   const requests: string[] = [];
   const server = http.createServer((req, res) => {
     requests.push(req.url ?? '');
@@ -87,16 +129,24 @@ export async function startHealthStandIn(): Promise<{ url: string; requests: str
 }
 
 /** API requests Storeplane's ServiceAccount made, from the API server's audit log. */
-export function auditedRequests(auditLogPath: string, username: string, since: number) {
+export function auditedRequests(
+  auditLogPath: string,
+  username: string,
+  since: number,
+) {
   return readFileSync(auditLogPath, 'utf8')
     .split('\n')
     .filter(Boolean)
     .map(line => JSON.parse(line))
-    .filter(e => e.stage === 'ResponseComplete' && e.user?.username === username)
+    .filter(
+      e => e.stage === 'ResponseComplete' && e.user?.username === username,
+    )
     .filter(e => Date.parse(e.requestReceivedTimestamp) >= since)
     .map(e => ({
       verb: e.verb as string,
-      resource: `${e.objectRef?.apiGroup ? `${e.objectRef.apiGroup}/` : ''}${e.objectRef?.resource ?? e.requestURI}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''}`,
+      resource: `${e.objectRef?.apiGroup ? `${e.objectRef.apiGroup}/` : ''}${
+        e.objectRef?.resource ?? e.requestURI
+      }${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''}`,
       namespace: e.objectRef?.namespace as string | undefined,
       name: e.objectRef?.name as string | undefined,
       code: e.responseStatus?.code as number,

@@ -1,8 +1,8 @@
+import { resolvePackagePath } from '@backstage/backend-plugin-api';
 import { mockServices } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Knex } from 'knex';
-import path from 'node:path';
 import { readStoresConfig, StoresConfig } from '../config/readStoresConfig';
 import { migrateDatabase } from '../database/migrateDatabase';
 import { StoreRecord, StoreRepository } from '../database/StoreRepository';
@@ -16,26 +16,56 @@ import { StoreReconciler } from '../reconciler/StoreReconciler';
 import { StoresService } from '../service/StoresService';
 import { FAKE_HEALTH_BASE, FAKE_KUBE_SERVER } from './FakeKubernetesApi';
 
-export const CHART_DIR = path.resolve(__dirname, '../../../../charts/woocommerce-store');
+export const CHART_DIR = resolvePackagePath(
+  '@storeplane/plugin-stores-backend',
+  '../../charts/woocommerce-store',
+);
 
 /** Test settings: tiny backoffs so retries happen within a test, the health gate on a stand-in URL. */
 export function testConfigData(overrides: Record<string, unknown> = {}) {
   return {
     storeplane: {
       ingress: { baseDomain: 'stores.example.com' },
-      healthCheck: { mode: 'url', urlTemplate: `${FAKE_HEALTH_BASE}/{namespace}` },
-      reconciler: { initialBackoffSeconds: 0.001, maxBackoffSeconds: 0.002, maxAttempts: 4, leaseSeconds: 60 },
-      limits: { maxActiveStoresPerUser: 100, maxActiveStoresPerOwner: 100, createRate: { count: 100, windowSeconds: 60 } },
+      healthCheck: {
+        mode: 'url',
+        urlTemplate: `${FAKE_HEALTH_BASE}/{namespace}`,
+      },
+      reconciler: {
+        initialBackoffSeconds: 0.001,
+        maxBackoffSeconds: 0.002,
+        maxAttempts: 4,
+        leaseSeconds: 60,
+      },
+      limits: {
+        maxActiveStoresPerUser: 100,
+        maxActiveStoresPerOwner: 100,
+        createRate: { count: 100, windowSeconds: 60 },
+      },
       plans: {
-        small: { title: 'Small', cpu: '250m', memory: '256Mi', storage: '2Gi', replicas: 1 },
-        large: { title: 'Large', cpu: '1', memory: '1Gi', storage: '10Gi', replicas: 2 },
+        small: {
+          title: 'Small',
+          cpu: '250m',
+          memory: '256Mi',
+          storage: '2Gi',
+          replicas: 1,
+        },
+        large: {
+          title: 'Large',
+          cpu: '1',
+          memory: '1Gi',
+          storage: '10Gi',
+          replicas: 2,
+        },
       },
       ...overrides,
     },
   };
 }
 
-export function fakeKubernetesClient(server = FAKE_KUBE_SERVER, timeoutMs = 2000) {
+export function fakeKubernetesClient(
+  server = FAKE_KUBE_SERVER,
+  timeoutMs = 2000,
+) {
   const kc = new KubeConfig();
   kc.loadFromOptions({
     clusters: [{ name: 'fake', server, skipTLSVerify: true }],
@@ -58,7 +88,12 @@ export interface Harness {
   logs: string[];
   metrics: { errors: string[]; retries: string[]; provisioned: number[] };
   /** Runs reconcile passes until `done` holds for the store (or it is gone), at most `passes` times. */
-  runUntil(storeId: string, done: (store: StoreRecord | undefined) => boolean, passes?: number, between?: () => void): Promise<StoreRecord | undefined>;
+  runUntil(
+    storeId: string,
+    done: (store: StoreRecord | undefined) => boolean,
+    passes?: number,
+    between?: () => void,
+  ): Promise<StoreRecord | undefined>;
 }
 
 export async function createHarness(
@@ -73,7 +108,9 @@ export async function createHarness(
   } = {},
 ): Promise<Harness> {
   if (options.migrate !== false) await migrateDatabase(knex);
-  const config = readStoresConfig(new ConfigReader(testConfigData(options.configOverrides)));
+  const config = readStoresConfig(
+    new ConfigReader(testConfigData(options.configOverrides)),
+  );
   const repository = new StoreRepository(knex);
   const engines = new EngineRegistry();
   engines.add(createWooCommerceEngine({ chartPath: CHART_DIR }));
@@ -85,14 +122,19 @@ export async function createHarness(
     debug: (message: string) => void logs.push(message),
   } as any);
   const changes: Harness['changes'] = [];
-  const metricsRecord = { errors: [] as string[], retries: [] as string[], provisioned: [] as number[] };
+  const metricsRecord = {
+    errors: [] as string[],
+    retries: [] as string[],
+    provisioned: [] as number[],
+  };
   const metrics: StoresMetrics = {
     recordProvisioned: seconds => void metricsRecord.provisioned.push(seconds),
     recordReconcileError: reason => void metricsRecord.errors.push(reason),
     recordRetry: step => void metricsRecord.retries.push(step),
   };
   const kubernetes =
-    options.kubernetes ?? (() => fakeKubernetesClient(undefined, config.kubernetes.requestTimeoutMs));
+    options.kubernetes ??
+    (() => fakeKubernetesClient(undefined, config.kubernetes.requestTimeoutMs));
   const chart = packageChart(CHART_DIR);
   const clock = { now: Date.now() };
   const now = options.realTime ? Date.now : () => clock.now;
@@ -142,13 +184,18 @@ export async function createHarness(
         const store = await repository.getStore(storeId);
         if (done(store)) return store;
         between?.();
-        if (options.realTime) await new Promise(resolve => setTimeout(resolve, 1000));
+        if (options.realTime)
+          await new Promise(resolve => setTimeout(resolve, 1000));
         else clock.now += 5000;
         await loop.runOnce();
       }
       const store = await repository.getStore(storeId);
       if (done(store)) return store;
-      throw new Error(`store ${storeId} did not reach the expected state: ${JSON.stringify(store)}`);
+      throw new Error(
+        `store ${storeId} did not reach the expected state: ${JSON.stringify(
+          store,
+        )}`,
+      );
     },
   };
 }

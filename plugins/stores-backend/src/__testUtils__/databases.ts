@@ -6,7 +6,10 @@ import { TestDatabases } from '@backstage/backend-test-utils';
  */
 export function storeTestDatabases() {
   const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
-  if (process.env.STOREPLANE_REQUIRE_POSTGRES && !databases.supports('POSTGRES_15')) {
+  if (
+    process.env.STOREPLANE_REQUIRE_POSTGRES &&
+    !databases.supports('POSTGRES_15')
+  ) {
     throw new Error(
       'STOREPLANE_REQUIRE_POSTGRES is set but no PostgreSQL is configured: run the tests through scripts/with-postgres.sh',
     );
