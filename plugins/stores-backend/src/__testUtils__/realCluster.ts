@@ -1,11 +1,16 @@
 import { resolvePackagePath } from '@backstage/backend-plugin-api';
 import { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
+import { StoresConfig } from '../config/readStoresConfig';
+import { createWooCommerceEngine } from '../engines/woocommerceEngine';
+import { engineInputFor } from '../reconciler/engineInput';
+import { CHART_DIR } from './harness';
 import { KubernetesClient } from '../kubernetes/KubernetesClient';
 
 export const REPO_ROOT = resolvePackagePath(
@@ -56,6 +61,29 @@ export function renderChart(
   return parseAllDocuments(output)
     .map(doc => doc.toJS() as KubernetesObject | null)
     .filter((obj): obj is KubernetesObject => Boolean(obj?.kind));
+}
+
+/** Renders charts/woocommerce-store with exactly the values the WooCommerce engine produces for a plan. */
+export function renderStoreChart(planName: string, config: StoresConfig) {
+  const engine = createWooCommerceEngine({ chartPath: CHART_DIR });
+  const plan = config.plans.get(planName)!;
+  const store = {
+    id: `contract-${planName}`,
+    name: `contract-${planName}`,
+    description: null,
+    namespace: `store-contract-${planName}`,
+  };
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'storeplane-values-'));
+  const valuesFile = path.join(dir, 'values.yaml');
+  writeFileSync(
+    valuesFile,
+    stringify(engine.helmValues(engineInputFor(store, plan, config))),
+  );
+  return renderChart('woocommerce-store', {
+    release: engine.releaseName,
+    namespace: store.namespace,
+    valuesFiles: [valuesFile],
+  });
 }
 
 /** Storeplane's RBAC exactly as charts/backstage-storeplane renders it (one source: files/rbac-rules.yaml). */

@@ -1,13 +1,10 @@
 import { ConfigReader } from '@backstage/config';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse, parseAllDocuments, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { readStoresConfig } from '../config/readStoresConfig';
-import { engineInputFor } from '../reconciler/engineInput';
 import { CHART_DIR } from '../__testUtils__/harness';
-import { helmBinary, REPO_ROOT } from '../__testUtils__/realCluster';
+import { REPO_ROOT, renderStoreChart } from '../__testUtils__/realCluster';
 import { parseQuantity } from './quantity';
 import {
   createWooCommerceEngine,
@@ -21,35 +18,8 @@ const appConfig = parse(
 const config = readStoresConfig(new ConfigReader(appConfig));
 const engine = createWooCommerceEngine({ chartPath: CHART_DIR });
 
-function renderWithEngineValues(planName: string) {
-  const plan = config.plans.get(planName)!;
-  const store = {
-    id: `contract-${planName}`,
-    name: `contract-${planName}`,
-    description: null,
-    namespace: `store-contract-${planName}`,
-  };
-  const values = engine.helmValues(engineInputFor(store, plan, config));
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'storeplane-values-'));
-  const valuesFile = path.join(dir, 'values.yaml');
-  writeFileSync(valuesFile, stringify(values));
-  const output = execFileSync(
-    helmBinary(),
-    [
-      'template',
-      engine.releaseName,
-      CHART_DIR,
-      '--namespace',
-      store.namespace,
-      '--values',
-      valuesFile,
-    ],
-    { encoding: 'utf8' },
-  );
-  return parseAllDocuments(output)
-    .map(doc => doc.toJS())
-    .filter(Boolean);
-}
+const renderWithEngineValues = (planName: string): any[] =>
+  renderStoreChart(planName, config);
 
 interface Totals {
   requestsCpu: number;

@@ -11,13 +11,25 @@ import {
   TestCluster,
   testClusterAvailability,
 } from '@internal/test-cluster';
-import { KubernetesObject } from '@kubernetes/client-node';
-import { KubernetesClient } from '../kubernetes/KubernetesClient';
+import { ConfigReader } from '@backstage/config';
+import {
+  KubeConfig,
+  KubernetesObject,
+  KubernetesObjectApi,
+} from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { readStoresConfig } from '../config/readStoresConfig';
+import { apiMessage, KubernetesClient } from '../kubernetes/KubernetesClient';
 import { createHarness, Harness } from '../__testUtils__/harness';
 import {
   auditedRequests,
   kubernetesClientFromFile,
   readRbacRules,
+  renderChart,
+  renderStoreChart,
+  REPO_ROOT,
   renderStoreplaneRbac,
   startHealthStandIn,
   STOREPLANE_NAMESPACE,
@@ -357,6 +369,64 @@ describeWithCluster('stores on a real Kubernetes API server', () => {
         'Storeplane may only manage namespaces named store-',
       ),
     });
+  });
+
+  it('accepts both charts in a server-side dry run (every plan of app-config.yaml)', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromFile(cluster.adminKubeconfigPath);
+    const api = KubernetesObjectApi.makeApiClient(kc);
+    const namespace = 'dryrun-charts';
+    await admin.apply({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: namespace },
+    });
+    const appConfig = parse(
+      readFileSync(path.join(REPO_ROOT, 'app-config.yaml'), 'utf8'),
+    );
+    const config = readStoresConfig(new ConfigReader(appConfig));
+    const objects = [
+      ...renderChart('backstage-storeplane', {
+        release: 'dryrun',
+        namespace,
+        valuesFiles: [
+          path.join(
+            REPO_ROOT,
+            'charts/backstage-storeplane/ci/postgres-values.yaml',
+          ),
+        ],
+        // Not the role names the suite already installed: a dry-run create of those is a 409.
+        set: [
+          'rbac.storeManagerRole=dryrun-store-manager',
+          'rbac.storeInstallerRole=dryrun-store-installer',
+        ],
+      }),
+      ...[...config.plans.keys()].flatMap(plan =>
+        renderStoreChart(plan, config),
+      ),
+    ];
+    const clusterScoped = new Set([
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
+    ]);
+    const refused: string[] = [];
+    for (const object of objects) {
+      if (!clusterScoped.has(object.kind!))
+        object.metadata!.namespace = namespace;
+      try {
+        await api.create(object, undefined, 'All');
+      } catch (error) {
+        refused.push(
+          `${object.kind}/${object.metadata!.name}: ${
+            apiMessage(error) ?? error
+          }`,
+        );
+      }
+    }
+    expect(objects.length).toBeGreaterThan(30);
+    expect(refused).toEqual([]);
   });
 
   describe('every granted permission is needed', () => {
