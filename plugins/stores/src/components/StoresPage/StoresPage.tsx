@@ -108,6 +108,8 @@ const StoreFilters = (props: {
         props.onOwnerChange(e.target.value)
       }
       SelectProps={{ native: true }}
+      // "All owners" is a real option with an empty value: keep the label above it.
+      InputLabelProps={{ shrink: true }}
       style={{ minWidth: 240 }}
     >
       <option value="">All owners</option>
@@ -128,6 +130,7 @@ const StoreFilters = (props: {
         props.onStatusChange(e.target.value)
       }
       SelectProps={{ native: true }}
+      InputLabelProps={{ shrink: true }}
       style={{ minWidth: 180 }}
     >
       <option value="">All statuses</option>
