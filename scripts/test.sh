@@ -24,7 +24,7 @@ fi
 ./scripts/yarn.sh lint:all
 ./scripts/yarn.sh prettier:check
 ./scripts/test-charts.sh
-STOREPLANE_REQUIRE_POSTGRES=1 ./scripts/with-postgres.sh ./scripts/yarn.sh test
+STOREPLANE_REQUIRE_POSTGRES=1 ./scripts/with-postgres.sh ./scripts/yarn.sh test --verbose
 ./scripts/e2e.sh
 
 echo "scripts/test.sh: all checks passed in $(( $(date +%s) - started )) s"
