@@ -18,6 +18,16 @@ const BACKEND_URL = process.env.E2E_BACKEND_URL || 'http://localhost:7007';
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SHOTS = path.resolve(__dirname, '..', 'docs', 'images');
 const TIMEOUT = 30_000;
+// scripts/e2e.sh sets E2E_CLUSTER=1 when it started a test cluster and pointed the
+// stores backend at it; otherwise the store lifecycle steps are skipped.
+const CLUSTER = process.env.E2E_CLUSTER === '1';
+const NO_CLUSTER_REASON = `no test Kubernetes cluster (${
+  process.env.E2E_CLUSTER_REASON || 'E2E_CLUSTER is not 1'
+})`;
+const STORE_NAME = 'e2e-shop';
+// Bounds of the store lifecycle (the test cluster runs helm for real).
+const TASK_TIMEOUT = 180_000;
+const DELETE_TIMEOUT = 120_000;
 
 let passed = 0;
 let failed = 0;
@@ -72,11 +82,22 @@ function assert(cond, message) {
   if (!cond) throw new Error(message);
 }
 
-async function shot(page, file) {
+// Backstage pages scroll inside their own container, so fullPage cannot grow the
+// image; `height` enlarges the viewport for long pages instead.
+async function shot(page, file, { height, dir = SHOTS } = {}) {
   await page
     .waitForLoadState('networkidle', { timeout: 5_000 })
     .catch(() => {});
-  await page.screenshot({ path: path.join(SHOTS, file), fullPage: true });
+  const size = page.viewportSize();
+  if (height) {
+    await page.setViewportSize({ width: size.width, height });
+    await page.waitForTimeout(500);
+  }
+  try {
+    await page.screenshot({ path: path.join(dir, file), fullPage: true });
+  } finally {
+    if (height) await page.setViewportSize(size);
+  }
 }
 
 // The dev backend restarts when watched sources change; retry network errors
@@ -116,6 +137,17 @@ async function entityNames(token, filter) {
   assert(res.ok, `${filter}: HTTP ${res.status}`);
   const body = await res.json();
   return (body.items || []).map(e => e.metadata.name);
+}
+
+async function scaffolderTask(token, taskId) {
+  const res = await fetchRetry(
+    `${BACKEND_URL}/api/scaffolder/v2/tasks/${taskId}`,
+    {
+      headers: { Authorization: `Bearer ${token}` },
+    },
+  );
+  assert(res.ok, `task ${taskId}: HTTP ${res.status}`);
+  return res.json();
 }
 
 async function main() {
@@ -259,13 +291,178 @@ async function main() {
       return `error shown: "${text.slice(0, 100)}"`;
     });
 
-    await step('form accepts store name "e2e-shop"', async () => {
-      await nameInput.fill('e2e-shop');
+    await step(`form accepts store name "${STORE_NAME}"`, async () => {
+      await nameInput.fill(STORE_NAME);
       await nextButton.first().click();
       // Review step: shows the entered values and a Create button (not clicked).
       await page.getByRole('button', { name: /^create$/i }).waitFor();
-      await page.getByText('e2e-shop', { exact: true }).first().waitFor();
-      return 'review step reached; not submitted';
+      await page.getByText(STORE_NAME, { exact: true }).first().waitFor();
+      return CLUSTER
+        ? 'review step reached'
+        : 'review step reached; not submitted';
+    });
+
+    // --- store lifecycle on the test cluster -----------------------------------
+    // Each step needs the one before it; after a failure the rest are skipped.
+    let lifecycle = CLUSTER ? null : NO_CLUSTER_REASON;
+    const lifecycleStep = async (name, fn) => {
+      const ok = await step(name, async () => {
+        if (lifecycle) throw skip(lifecycle);
+        return fn();
+      });
+      if (!ok && !lifecycle) lifecycle = `an earlier step failed (${name})`;
+      return ok;
+    };
+    if (!CLUSTER) {
+      console.log(`# SKIP store lifecycle steps: ${NO_CLUSTER_REASON}`);
+    }
+
+    let taskId;
+    let storeUrl; // the store entity page
+    await lifecycleStep('create: submit the template', async () => {
+      await page.getByRole('button', { name: /^create$/i }).click();
+      await page.waitForURL(/\/create\/tasks\/[^/]+/);
+      taskId = new URL(page.url()).pathname.split('/').pop();
+      await page
+        .getByText('Create the store and wait until it is Ready')
+        .first()
+        .waitFor();
+      return `task ${taskId}`;
+    });
+
+    await lifecycleStep('create: scaffolder task completes', async () => {
+      const until = Date.now() + TASK_TIMEOUT;
+      let task;
+      for (;;) {
+        task = await scaffolderTask(token, taskId);
+        if (!['open', 'processing'].includes(task.status)) break;
+        assert(
+          Date.now() < until,
+          `task still ${task.status} after ${TASK_TIMEOUT / 1000}s`,
+        );
+        await page.waitForTimeout(1000);
+      }
+      // The page follows the task's event stream; wait for it to show the end.
+      const link = page.getByRole('link', {
+        name: /open the store in the catalog/i,
+      });
+      if (task.status === 'completed') await link.first().waitFor();
+      else await page.waitForTimeout(2000);
+      await shot(page, 'scaffolder-task.png');
+      assert(task.status === 'completed', `task ${task.status}`);
+      const seconds = Math.round(
+        (Date.parse(task.lastHeartbeatAt || task.createdAt) -
+          Date.parse(task.createdAt)) /
+          1000,
+      );
+      return `completed, ~${seconds}s`;
+    });
+
+    await lifecycleStep(
+      'create: output link opens the store entity',
+      async () => {
+        await page
+          .getByRole('link', { name: /open the store in the catalog/i })
+          .first()
+          .click();
+        await page.waitForURL(/\/catalog\/default\/resource\/store-[^/]+/);
+        storeUrl = page.url().replace(/\/(store|kubernetes)\/?$/, '');
+        // The catalog provider may not have emitted the entity yet: reload until it has.
+        const tab = page.getByRole('tab', { name: /^store$/i });
+        const until = Date.now() + 60_000;
+        while (!(await tab.isVisible())) {
+          assert(Date.now() < until, 'no Store tab on the entity page');
+          await page.waitForTimeout(2000);
+          if (!(await tab.isVisible())) await page.reload();
+          await tab.waitFor({ timeout: 5_000 }).catch(() => {});
+        }
+        return new URL(storeUrl).pathname;
+      },
+    );
+
+    await lifecycleStep('store tab: Ready, links and activity', async () => {
+      await page.getByRole('tab', { name: /^store$/i }).click();
+      await page
+        .getByRole('link', { name: /open storefront/i })
+        .or(page.getByRole('button', { name: /open storefront/i }))
+        .first()
+        .waitFor({ timeout: 60_000 });
+      const storefront = await page
+        .getByText(/open storefront/i)
+        .first()
+        .evaluate(el => (el.closest('a') || {}).href || '');
+      await page.getByText('Ready', { exact: true }).first().waitFor();
+      const activity = page.getByRole('list', { name: /store activity/i });
+      await activity.waitFor();
+      const activityText = await activity.innerText();
+      const wanted = ['helm.install.succeeded', 'Store is Ready'];
+      const missing = wanted.filter(w => !activityText.includes(w));
+      assert(
+        missing.length < wanted.length,
+        `activity lists none of ${wanted.join(', ')}: ${activityText
+          .replace(/\s+/g, ' ')
+          .slice(0, 200)}`,
+      );
+      const events = await activity.getByRole('listitem').count();
+      await shot(page, 'entity-store-tab.png', { height: 1400 });
+      return `${events} events, storefront ${storefront}`;
+    });
+
+    let storesShotTaken = false;
+    await lifecycleStep(
+      `stores page lists ${STORE_NAME} as Ready`,
+      async () => {
+        await page.goto(`${APP_URL}/stores`);
+        const row = page
+          .getByRole('row')
+          .filter({
+            has: page.getByRole('link', { name: STORE_NAME, exact: true }),
+          })
+          .first();
+        await row.waitFor({ timeout: 20_000 });
+        const text = (await row.innerText()).replace(/\s+/g, ' ').trim();
+        assert(/\bReady\b/.test(text), `row reads "${text}"`);
+        await shot(page, 'stores-page.png');
+        storesShotTaken = true;
+        // Back to the store through the list's link, as a user would.
+        await row.getByRole('link', { name: STORE_NAME, exact: true }).click();
+        await page.waitForURL(/\/catalog\/default\/resource\/store-[^/]+/);
+        await page.getByRole('tab', { name: /^store$/i }).click();
+        await page.getByRole('button', { name: /^delete$/i }).waitFor();
+        return `row: "${text}"`;
+      },
+    );
+
+    await lifecycleStep('delete: confirm in the dialog', async () => {
+      await page.getByRole('button', { name: /^delete$/i }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByText(/cannot be undone/i).waitFor();
+      await dialog.getByRole('button', { name: /^delete store$/i }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      const deleting = page.getByText('Deleting', { exact: true }).first();
+      const gone = page.getByText(/this store was deleted/i).first();
+      await deleting.or(gone).first().waitFor();
+      return (await gone.isVisible()) ? 'already gone' : 'store is Deleting';
+    });
+
+    await lifecycleStep('delete: store disappears', async () => {
+      const gone = page.getByText(/this store was deleted/i).first();
+      // The tab polls while the store is Deleting and shows the deleted state once
+      // the API answers 404; the catalog then removes the entity (page 404s).
+      const entityGone = page
+        .getByText(/entity was not found|no entity named/i)
+        .first();
+      const until = Date.now() + DELETE_TIMEOUT;
+      while (!(await gone.isVisible()) && !(await entityGone.isVisible())) {
+        assert(
+          Date.now() < until,
+          `still not deleted after ${DELETE_TIMEOUT / 1000}s`,
+        );
+        await page.waitForTimeout(1000);
+      }
+      return (await gone.isVisible())
+        ? '"This store was deleted"'
+        : 'entity removed from the catalog';
     });
 
     // --- stores page -----------------------------------------------------------
@@ -277,8 +474,13 @@ async function main() {
         .getByText(/page not found|dropped the mic/i)
         .first();
       await header.or(notFound).first().waitFor();
+      // With a store lifecycle the docs image shows the Ready store (above).
+      const file = storesShotTaken
+        ? 'storeplane-e2e-stores-after-delete.png'
+        : 'stores-page.png';
+      const where = storesShotTaken ? { dir: os.tmpdir() } : {};
       if (await notFound.isVisible()) {
-        await shot(page, 'stores-page.png');
+        await shot(page, file, where);
         throw skip('/stores is not wired in the app yet (404 page)');
       }
       // The list loads from the stores backend; wait for the table or an
@@ -287,10 +489,19 @@ async function main() {
         .getByText(/^Stores \(\d+\)$|Could not list stores/)
         .first();
       await loaded.waitFor({ timeout: 20_000 }).catch(() => {});
-      await shot(page, 'stores-page.png');
+      await shot(page, file, where);
       const text = (await loaded.isVisible())
         ? (await loaded.innerText()).trim()
         : 'header only';
+      if (CLUSTER) {
+        // After the lifecycle above the store must be gone from the list.
+        const row = page.getByRole('link', { name: STORE_NAME, exact: true });
+        assert(
+          !(await row.isVisible()),
+          `${STORE_NAME} is still listed after deletion`,
+        );
+        return `${text}, ${STORE_NAME} not listed`;
+      }
       return text;
     });
   } finally {

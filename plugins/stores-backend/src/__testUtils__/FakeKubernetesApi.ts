@@ -273,9 +273,10 @@ export class FakeKubernetesApi {
 
     if (method === 'GET' && !name) {
       const selector = url.searchParams.get('labelSelector');
-      const items = this.list(kind, namespace).filter(o =>
-        matchesSelector(o, selector),
-      );
+      // Like the API server: list items carry no apiVersion/kind.
+      const items = this.list(kind, namespace)
+        .filter(o => matchesSelector(o, selector))
+        .map(({ apiVersion: _apiVersion, kind: _kind, ...item }) => item);
       return HttpResponse.json({
         apiVersion: parsed.apiVersion,
         kind: `${kind}List`,

@@ -138,7 +138,8 @@ export class KubernetesClient {
         labelSelector,
       ),
     );
-    return result.items;
+    // Items of a Kubernetes list carry no apiVersion/kind; callers name objects by kind.
+    return result.items.map(item => ({ ...item, apiVersion, kind }));
   }
 
   /** Deletes an object; one that is already gone counts as deleted. */

@@ -97,6 +97,12 @@ describe.each(databases.eachSupportedId())(
         'health.passed',
         'ready',
       ]);
+      const workloadsEvent = (
+        await harness.repository.listEvents(created.id, 100)
+      ).find(e => e.type === 'workloads.available');
+      expect(workloadsEvent!.message).toBe(
+        'Workloads available: Deployment/woocommerce-wordpress, StatefulSet/woocommerce-mariadb',
+      );
 
       expect(
         fake.get('Namespace', undefined, ns)!.metadata.labels,

@@ -173,6 +173,12 @@ describeWithCluster('stores on a real Kubernetes API server', () => {
       'health.passed',
       'ready',
     ]);
+    const workloadsEvent = (await events(h, created.id)).find(
+      e => e.type === 'workloads.available',
+    );
+    expect(workloadsEvent!.message).toBe(
+      'Workloads available: Deployment/woocommerce-wordpress, StatefulSet/woocommerce-mariadb',
+    );
     // helm created the release's objects, under the installer role, inside the guardrails.
     const deployment = await admin.read<KubernetesObject>(
       'apps/v1',

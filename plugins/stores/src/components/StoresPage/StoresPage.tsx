@@ -206,6 +206,7 @@ export const StoresPage = () => {
             options={{
               paging: true,
               pageSize: 20,
+              emptyRowsWhenPaging: false,
               search: true,
               padding: 'dense',
             }}
