@@ -1,5 +1,4 @@
 import Box from '@material-ui/core/Box';
-import Button from '@material-ui/core/Button';
 import Typography from '@material-ui/core/Typography';
 import { InfoCard, Progress } from '@backstage/core-components';
 import {
@@ -13,7 +12,12 @@ import {
   STORE_STEP_TITLES,
 } from '@storeplane/plugin-stores-common';
 import { useStore } from '../../hooks/useStore';
-import { getStoreId, StoreErrorView, StoreStatusChip } from '../shared';
+import {
+  getStoreId,
+  StoreErrorView,
+  StoreLinkButtons,
+  StoreStatusChip,
+} from '../shared';
 
 function describeStep(store: Store): string {
   if (store.status === 'Ready') return 'All checks passed';
@@ -35,32 +39,7 @@ const StoreOverview = ({ store }: { store: Store }) => (
       </Typography>
     )}
     {store.status === 'Ready' && (
-      <Box display="flex" gridGap={8} flexWrap="wrap">
-        {store.storefrontUrl && (
-          <Button
-            size="small"
-            variant="contained"
-            color="primary"
-            href={store.storefrontUrl}
-            target="_blank"
-            rel="noopener noreferrer"
-          >
-            Open storefront
-          </Button>
-        )}
-        {store.adminUrl && (
-          <Button
-            size="small"
-            variant="outlined"
-            color="primary"
-            href={store.adminUrl}
-            target="_blank"
-            rel="noopener noreferrer"
-          >
-            Open wp-admin
-          </Button>
-        )}
-      </Box>
+      <StoreLinkButtons store={store} size="small" />
     )}
   </Box>
 );

@@ -15,6 +15,7 @@ import {
 import { storesApiRef } from '../../api';
 import { DeleteStoreDialog } from './DeleteStoreDialog';
 import { StoreCredentialsPanel } from './StoreCredentialsPanel';
+import { StoreLinkButtons } from '../shared';
 
 const StoreLinks = ({ store }: { store: Store }) => {
   if (store.status !== 'Ready') {
@@ -24,32 +25,7 @@ const StoreLinks = ({ store }: { store: Store }) => {
       </Typography>
     );
   }
-  return (
-    <Box display="flex" gridGap={8} flexWrap="wrap">
-      {store.storefrontUrl && (
-        <Button
-          variant="contained"
-          color="primary"
-          href={store.storefrontUrl}
-          target="_blank"
-          rel="noopener noreferrer"
-        >
-          Open storefront
-        </Button>
-      )}
-      {store.adminUrl && (
-        <Button
-          variant="outlined"
-          color="primary"
-          href={store.adminUrl}
-          target="_blank"
-          rel="noopener noreferrer"
-        >
-          Open wp-admin
-        </Button>
-      )}
-    </Box>
-  );
+  return <StoreLinkButtons store={store} />;
 };
 
 /** Links and what the user may do with the store, each behind its permission. */

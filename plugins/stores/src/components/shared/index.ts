@@ -2,3 +2,4 @@ export { isStoreAvailable, getStoreId } from './isStoreAvailable';
 export { StoreStatusChip } from './StoreStatusChip';
 export { relativeTime } from './relativeTime';
 export { StoreErrorView, isStoreGone } from './StoreErrorView';
+export { StoreLinkButtons } from './StoreLinkButtons';
