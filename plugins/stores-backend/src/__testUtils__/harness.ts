@@ -105,6 +105,8 @@ export async function createHarness(
     migrate?: boolean;
     /** Use the wall clock and wait between passes (tests against a real API server). */
     realTime?: boolean;
+    /** Real instruments instead of the recording stand-in. */
+    metrics?: StoresMetrics;
   } = {},
 ): Promise<Harness> {
   if (options.migrate !== false) await migrateDatabase(knex);
@@ -127,7 +129,7 @@ export async function createHarness(
     retries: [] as string[],
     provisioned: [] as number[],
   };
-  const metrics: StoresMetrics = {
+  const metrics: StoresMetrics = options.metrics ?? {
     recordProvisioned: seconds => void metricsRecord.provisioned.push(seconds),
     recordReconcileError: reason => void metricsRecord.errors.push(reason),
     recordRetry: step => void metricsRecord.retries.push(step),
