@@ -63,7 +63,7 @@ describe.each(databases.eachSupportedId())(
       await repository.insertStore(
         storeRecord('race'),
         { type: 'requested', level: 'info', message: 'x' },
-        'user:default/ann',
+        { rateLimitUser: 'user:default/ann', rateWindowStart: 0 },
       );
       const results = await Promise.all(
         Array.from({ length: 8 }, (_, i) =>
@@ -82,7 +82,7 @@ describe.each(databases.eachSupportedId())(
       await repository.insertStore(
         storeRecord('crash'),
         { type: 'requested', level: 'info', message: 'x' },
-        'user:default/ann',
+        { rateLimitUser: 'user:default/ann', rateWindowStart: 0 },
       );
       expect(
         await repository.claimStore('crash', 'replica-a', NOW, LEASE),
@@ -131,7 +131,7 @@ describe.each(databases.eachSupportedId())(
       await repository.insertStore(
         storeRecord('fence'),
         { type: 'requested', level: 'info', message: 'x' },
-        'user:default/ann',
+        { rateLimitUser: 'user:default/ann', rateWindowStart: 0 },
       );
       const claimed = await repository.claimStore(
         'fence',
@@ -167,7 +167,7 @@ describe.each(databases.eachSupportedId())(
             createdAt: NOW + i,
           }),
           { type: 'requested', level: 'info', message: 'x' },
-          'user:default/ann',
+          { rateLimitUser: 'user:default/ann', rateWindowStart: 0 },
         );
       }
       const page = await repository.listStores({
@@ -196,7 +196,7 @@ describe.each(databases.eachSupportedId())(
       await repository.insertStore(
         storeRecord('gone'),
         { type: 'requested', level: 'info', message: 'x' },
-        'user:default/ann',
+        { rateLimitUser: 'user:default/ann', rateWindowStart: 0 },
       );
       const claimed = await repository.claimStore('gone', 'w', NOW, LEASE);
       await repository.addEvent(
@@ -212,6 +212,33 @@ describe.each(databases.eachSupportedId())(
       expect(await repository.purgeEventsOfDeletedStores(NOW - LEASE)).toBe(1);
       expect(await repository.listEvents('gone', 10)).toHaveLength(1);
       expect(await repository.purgeEventsOfDeletedStores(NOW + 1)).toBe(1);
+    });
+
+    it('refuses a burst of creates beyond a limit, however they interleave', async () => {
+      const { repository } = await setup();
+      const attempts = Array.from({ length: 6 }, (_, i) =>
+        repository.insertStore(
+          storeRecord(`burst-${i}`),
+          { type: 'requested', level: 'info', message: 'x' },
+          {
+            rateLimitUser: 'user:default/ann',
+            rateWindowStart: 0,
+            checkUsage: usage => {
+              if (usage.activeByUser >= 2) throw new Error('limit reached');
+            },
+          },
+        ),
+      );
+      const results = await Promise.allSettled(attempts);
+      expect(results.filter(r => r.status === 'fulfilled')).toHaveLength(2);
+      expect(
+        await repository.countActiveStores({ createdBy: 'user:default/ann' }),
+      ).toBe(2);
+      const { totalCount } = await repository.listStores({
+        offset: 0,
+        limit: 10,
+      });
+      expect(totalCount).toBe(2);
     });
 
     it('migrates down and up again', async () => {

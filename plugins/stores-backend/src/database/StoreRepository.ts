@@ -67,6 +67,14 @@ export interface ListStoresFilter {
   limit: number;
 }
 
+/** What a requester and an owner already use, checked against limits before a create. */
+export interface CreateUsage {
+  /** Times of the requester's accepted creates within the rate window, oldest first. */
+  recentCreates: number[];
+  activeByUser: number;
+  activeByOwner: number;
+}
+
 /** The fields a lease holder may change on the store it holds. */
 export type ClaimedStoreUpdate = Partial<
   Pick<
@@ -177,18 +185,48 @@ function applyAccessFilter(
 export class StoreRepository {
   constructor(private readonly db: Knex) {}
 
+  /**
+   * Inserts a new store with its first event and a create-rate record, in one transaction.
+   * `checkUsage` sees the requester's and owner's current usage inside that transaction and
+   * may throw to refuse the create. On PostgreSQL, advisory locks on the requester and the
+   * owner serialize concurrent creates (from any replica), so limits cannot be overrun by a
+   * burst; SQLite serializes write transactions by itself.
+   */
   async insertStore(
     store: StoreRecord,
     event: NewStoreEvent,
-    rateLimitUser: string,
+    options: {
+      rateLimitUser: string;
+      rateWindowStart: number;
+      checkUsage?: (usage: CreateUsage) => void;
+    },
   ): Promise<void> {
     await this.db.transaction(async tx => {
+      if (tx.client.config.client === 'pg') {
+        for (const key of [options.rateLimitUser, store.owner].sort()) {
+          await tx.raw('select pg_advisory_xact_lock(hashtext(?))', [
+            `storeplane:${key}`,
+          ]);
+        }
+      }
+      options.checkUsage?.({
+        recentCreates: await this.createRequestsSince(
+          options.rateLimitUser,
+          options.rateWindowStart,
+          tx,
+        ),
+        activeByUser: await this.countActiveStores(
+          { createdBy: store.createdBy },
+          tx,
+        ),
+        activeByOwner: await this.countActiveStores({ owner: store.owner }, tx),
+      });
       await tx('stores').insert(toRow(store));
       await tx('store_events').insert(
         this.eventRow(store.id, event, store.createdAt),
       );
       await tx('store_create_requests').insert({
-        user_ref: rateLimitUser,
+        user_ref: options.rateLimitUser,
         created_at: store.createdAt,
       });
     });
@@ -220,11 +258,11 @@ export class StoreRepository {
     return { items: rows.map(fromRow), totalCount: Number(count) };
   }
 
-  async countActiveStores(by: {
-    createdBy?: string;
-    owner?: string;
-  }): Promise<number> {
-    const query = this.db('stores').whereIn('status', ACTIVE_STATUSES);
+  async countActiveStores(
+    by: { createdBy?: string; owner?: string },
+    db: Knex = this.db,
+  ): Promise<number> {
+    const query = db('stores').whereIn('status', ACTIVE_STATUSES);
     if (by.createdBy) query.where('created_by', by.createdBy);
     if (by.owner) query.where('owner', by.owner);
     const [{ count }] = await query.count({ count: '*' });
@@ -232,8 +270,12 @@ export class StoreRepository {
   }
 
   /** Accepted creates of a user since a time, oldest first (for Retry-After). */
-  async createRequestsSince(userRef: string, since: number): Promise<number[]> {
-    const rows = await this.db('store_create_requests')
+  async createRequestsSince(
+    userRef: string,
+    since: number,
+    db: Knex = this.db,
+  ): Promise<number[]> {
+    const rows = await db('store_create_requests')
       .where('user_ref', userRef)
       .andWhere('created_at', '>=', since)
       .orderBy('created_at', 'asc')

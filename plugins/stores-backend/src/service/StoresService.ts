@@ -7,7 +7,11 @@ import {
 } from '@storeplane/plugin-stores-common';
 import { randomBytes } from 'node:crypto';
 import { StoresConfig } from '../config/readStoresConfig';
-import { StoreRecord, StoreRepository } from '../database/StoreRepository';
+import {
+  CreateUsage,
+  StoreRecord,
+  StoreRepository,
+} from '../database/StoreRepository';
 import { EngineRegistry } from '../engines/EngineRegistry';
 import { KubernetesClient } from '../kubernetes/KubernetesClient';
 import { CREDENTIALS_SECRET } from '../kubernetes/storeResources';
@@ -71,7 +75,6 @@ export class StoresService {
 
   async createStore(body: unknown, requester: string): Promise<StoreRecord> {
     const request = this.validateCreate(body);
-    await this.enforceLimits(requester, request.owner);
     const now = this.now();
     const id = `${request.name}-${randomSuffix()}`;
     const store: StoreRecord = {
@@ -107,7 +110,11 @@ export class StoresService {
         message: `Store '${store.name}' requested on plan ${store.plan} for ${store.owner}`,
         actor: requester,
       },
-      requester,
+      {
+        rateLimitUser: requester,
+        rateWindowStart: now - this.options.config.limits.createRate.windowMs,
+        checkUsage: usage => this.enforceLimits(usage, request.owner, now),
+      },
     );
     this.options.onChange(id, 'Provisioning');
     this.options.wakeReconciler();
@@ -212,36 +219,28 @@ export class StoresService {
     };
   }
 
-  private async enforceLimits(requester: string, owner: string) {
-    const { repository, config } = this.options;
-    const { limits } = config;
-    const now = this.now();
-    const recent = await repository.createRequestsSince(
-      requester,
-      now - limits.createRate.windowMs,
-    );
-    if (recent.length >= limits.createRate.count) {
+  /** Throws 429 when a create would exceed a limit; runs inside the create transaction. */
+  private enforceLimits(usage: CreateUsage, owner: string, now: number) {
+    const { limits } = this.options.config;
+    const { recentCreates, activeByUser, activeByOwner } = usage;
+    if (recentCreates.length >= limits.createRate.count) {
       const retryAfter = Math.max(
         1,
-        Math.ceil((recent[0] + limits.createRate.windowMs - now) / 1000),
+        Math.ceil((recentCreates[0] + limits.createRate.windowMs - now) / 1000),
       );
       throw new TooManyRequestsError(
-        `You created ${recent.length} stores in the last ${Math.round(
+        `You created ${recentCreates.length} stores in the last ${Math.round(
           limits.createRate.windowMs / 60000,
         )} minutes; try again in ${retryAfter} s`,
         retryAfter,
       );
     }
-    const activeByUser = await repository.countActiveStores({
-      createdBy: requester,
-    });
     if (activeByUser >= limits.maxActiveStoresPerUser) {
       throw new TooManyRequestsError(
         `You already have ${activeByUser} active stores (limit ${limits.maxActiveStoresPerUser}); delete one first`,
         60,
       );
     }
-    const activeByOwner = await repository.countActiveStores({ owner });
     if (activeByOwner >= limits.maxActiveStoresPerOwner) {
       throw new TooManyRequestsError(
         `${owner} already owns ${activeByOwner} active stores (limit ${limits.maxActiveStoresPerOwner}); delete one first`,
