@@ -31,6 +31,11 @@ export interface StoreReconcilerOptions {
   random?: () => number;
 }
 
+const describeDuration = (ms: number) =>
+  ms >= 60_000
+    ? `${Math.round(ms / 60_000)} minutes`
+    : `${Math.round(ms / 1000)} s`;
+
 /** Steps run back to back in one claim, as long as the lease has time left. */
 const MAX_STEPS_PER_CLAIM = 10;
 
@@ -73,9 +78,9 @@ export class StoreReconciler {
         this.options.config.reconciler.stepTimeoutMs
       ) {
         throw new StoreFault(
-          `Step '${store.step}' did not finish within ${Math.round(
-            this.options.config.reconciler.stepTimeoutMs / 60000,
-          )} minutes`,
+          `Step '${store.step}' did not finish within ${describeDuration(
+            this.options.config.reconciler.stepTimeoutMs,
+          )}`,
           'permanent',
           'step_timeout',
         );
