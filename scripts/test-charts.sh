@@ -124,6 +124,14 @@ if "$HELM" template backstage "$BS" -n backstage "${pg[@]}" --set rbac.storeMana
 else
   report 1 "backstage-storeplane: role names reach the ClusterRoles, the bind rule and app-config"
 fi
+if "$HELM" template backstage "$BS" -n backstage "${pg[@]}" --show-only templates/configmap.yaml >"$out" 2>&1 \
+  && grep -q 'source: inCluster' "$out" \
+  && grep -A2 'serviceAccount:' "$out" | grep -q 'name: backstage' \
+  && grep -A2 'serviceAccount:' "$out" | grep -q 'namespace: backstage'; then
+  report 0 "backstage-storeplane: app-config tells the plugin its own ServiceAccount (it binds the store-manager role to it)"
+else
+  report 1 "backstage-storeplane: app-config tells the plugin its own ServiceAccount (it binds the store-manager role to it)"
+fi
 expect_render "backstage-storeplane: appConfig is merged over the generated config" \
   "baseUrl: https://override.example.com" backstage "$BS" "${pg[@]}" --set baseUrl=https://b.example.com \
   --set appConfig.app.baseUrl=https://override.example.com --show-only templates/configmap.yaml

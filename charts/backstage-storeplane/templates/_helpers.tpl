@@ -64,7 +64,9 @@ The app-config the chart generates, deep-merged with .Values.appConfig (which wi
 {{- $_ := set $backend "database" (dict "client" "better-sqlite3" "connection" ":memory:") -}}
 {{- end -}}
 {{- $_ := set $cfg "backend" $backend -}}
-{{- $rbac := dict "storeManagerClusterRole" (include "bs.storeManagerRole" .) "storeInstallerClusterRole" (include "bs.storeInstallerRole" .) -}}
-{{- $_ := set $cfg "storeplane" (dict "kubernetes" (dict "rbac" $rbac)) -}}
+{{- /* The plugin binds the store-manager role to this ServiceAccount in every store namespace. */ -}}
+{{- $serviceAccount := dict "namespace" .Release.Namespace "name" (include "bs.serviceAccountName" .) -}}
+{{- $rbac := dict "storeManagerClusterRole" (include "bs.storeManagerRole" .) "storeInstallerClusterRole" (include "bs.storeInstallerRole" .) "serviceAccount" $serviceAccount -}}
+{{- $_ := set $cfg "storeplane" (dict "kubernetes" (dict "source" "inCluster" "rbac" $rbac)) -}}
 {{- toYaml (mustMergeOverwrite $cfg (deepCopy .Values.appConfig)) -}}
 {{- end -}}
