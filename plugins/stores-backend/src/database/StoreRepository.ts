@@ -324,18 +324,6 @@ export class StoreRepository {
     return store?.leaseHolder === holder ? store : undefined;
   }
 
-  async renewLease(
-    id: string,
-    holder: string,
-    now: number,
-    leaseMs: number,
-  ): Promise<boolean> {
-    const updated = await this.db('stores')
-      .where({ id, lease_holder: holder })
-      .update({ lease_expires_at: now + leaseMs });
-    return updated === 1;
-  }
-
   async releaseStore(id: string, holder: string): Promise<void> {
     await this.db('stores')
       .where({ id, lease_holder: holder })

@@ -66,11 +66,6 @@ export class KubernetesClient {
     this.authorization = kubeConfig.makeApiClient(AuthorizationV1Api);
   }
 
-  /** True when the config names a cluster at all (the backend still runs without one). */
-  get server(): string | undefined {
-    return this.kubeConfig.getCurrentCluster()?.server;
-  }
-
   /** Server-side apply: creates or updates the fields Storeplane owns, idempotently. */
   apply<T extends KubernetesObject>(object: T): Promise<T> {
     return this.withTimeout(

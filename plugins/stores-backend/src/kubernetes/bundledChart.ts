@@ -1,7 +1,6 @@
 import { create } from 'tar';
-import { readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { parse } from 'yaml';
 
 /**
  * Packs a chart directory into a .tgz the way `helm package` lays it out (`<name>/...`), so the
@@ -9,10 +8,10 @@ import { parse } from 'yaml';
  */
 export async function packageChart(
   chartDir: string,
-): Promise<{ archiveBase64: string; version: string }> {
-  const chartYaml = parse(
-    await readFile(path.join(chartDir, 'Chart.yaml'), 'utf8'),
-  );
+): Promise<{ archiveBase64: string }> {
+  await access(path.join(chartDir, 'Chart.yaml')).catch(() => {
+    throw new Error(`${chartDir} is not a Helm chart (no Chart.yaml)`);
+  });
   const stream = create(
     {
       gzip: true,
@@ -30,8 +29,5 @@ export async function packageChart(
       `Chart ${chartDir} packs to ${archive.length} bytes; a ConfigMap holds at most 1 MiB`,
     );
   }
-  return {
-    archiveBase64: archive.toString('base64'),
-    version: String(chartYaml.version),
-  };
+  return { archiveBase64: archive.toString('base64') };
 }

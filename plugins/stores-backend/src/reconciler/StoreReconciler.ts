@@ -23,9 +23,7 @@ export interface StoreReconcilerOptions {
   metrics: StoresMetrics;
   /** Returns the cluster client, or throws when no cluster is configured. */
   kubernetes: () => KubernetesClient;
-  bundledChart: (
-    engineName: string,
-  ) => Promise<{ archiveBase64: string; version: string }>;
+  bundledChart: (engineName: string) => Promise<{ archiveBase64: string }>;
   onChange: StoreChangeListener;
   now?: () => number;
   random?: () => number;
@@ -72,7 +70,7 @@ export class StoreReconciler {
     if (!store.step) return undefined;
     const now = this.now();
     try {
-      const ctx = this.stepContext(store, now);
+      const ctx = this.stepContext(store);
       if (
         now - store.stepStartedAt >
         this.options.config.reconciler.stepTimeoutMs
@@ -286,7 +284,7 @@ export class StoreReconciler {
     }
   }
 
-  private stepContext(store: StoreRecord, now: number): StepContext {
+  private stepContext(store: StoreRecord): StepContext {
     const { engines, config } = this.options;
     const engine = engines.get(store.engine);
     const plan = config.plans.get(store.plan);
@@ -317,7 +315,6 @@ export class StoreReconciler {
       kube,
       config,
       bundledChart: () => this.options.bundledChart(engine.name),
-      now,
     };
   }
 }

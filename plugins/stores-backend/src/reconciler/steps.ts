@@ -31,8 +31,7 @@ export interface StepContext {
   engineInput: EngineStoreInput;
   kube: KubernetesClient;
   config: StoresConfig;
-  bundledChart: () => Promise<{ archiveBase64: string; version: string }>;
-  now: number;
+  bundledChart: () => Promise<{ archiveBase64: string }>;
 }
 
 /** What a step did: moved the store on, or is waiting on the cluster and wants another look. */
