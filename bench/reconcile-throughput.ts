@@ -59,12 +59,12 @@ async function main() {
         limits: {
           maxActiveStoresPerUser: 100000,
           maxActiveStoresPerOwner: 100000,
-          createRate: { count: 100000, windowSeconds: 60 },
+          createRate: { count: 100000, window: { seconds: 60 } },
         },
         // Waiting steps look again after 3 s in production; here nothing waits on a real cluster.
         reconciler: {
           concurrency: CONCURRENCY,
-          leaseSeconds: 60,
+          lease: { seconds: 60 },
           maxAttempts: 5,
         },
       }),

@@ -137,7 +137,7 @@ storeplane:
   kubernetes:
     source: kubeconfig
     kubeconfigPath: $CLUSTER_KUBECONFIG
-    requestTimeoutMs: 5000
+    requestTimeout: 5s
     rbac:
       serviceAccount:
         namespace: $CLUSTER_SERVICE_ACCOUNT_NAMESPACE
@@ -149,16 +149,18 @@ storeplane:
     mode: url
     urlTemplate: 'http://127.0.0.1:$CLUSTER_HEALTH_PORT/{namespace}'
   reconciler:
-    frequencySeconds: 1
-    initialBackoffSeconds: 1
-    maxBackoffSeconds: 5
-    stepTimeoutMinutes: 5
+    frequency: 1s
+    initialBackoff: 1s
+    maxBackoff: 5s
+    stepTimeout: 5m
   helm:
     timeout: 3m
-  catalog:
-    schedule:
-      frequency: { seconds: 3 }
-      timeout: { seconds: 30 }
+catalog:
+  providers:
+    storeplane:
+      schedule:
+        frequency: { seconds: 3 }
+        timeout: { seconds: 30 }
 YAML
     extra_config=(--config "$PWD/app-config.yaml" --config "$tmp_dir/app-config.e2e.yaml")
   else

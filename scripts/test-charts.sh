@@ -91,7 +91,7 @@ expect_render "woocommerce-store: large plan (RWX) rolls WordPress without downt
 if "$HELM" template store "$WC" -f "$small" >"$out" 2>&1 \
   && ! grep -Eq '^kind: Secret$|bitnami' "$out" \
   && [ "$(grep -Ec '^ +limits:$' "$out")" -eq "$(grep -Ec '^ +- name: (wordpress|mariadb|setup)$' "$out")" ] \
-  && [ "$(grep -c 'storeplane.dev/store-id: "ci-small"' "$out")" -ge 10 ]; then
+  && [ "$(grep -c 'storeplane.io/store-id: "ci-small"' "$out")" -ge 10 ]; then
   report 0 "woocommerce-store: no Secret, no Bitnami, limits on every container, store-id labels"
 else
   report 1 "woocommerce-store: no Secret, no Bitnami, limits on every container, store-id labels"

@@ -1,16 +1,18 @@
 import { SchedulerServiceTaskScheduleDefinitionConfig } from '@backstage/backend-plugin-api';
 
 export interface Config {
-  storeplane?: {
-    /** How stores appear in the software catalog. */
-    catalog?: {
-      /**
-       * How often every store is re-read into the catalog. Store changes arrive as events in
-       * between, so this only repairs missed events. Defaults to every 30 seconds.
-       */
-      schedule?: SchedulerServiceTaskScheduleDefinitionConfig;
-      /** `spec.system` of store entities. Defaults to `storeplane`. */
-      system?: string;
+  catalog?: {
+    providers?: {
+      /** How Storeplane's stores appear in the software catalog. */
+      storeplane?: {
+        /**
+         * How often every store is re-read into the catalog. Store changes arrive as events in
+         * between, so this only repairs missed events. Defaults to every 30 seconds.
+         */
+        schedule?: SchedulerServiceTaskScheduleDefinitionConfig;
+        /** `spec.system` of store entities. Defaults to `storeplane`. */
+        system?: string;
+      };
     };
   };
 }

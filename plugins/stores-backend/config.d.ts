@@ -1,3 +1,5 @@
+import { HumanDuration } from '@backstage/types';
+
 export interface Config {
   /** Storeplane: self-service WooCommerce stores on Kubernetes. */
   storeplane?: {
@@ -15,8 +17,8 @@ export interface Config {
       token?: string;
       caData?: string;
       skipTLSVerify?: boolean;
-      /** Milliseconds before an API call counts as timed out (transient). Default 10000. */
-      requestTimeoutMs?: number;
+      /** How long an API call may take before it counts as timed out (transient). Default 10 seconds. */
+      requestTimeout?: HumanDuration | string;
       rbac?: {
         /** ClusterRole the plugin binds to itself in each store namespace. */
         storeManagerClusterRole?: string;
@@ -53,8 +55,8 @@ export interface Config {
         reference?: string;
         version?: string;
       };
-      /** helm --timeout for install (hooks wait for WooCommerce setup). Default 20m. */
-      timeout?: string;
+      /** helm --timeout for install (hooks wait for WooCommerce setup). Default 20 minutes. */
+      timeout?: HumanDuration | string;
       /** Job-level retries before the install counts as failed. Default 1. */
       backoffLimit?: number;
     };
@@ -77,23 +79,30 @@ export interface Config {
       healthCheckSourceCidrs?: string[];
     };
     reconciler?: {
-      frequencySeconds?: number;
+      /** How often each replica looks for due stores. Default 5 seconds. */
+      frequency?: HumanDuration | string;
+      /** Stores worked on at once per replica. Default 4. */
       concurrency?: number;
-      leaseSeconds?: number;
+      /** How long a claim on a store lasts before another replica may take it. Default 2 minutes. */
+      lease?: HumanDuration | string;
+      /** Attempts of a provisioning step before the store is Failed. Default 8. */
       maxAttempts?: number;
-      initialBackoffSeconds?: number;
-      maxBackoffSeconds?: number;
-      /** How long a waiting step (Job, workloads, namespace deletion) may take. Default 30. */
-      stepTimeoutMinutes?: number;
+      /** First retry delay (doubles per attempt, with jitter). Default 5 seconds. */
+      initialBackoff?: HumanDuration | string;
+      /** Longest retry delay. Default 5 minutes. */
+      maxBackoff?: HumanDuration | string;
+      /** How long a waiting step (Job, workloads) may take. Default 30 minutes. */
+      stepTimeout?: HumanDuration | string;
     };
     limits?: {
       maxActiveStoresPerUser?: number;
       maxActiveStoresPerOwner?: number;
-      createRate?: { count: number; windowSeconds: number };
+      /** Accepted creates per user within a sliding window. Default 10 per hour. */
+      createRate?: { count: number; window: HumanDuration | string };
     };
     events?: {
-      /** Days events of deleted stores stay readable. Default 30. */
-      retentionDays?: number;
+      /** How long events of deleted stores stay readable. Default 30 days. */
+      retention?: HumanDuration | string;
     };
     defaultPlan?: string;
     plans?: {

@@ -45,7 +45,7 @@ import (
 )
 
 const (
-	exitCodeAnnotation = "storeplane.dev/sim-exit-code"
+	exitCodeAnnotation = "storeplane.io/sim-exit-code"
 	exitCodeEnv        = "SIM_EXIT_CODE"
 )
 

@@ -28,7 +28,7 @@ helm.sh/chart: {{ include "wcs.chart" .ctx }}
 app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
 app.kubernetes.io/part-of: storeplane
 app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
-storeplane.dev/store-id: {{ include "wcs.storeId" .ctx | quote }}
+storeplane.io/store-id: {{ include "wcs.storeId" .ctx | quote }}
 {{- end -}}
 
 {{- define "wcs.selectorLabels" -}}

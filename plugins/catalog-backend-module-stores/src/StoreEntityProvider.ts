@@ -75,16 +75,17 @@ export class StoreEntityProvider implements EntityProvider {
       events: EventsService;
     },
   ): StoreEntityProvider {
-    const scheduleConfig = config.getOptionalConfig(
-      'storeplane.catalog.schedule',
+    const providerConfig = config.getOptionalConfig(
+      'catalog.providers.storeplane',
     );
+    const scheduleConfig = providerConfig?.getOptionalConfig('schedule');
     return new StoreEntityProvider({
       ...deps,
       client: new StoresClient({ discoveryApi: deps.discovery }),
       schedule: scheduleConfig
         ? readSchedulerServiceTaskScheduleDefinitionFromConfig(scheduleConfig)
         : undefined,
-      system: config.getOptionalString('storeplane.catalog.system'),
+      system: providerConfig?.getOptionalString('system'),
     });
   }
 

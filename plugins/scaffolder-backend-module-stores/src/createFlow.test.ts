@@ -58,13 +58,10 @@ describe('create flow: template → scaffolder task → stores backend → catal
         skipTLSVerify: true,
       },
       reconciler: {
-        frequencySeconds: 1,
-        initialBackoffSeconds: 0.1,
-        maxBackoffSeconds: 1,
+        frequency: { seconds: 1 },
+        initialBackoff: { milliseconds: 100 },
+        maxBackoff: { seconds: 1 },
         maxAttempts: 4,
-      },
-      catalog: {
-        schedule: { frequency: { seconds: 2 }, timeout: { seconds: 30 } },
       },
     });
     const { server: app } = await startTestBackend({
@@ -81,6 +78,14 @@ describe('create flow: template → scaffolder task → stores backend → catal
           data: {
             ...config,
             catalog: {
+              providers: {
+                storeplane: {
+                  schedule: {
+                    frequency: { seconds: 2 },
+                    timeout: { seconds: 30 },
+                  },
+                },
+              },
               processingInterval: { seconds: 1 },
               rules: [
                 {

@@ -141,9 +141,9 @@ export const storesPlugin = createBackendPlugin({
         // more replicas reconcile more stores at once.
         await scheduler.scheduleTask({
           id: 'storeplane-reconcile',
-          frequency: { seconds: config.reconciler.frequencySeconds },
+          frequency: { milliseconds: config.reconciler.frequencyMs },
           timeout: {
-            seconds: Math.max(60, (config.reconciler.leaseMs / 1000) * 2),
+            milliseconds: Math.max(60_000, config.reconciler.leaseMs * 2),
           },
           scope: 'local',
           fn: () => loop.trigger(),
@@ -198,7 +198,7 @@ export const storesPlugin = createBackendPlugin({
             .list()
             .map(e => e.name)
             .join(', ')}, reconciler every ${
-            config.reconciler.frequencySeconds
+            config.reconciler.frequencyMs / 1000
           } s`,
         );
       },

@@ -31,15 +31,15 @@ export function testConfigData(overrides: Record<string, unknown> = {}) {
         urlTemplate: `${FAKE_HEALTH_BASE}/{namespace}`,
       },
       reconciler: {
-        initialBackoffSeconds: 0.001,
-        maxBackoffSeconds: 0.002,
+        initialBackoff: { milliseconds: 1 },
+        maxBackoff: { milliseconds: 2 },
         maxAttempts: 4,
-        leaseSeconds: 60,
+        lease: { seconds: 60 },
       },
       limits: {
         maxActiveStoresPerUser: 100,
         maxActiveStoresPerOwner: 100,
-        createRate: { count: 100, windowSeconds: 60 },
+        createRate: { count: 100, window: { seconds: 60 } },
       },
       plans: {
         small: {

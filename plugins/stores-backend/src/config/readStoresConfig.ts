@@ -1,4 +1,9 @@
-import { Config } from '@backstage/config';
+import {
+  Config,
+  ConfigReader,
+  readDurationFromConfig,
+} from '@backstage/config';
+import { durationToMilliseconds } from '@backstage/types';
 import { StorePlan } from '@storeplane/plugin-stores-common';
 import { parseQuantity } from '../engines/quantity';
 
@@ -35,6 +40,7 @@ export interface StoresConfig {
     chartPath?: string;
     chartReference?: string;
     chartVersion?: string;
+    /** helm --timeout, as a Go duration (e.g. `1200s`). */
     timeout: string;
     backoffLimit: number;
   };
@@ -51,7 +57,7 @@ export interface StoresConfig {
     healthCheckSourceCidrs: string[];
   };
   reconciler: {
-    frequencySeconds: number;
+    frequencyMs: number;
     concurrency: number;
     leaseMs: number;
     maxAttempts: number;
@@ -69,19 +75,106 @@ export interface StoresConfig {
   plans: Map<string, StorePlan>;
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-
-function stringMap(
-  config: Config | undefined,
-  key: string,
-): Record<string, string> {
-  const value = config?.getOptionalConfig(key);
-  if (!value) return {};
-  return Object.fromEntries(value.keys().map(k => [k, value.getString(k)]));
+/** A setting is present but wrong: startup stops with the key and what is allowed. */
+export class StoresConfigError extends Error {
+  readonly name = 'StoresConfigError';
+  constructor(key: string, problem: string) {
+    super(`Invalid config at 'storeplane.${key}': ${problem}`);
+  }
 }
 
+/** Reads `storeplane.*` values with defaults, refusing values that would silently mean something else. */
+class SettingsReader {
+  constructor(private readonly config: Config) {}
+
+  /** A present value must be one of `allowed` (exact spelling). */
+  oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
+    const value = this.config.getOptionalString(key);
+    if (value === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(value)) {
+      throw new StoresConfigError(
+        key,
+        `'${value}' is not one of ${allowed.map(a => `'${a}'`).join(', ')}`,
+      );
+    }
+    return value as T;
+  }
+
+  string(key: string, fallback: string): string {
+    return this.config.getOptionalString(key) ?? fallback;
+  }
+
+  optionalString(key: string): string | undefined {
+    return this.config.getOptionalString(key);
+  }
+
+  boolean(key: string, fallback: boolean): boolean {
+    return this.config.getOptionalBoolean(key) ?? fallback;
+  }
+
+  /** A whole number of at least `min`. */
+  count(key: string, fallback: number, min = 1): number {
+    const value = this.config.getOptionalNumber(key) ?? fallback;
+    if (!Number.isInteger(value) || value < min) {
+      throw new StoresConfigError(
+        key,
+        `${value} is not a whole number of at least ${min}`,
+      );
+    }
+    return value;
+  }
+
+  /** A Backstage duration (`{ seconds: 5 }`, `'5s'`, `'PT5S'`), in milliseconds. */
+  durationMs(key: string, fallbackMs: number): number {
+    if (!this.config.has(key)) return fallbackMs;
+    let ms: number;
+    try {
+      ms = durationToMilliseconds(readDurationFromConfig(this.config, { key }));
+    } catch (error) {
+      throw new StoresConfigError(
+        key,
+        `${
+          (error as Error).message
+        }. Use e.g. { seconds: 30 }, '30s' or 'PT30S'`,
+      );
+    }
+    if (!(ms > 0)) {
+      throw new StoresConfigError(key, 'a duration must be longer than zero');
+    }
+    return ms;
+  }
+
+  stringArray(key: string, fallback: string[]): string[] {
+    return this.config.getOptionalStringArray(key) ?? fallback;
+  }
+
+  numberArray(key: string, fallback: number[]): number[] {
+    return this.config.getOptional<number[]>(key) ?? fallback;
+  }
+
+  stringMap(key: string, fallback: Record<string, string> = {}) {
+    const value = this.config.getOptionalConfig(key);
+    if (!value) return fallback;
+    return Object.fromEntries(value.keys().map(k => [k, value.getString(k)]));
+  }
+}
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const DAY = 24 * 60 * MINUTE;
+
+const DEFAULT_PLAN: StorePlan = {
+  name: 'small',
+  title: 'Small',
+  description: '1 WordPress replica, 0.25 CPU, 256 MiB, 2 GiB storage',
+  cpu: '250m',
+  memory: '256Mi',
+  storage: '2Gi',
+  replicas: 1,
+};
+
 function readPlans(config: Config): Map<string, StorePlan> {
-  const plansConfig = config.getOptionalConfig('storeplane.plans');
+  const plansConfig = config.getOptionalConfig('plans');
   const plans = new Map<string, StorePlan>();
   for (const name of plansConfig?.keys() ?? []) {
     const plan = plansConfig!.getConfig(name);
@@ -92,73 +185,100 @@ function readPlans(config: Config): Map<string, StorePlan> {
       cpu: plan.getString('cpu'),
       memory: plan.getString('memory'),
       storage: plan.getString('storage'),
-      replicas: plan.getOptionalNumber('replicas') ?? 1,
+      replicas: new SettingsReader(plan).count('replicas', 1),
     };
     for (const field of ['cpu', 'memory', 'storage'] as const) {
-      parseQuantity(entry[field], `storeplane.plans.${name}.${field}`);
+      try {
+        parseQuantity(entry[field], field);
+      } catch (error) {
+        throw new StoresConfigError(
+          `plans.${name}.${field}`,
+          (error as Error).message,
+        );
+      }
     }
     plans.set(name, entry);
   }
-  if (plans.size === 0) {
-    plans.set('small', {
-      name: 'small',
-      title: 'Small',
-      description: '1 WordPress replica, 0.25 CPU, 256 MiB, 2 GiB storage',
-      cpu: '250m',
-      memory: '256Mi',
-      storage: '2Gi',
-      replicas: 1,
-    });
-  }
+  if (plans.size === 0) plans.set(DEFAULT_PLAN.name, DEFAULT_PLAN);
   return plans;
 }
 
-/** Reads `storeplane.*` with the defaults documented in config.d.ts. */
+/** Reads `storeplane.*` with the defaults documented in config.d.ts; throws on values that are present but wrong. */
 export function readStoresConfig(root: Config): StoresConfig {
-  const config = root.getOptionalConfig('storeplane');
-  const kube = config?.getOptionalConfig('kubernetes');
-  const rbac = kube?.getOptionalConfig('rbac');
-  const serviceAccount = rbac?.getOptionalConfig('serviceAccount');
-  const ingress = config?.getOptionalConfig('ingress');
-  const helm = config?.getOptionalConfig('helm');
-  const health = config?.getOptionalConfig('healthCheck');
-  const network = config?.getOptionalConfig('network');
-  const reconciler = config?.getOptionalConfig('reconciler');
-  const limits = config?.getOptionalConfig('limits');
-  const plans = readPlans(root);
-  const defaultPlan =
-    config?.getOptionalString('defaultPlan') ?? plans.keys().next().value!;
+  const config =
+    root.getOptionalConfig('storeplane') ?? new ConfigReader({}, 'defaults');
+  const read = new SettingsReader(config);
+  const plans = readPlans(config);
+  const defaultPlan = read.string('defaultPlan', plans.keys().next().value!);
   if (!plans.has(defaultPlan)) {
-    throw new Error(
-      `storeplane.defaultPlan '${defaultPlan}' is not one of storeplane.plans`,
+    throw new StoresConfigError(
+      'defaultPlan',
+      `'${defaultPlan}' is not one of storeplane.plans (${[
+        ...plans.keys(),
+      ].join(', ')})`,
     );
   }
-  const healthMode = (health?.getOptionalString('mode') ?? 'serviceProxy') as
-    | 'serviceProxy'
-    | 'url';
-  if (healthMode === 'url' && !health?.getOptionalString('urlTemplate')) {
-    throw new Error(
-      'storeplane.healthCheck.urlTemplate is required when mode is url',
+  const source = read.oneOf(
+    'kubernetes.source',
+    ['kubeconfig', 'inCluster', 'url'] as const,
+    'kubeconfig',
+  );
+  if (source === 'url' && !read.optionalString('kubernetes.url')) {
+    throw new StoresConfigError(
+      'kubernetes.url',
+      'required when storeplane.kubernetes.source is url',
     );
   }
+  const healthMode = read.oneOf(
+    'healthCheck.mode',
+    ['serviceProxy', 'url'] as const,
+    'serviceProxy',
+  );
+  if (healthMode === 'url' && !read.optionalString('healthCheck.urlTemplate')) {
+    throw new StoresConfigError(
+      'healthCheck.urlTemplate',
+      'required when storeplane.healthCheck.mode is url',
+    );
+  }
+  const chartSource = read.oneOf(
+    'helm.chart.source',
+    ['bundled', 'reference'] as const,
+    'bundled',
+  );
+  if (
+    chartSource === 'reference' &&
+    !read.optionalString('helm.chart.reference')
+  ) {
+    throw new StoresConfigError(
+      'helm.chart.reference',
+      'required when storeplane.helm.chart.source is reference',
+    );
+  }
+  const serviceAccount = config.getOptionalConfig(
+    'kubernetes.rbac.serviceAccount',
+  );
 
   return {
     kubernetes: {
-      source: (kube?.getOptionalString('source') ??
-        'kubeconfig') as KubernetesSettings['source'],
-      kubeconfigPath: kube?.getOptionalString('kubeconfigPath'),
-      context: kube?.getOptionalString('context'),
-      url: kube?.getOptionalString('url'),
-      token: kube?.getOptionalString('token'),
-      caData: kube?.getOptionalString('caData'),
-      skipTLSVerify: kube?.getOptionalBoolean('skipTLSVerify') ?? false,
-      requestTimeoutMs: kube?.getOptionalNumber('requestTimeoutMs') ?? 10_000,
-      storeManagerClusterRole:
-        rbac?.getOptionalString('storeManagerClusterRole') ??
+      source,
+      kubeconfigPath: read.optionalString('kubernetes.kubeconfigPath'),
+      context: read.optionalString('kubernetes.context'),
+      url: read.optionalString('kubernetes.url'),
+      token: read.optionalString('kubernetes.token'),
+      caData: read.optionalString('kubernetes.caData'),
+      skipTLSVerify: read.boolean('kubernetes.skipTLSVerify', false),
+      requestTimeoutMs: read.durationMs(
+        'kubernetes.requestTimeout',
+        10 * SECOND,
+      ),
+      storeManagerClusterRole: read.string(
+        'kubernetes.rbac.storeManagerClusterRole',
         'storeplane-store-manager',
-      storeInstallerClusterRole:
-        rbac?.getOptionalString('storeInstallerClusterRole') ??
+      ),
+      storeInstallerClusterRole: read.string(
+        'kubernetes.rbac.storeInstallerClusterRole',
         'storeplane-store-installer',
+      ),
       serviceAccount: serviceAccount
         ? {
             namespace: serviceAccount.getString('namespace'),
@@ -167,81 +287,76 @@ export function readStoresConfig(root: Config): StoresConfig {
         : undefined,
     },
     ingress: {
-      className: ingress?.getOptionalString('className') ?? 'nginx',
-      baseDomain:
-        ingress?.getOptionalString('baseDomain') ?? 'stores.localhost',
+      className: read.string('ingress.className', 'nginx'),
+      baseDomain: read.string('ingress.baseDomain', 'stores.localhost'),
       tls: {
-        enabled: ingress?.getOptionalBoolean('tls.enabled') ?? false,
-        secretName: ingress?.getOptionalString('tls.secretName'),
-        annotations: stringMap(ingress, 'tls.annotations'),
+        enabled: read.boolean('ingress.tls.enabled', false),
+        secretName: read.optionalString('ingress.tls.secretName'),
+        annotations: read.stringMap('ingress.tls.annotations'),
       },
-      annotations: stringMap(ingress, 'annotations'),
+      annotations: read.stringMap('ingress.annotations'),
     },
-    storageClass: config?.getOptionalString('storageClass') ?? '',
+    storageClass: read.string('storageClass', ''),
     helm: {
-      image: helm?.getOptionalString('image') ?? 'alpine/helm:3.19.5',
-      chartSource: (helm?.getOptionalString('chart.source') ?? 'bundled') as
-        | 'bundled'
-        | 'reference',
-      chartPath: helm?.getOptionalString('chart.path'),
-      chartReference: helm?.getOptionalString('chart.reference'),
-      chartVersion: helm?.getOptionalString('chart.version'),
-      timeout: helm?.getOptionalString('timeout') ?? '20m',
-      backoffLimit: helm?.getOptionalNumber('backoffLimit') ?? 1,
+      image: read.string('helm.image', 'alpine/helm:3.19.5'),
+      chartSource,
+      chartPath: read.optionalString('helm.chart.path'),
+      chartReference: read.optionalString('helm.chart.reference'),
+      chartVersion: read.optionalString('helm.chart.version'),
+      timeout: `${Math.ceil(
+        read.durationMs('helm.timeout', 20 * MINUTE) / SECOND,
+      )}s`,
+      backoffLimit: read.count('helm.backoffLimit', 1, 0),
     },
     healthCheck: {
       mode: healthMode,
-      urlTemplate: health?.getOptionalString('urlTemplate'),
-      path: health?.getOptionalString('path') ?? '/wp-login.php',
+      urlTemplate: read.optionalString('healthCheck.urlTemplate'),
+      path: read.string('healthCheck.path', '/wp-login.php'),
     },
     network: {
-      ingressControllerNamespaceLabels: network?.has(
-        'ingressControllerNamespaceLabels',
-      )
-        ? stringMap(network, 'ingressControllerNamespaceLabels')
-        : { 'kubernetes.io/metadata.name': 'ingress-nginx' },
-      clusterCidrs: network?.getOptionalStringArray('clusterCidrs') ?? [
+      ingressControllerNamespaceLabels: read.stringMap(
+        'network.ingressControllerNamespaceLabels',
+        { 'kubernetes.io/metadata.name': 'ingress-nginx' },
+      ),
+      clusterCidrs: read.stringArray('network.clusterCidrs', [
         '10.0.0.0/8',
         '172.16.0.0/12',
         '192.168.0.0/16',
         '100.64.0.0/10',
         '169.254.0.0/16',
-      ],
-      apiServerCidrs: network?.getOptionalStringArray('apiServerCidrs') ?? [
-        '0.0.0.0/0',
-      ],
-      apiServerPorts: network?.getOptional<number[]>('apiServerPorts') ?? [
-        443, 6443,
-      ],
-      healthCheckSourceCidrs:
-        network?.getOptionalStringArray('healthCheckSourceCidrs') ?? [],
+      ]),
+      apiServerCidrs: read.stringArray('network.apiServerCidrs', ['0.0.0.0/0']),
+      apiServerPorts: read.numberArray('network.apiServerPorts', [443, 6443]),
+      healthCheckSourceCidrs: read.stringArray(
+        'network.healthCheckSourceCidrs',
+        [],
+      ),
     },
     reconciler: {
-      frequencySeconds: reconciler?.getOptionalNumber('frequencySeconds') ?? 5,
-      concurrency: reconciler?.getOptionalNumber('concurrency') ?? 4,
-      leaseMs: (reconciler?.getOptionalNumber('leaseSeconds') ?? 120) * 1000,
-      maxAttempts: reconciler?.getOptionalNumber('maxAttempts') ?? 8,
-      initialBackoffMs:
-        (reconciler?.getOptionalNumber('initialBackoffSeconds') ?? 5) * 1000,
-      maxBackoffMs:
-        (reconciler?.getOptionalNumber('maxBackoffSeconds') ?? 300) * 1000,
-      stepTimeoutMs:
-        (reconciler?.getOptionalNumber('stepTimeoutMinutes') ?? 30) * 60_000,
+      frequencyMs: read.durationMs('reconciler.frequency', 5 * SECOND),
+      concurrency: read.count('reconciler.concurrency', 4),
+      leaseMs: read.durationMs('reconciler.lease', 2 * MINUTE),
+      maxAttempts: read.count('reconciler.maxAttempts', 8),
+      initialBackoffMs: read.durationMs(
+        'reconciler.initialBackoff',
+        5 * SECOND,
+      ),
+      maxBackoffMs: read.durationMs('reconciler.maxBackoff', 5 * MINUTE),
+      stepTimeoutMs: read.durationMs('reconciler.stepTimeout', 30 * MINUTE),
     },
     limits: {
-      maxActiveStoresPerUser:
-        limits?.getOptionalNumber('maxActiveStoresPerUser') ?? 5,
-      maxActiveStoresPerOwner:
-        limits?.getOptionalNumber('maxActiveStoresPerOwner') ?? 20,
+      maxActiveStoresPerUser: read.count('limits.maxActiveStoresPerUser', 5, 0),
+      maxActiveStoresPerOwner: read.count(
+        'limits.maxActiveStoresPerOwner',
+        20,
+        0,
+      ),
       createRate: {
-        count: limits?.getOptionalNumber('createRate.count') ?? 10,
-        windowMs:
-          (limits?.getOptionalNumber('createRate.windowSeconds') ?? 3600) *
-          1000,
+        count: read.count('limits.createRate.count', 10, 0),
+        windowMs: read.durationMs('limits.createRate.window', 60 * MINUTE),
       },
     },
-    eventRetentionMs:
-      (config?.getOptionalNumber('events.retentionDays') ?? 30) * DAY_MS,
+    eventRetentionMs: read.durationMs('events.retention', 30 * DAY),
     defaultPlan,
     plans,
   };

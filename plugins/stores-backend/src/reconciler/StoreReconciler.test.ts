@@ -293,7 +293,9 @@ describe.each(databases.eachSupportedId())(
 
     it('times out a hung API call and retries', async () => {
       const harness = await setup({
-        configOverrides: { kubernetes: { requestTimeoutMs: 50 } },
+        configOverrides: {
+          kubernetes: { requestTimeout: { milliseconds: 50 } },
+        },
       });
       const created = await createStore(harness);
       let hung = 0;
@@ -411,9 +413,9 @@ describe.each(databases.eachSupportedId())(
         configOverrides: {
           reconciler: {
             maxAttempts: 4,
-            stepTimeoutMinutes: 0.1,
-            initialBackoffSeconds: 0.001,
-            maxBackoffSeconds: 0.002,
+            stepTimeout: { seconds: 6 },
+            initialBackoff: { milliseconds: 1 },
+            maxBackoff: { milliseconds: 2 },
           },
         },
       });

@@ -91,7 +91,7 @@ describeWithCluster('stores on a real Kubernetes API server', () => {
         kubernetesClientFromFile(serviceAccountKubeconfig, 5_000),
       configOverrides: {
         kubernetes: {
-          requestTimeoutMs: 5_000,
+          requestTimeout: { seconds: 5 },
           rbac: {
             serviceAccount: {
               namespace: STOREPLANE_NAMESPACE,
@@ -104,9 +104,9 @@ describeWithCluster('stores on a real Kubernetes API server', () => {
         healthCheck: { mode: 'url', urlTemplate: `${health.url}/{namespace}` },
         reconciler: {
           maxAttempts: 10,
-          initialBackoffSeconds: 0.5,
-          maxBackoffSeconds: 2,
-          stepTimeoutMinutes: 5,
+          initialBackoff: { milliseconds: 500 },
+          maxBackoff: { seconds: 2 },
+          stepTimeout: { minutes: 5 },
         },
         helm: { timeout: '3m', backoffLimit: 1 },
         ...configOverrides,

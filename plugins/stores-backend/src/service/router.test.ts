@@ -45,7 +45,7 @@ async function startBackend(
             skipTLSVerify: true,
           },
           // The reconciler is exercised elsewhere; keep its schedule out of the way.
-          reconciler: { frequencySeconds: 3600 },
+          reconciler: { frequency: { hours: 1 } },
           ...(options.limits ? { limits: options.limits } : {}),
         }),
       }),
@@ -303,7 +303,7 @@ describe('stores router', () => {
       limits: {
         maxActiveStoresPerUser: 2,
         maxActiveStoresPerOwner: 10,
-        createRate: { count: 10, windowSeconds: 60 },
+        createRate: { count: 10, window: { seconds: 60 } },
       },
     });
     for (const name of ['one', 'two']) {
@@ -341,7 +341,7 @@ describe('stores router', () => {
       limits: {
         maxActiveStoresPerUser: 10,
         maxActiveStoresPerOwner: 1,
-        createRate: { count: 10, windowSeconds: 60 },
+        createRate: { count: 10, window: { seconds: 60 } },
       },
     });
     expect(
@@ -366,7 +366,7 @@ describe('stores router', () => {
     const limits = {
       maxActiveStoresPerUser: 10,
       maxActiveStoresPerOwner: 10,
-      createRate: { count: 2, windowSeconds: 600 },
+      createRate: { count: 2, window: { minutes: 10 } },
     };
     const app = await startBackend({ limits });
     for (const name of ['r-one', 'r-two']) {

@@ -1,0 +1,89 @@
+import { ConfigReader } from '@backstage/config';
+import { JsonObject } from '@backstage/types';
+import { readStoresConfig } from './readStoresConfig';
+
+const read = (storeplane: JsonObject) =>
+  readStoresConfig(new ConfigReader({ storeplane }));
+
+describe('readStoresConfig', () => {
+  it('has working defaults without any storeplane config', () => {
+    const config = readStoresConfig(new ConfigReader({}));
+    expect(config.kubernetes.source).toBe('kubeconfig');
+    expect(config.kubernetes.requestTimeoutMs).toBe(10_000);
+    expect(config.reconciler).toEqual({
+      frequencyMs: 5_000,
+      concurrency: 4,
+      leaseMs: 120_000,
+      maxAttempts: 8,
+      initialBackoffMs: 5_000,
+      maxBackoffMs: 300_000,
+      stepTimeoutMs: 1_800_000,
+    });
+    expect(config.helm.timeout).toBe('1200s');
+    expect(config.limits.createRate).toEqual({
+      count: 10,
+      windowMs: 3_600_000,
+    });
+    expect(config.eventRetentionMs).toBe(30 * 24 * 3600 * 1000);
+    expect([...config.plans.keys()]).toEqual(['small']);
+    expect(config.defaultPlan).toBe('small');
+  });
+
+  it.each([
+    [{ seconds: 30 }, 30_000],
+    ['30s', 30_000],
+    ['PT30S', 30_000],
+    ['2 minutes', 120_000],
+  ])('reads the duration %j', (lease, ms) => {
+    expect(read({ reconciler: { lease } }).reconciler.leaseMs).toBe(ms);
+  });
+
+  it('passes helm the timeout in seconds', () => {
+    expect(read({ helm: { timeout: '3m' } }).helm.timeout).toBe('180s');
+  });
+
+  it.each([
+    [
+      { kubernetes: { source: 'incluster' } },
+      "Invalid config at 'storeplane.kubernetes.source': 'incluster' is not one of 'kubeconfig', 'inCluster', 'url'",
+    ],
+    [
+      { healthCheck: { mode: 'proxy' } },
+      "Invalid config at 'storeplane.healthCheck.mode': 'proxy' is not one of",
+    ],
+    [
+      { reconciler: { frequency: 'often' } },
+      "Invalid config at 'storeplane.reconciler.frequency'",
+    ],
+    [
+      { reconciler: { lease: { secs: 3 } } },
+      "Invalid config at 'storeplane.reconciler.lease'",
+    ],
+    [
+      { reconciler: { concurrency: 0 } },
+      "Invalid config at 'storeplane.reconciler.concurrency': 0 is not a whole number of at least 1",
+    ],
+    [
+      { kubernetes: { source: 'url' } },
+      "Invalid config at 'storeplane.kubernetes.url': required when",
+    ],
+    [
+      { healthCheck: { mode: 'url' } },
+      "Invalid config at 'storeplane.healthCheck.urlTemplate': required when",
+    ],
+    [
+      { defaultPlan: 'huge' },
+      "Invalid config at 'storeplane.defaultPlan': 'huge' is not one of storeplane.plans (small)",
+    ],
+    [
+      {
+        plans: {
+          tiny: { cpu: 'lots', memory: '128Mi', storage: '1Gi' },
+        },
+      },
+      "Invalid config at 'storeplane.plans.tiny.cpu': cpu 'lots' is not a Kubernetes quantity",
+    ],
+  ])('refuses %j at startup, naming the key', (storeplane, message) => {
+    expect(() => read(storeplane)).toThrow(message);
+  });
+});
