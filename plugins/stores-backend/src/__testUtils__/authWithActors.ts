@@ -17,13 +17,15 @@ export const authWithActorsServiceFactory = createServiceFactory({
     const auth = mockServices.auth({ pluginId: plugin.getId() });
     const issue = auth.getPluginRequestToken.bind(auth);
     auth.getPluginRequestToken = async options => {
-      const { principal } = options.onBehalfOf;
+      const principal = options.onBehalfOf.principal as {
+        type: string;
+        userEntityRef?: string;
+      };
       if (principal.type !== 'user') return issue(options);
       return {
-        token: mockCredentials.user.token(
-          (principal as { userEntityRef: string }).userEntityRef,
-          { actor: { subject: `plugin:${plugin.getId()}` } },
-        ),
+        token: mockCredentials.user.token(principal.userEntityRef, {
+          actor: { subject: `plugin:${plugin.getId()}` },
+        }),
       };
     };
     return auth;
