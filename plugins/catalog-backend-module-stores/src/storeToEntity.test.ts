@@ -115,6 +115,19 @@ describe('storeToEntity', () => {
     expect(entity.spec?.system).toBe('shops');
   });
 
+  it('escapes Markdown in the description, so a phishing link shows as text', () => {
+    const entity = storeToEntity(
+      makeStore({
+        ...ready,
+        description: 'Pay [here](https://evil.example) or www.evil.example',
+      }),
+      { system: 'shops' },
+    );
+    expect(entity.metadata.description).toBe(
+      'Pay \\[here\\]\\(https\\:\\/\\/evil\\.example\\) or www\\.evil\\.example',
+    );
+  });
+
   it.each<StoreStatus>(['Provisioning', 'Ready', 'Failed', 'Deleting'])(
     'produces an entity the catalog accepts when %s',
     async status => {
