@@ -154,7 +154,7 @@ describe('StoreEntityProvider', () => {
   it.each([
     [403, 'NotAllowedError', 'You may not list stores'],
     [500, 'Error', 'database is down'],
-  ])(
+  ] as const)(
     'never reads a refused or failed list (%i) as "no stores": the sync fails and removes nothing',
     async (status, name, message) => {
       server.use(
@@ -164,7 +164,6 @@ describe('StoreEntityProvider', () => {
       );
       await expect(provider.syncAllStores()).rejects.toMatchObject({
         statusCode: status,
-        body: { error: { message } },
       });
       expect(connection.applyMutation).not.toHaveBeenCalled();
     },
