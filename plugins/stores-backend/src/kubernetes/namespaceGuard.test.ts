@@ -144,7 +144,7 @@ describeWithCluster("the chart's admission policy on a real API server", () => {
       ns.metadata!.name = 'not-a-store';
       await expectRefused(
         sa.createIfAbsent(ns),
-        /may only create and keep namespaces named store-/,
+        /may only manage namespaces named store-/,
       );
     });
 
