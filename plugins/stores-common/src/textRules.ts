@@ -59,13 +59,20 @@ export function textProblem(
 }
 
 // Every ASCII punctuation character can be backslash-escaped in CommonMark; escaping them all
-// leaves no link, image, HTML, emphasis or autolink (`https://`, `www.`, `a@b.c`) to render.
+// leaves no link, image, HTML, emphasis or code to render.
 const MARKDOWN_PUNCTUATION = /[!-/:-@[-`{-~]/g;
+// GFM turns URL-like text into links after escapes are resolved (`https://…`, `www.…`,
+// `a@b.c`), so an invisible word joiner goes where those patterns would match.
+const WORD_JOINER = '\u2060';
 
 /**
  * Text that renders as itself when shown as Markdown (the catalog's About card renders an
- * entity's description as Markdown): users' descriptions never become links.
+ * entity's description as Markdown): users' descriptions never become links or images.
  */
 export function escapeMarkdown(text: string): string {
-  return text.replace(MARKDOWN_PUNCTUATION, char => `\\${char}`);
+  return text
+    .replace(/:(?=\/\/)/g, `:${WORD_JOINER}`)
+    .replace(/\b(www)(?=\.)/gi, `$1${WORD_JOINER}`)
+    .replace(/@/g, `${WORD_JOINER}@`)
+    .replace(MARKDOWN_PUNCTUATION, char => `\\${char}`);
 }
