@@ -13,9 +13,11 @@ export const STORE_NAME_INPUT_MAX_LENGTH = 100;
 export const KEY_MAX_LENGTH = 63;
 
 // C0 controls (NUL included), DEL and C1 controls.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 // The same, except tab and newline, which a description may keep.
 const CONTROL_CHARACTER_EXCEPT_TAB_NEWLINE =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 // Invisible bidirectional overrides make text read differently from what it is.
 const BIDI_CONTROL = /[\u202a-\u202e\u2066-\u2069]/;

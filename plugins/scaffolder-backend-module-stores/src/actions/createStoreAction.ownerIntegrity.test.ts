@@ -17,6 +17,7 @@ import { createMockActionContext } from '@backstage/plugin-scaffolder-node-test-
 import storesPolicyModule from '@storeplane/plugin-permission-backend-module-stores-policy';
 // eslint-disable-next-line @backstage/no-mixed-plugin-imports -- the action runs against the real stores backend
 import storesPlugin from '@storeplane/plugin-stores-backend';
+// eslint-disable-next-line @backstage/no-mixed-plugin-imports -- its test helpers
 import {
   authWithActorsServiceFactory,
   testConfigData,

@@ -329,12 +329,9 @@ describe.each(databases.eachSupportedId())(
       beforeAll(async () => {
         app = await startBackend({ knex: await databases.init(databaseId) });
       });
-      afterEach(async () => {
-        const list = await request(app)
-          .get('/api/stores/stores')
-          .set('Authorization', ADA);
-        expect(list.body).toMatchObject({ totalCount: 0 });
-      });
+      const storesListed = async () =>
+        (await request(app).get('/api/stores/stores').set('Authorization', ADA))
+          .body.totalCount;
 
       it.each(badInputs)('%s', async (_, body, message, caller = ANN) => {
         const res = await request(app)
@@ -344,6 +341,7 @@ describe.each(databases.eachSupportedId())(
         expect(res.body.error?.message).toMatch(message);
         expect(res.status).toBe(400);
         expect(res.body.error.name).toBe('InputError');
+        expect(await storesListed()).toBe(0);
       });
 
       it('a body that is not JSON', async () => {
@@ -353,6 +351,7 @@ describe.each(databases.eachSupportedId())(
           .set('Content-Type', 'application/json')
           .send('{"name": "shop",');
         expect(res.status).toBe(400);
+        expect(await storesListed()).toBe(0);
       });
 
       it.each([
