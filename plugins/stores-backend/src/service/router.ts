@@ -108,6 +108,14 @@ export async function createRouter(
     return id;
   }
 
+  /** What each store permission lets the caller do, for 403 messages. */
+  const permissionVerbs = new Map<string, string>([
+    [storeReadPermission.name, 'read'],
+    [storeDeletePermission.name, 'delete'],
+    [storeRetryPermission.name, 'retry'],
+    [storeCredentialsReadPermission.name, 'read the credentials of'],
+  ]);
+
   async function authorizeStore(
     req: Request,
     permission: ResourcePermission,
@@ -121,9 +129,11 @@ export async function createRouter(
     );
     if (decision.result !== AuthorizeResult.ALLOW) {
       throw new NotAllowedError(
-        `You may not ${permission.attributes.action ?? 'use'} store '${
+        `You may not ${permissionVerbs.get(permission.name)} store '${
           store.id
-        }' (${permission.name})`,
+        }' (${
+          permission.name
+        }); ask one of its owners or a Storeplane administrator`,
       );
     }
     return { store, credentials };
