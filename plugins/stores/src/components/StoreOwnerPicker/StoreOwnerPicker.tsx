@@ -68,7 +68,6 @@ export const StoreOwnerPicker = (
           helperText={description}
           required={required}
           margin="normal"
-          variant="outlined"
           error={Boolean(rawErrors?.length) && !formData}
         />
       )}
