@@ -74,6 +74,9 @@ function renderStoreplaneRbac() {
       STOREPLANE_NAMESPACE,
       '--values',
       path.join(ROOT, 'charts/backstage-storeplane/ci/postgres-values.yaml'),
+      // Render as for the test control plane (Kubernetes 1.34), not helm's offline default.
+      '--kube-version',
+      '1.34.0',
     ],
     { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
   );

@@ -99,24 +99,26 @@ fi
 
 ## backstage-storeplane
 pg=(--set database.postgres.host=postgres.db --set database.postgres.password=pw)
-expect_ok "backstage-storeplane: lint --strict (default values)" "$HELM" lint --strict "$BS"
+# helm template/lint assume Kubernetes 1.20 offline; the chart needs ValidatingAdmissionPolicy (1.30+).
+kv=(--kube-version 1.34.0)
+expect_ok "backstage-storeplane: lint --strict (default values)" "$HELM" lint --strict "$BS" "${kv[@]}"
 expect_ok "backstage-storeplane: template (default values + PostgreSQL)" \
-  "$HELM" template backstage "$BS" -n backstage "${pg[@]}"
+  "$HELM" template backstage "$BS" "${kv[@]}" -n backstage "${pg[@]}"
 for f in "$BS"/ci/*.yaml; do
-  expect_ok "backstage-storeplane: lint --strict -f ${f#"$BS"/}" "$HELM" lint --strict "$BS" -f "$f"
-  expect_ok "backstage-storeplane: template -f ${f#"$BS"/}" "$HELM" template backstage "$BS" -n backstage -f "$f"
+  expect_ok "backstage-storeplane: lint --strict -f ${f#"$BS"/}" "$HELM" lint --strict "$BS" -f "$f" "${kv[@]}"
+  expect_ok "backstage-storeplane: template -f ${f#"$BS"/}" "$HELM" template backstage "$BS" -n backstage -f "$f" "${kv[@]}"
 done
 expect_fail "backstage-storeplane: replicas 2 with better-sqlite3 fails" "needs database.client: pg" \
-  "$HELM" template backstage "$BS" --set replicas=2 --set database.client=better-sqlite3
+  "$HELM" template backstage "$BS" "${kv[@]}" --set replicas=2 --set database.client=better-sqlite3
 expect_fail "backstage-storeplane: schema rejects replicas 0" "/replicas" \
-  "$HELM" template backstage "$BS" "${pg[@]}" --set replicas=0
+  "$HELM" template backstage "$BS" "${kv[@]}" "${pg[@]}" --set replicas=0
 expect_fail "backstage-storeplane: schema rejects an unknown top-level key" "additional properties 'bogus'" \
-  "$HELM" template backstage "$BS" "${pg[@]}" --set bogus=1
+  "$HELM" template backstage "$BS" "${kv[@]}" "${pg[@]}" --set bogus=1
 expect_fail "backstage-storeplane: schema rejects an unknown database client" "/database/client" \
-  "$HELM" template backstage "$BS" "${pg[@]}" --set database.client=mysql
+  "$HELM" template backstage "$BS" "${kv[@]}" "${pg[@]}" --set database.client=mysql
 expect_fail "backstage-storeplane: PostgreSQL needs a host or an existing Secret" "database.postgres.host is required" \
-  "$HELM" template backstage "$BS"
-if "$HELM" template backstage "$BS" -n backstage "${pg[@]}" --set rbac.storeManagerRole=sm --set rbac.storeInstallerRole=si >"$out" 2>&1 \
+  "$HELM" template backstage "$BS" "${kv[@]}"
+if "$HELM" template backstage "$BS" "${kv[@]}" -n backstage "${pg[@]}" --set rbac.storeManagerRole=sm --set rbac.storeInstallerRole=si >"$out" 2>&1 \
   && grep -A3 'resourceNames:' "$out" | grep -q -- '- sm' && grep -A3 'resourceNames:' "$out" | grep -q -- '- si' \
   && grep -q 'storeManagerClusterRole: sm' "$out" && grep -q 'storeInstallerClusterRole: si' "$out" \
   && [ "$(grep -c '^kind: ClusterRole$' "$out")" -eq 3 ] && grep -q '^  name: sm$' "$out" && grep -q '^  name: si$' "$out"; then
@@ -124,7 +126,7 @@ if "$HELM" template backstage "$BS" -n backstage "${pg[@]}" --set rbac.storeMana
 else
   report 1 "backstage-storeplane: role names reach the ClusterRoles, the bind rule and app-config"
 fi
-if "$HELM" template backstage "$BS" -n backstage "${pg[@]}" --show-only templates/configmap.yaml >"$out" 2>&1 \
+if "$HELM" template backstage "$BS" "${kv[@]}" -n backstage "${pg[@]}" --show-only templates/configmap.yaml >"$out" 2>&1 \
   && grep -q 'source: inCluster' "$out" \
   && grep -A2 'serviceAccount:' "$out" | grep -q 'name: backstage' \
   && grep -A2 'serviceAccount:' "$out" | grep -q 'namespace: backstage'; then
@@ -133,11 +135,24 @@ else
   report 1 "backstage-storeplane: app-config tells the plugin its own ServiceAccount (it binds the store-manager role to it)"
 fi
 expect_render "backstage-storeplane: appConfig is merged over the generated config" \
-  "baseUrl: https://override.example.com" backstage "$BS" "${pg[@]}" --set baseUrl=https://b.example.com \
+  "baseUrl: https://override.example.com" backstage "$BS" "${kv[@]}" "${pg[@]}" --set baseUrl=https://b.example.com \
   --set appConfig.app.baseUrl=https://override.example.com --show-only templates/configmap.yaml
 expect_render "backstage-storeplane: namespace guard scopes the ServiceAccount to store namespaces" \
-  "startsWith\('store-'\)" backstage "$BS" -n backstage "${pg[@]}" --show-only templates/namespace-guard.yaml
-if "$HELM" template backstage "$BS" "${pg[@]}" >"$out" 2>&1 && ! grep -Eq '"\*"\]?$|- "\*"|verbs: \[\*\]|escalate|impersonate' <(sed -n '/^kind: ClusterRole$/,/^---/p' "$out"); then
+  "startsWith\('store-'\)" backstage "$BS" "${kv[@]}" -n backstage "${pg[@]}" --show-only templates/namespace-guard.yaml
+expect_render "backstage-storeplane: namespace guard allows only the restricted Pod Security level" \
+  "optional.of\('restricted'\)" backstage "$BS" "${kv[@]}" -n backstage "${pg[@]}" --show-only templates/namespace-guard.yaml
+expect_fail "backstage-storeplane: refuses a cluster without ValidatingAdmissionPolicy (Kubernetes 1.29)" \
+  "has no admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy API.*rbac.namespaceGuard.enabled=false" \
+  "$HELM" template backstage "$BS" --kube-version 1.29.0 "${pg[@]}"
+expect_ok "backstage-storeplane: the API's presence (--api-versions) is enough" \
+  "$HELM" template backstage "$BS" "${pg[@]}" --api-versions admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy
+if "$HELM" template backstage "$BS" --kube-version 1.29.0 "${pg[@]}" --set rbac.namespaceGuard.enabled=false >"$out" 2>&1 \
+  && ! grep -q '^kind: ValidatingAdmissionPolicy' "$out" && grep -q '^kind: ClusterRole$' "$out"; then
+  report 0 "backstage-storeplane: rbac.namespaceGuard.enabled=false is the explicit opt-out on older clusters"
+else
+  report 1 "backstage-storeplane: rbac.namespaceGuard.enabled=false is the explicit opt-out on older clusters"
+fi
+if "$HELM" template backstage "$BS" "${kv[@]}" "${pg[@]}" >"$out" 2>&1 && ! grep -Eq '"\*"\]?$|- "\*"|verbs: \[\*\]|escalate|impersonate' <(sed -n '/^kind: ClusterRole$/,/^---/p' "$out"); then
   report 0 "backstage-storeplane: no wildcard, escalate or impersonate in ClusterRoles"
 else
   report 1 "backstage-storeplane: no wildcard, escalate or impersonate in ClusterRoles"

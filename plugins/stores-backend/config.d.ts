@@ -104,6 +104,15 @@ export interface Config {
       /** How long events of deleted stores stay readable. Default 30 days. */
       retention?: HumanDuration | string;
     };
+    permissions?: {
+      /**
+       * Service principals that may create, retry and delete stores and read their
+       * credentials, by subject: `external:<subject>` for static or JWKS external access
+       * tokens (`backend.auth.externalAccess`), `plugin:<id>` for another backend plugin.
+       * Every other service principal may only list and read stores. Default: none.
+       */
+      allowedServices?: string[];
+    };
     defaultPlan?: string;
     plans?: {
       [name: string]: {

@@ -19,10 +19,11 @@ backend.add(import('@backstage/plugin-catalog-backend-module-logs'));
 // scaffolder
 backend.add(import('@backstage/plugin-scaffolder-backend'));
 
-// permissions: replace the allow-all policy with your own (see docs/operations.md)
+// permissions: Storeplane's owner policy (storeplane.permissions.admins); every other
+// plugin's permissions are allowed. To use your own policy, see docs/operations.md.
 backend.add(import('@backstage/plugin-permission-backend'));
 backend.add(
-  import('@backstage/plugin-permission-backend-module-allow-all-policy'),
+  import('@storeplane/plugin-permission-backend-module-stores-policy'),
 );
 
 // search (PostgreSQL engine when the database is PostgreSQL, in-memory otherwise)

@@ -151,6 +151,42 @@ describe('StoreEntityProvider', () => {
     });
   });
 
+  it.each([
+    [403, 'NotAllowedError', 'You may not list stores'],
+    [500, 'Error', 'database is down'],
+  ] as const)(
+    'never reads a refused or failed list (%i) as "no stores": the sync fails and removes nothing',
+    async (status, name, message) => {
+      server.use(
+        http.get(`${BASE_URL}/stores`, () =>
+          HttpResponse.json({ error: { name, message } }, { status }),
+        ),
+      );
+      await expect(provider.syncAllStores()).rejects.toMatchObject({
+        statusCode: status,
+      });
+      expect(connection.applyMutation).not.toHaveBeenCalled();
+    },
+  );
+
+  it('removes nothing when a later page of the list fails', async () => {
+    server.use(
+      http.get(`${BASE_URL}/stores`, ({ request }) => {
+        const offset = Number(new URL(request.url).searchParams.get('offset'));
+        return offset === 0
+          ? HttpResponse.json({
+              items: stores.slice(0, 2),
+              totalCount: stores.length,
+              offset,
+              limit: 2,
+            })
+          : HttpResponse.error();
+      }),
+    );
+    await expect(provider.syncAllStores()).rejects.toThrow();
+    expect(connection.applyMutation).not.toHaveBeenCalled();
+  });
+
   it('adds or updates one store when its change event arrives', async () => {
     stores.push(
       makeStore('delta-ddddd', { status: 'Provisioning', step: 'secret' }),

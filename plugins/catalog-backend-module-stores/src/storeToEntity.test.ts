@@ -115,6 +115,24 @@ describe('storeToEntity', () => {
     expect(entity.spec?.system).toBe('shops');
   });
 
+  it('escapes Markdown in the description, so a phishing link shows as text', () => {
+    const entity = storeToEntity(
+      makeStore({
+        ...ready,
+        description: 'Pay [here](https://evil.example) or www.evil.example',
+      }),
+      { system: 'shops' },
+    );
+    const description = entity.metadata.description!;
+    // Link syntax is escaped, and nothing URL-like is left for GFM to autolink (the
+    // rendering itself is tested in plugins/stores with the catalog's MarkdownContent).
+    expect(description).toContain('\\[here\\]\\(https');
+    expect(description).not.toMatch(/https?:\/\/|www\./);
+    expect(description.replace(/[\\\u2060]/g, '')).toBe(
+      'Pay [here](https://evil.example) or www.evil.example',
+    );
+  });
+
   it.each<StoreStatus>(['Provisioning', 'Ready', 'Failed', 'Deleting'])(
     'produces an entity the catalog accepts when %s',
     async status => {

@@ -5,6 +5,7 @@ import {
   EntityLink,
 } from '@backstage/catalog-model';
 import {
+  escapeMarkdown,
   STORE_ENTITY_TYPE,
   STORE_ID_ANNOTATION,
   Store,
@@ -35,7 +36,11 @@ export function storeToEntity(
     metadata: {
       name,
       title: store.name,
-      ...(store.description ? { description: store.description } : {}),
+      // The About card renders descriptions as Markdown; a user's text shows as written and
+      // never becomes a link, image or HTML.
+      ...(store.description
+        ? { description: escapeMarkdown(store.description) }
+        : {}),
       annotations: {
         [STORE_ID_ANNOTATION]: store.id,
         'backstage.io/kubernetes-id': name,

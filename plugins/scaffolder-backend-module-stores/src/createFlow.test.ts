@@ -30,7 +30,14 @@ beforeAll(() => server.listen({ onUnhandledRequest: 'bypass' }));
 afterAll(() => server.close());
 
 const repoRoot = path.resolve(__dirname, '../../..');
-const USER = mockCredentials.user.header('user:default/ann');
+const USER = mockCredentials.user.header('user:default/sam');
+// Sam is in shop-team (examples/org.yaml), so may create stores that shop-team owns.
+const userInfo = mockServices.userInfo.mock({
+  getUserInfo: async () => ({
+    userEntityRef: 'user:default/sam',
+    ownershipEntityRefs: ['user:default/sam', 'group:default/shop-team'],
+  }),
+});
 
 async function waitFor<T>(
   what: string,
@@ -74,6 +81,7 @@ describe('create flow: template → scaffolder task → stores backend → catal
         scaffolderStoresModule,
         // The real scheduler, so the reconciler and catalog sync run on their schedules.
         schedulerServiceFactory,
+        userInfo.factory,
         mockServices.rootConfig.factory({
           data: {
             ...config,
@@ -107,6 +115,11 @@ describe('create flow: template → scaffolder task → stores backend → catal
                     'templates/woocommerce-store/template.yaml',
                   ),
                 },
+                // Owners must exist in the catalog.
+                {
+                  type: 'file',
+                  target: path.join(repoRoot, 'examples/org.yaml'),
+                },
               ],
             },
           },
@@ -114,11 +127,14 @@ describe('create flow: template → scaffolder task → stores backend → catal
       ],
     });
 
-    await waitFor('the template in the catalog', async () => {
-      const res = await request(app)
+    await waitFor('the template and the owner in the catalog', async () => {
+      const template = await request(app)
         .get('/api/catalog/entities/by-name/template/default/woocommerce-store')
         .set('Authorization', USER);
-      return res.status === 200 ? true : undefined;
+      const owner = await request(app)
+        .get('/api/catalog/entities/by-name/group/default/shop-team')
+        .set('Authorization', USER);
+      return template.status === 200 && owner.status === 200 ? true : undefined;
     });
 
     const created = await request(app)
@@ -128,7 +144,7 @@ describe('create flow: template → scaffolder task → stores backend → catal
         templateRef: 'template:default/woocommerce-store',
         values: {
           name: 'flow-shop',
-          owner: 'group:default/team-a',
+          owner: 'group:default/shop-team',
           plan: 'small',
           description: 'From the test',
         },
@@ -195,8 +211,8 @@ describe('create flow: template → scaffolder task → stores backend → catal
     expect(stores.body.items).toHaveLength(1);
     expect(stores.body.items[0]).toMatchObject({
       status: 'Ready',
-      owner: 'group:default/team-a',
-      createdBy: 'user:default/ann',
+      owner: 'group:default/shop-team',
+      createdBy: 'user:default/sam',
       description: 'From the test',
     });
 
@@ -215,7 +231,7 @@ describe('create flow: template → scaffolder task → stores backend → catal
     );
     expect(entity.spec).toMatchObject({
       type: 'woocommerce-store',
-      owner: 'group:default/team-a',
+      owner: 'group:default/shop-team',
       system: 'storeplane',
     });
     expect(entity.metadata.annotations['storeplane.io/store-id']).toBe(

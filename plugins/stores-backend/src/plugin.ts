@@ -2,9 +2,12 @@ import {
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { eventsServiceRef } from '@backstage/plugin-events-node';
 import {
+  isWellFormedStoreId,
   StoreChangedEvent,
+  storeAssignOwnerPermission,
   storeCreatePermission,
   storeIdFromRef,
   storeplanePermissions,
@@ -31,6 +34,7 @@ import {
   storePermissionRules,
   storeResourceRef,
 } from './service/permissionRules';
+import { OwnerVerifier } from './service/OwnerVerifier';
 import { createRouter } from './service/router';
 import { StoresService } from './service/StoresService';
 
@@ -54,6 +58,9 @@ export const storesPlugin = createBackendPlugin({
         scheduler: coreServices.scheduler,
         httpRouter: coreServices.httpRouter,
         httpAuth: coreServices.httpAuth,
+        auth: coreServices.auth,
+        userInfo: coreServices.userInfo,
+        catalog: catalogServiceRef,
         permissions: coreServices.permissions,
         permissionsRegistry: coreServices.permissionsRegistry,
         auditor: coreServices.auditor,
@@ -156,15 +163,24 @@ export const storesPlugin = createBackendPlugin({
           fn: () => loop.purgeExpired(),
         });
 
-        deps.permissionsRegistry.addPermissions([storeCreatePermission]);
+        deps.permissionsRegistry.addPermissions([
+          storeCreatePermission,
+          storeAssignOwnerPermission,
+        ]);
         deps.permissionsRegistry.addResourceType({
           resourceRef: storeResourceRef,
           permissions: storeplanePermissions.filter(p => p.type === 'resource'),
           rules: storePermissionRules,
-          // Resource refs may be store ids or store entity refs (the frontend knows the latter).
+          // Resource refs may be store ids or store entity refs (the frontend knows the
+          // latter); deleted stores stay resources while their events are kept.
           getResources: refs =>
             Promise.all(
-              refs.map(ref => repository.getStore(storeIdFromRef(ref))),
+              refs.map(ref => {
+                const id = storeIdFromRef(ref);
+                return isWellFormedStoreId(id)
+                  ? repository.getStoreOwnership(id)
+                  : undefined;
+              }),
             ),
         });
 
@@ -189,6 +205,12 @@ export const storesPlugin = createBackendPlugin({
             repository,
             engines,
             config,
+            owners: new OwnerVerifier({
+              userInfo: deps.userInfo,
+              permissions: deps.permissions,
+              catalog: deps.catalog,
+              auth: deps.auth,
+            }),
           }),
         );
         logger.info(

@@ -5,6 +5,7 @@
  */
 export * from './types';
 export * from './naming';
+export * from './textRules';
 export * from './schemas';
 export * from './permissions';
 export * from './client';

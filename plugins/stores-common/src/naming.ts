@@ -34,6 +34,14 @@ export function storeNameProblem(name: string): string | undefined {
   return undefined;
 }
 
+/** Store ids are `<name>-<suffix>`: a DNS label that fits in a namespace name after `store-`. */
+const storeIdRegExp = /^[a-z0-9]([-a-z0-9]{0,56}[a-z0-9])?$/;
+
+/** Whether a string can be a store id at all (checked before it reaches a database). */
+export function isWellFormedStoreId(id: string): boolean {
+  return storeIdRegExp.test(id);
+}
+
 /** Namespace of a store; also the name of its catalog entity. */
 export function storeNamespace(storeId: string): string {
   return `store-${storeId}`;

@@ -1,4 +1,10 @@
-import { createPermission } from '@backstage/plugin-permission-common';
+import {
+  createPermission,
+  PermissionCondition,
+} from '@backstage/plugin-permission-common';
+
+/** Plugin id of the stores backend, which evaluates store permission conditions. */
+export const STORES_PLUGIN_ID = 'stores';
 
 /** Resource type of stores in permission rules (ownership conditions). */
 export const STORE_RESOURCE_TYPE = 'storeplane-store';
@@ -6,6 +12,16 @@ export const STORE_RESOURCE_TYPE = 'storeplane-store';
 export const storeCreatePermission = createPermission({
   name: 'storeplane.store.create',
   attributes: { action: 'create' },
+});
+
+/**
+ * Creating a store for an owner that is neither the caller nor one of the caller's groups
+ * (their ownership entity refs). Without it, a user cannot spend another team's quota or
+ * plant entities in its name. No `action` attribute, so no "allow every create" rule grants it.
+ */
+export const storeAssignOwnerPermission = createPermission({
+  name: 'storeplane.store.owner.assign',
+  attributes: {},
 });
 
 export const storeReadPermission = createPermission({
@@ -27,16 +43,39 @@ export const storeRetryPermission = createPermission({
   resourceType: STORE_RESOURCE_TYPE,
 });
 
+/**
+ * Reading a store's wp-admin password. Deliberately not a `read` action: a policy that
+ * allows every read (a common first policy) must not hand out passwords.
+ */
 export const storeCredentialsReadPermission = createPermission({
   name: 'storeplane.store.credentials.read',
-  attributes: { action: 'read' },
+  attributes: {},
   resourceType: STORE_RESOURCE_TYPE,
 });
 
 export const storeplanePermissions = [
   storeCreatePermission,
+  storeAssignOwnerPermission,
   storeReadPermission,
   storeDeletePermission,
   storeRetryPermission,
   storeCredentialsReadPermission,
 ];
+
+/** Name of the stores backend's ownership rule (see {@link isStoreOwnerCondition}). */
+export const IS_STORE_OWNER_RULE = 'IS_STORE_OWNER';
+
+/**
+ * The condition "the store's owner or creator is one of these entity refs", for conditional
+ * decisions of permission policies. `claims` are usually the caller's user entity ref and
+ * ownership entity refs.
+ */
+export function isStoreOwnerCondition(
+  claims: string[],
+): PermissionCondition<typeof STORE_RESOURCE_TYPE> {
+  return {
+    rule: IS_STORE_OWNER_RULE,
+    resourceType: STORE_RESOURCE_TYPE,
+    params: { claims },
+  };
+}

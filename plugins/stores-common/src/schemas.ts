@@ -1,20 +1,58 @@
 import { z } from 'zod';
 import { normalizeStoreName, storeNameProblem } from './naming';
+import {
+  ENTITY_REF_MAX_LENGTH,
+  KEY_MAX_LENGTH,
+  STORE_DESCRIPTION_MAX_LENGTH,
+  STORE_NAME_INPUT_MAX_LENGTH,
+  textProblem,
+} from './textRules';
 import { STORE_STATUSES, StoreStatus } from './types';
 
+// Namespace and name as the catalog allows them (at most 63 characters each).
 const entityRefPattern =
-  /^(user|group):[a-z0-9][-a-z0-9_.]*\/[A-Za-z0-9][-A-Za-z0-9_.]*$/;
+  /^(user|group):[a-z0-9][-a-z0-9_.]{0,62}\/[A-Za-z0-9][-A-Za-z0-9_.]{0,62}$/;
 
-export const storeNameSchema = z
-  .string({ error: 'name is required' })
+/**
+ * A string that passes {@link textProblem}; later checks and transforms run only on clean
+ * text, so a message never quotes a control character back.
+ */
+function cleanText(
+  field: string,
+  options: { maxLength: number; multiline?: boolean },
+) {
+  return z
+    .string({
+      error: issue =>
+        issue.input === undefined
+          ? `${field} is required`
+          : `${field} must be a string`,
+    })
+    .check(ctx => {
+      const problem = textProblem(ctx.value, options);
+      if (problem) {
+        ctx.issues.push({
+          code: 'custom',
+          message: `${field} ${problem}`,
+          input: ctx.value,
+          abort: true,
+        });
+      }
+    });
+}
+
+export const storeNameSchema = cleanText('name', {
+  maxLength: STORE_NAME_INPUT_MAX_LENGTH,
+})
   .transform(normalizeStoreName)
   .superRefine((name, ctx) => {
     const problem = storeNameProblem(name);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
-export const ownerRefSchema = z
-  .string({ error: 'owner is required' })
+export const ownerRefSchema = cleanText('owner', {
+  maxLength: ENTITY_REF_MAX_LENGTH,
+})
   .trim()
   .transform(s => s.toLowerCase())
   .refine(ref => entityRefPattern.test(ref), {
@@ -26,16 +64,21 @@ export const ownerRefSchema = z
 export const createStoreRequestSchema = z.strictObject({
   name: storeNameSchema,
   owner: ownerRefSchema,
-  plan: z.string().min(1).max(63).optional(),
-  engine: z.string().min(1).max(63).optional(),
-  description: z.string().max(500).optional(),
+  plan: cleanText('plan', { maxLength: KEY_MAX_LENGTH }).min(1).optional(),
+  engine: cleanText('engine', { maxLength: KEY_MAX_LENGTH }).min(1).optional(),
+  description: cleanText('description', {
+    maxLength: STORE_DESCRIPTION_MAX_LENGTH,
+    multiline: true,
+  }).optional(),
 });
 
 export type CreateStoreRequest = z.input<typeof createStoreRequestSchema>;
 
 export const listStoresQuerySchema = z.strictObject({
   owner: ownerRefSchema.optional(),
-  entityRef: z.string().max(300).optional(),
+  entityRef: cleanText('entityRef', {
+    maxLength: ENTITY_REF_MAX_LENGTH,
+  }).optional(),
   status: z.enum(STORE_STATUSES as [StoreStatus, ...StoreStatus[]]).optional(),
   offset: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(200).default(50),

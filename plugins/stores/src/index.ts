@@ -8,6 +8,7 @@ export {
   EntityStoreContent,
   EntityStoreCard,
   StoresPage,
+  StoreOwnerPickerFieldExtension,
 } from './plugin';
 export { isStoreAvailable } from './components/shared/isStoreAvailable';
 export { storesApiRef } from './api';

@@ -6,8 +6,10 @@ import {
   discoveryApiRef,
   fetchApiRef,
 } from '@backstage/core-plugin-api';
+import { createScaffolderFieldExtension } from '@backstage/plugin-scaffolder-react';
 import { StoresClient } from '@storeplane/plugin-stores-common';
 import { storesApiRef } from './api';
+import { StoreOwnerPicker } from './components/StoreOwnerPicker';
 import {
   createStoreRouteRef,
   entityContentRouteRef,
@@ -59,5 +61,16 @@ export const StoresPage = storesPlugin.provide(
     name: 'StoresPage',
     component: () => import('./components/StoresPage').then(m => m.StoresPage),
     mountPoint: rootRouteRef,
+  }),
+);
+
+/**
+ * Template field `ui:field: StoreOwnerPicker`: the signed-in user (default) or one of their
+ * groups. Add it inside `<ScaffolderFieldExtensions>` of the app's scaffolder route.
+ */
+export const StoreOwnerPickerFieldExtension = storesPlugin.provide(
+  createScaffolderFieldExtension({
+    name: 'StoreOwnerPicker',
+    component: StoreOwnerPicker,
   }),
 );

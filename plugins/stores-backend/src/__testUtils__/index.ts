@@ -10,3 +10,4 @@ export {
 } from './FakeKubernetesApi';
 export type { InjectedFault } from './FakeKubernetesApi';
 export { testConfigData } from './harness';
+export { authWithActorsServiceFactory } from './authWithActors';

@@ -35,7 +35,10 @@ export function helmBinary(): string {
   }).trim();
 }
 
-/** Renders a chart with helm template and returns its objects. */
+/** The test control plane's Kubernetes version: charts render for it (capabilities). */
+export const TEST_CLUSTER_KUBE_VERSION = '1.34.0';
+
+/** Renders a chart with helm template, as for the test cluster, and returns its objects. */
 export function renderChart(
   chart: string,
   options: {
@@ -51,6 +54,8 @@ export function renderChart(
     path.join(REPO_ROOT, 'charts', chart),
     '--namespace',
     options.namespace,
+    '--kube-version',
+    TEST_CLUSTER_KUBE_VERSION,
   ];
   for (const file of options.valuesFiles ?? []) args.push('--values', file);
   for (const value of options.set ?? []) args.push('--set', value);

@@ -27,6 +27,15 @@ describe('readStoresConfig', () => {
     expect(config.eventRetentionMs).toBe(30 * 24 * 3600 * 1000);
     expect([...config.plans.keys()]).toEqual(['small']);
     expect(config.defaultPlan).toBe('small');
+    expect(config.permissions.allowedServices).toEqual([]);
+  });
+
+  it('reads the service principals that may change stores', () => {
+    expect(
+      read({
+        permissions: { allowedServices: ['external:ci-bot', 'plugin:ops'] },
+      }).permissions.allowedServices,
+    ).toEqual(['external:ci-bot', 'plugin:ops']);
   });
 
   it.each([
@@ -46,6 +55,10 @@ describe('readStoresConfig', () => {
     [
       { kubernetes: { source: 'incluster' } },
       "Invalid config at 'storeplane.kubernetes.source': 'incluster' is not one of 'kubeconfig', 'inCluster', 'url'",
+    ],
+    [
+      { permissions: { allowedServices: ['ci-bot'] } },
+      "Invalid config at 'storeplane.permissions.allowedServices': 'ci-bot' is not a service subject",
     ],
     [
       { healthCheck: { mode: 'proxy' } },

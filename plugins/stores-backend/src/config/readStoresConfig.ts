@@ -71,6 +71,13 @@ export interface StoresConfig {
     createRate: { count: number; windowMs: number };
   };
   eventRetentionMs: number;
+  permissions: {
+    /**
+     * Subjects of service principals (`external:<subject>`, `plugin:<id>`) that may create,
+     * retry and delete stores and read credentials. Every other service may only read.
+     */
+    allowedServices: string[];
+  };
   defaultPlan: string;
   plans: Map<string, StorePlan>;
 }
@@ -146,6 +153,19 @@ class SettingsReader {
 
   stringArray(key: string, fallback: string[]): string[] {
     return this.config.getOptionalStringArray(key) ?? fallback;
+  }
+
+  /** Subjects of service principals as Backstage names them: `external:…` or `plugin:…`. */
+  serviceSubjects(key: string): string[] {
+    const subjects = this.stringArray(key, []);
+    const wrong = subjects.find(s => !/^(external|plugin):\S+$/.test(s));
+    if (wrong !== undefined) {
+      throw new StoresConfigError(
+        key,
+        `'${wrong}' is not a service subject; use external:<subject> (external access tokens) or plugin:<id>`,
+      );
+    }
+    return subjects;
   }
 
   numberArray(key: string, fallback: number[]): number[] {
@@ -357,6 +377,9 @@ export function readStoresConfig(root: Config): StoresConfig {
       },
     },
     eventRetentionMs: read.durationMs('events.retention', 30 * DAY),
+    permissions: {
+      allowedServices: read.serviceSubjects('permissions.allowedServices'),
+    },
     defaultPlan,
     plans,
   };

@@ -205,13 +205,58 @@ describe.each(databases.eachSupportedId())(
         NOW,
       );
       expect(
-        await repository.deleteClaimedStore('gone', 'w', claimed!.generation),
+        await repository.deleteClaimedStore(
+          'gone',
+          'w',
+          claimed!.generation,
+          NOW,
+        ),
       ).toBe(true);
+      expect(await repository.getStore('gone')).toBeUndefined();
       expect(await repository.listEvents('gone', 10)).toHaveLength(2);
+      // Whose store it was survives the row, for permission checks on its events.
+      expect(await repository.getStoreOwnership('gone')).toEqual({
+        id: 'gone',
+        owner: 'group:default/team-a',
+        createdBy: 'user:default/ann',
+      });
       // 'requested' was written at creation, before NOW; 'namespace.deleted' at NOW.
       expect(await repository.purgeEventsOfDeletedStores(NOW - LEASE)).toBe(1);
       expect(await repository.listEvents('gone', 10)).toHaveLength(1);
+      expect(await repository.getStoreOwnership('gone')).toBeDefined();
       expect(await repository.purgeEventsOfDeletedStores(NOW + 1)).toBe(1);
+      expect(await repository.getStoreOwnership('gone')).toBeUndefined();
+    });
+
+    it('does not delete a store whose lease or generation moved on, and records nothing then', async () => {
+      const { repository } = await setup();
+      await repository.insertStore(
+        storeRecord('kept'),
+        { type: 'requested', level: 'info', message: 'x' },
+        { rateLimitUser: 'user:default/ann', rateWindowStart: 0 },
+      );
+      const claimed = await repository.claimStore('kept', 'w', NOW, LEASE);
+      expect(
+        await repository.deleteClaimedStore(
+          'kept',
+          'other',
+          claimed!.generation,
+        ),
+      ).toBe(false);
+      expect(
+        await repository.deleteClaimedStore(
+          'kept',
+          'w',
+          claimed!.generation + 1,
+        ),
+      ).toBe(false);
+      expect(await repository.getStore('kept')).toBeDefined();
+      expect(await repository.getStoreOwnership('kept')).toMatchObject({
+        owner: 'group:default/team-a',
+      });
+      await repository.purgeEventsOfDeletedStores(NOW + 10 * LEASE);
+      // A live store's ownership comes from its row, never from a stale record.
+      expect(await repository.getStoreOwnership('kept')).toBeDefined();
     });
 
     it('refuses a burst of creates beyond a limit, however they interleave', async () => {

@@ -51,6 +51,9 @@ export interface NewStoreEvent {
   actor?: string | null;
 }
 
+/** Who a store belongs to: what ownership permission rules look at. */
+export type StoreOwnership = Pick<StoreRecord, 'id' | 'owner' | 'createdBy'>;
+
 /** Filter on owner/created-by produced from permission conditions (see permissionRules.ts). */
 export type StoreAccessFilter =
   | { anyOf: StoreAccessFilter[] }
@@ -347,16 +350,46 @@ export class StoreRepository {
     return updated === 1;
   }
 
-  /** Removes a deleted store; events stay for the audit period. */
+  /**
+   * Removes a deleted store. Its events stay for the audit period, and so do its owner and
+   * creator (`deleted_stores`), in the same transaction, so its events stay readable to them.
+   */
   async deleteClaimedStore(
     id: string,
     holder: string,
     generation: number,
+    now: number = Date.now(),
   ): Promise<boolean> {
-    const deleted = await this.db('stores')
-      .where({ id, lease_holder: holder, generation })
-      .delete();
-    return deleted === 1;
+    return this.db.transaction(async tx => {
+      const row = await tx('stores')
+        .where({ id, lease_holder: holder, generation })
+        .first('owner', 'created_by');
+      if (!row) return false;
+      await tx('deleted_stores')
+        .insert({
+          id,
+          owner: row.owner,
+          created_by: row.created_by,
+          deleted_at: now,
+        })
+        .onConflict('id')
+        .merge();
+      const deleted = await tx('stores')
+        .where({ id, lease_holder: holder, generation })
+        .delete();
+      return deleted === 1;
+    });
+  }
+
+  /** Owner and creator of a store, live or deleted within the audit period. */
+  async getStoreOwnership(id: string): Promise<StoreOwnership | undefined> {
+    const live = await this.db('stores')
+      .where({ id })
+      .first('id', 'owner', 'created_by');
+    const row = live ?? (await this.db('deleted_stores').where({ id }).first());
+    return row
+      ? { id: row.id, owner: row.owner, createdBy: row.created_by }
+      : undefined;
   }
 
   async requestDeletion(
@@ -425,12 +458,14 @@ export class StoreRepository {
     }));
   }
 
-  /** Deletes events of removed stores older than the audit period. */
+  /** Deletes events and ownership records of removed stores older than the audit period. */
   async purgeEventsOfDeletedStores(before: number): Promise<number> {
-    return this.db('store_events')
+    const purged = await this.db('store_events')
       .where('created_at', '<', before)
       .whereNotIn('store_id', this.db('stores').select('id'))
       .delete();
+    await this.db('deleted_stores').where('deleted_at', '<', before).delete();
+    return purged;
   }
 
   async countByStatus(): Promise<Record<string, number>> {

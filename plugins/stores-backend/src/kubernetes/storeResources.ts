@@ -45,6 +45,13 @@ function metadata(store: StoreIdentity, name: string) {
   return { name, namespace: store.namespace, labels: storeLabels(store) };
 }
 
+/**
+ * Pod Security level of store namespaces. Every workload of the store chart and the Helm Job
+ * meet it (non-root, no capabilities, RuntimeDefault seccomp, no privilege escalation). The
+ * chart's admission policy refuses any other level, so the two must stay the same.
+ */
+export const STORE_POD_SECURITY_LEVEL = 'restricted';
+
 export function namespaceManifest(store: StoreIdentity): KubernetesObject {
   return {
     apiVersion: 'v1',
@@ -53,9 +60,9 @@ export function namespaceManifest(store: StoreIdentity): KubernetesObject {
       name: store.namespace,
       labels: {
         ...storeLabels(store),
-        // Pod Security Admission: store pods must meet the restricted profile's baseline.
-        'pod-security.kubernetes.io/enforce': 'baseline',
-        'pod-security.kubernetes.io/warn': 'restricted',
+        'pod-security.kubernetes.io/enforce': STORE_POD_SECURITY_LEVEL,
+        'pod-security.kubernetes.io/warn': STORE_POD_SECURITY_LEVEL,
+        'pod-security.kubernetes.io/audit': STORE_POD_SECURITY_LEVEL,
       },
       annotations: { 'storeplane.io/owner-ref': store.owner },
     },

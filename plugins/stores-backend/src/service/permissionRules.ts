@@ -3,21 +3,29 @@ import {
   createPermissionResourceRef,
   createPermissionRule,
 } from '@backstage/plugin-permission-node';
-import { STORE_RESOURCE_TYPE } from '@storeplane/plugin-stores-common';
+import {
+  IS_STORE_OWNER_RULE,
+  STORE_RESOURCE_TYPE,
+  STORES_PLUGIN_ID,
+} from '@storeplane/plugin-stores-common';
 import { z } from 'zod';
-import { StoreAccessFilter, StoreRecord } from '../database/StoreRepository';
+import { StoreAccessFilter, StoreOwnership } from '../database/StoreRepository';
 
+/**
+ * Stores as permission resources. Only ownership matters to the rules, so a deleted store
+ * (whose owner and creator are kept for the audit period) is a resource too.
+ */
 export const storeResourceRef = createPermissionResourceRef<
-  StoreRecord,
+  StoreOwnership,
   StoreAccessFilter
 >().with({
-  pluginId: 'stores',
+  pluginId: STORES_PLUGIN_ID,
   resourceType: STORE_RESOURCE_TYPE,
 });
 
 /** Allows stores owned by, or created by, one of the given entity refs (the user and their groups). */
 export const isStoreOwner = createPermissionRule({
-  name: 'IS_STORE_OWNER',
+  name: IS_STORE_OWNER_RULE,
   description:
     'Allow stores whose owner or creator is one of the given entity refs',
   resourceRef: storeResourceRef,
@@ -42,7 +50,6 @@ export const {
   conditions: storeConditions,
   createConditionalDecision: createStoreConditionalDecision,
 } = createConditionExports({
-  pluginId: 'stores',
-  resourceType: STORE_RESOURCE_TYPE,
+  resourceRef: storeResourceRef,
   rules: { isStoreOwner },
 });

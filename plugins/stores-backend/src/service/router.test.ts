@@ -3,14 +3,22 @@ import {
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
+import { Entity } from '@backstage/catalog-model';
+import permissionPlugin from '@backstage/plugin-permission-backend';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import storesPolicyModule from '@storeplane/plugin-permission-backend-module-stores-policy';
+import { Knex } from 'knex';
 import { setupServer } from 'msw/node';
 import request from 'supertest';
+import { StoreRepository } from '../database/StoreRepository';
 import { storesPlugin } from '../plugin';
 import {
   FakeKubernetesApi,
   FAKE_KUBE_SERVER,
 } from '../__testUtils__/FakeKubernetesApi';
+import { authWithActorsServiceFactory } from '../__testUtils__/authWithActors';
+import { storeTestDatabases } from '../__testUtils__/databases';
 import { testConfigData } from '../__testUtils__/harness';
 
 // Requests to the test backend itself (supertest) must pass through msw untouched.
@@ -19,393 +27,714 @@ beforeAll(() => server.listen({ onUnhandledRequest: 'bypass' }));
 afterEach(() => server.resetHandlers());
 afterAll(() => server.close());
 
+const databases = storeTestDatabases();
+
 const ANN = mockCredentials.user.header('user:default/ann');
 const BOB = mockCredentials.user.header('user:default/bob');
+const ADA = mockCredentials.user.header('user:default/ada');
 const valid = {
   name: 'Summer Sale',
   owner: 'group:default/team-a',
   plan: 'small',
 };
 
+/** The example organisation: who belongs to which group, as sign-in would resolve it. */
+const memberships: Record<string, string[]> = {
+  'user:default/ann': ['group:default/team-a'],
+  'user:default/bob': ['group:default/team-b'],
+  'user:default/ada': ['group:default/platform-admins'],
+};
+const userInfo = mockServices.userInfo.mock({
+  getUserInfo: async credentials => {
+    const ref = (credentials.principal as { userEntityRef: string })
+      .userEntityRef;
+    return {
+      userEntityRef: ref,
+      ownershipEntityRefs: [ref, ...(memberships[ref] ?? [])],
+    };
+  },
+});
+
+const entity = (kind: 'User' | 'Group', name: string): Entity => ({
+  apiVersion: 'backstage.io/v1alpha1',
+  kind,
+  metadata: { name, namespace: 'default' },
+  spec: kind === 'Group' ? { type: 'team', children: [] } : {},
+});
+const catalogEntities = [
+  entity('User', 'ann'),
+  entity('User', 'bob'),
+  entity('User', 'ada'),
+  entity('Group', 'team-a'),
+  entity('Group', 'team-b'),
+  entity('Group', 'platform-admins'),
+];
+
 async function startBackend(
   options: {
+    knex?: Knex;
     limits?: Record<string, unknown>;
     permissions?: ReturnType<typeof mockServices.permissions.mock>;
+    auditor?: ReturnType<typeof mockServices.auditor.mock>;
+    allowedServices?: string[];
   } = {},
 ) {
   const { server: app } = await startTestBackend({
     features: [
       storesPlugin,
       mockServices.rootConfig.factory({
-        data: testConfigData({
-          kubernetes: {
-            source: 'url',
-            url: FAKE_KUBE_SERVER,
-            token: 'test',
-            skipTLSVerify: true,
-          },
-          // The reconciler is exercised elsewhere; keep its schedule out of the way.
-          reconciler: { frequency: { hours: 1 } },
-          ...(options.limits ? { limits: options.limits } : {}),
-        }),
+        data: {
+          // The shipped policy through the real permission backend, unless a test mocks
+          // the decisions.
+          permission: { enabled: true },
+          ...testConfigData({
+            kubernetes: {
+              source: 'url',
+              url: FAKE_KUBE_SERVER,
+              token: 'test',
+              skipTLSVerify: true,
+            },
+            // The reconciler is exercised elsewhere; keep its schedule out of the way.
+            reconciler: { frequency: { hours: 1 } },
+            permissions: {
+              admins: ['group:default/platform-admins'],
+              allowedServices: options.allowedServices ?? [],
+            },
+            ...(options.limits ? { limits: options.limits } : {}),
+          }),
+        },
       }),
-      ...(options.permissions ? [options.permissions.factory] : []),
+      authWithActorsServiceFactory,
+      userInfo.factory,
+      catalogServiceMock.factory({ entities: catalogEntities }),
+      ...(options.knex
+        ? [mockServices.database.factory({ knex: options.knex })]
+        : []),
+      ...(options.permissions
+        ? [options.permissions.factory]
+        : [permissionPlugin, storesPolicyModule]),
+      ...(options.auditor ? [options.auditor.factory] : []),
     ],
   });
   return app;
 }
 
-describe('stores router', () => {
-  let fake: FakeKubernetesApi;
-  beforeEach(() => {
-    fake = new FakeKubernetesApi();
-    server.use(...fake.handlers());
-  });
+describe.each(databases.eachSupportedId())(
+  'stores router on %s',
+  databaseId => {
+    let fake: FakeKubernetesApi;
+    let knex: Knex;
+    beforeEach(async () => {
+      fake = new FakeKubernetesApi();
+      server.use(...fake.handlers());
+      knex = await databases.init(databaseId);
+    });
+    const start = (options: Parameters<typeof startBackend>[0] = {}) =>
+      startBackend({ ...options, knex });
 
-  it('requires authentication on every route', async () => {
-    const app = await startBackend();
-    for (const [method, path] of [
-      ['get', '/api/stores/stores'],
-      ['post', '/api/stores/stores'],
-      ['get', '/api/stores/stores/x'],
-      ['delete', '/api/stores/stores/x'],
-      ['get', '/api/stores/plans'],
-    ] as const) {
+    it('requires authentication on every route', async () => {
+      const app = await start();
+      for (const [method, path] of [
+        ['get', '/api/stores/stores'],
+        ['post', '/api/stores/stores'],
+        ['get', '/api/stores/stores/x'],
+        ['delete', '/api/stores/stores/x'],
+        ['get', '/api/stores/plans'],
+      ] as const) {
+        const res = await request(app)
+          [method](path)
+          .set('Authorization', mockCredentials.none.header());
+        expect(res.status).toBe(401);
+      }
+    });
+
+    it('creates, reads, lists and deletes a store', async () => {
+      const app = await start();
+      const created = await request(app)
+        .post('/api/stores/stores')
+        .set('Authorization', ANN)
+        .send(valid);
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({
+        name: 'summer-sale',
+        owner: 'group:default/team-a',
+        createdBy: 'user:default/ann',
+        plan: 'small',
+        engine: 'woocommerce',
+        status: 'Provisioning',
+        step: 'guardrails',
+        storefrontUrl: null,
+      });
+      expect(created.body.id).toMatch(/^summer-sale-[a-z0-9]{5}$/);
+      expect(created.body.entityRef).toBe(
+        `resource:default/store-${created.body.id}`,
+      );
+      const id = created.body.id;
+
+      const one = await request(app)
+        .get(`/api/stores/stores/${id}`)
+        .set('Authorization', ANN);
+      expect(one.status).toBe(200);
+      expect(one.body.id).toBe(id);
+
+      const events = await request(app)
+        .get(`/api/stores/stores/${id}/events`)
+        .set('Authorization', ANN);
+      expect(events.body.items.at(-1)).toMatchObject({
+        type: 'requested',
+        actor: 'user:default/ann',
+        level: 'info',
+      });
+
+      const links = await request(app)
+        .get(`/api/stores/stores/${id}/links`)
+        .set('Authorization', ANN);
+      expect(links.body).toEqual({
+        storefrontUrl: null,
+        adminUrl: null,
+        entityRef: created.body.entityRef,
+      });
+
+      const byEntity = await request(app)
+        .get('/api/stores/stores')
+        .query({ entityRef: created.body.entityRef })
+        .set('Authorization', ANN);
+      expect(byEntity.body).toMatchObject({ items: [{ id }] });
+
+      const filtered = await request(app)
+        .get('/api/stores/stores?status=Ready')
+        .set('Authorization', ANN);
+      expect(filtered.body).toMatchObject({ items: [], totalCount: 0 });
+
+      const retry = await request(app)
+        .post(`/api/stores/stores/${id}/retry`)
+        .set('Authorization', ANN);
+      expect(retry.status).toBe(409);
+      expect(retry.body.error.message).toMatch(
+        /only a Failed store can be retried/,
+      );
+
+      const deleted = await request(app)
+        .delete(`/api/stores/stores/${id}`)
+        .set('Authorization', ANN);
+      expect(deleted.status).toBe(202);
+      expect(deleted.body.status).toBe('Deleting');
+
+      const missing = await request(app)
+        .get('/api/stores/stores/nope-12345')
+        .set('Authorization', ANN);
+      expect(missing.status).toBe(404);
+      expect(missing.body.error).toMatchObject({ name: 'NotFoundError' });
+    });
+
+    const NUL = String.fromCharCode(0);
+    const badInputs: Array<[string, unknown, RegExp, string?]> = [
+      [
+        'a missing name',
+        { owner: 'group:default/team-a' },
+        /name: name is required/,
+      ],
+      [
+        'a name that is not DNS-safe',
+        { ...valid, name: 'Shop!' },
+        /lowercase letters, digits and dashes/,
+      ],
+      [
+        'a name that is too long',
+        { ...valid, name: 'a'.repeat(31) },
+        /3 to 30 characters/,
+      ],
+      ['an unknown field', { ...valid, replicas: 9 }, /replicas/],
+      [
+        'an owner that is not an entity ref',
+        { ...valid, owner: 'team-a' },
+        /owner must be a full user or group entity ref/,
+      ],
+      [
+        'an unknown plan',
+        { ...valid, plan: 'huge' },
+        /Unknown plan 'huge'; choose one of: small, large/,
+      ],
+      [
+        'an unknown engine',
+        { ...valid, engine: 'medusa' },
+        /Unknown engine 'medusa'; installed engines: woocommerce/,
+      ],
+      ['a body that is not an object', ['x'], /Invalid store request/],
+      [
+        'an owner that is another team (spoofed owner)',
+        { ...valid, owner: 'group:default/team-b' },
+        /owner: you may create stores only for yourself or a group you belong to \(user:default\/ann, group:default\/team-a\); 'group:default\/team-b' is none of them/,
+      ],
+      [
+        'an owner that exists nowhere',
+        { ...valid, owner: 'group:default/no-such-team' },
+        /owner: you may create stores only for yourself or a group you belong to/,
+      ],
+      [
+        'an owner that exists nowhere, from an administrator',
+        { ...valid, owner: 'group:default/no-such-team' },
+        /owner: 'group:default\/no-such-team' does not exist in the catalog/,
+        ADA,
+      ],
+      [
+        'an owner of 300 characters',
+        { ...valid, owner: `group:default/${'a'.repeat(286)}` },
+        /owner: owner must be at most 140 characters long \(got 300\)/,
+      ],
+      [
+        'an owner with a NUL byte',
+        { ...valid, owner: `group:default/team-a${NUL}` },
+        /owner: owner must not contain control characters \(found U\+0000 at position 21\)/,
+      ],
+      [
+        'a description with a NUL byte',
+        { ...valid, description: `Summer${NUL}sale` },
+        /description: description must not contain control characters \(found U\+0000 at position 7\); only tabs and line breaks are allowed/,
+      ],
+      [
+        'a description with an escape sequence',
+        { ...valid, description: 'red \u001b[31m text' },
+        /description: description must not contain control characters \(found U\+001B/,
+      ],
+      [
+        'a description with a right-to-left override',
+        { ...valid, description: 'invoice\u202efdp.exe' },
+        /description: description must not contain invisible text-direction characters/,
+      ],
+      [
+        'a description of 501 characters',
+        { ...valid, description: 'x'.repeat(501) },
+        /description: description must be at most 500 characters long/,
+      ],
+      [
+        'a name with a NUL byte',
+        { ...valid, name: `shop${NUL}` },
+        /name: name must not contain control characters/,
+      ],
+      [
+        'a plan with a control character',
+        { ...valid, plan: 'small\u0007' },
+        /plan: plan must not contain control characters/,
+      ],
+      [
+        'a name that is a number',
+        { ...valid, name: 7 },
+        /name: name must be a string/,
+      ],
+    ];
+
+    describe('refuses bad input with 400 and writes nothing', () => {
+      let app: Awaited<ReturnType<typeof startBackend>>;
+      beforeAll(async () => {
+        app = await startBackend({ knex: await databases.init(databaseId) });
+      });
+      const storesListed = async () =>
+        (await request(app).get('/api/stores/stores').set('Authorization', ADA))
+          .body.totalCount;
+
+      it.each(badInputs)('%s', async (_, body, message, caller = ANN) => {
+        const res = await request(app)
+          .post('/api/stores/stores')
+          .set('Authorization', caller)
+          .send(body as object);
+        expect(res.body.error?.message).toMatch(message);
+        expect(res.status).toBe(400);
+        expect(res.body.error.name).toBe('InputError');
+        expect(await storesListed()).toBe(0);
+      });
+
+      it('a body that is not JSON', async () => {
+        const res = await request(app)
+          .post('/api/stores/stores')
+          .set('Authorization', ANN)
+          .set('Content-Type', 'application/json')
+          .send('{"name": "shop",');
+        expect(res.status).toBe(400);
+        expect(await storesListed()).toBe(0);
+      });
+
+      it.each([
+        ['get', `/api/stores/stores/shop%00x`],
+        ['get', `/api/stores/stores/${'a'.repeat(300)}`],
+        ['get', `/api/stores/stores/Shop_1/events`],
+        ['delete', `/api/stores/stores/a%00b`],
+        ['post', `/api/stores/stores/a%01b/retry`],
+        ['get', `/api/stores/stores/a%00b/credentials`],
+        ['get', `/api/stores/stores?owner=group:default/a%00b`],
+        [
+          'get',
+          `/api/stores/stores?entityRef=resource:default/store-${'a'.repeat(
+            200,
+          )}`,
+        ],
+        ['get', `/api/stores/stores?entityRef=resource:default/store-a%00`],
+      ] as const)('%s %s', async (method, path) => {
+        const res = await request(app)[method](path).set('Authorization', ADA);
+        expect(res.status).toBe(400);
+        expect(res.body.error.name).toBe('InputError');
+      });
+    });
+
+    it('rejects a bad list query with 400', async () => {
+      const app = await start();
       const res = await request(app)
-        [method](path)
-        .set('Authorization', mockCredentials.none.header());
-      expect(res.status).toBe(401);
-    }
-  });
-
-  it('creates, reads, lists and deletes a store', async () => {
-    const app = await startBackend();
-    const created = await request(app)
-      .post('/api/stores/stores')
-      .set('Authorization', ANN)
-      .send(valid);
-    expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({
-      name: 'summer-sale',
-      owner: 'group:default/team-a',
-      createdBy: 'user:default/ann',
-      plan: 'small',
-      engine: 'woocommerce',
-      status: 'Provisioning',
-      step: 'guardrails',
-      storefrontUrl: null,
-    });
-    expect(created.body.id).toMatch(/^summer-sale-[a-z0-9]{5}$/);
-    expect(created.body.entityRef).toBe(
-      `resource:default/store-${created.body.id}`,
-    );
-    const id = created.body.id;
-
-    const one = await request(app)
-      .get(`/api/stores/stores/${id}`)
-      .set('Authorization', ANN);
-    expect(one.status).toBe(200);
-    expect(one.body.id).toBe(id);
-
-    const events = await request(app)
-      .get(`/api/stores/stores/${id}/events`)
-      .set('Authorization', ANN);
-    expect(events.body.items.at(-1)).toMatchObject({
-      type: 'requested',
-      actor: 'user:default/ann',
-      level: 'info',
+        .get('/api/stores/stores?status=Running&limit=0')
+        .set('Authorization', ANN);
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toMatch(/status/);
     });
 
-    const links = await request(app)
-      .get(`/api/stores/stores/${id}/links`)
-      .set('Authorization', ANN);
-    expect(links.body).toEqual({
-      storefrontUrl: null,
-      adminUrl: null,
-      entityRef: created.body.entityRef,
-    });
-
-    const byEntity = await request(app)
-      .get('/api/stores/stores')
-      .query({ entityRef: created.body.entityRef })
-      .set('Authorization', ANN);
-    expect(byEntity.body.items.map((s: any) => s.id)).toEqual([id]);
-
-    const filtered = await request(app)
-      .get('/api/stores/stores?status=Ready')
-      .set('Authorization', ANN);
-    expect(filtered.body).toMatchObject({ items: [], totalCount: 0 });
-
-    const retry = await request(app)
-      .post(`/api/stores/stores/${id}/retry`)
-      .set('Authorization', ANN);
-    expect(retry.status).toBe(409);
-    expect(retry.body.error.message).toMatch(
-      /only a Failed store can be retried/,
-    );
-
-    const deleted = await request(app)
-      .delete(`/api/stores/stores/${id}`)
-      .set('Authorization', ANN);
-    expect(deleted.status).toBe(202);
-    expect(deleted.body.status).toBe('Deleting');
-
-    const missing = await request(app)
-      .get('/api/stores/stores/nope-12345')
-      .set('Authorization', ANN);
-    expect(missing.status).toBe(404);
-    expect(missing.body.error).toMatchObject({ name: 'NotFoundError' });
-  });
-
-  const badInputs: Array<[string, unknown, RegExp]> = [
-    [
-      'a missing name',
-      { owner: 'group:default/team-a' },
-      /name: name is required/,
-    ],
-    [
-      'a name that is not DNS-safe',
-      { ...valid, name: 'Shop!' },
-      /lowercase letters, digits and dashes/,
-    ],
-    [
-      'a name that is too long',
-      { ...valid, name: 'a'.repeat(31) },
-      /3 to 30 characters/,
-    ],
-    ['an unknown field', { ...valid, replicas: 9 }, /replicas/],
-    [
-      'an owner that is not an entity ref',
-      { ...valid, owner: 'team-a' },
-      /owner must be a full user or group entity ref/,
-    ],
-    [
-      'an unknown plan',
-      { ...valid, plan: 'huge' },
-      /Unknown plan 'huge'; choose one of: small, large/,
-    ],
-    [
-      'an unknown engine',
-      { ...valid, engine: 'medusa' },
-      /Unknown engine 'medusa'; installed engines: woocommerce/,
-    ],
-    ['a body that is not an object', ['x'], /Invalid store request/],
-  ];
-
-  it.each(badInputs)(
-    'rejects %s with 400 and writes nothing',
-    async (_, body, message) => {
-      const app = await startBackend();
+    it('answers 403 when the permission policy denies, and creates nothing', async () => {
+      const permissions = mockServices.permissions.mock({
+        authorize: async requests =>
+          requests.map(() => ({ result: AuthorizeResult.DENY })),
+        authorizeConditional: async requests =>
+          requests.map(() => ({ result: AuthorizeResult.DENY })),
+      });
+      const app = await start({ permissions });
       const res = await request(app)
         .post('/api/stores/stores')
         .set('Authorization', ANN)
-        .send(body as object);
-      expect(res.status).toBe(400);
-      expect(res.body.error.name).toBe('InputError');
-      expect(res.body.error.message).toMatch(message);
+        .send(valid);
+      expect(res.status).toBe(403);
+      expect(res.body.error.message).toMatch(/storeplane\.store\.create/);
+      // A denied list is a 403, never an empty list the catalog could read as "no stores".
       const list = await request(app)
         .get('/api/stores/stores')
         .set('Authorization', ANN);
-      expect(list.body.totalCount).toBe(0);
-    },
-  );
-
-  it('rejects a bad list query with 400', async () => {
-    const app = await startBackend();
-    const res = await request(app)
-      .get('/api/stores/stores?status=Running&limit=0')
-      .set('Authorization', ANN);
-    expect(res.status).toBe(400);
-    expect(res.body.error.message).toMatch(/status/);
-  });
-
-  it('answers 403 when the permission policy denies, and creates nothing', async () => {
-    const permissions = mockServices.permissions.mock({
-      authorize: async requests =>
-        requests.map(() => ({ result: AuthorizeResult.DENY })),
-      authorizeConditional: async requests =>
-        requests.map(() => ({ result: AuthorizeResult.DENY })),
+      expect(list.status).toBe(403);
+      expect(list.body.error.message).toMatch(/storeplane\.store\.read/);
+      const [{ n }] = await knex('stores').count({ n: '*' });
+      expect(Number(n)).toBe(0);
     });
-    const app = await startBackend({ permissions });
-    const res = await request(app)
-      .post('/api/stores/stores')
-      .set('Authorization', ANN)
-      .send(valid);
-    expect(res.status).toBe(403);
-    expect(res.body.error.message).toMatch(/storeplane\.store\.create/);
-    const list = await request(app)
-      .get('/api/stores/stores')
-      .set('Authorization', ANN);
-    expect(list.body).toMatchObject({ items: [], totalCount: 0 });
-  });
 
-  it('checks the resource permission per store (read allowed, credentials denied)', async () => {
-    const permissions = mockServices.permissions.mock({
-      authorize: async requests =>
-        requests.map(r => ({
-          result:
-            r.permission.name === 'storeplane.store.credentials.read'
-              ? AuthorizeResult.DENY
-              : AuthorizeResult.ALLOW,
-        })),
-      authorizeConditional: async requests =>
-        requests.map(() => ({ result: AuthorizeResult.ALLOW })),
+    it('checks the resource permission per store (read allowed, credentials denied)', async () => {
+      const permissions = mockServices.permissions.mock({
+        authorize: async requests =>
+          requests.map(r => ({
+            result:
+              r.permission.name === 'storeplane.store.credentials.read'
+                ? AuthorizeResult.DENY
+                : AuthorizeResult.ALLOW,
+          })),
+        authorizeConditional: async requests =>
+          requests.map(() => ({ result: AuthorizeResult.ALLOW })),
+      });
+      const app = await start({ permissions });
+      const created = await request(app)
+        .post('/api/stores/stores')
+        .set('Authorization', ANN)
+        .send(valid);
+      expect(
+        (
+          await request(app)
+            .get(`/api/stores/stores/${created.body.id}`)
+            .set('Authorization', BOB)
+        ).status,
+      ).toBe(200);
+      const creds = await request(app)
+        .get(`/api/stores/stores/${created.body.id}/credentials`)
+        .set('Authorization', BOB);
+      expect(creds.status).toBe(403);
     });
-    const app = await startBackend({ permissions });
-    const created = await request(app)
-      .post('/api/stores/stores')
-      .set('Authorization', ANN)
-      .send(valid);
-    expect(
-      (
-        await request(app)
-          .get(`/api/stores/stores/${created.body.id}`)
-          .set('Authorization', BOB)
-      ).status,
-    ).toBe(200);
-    const creds = await request(app)
-      .get(`/api/stores/stores/${created.body.id}/credentials`)
-      .set('Authorization', BOB);
-    expect(creds.status).toBe(403);
-  });
 
-  it('returns credentials from the cluster Secret, never cached', async () => {
-    const app = await startBackend();
-    const created = await request(app)
-      .post('/api/stores/stores')
-      .set('Authorization', ANN)
-      .send(valid);
-    const ns = created.body.namespace;
-    const encode = (s: string) => Buffer.from(s).toString('base64');
-    fake.objects.set(`Secret/${ns}/storeplane-credentials`, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'storeplane-credentials', namespace: ns },
-      data: {
-        'admin-username': encode('admin'),
-        'admin-password': encode('s3cret-value'),
-      },
+    it('returns credentials from the cluster Secret, never cached', async () => {
+      const app = await start();
+      const created = await request(app)
+        .post('/api/stores/stores')
+        .set('Authorization', ANN)
+        .send(valid);
+      const ns = created.body.namespace;
+      const encode = (s: string) => Buffer.from(s).toString('base64');
+      fake.objects.set(`Secret/${ns}/storeplane-credentials`, {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'storeplane-credentials', namespace: ns },
+        data: {
+          'admin-username': encode('admin'),
+          'admin-password': encode('s3cret-value'),
+        },
+      });
+      const res = await request(app)
+        .get(`/api/stores/stores/${created.body.id}/credentials`)
+        .set('Authorization', ANN);
+      expect(res.status).toBe(200);
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.body).toEqual({
+        adminUsername: 'admin',
+        adminPassword: 's3cret-value',
+        adminUrl: null,
+      });
     });
-    const res = await request(app)
-      .get(`/api/stores/stores/${created.body.id}/credentials`)
-      .set('Authorization', ANN);
-    expect(res.status).toBe(200);
-    expect(res.headers['cache-control']).toBe('no-store');
-    expect(res.body).toEqual({
-      adminUsername: 'admin',
-      adminPassword: 's3cret-value',
-      adminUrl: null,
-    });
-  });
 
-  it('limits active stores per user with 429 and Retry-After', async () => {
-    const app = await startBackend({
-      limits: {
-        maxActiveStoresPerUser: 2,
-        maxActiveStoresPerOwner: 10,
-        createRate: { count: 10, window: { seconds: 60 } },
-      },
+    it('limits active stores per user with 429 and Retry-After', async () => {
+      const app = await start({
+        limits: {
+          maxActiveStoresPerUser: 2,
+          maxActiveStoresPerOwner: 10,
+          createRate: { count: 10, window: { seconds: 60 } },
+        },
+      });
+      for (const name of ['one', 'two']) {
+        expect(
+          (
+            await request(app)
+              .post('/api/stores/stores')
+              .set('Authorization', ANN)
+              .send({ ...valid, name })
+          ).status,
+        ).toBe(201);
+      }
+      const res = await request(app)
+        .post('/api/stores/stores')
+        .set('Authorization', ANN)
+        .send({ ...valid, name: 'three' });
+      expect(res.status).toBe(429);
+      expect(res.headers['retry-after']).toBe('60');
+      expect(res.body.error.message).toMatch(
+        /already have 2 active stores \(limit 2\)/,
+      );
+      // Another user is not affected.
+      expect(
+        (
+          await request(app)
+            .post('/api/stores/stores')
+            .set('Authorization', BOB)
+            .send({ ...valid, name: 'four', owner: 'group:default/team-b' })
+        ).status,
+      ).toBe(201);
     });
-    for (const name of ['one', 'two']) {
+
+    it('limits active stores per owner', async () => {
+      const app = await start({
+        limits: {
+          maxActiveStoresPerUser: 10,
+          maxActiveStoresPerOwner: 1,
+          createRate: { count: 10, window: { seconds: 60 } },
+        },
+      });
       expect(
         (
           await request(app)
             .post('/api/stores/stores')
             .set('Authorization', ANN)
-            .send({ ...valid, name })
+            .send(valid)
         ).status,
       ).toBe(201);
-    }
-    const res = await request(app)
-      .post('/api/stores/stores')
-      .set('Authorization', ANN)
-      .send({ ...valid, name: 'three' });
-    expect(res.status).toBe(429);
-    expect(res.headers['retry-after']).toBe('60');
-    expect(res.body.error.message).toMatch(
-      /already have 2 active stores \(limit 2\)/,
-    );
-    // Another user is not affected.
-    expect(
-      (
-        await request(app)
-          .post('/api/stores/stores')
-          .set('Authorization', BOB)
-          .send({ ...valid, name: 'four' })
-      ).status,
-    ).toBe(201);
-  });
-
-  it('limits active stores per owner', async () => {
-    const app = await startBackend({
-      limits: {
-        maxActiveStoresPerUser: 10,
-        maxActiveStoresPerOwner: 1,
-        createRate: { count: 10, window: { seconds: 60 } },
-      },
+      // An administrator may create for team-a, and still meets team-a's limit.
+      const res = await request(app)
+        .post('/api/stores/stores')
+        .set('Authorization', ADA)
+        .send({ ...valid, name: 'other' });
+      expect(res.status).toBe(429);
+      expect(res.body.error.message).toMatch(
+        /group:default\/team-a already owns 1 active stores/,
+      );
     });
-    expect(
-      (
-        await request(app)
+
+    it('rate-limits creates per user from the database, so it holds across replicas', async () => {
+      const limits = {
+        maxActiveStoresPerUser: 10,
+        maxActiveStoresPerOwner: 10,
+        createRate: { count: 2, window: { minutes: 10 } },
+      };
+      const app = await start({ limits });
+      for (const name of ['r-one', 'r-two']) {
+        expect(
+          (
+            await request(app)
+              .post('/api/stores/stores')
+              .set('Authorization', ANN)
+              .send({ ...valid, name })
+          ).status,
+        ).toBe(201);
+      }
+      const res = await request(app)
+        .post('/api/stores/stores')
+        .set('Authorization', ANN)
+        .send({ ...valid, name: 'r-three' });
+      expect(res.status).toBe(429);
+      const retryAfter = Number(res.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThan(590);
+      expect(retryAfter).toBeLessThanOrEqual(600);
+      expect(res.body.error.message).toMatch(
+        /created 2 stores in the last 10 minutes/,
+      );
+    });
+
+    it('serves plans and engines', async () => {
+      const app = await start();
+      const plans = await request(app)
+        .get('/api/stores/plans')
+        .set('Authorization', ANN);
+      expect(plans.body.items.map((p: any) => p.name)).toEqual([
+        'small',
+        'large',
+      ]);
+      const engines = await request(app)
+        .get('/api/stores/engines')
+        .set('Authorization', ANN);
+      expect(engines.body.items).toEqual([
+        { name: 'woocommerce', title: 'WooCommerce' },
+      ]);
+    });
+
+    describe('service principals', () => {
+      const CATALOG = mockCredentials.service.header({
+        onBehalfOf: mockCredentials.service('plugin:catalog'),
+        targetPluginId: 'stores',
+      });
+      const CI = mockCredentials.service.header({
+        onBehalfOf: mockCredentials.service('external:ci-bot'),
+        targetPluginId: 'stores',
+      });
+
+      it('may read stores but not change them unless listed in allowedServices', async () => {
+        const app = await start();
+        const created = await request(app)
           .post('/api/stores/stores')
           .set('Authorization', ANN)
-          .send(valid)
-      ).status,
-    ).toBe(201);
-    const res = await request(app)
-      .post('/api/stores/stores')
-      .set('Authorization', BOB)
-      .send({ ...valid, name: 'other' });
-    expect(res.status).toBe(429);
-    expect(res.body.error.message).toMatch(
-      /group:default\/team-a already owns 1 active stores/,
-    );
-  });
+          .send(valid);
+        expect(created.status).toBe(201);
+        const list = await request(app)
+          .get('/api/stores/stores')
+          .set('Authorization', CATALOG);
+        expect(list.status).toBe(200);
+        expect(list.body.totalCount).toBe(1);
 
-  it('rate-limits creates per user from the database, so it holds across replicas', async () => {
-    const limits = {
-      maxActiveStoresPerUser: 10,
-      maxActiveStoresPerOwner: 10,
-      createRate: { count: 2, window: { minutes: 10 } },
-    };
-    const app = await startBackend({ limits });
-    for (const name of ['r-one', 'r-two']) {
+        for (const [method, path] of [
+          ['post', '/api/stores/stores'],
+          ['delete', `/api/stores/stores/${created.body.id}`],
+          ['post', `/api/stores/stores/${created.body.id}/retry`],
+          ['get', `/api/stores/stores/${created.body.id}/credentials`],
+        ] as const) {
+          const res = await request(app)
+            [method](path)
+            .set('Authorization', CATALOG)
+            .send(method === 'post' ? valid : undefined);
+          expect(res.status).toBe(403);
+          expect(res.body.error.message).toMatch(
+            /Service 'plugin:catalog' may only read stores; list it in storeplane\.permissions\.allowedServices/,
+          );
+        }
+        const one = await request(app)
+          .get(`/api/stores/stores/${created.body.id}`)
+          .set('Authorization', CATALOG);
+        expect(one.body.status).toBe('Provisioning');
+      });
+
+      it('an allowed service creates for any owner that exists, and deletes', async () => {
+        const app = await start({ allowedServices: ['external:ci-bot'] });
+        const created = await request(app)
+          .post('/api/stores/stores')
+          .set('Authorization', CI)
+          .send({ ...valid, owner: 'group:default/team-b' });
+        expect(created.status).toBe(201);
+        expect(created.body.createdBy).toBe('service:external:ci-bot');
+        const missing = await request(app)
+          .post('/api/stores/stores')
+          .set('Authorization', CI)
+          .send({ ...valid, owner: 'group:default/nobody' });
+        expect(missing.status).toBe(400);
+        expect(missing.body.error.message).toMatch(
+          /'group:default\/nobody' does not exist in the catalog/,
+        );
+        const deleted = await request(app)
+          .delete(`/api/stores/stores/${created.body.id}`)
+          .set('Authorization', CI);
+        expect(deleted.status).toBe(202);
+      });
+    });
+
+    it('audits credential reads, denied ones included, before the permission check', async () => {
+      const auditor = mockServices.auditor.mock();
+      const app = await start({ auditor });
+      const created = await request(app)
+        .post('/api/stores/stores')
+        .set('Authorization', ANN)
+        .send(valid);
+      const ns = created.body.namespace;
+      fake.objects.set(`Secret/${ns}/storeplane-credentials`, {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'storeplane-credentials', namespace: ns },
+        data: {
+          'admin-username': Buffer.from('admin').toString('base64'),
+          'admin-password': Buffer.from('pw').toString('base64'),
+        },
+      });
+      auditor.createEvent.mockClear();
+
+      const denied = await request(app)
+        .get(`/api/stores/stores/${created.body.id}/credentials`)
+        .set('Authorization', BOB);
+      expect(denied.status).toBe(403);
+      const allowed = await request(app)
+        .get(`/api/stores/stores/${created.body.id}/credentials`)
+        .set('Authorization', ANN);
+      expect(allowed.status).toBe(200);
+
+      const calls = auditor.createEvent.mock.calls.map(([c]) => c);
+      expect(calls.map(c => [c.eventId, c.meta])).toEqual([
+        ['store-credentials-read', { storeId: created.body.id }],
+        ['store-credentials-read', { storeId: created.body.id }],
+      ]);
+      const [deniedEvent, allowedEvent] = await Promise.all(
+        auditor.createEvent.mock.results.map(r => r.value),
+      );
+      expect(deniedEvent.fail).toHaveBeenCalledWith({
+        error: expect.objectContaining({ name: 'NotAllowedError' }),
+      });
+      expect(deniedEvent.success).not.toHaveBeenCalled();
+      expect(allowedEvent.success).toHaveBeenCalled();
+      expect(allowedEvent.fail).not.toHaveBeenCalled();
+    });
+
+    it("keeps a deleted store's events readable to its owners and admins for the audit period", async () => {
+      const app = await start();
+      const created = await request(app)
+        .post('/api/stores/stores')
+        .set('Authorization', ANN)
+        .send(valid);
+      const id = created.body.id;
+      await request(app)
+        .delete(`/api/stores/stores/${id}`)
+        .set('Authorization', ANN);
+      // What the reconciler does once the namespace is gone (claiming as of an hour later
+      // takes over the lease of a reconcile pass that the delete may have started).
+      const repository = new StoreRepository(knex);
+      const claimed = await repository.claimStore(
+        id,
+        'test',
+        Date.now() + 3_600_000,
+        60_000,
+      );
+      expect(
+        await repository.deleteClaimedStore(id, 'test', claimed!.generation),
+      ).toBe(true);
+
       expect(
         (
           await request(app)
-            .post('/api/stores/stores')
+            .get(`/api/stores/stores/${id}`)
             .set('Authorization', ANN)
-            .send({ ...valid, name })
         ).status,
-      ).toBe(201);
-    }
-    const res = await request(app)
-      .post('/api/stores/stores')
-      .set('Authorization', ANN)
-      .send({ ...valid, name: 'r-three' });
-    expect(res.status).toBe(429);
-    const retryAfter = Number(res.headers['retry-after']);
-    expect(retryAfter).toBeGreaterThan(590);
-    expect(retryAfter).toBeLessThanOrEqual(600);
-    expect(res.body.error.message).toMatch(
-      /created 2 stores in the last 10 minutes/,
-    );
-  });
-
-  it('serves plans and engines', async () => {
-    const app = await startBackend();
-    const plans = await request(app)
-      .get('/api/stores/plans')
-      .set('Authorization', ANN);
-    expect(plans.body.items.map((p: any) => p.name)).toEqual([
-      'small',
-      'large',
-    ]);
-    const engines = await request(app)
-      .get('/api/stores/engines')
-      .set('Authorization', ANN);
-    expect(engines.body.items).toEqual([
-      { name: 'woocommerce', title: 'WooCommerce' },
-    ]);
-  });
-});
+      ).toBe(404);
+      for (const caller of [ANN, ADA]) {
+        const events = await request(app)
+          .get(`/api/stores/stores/${id}/events`)
+          .set('Authorization', caller);
+        expect(events.status).toBe(200);
+        // The reconciler may have run steps in between (it is woken by each change).
+        expect(events.body.items.map((e: any) => e.type)).toEqual(
+          expect.arrayContaining(['requested', 'delete.requested']),
+        );
+      }
+      const never = await request(app)
+        .get('/api/stores/stores/never-existed/events')
+        .set('Authorization', ANN);
+      expect(never.status).toBe(404);
+    });
+  },
+);

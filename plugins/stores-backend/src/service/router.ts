@@ -4,7 +4,7 @@ import {
   HttpAuthService,
   PermissionsService,
 } from '@backstage/backend-plugin-api';
-import { InputError, NotAllowedError } from '@backstage/errors';
+import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
 import {
   AuthorizeResult,
   BasicPermission,
@@ -13,6 +13,7 @@ import {
 import { createConditionTransformer } from '@backstage/plugin-permission-node';
 import {
   describeIssues,
+  isWellFormedStoreId,
   listStoresQuerySchema,
   storeCreatePermission,
   storeCredentialsReadPermission,
@@ -27,6 +28,7 @@ import { StoresConfig } from '../config/readStoresConfig';
 import { StoreRecord, StoreRepository } from '../database/StoreRepository';
 import { EngineRegistry } from '../engines/EngineRegistry';
 import { TooManyRequestsError } from './errors';
+import { OwnerVerifier } from './OwnerVerifier';
 import { storePermissionRules } from './permissionRules';
 import { StoresService } from './StoresService';
 import { toEventView, toStoreView } from './storeView';
@@ -39,6 +41,7 @@ export interface RouterOptions {
   repository: StoreRepository;
   engines: EngineRegistry;
   config: StoresConfig;
+  owners: OwnerVerifier;
 }
 
 /** Who acts: a user entity ref, or `service:<subject>` for automation with a service token. */
@@ -66,6 +69,7 @@ export async function createRouter(
     repository,
     engines,
     config,
+    owners,
   } = options;
   const router = Router();
   router.use(express.json({ limit: '16kb' }));
@@ -73,21 +77,63 @@ export async function createRouter(
   const credentialsOf = (req: Request) =>
     httpAuth.credentials(req, { allow: ['user', 'service'] });
 
+  /**
+   * Backstage allows service principals every permission without asking the policy (only
+   * their access restrictions limit them), so the stores plugin decides itself: services
+   * may read (the catalog lists every store), and change stores or read credentials only
+   * when listed in storeplane.permissions.allowedServices.
+   */
+  function requireMayChangeStores(credentials: BackstageCredentials) {
+    const principal = credentials.principal as {
+      type: string;
+      subject?: string;
+    };
+    if (
+      principal.type === 'service' &&
+      !config.permissions.allowedServices.includes(principal.subject ?? '')
+    ) {
+      throw new NotAllowedError(
+        `Service '${principal.subject}' may only read stores; list it in storeplane.permissions.allowedServices to let it change stores or read credentials`,
+      );
+    }
+  }
+
+  function storeIdOf(req: Request): string {
+    const id = req.params.id;
+    if (!isWellFormedStoreId(id)) {
+      throw new InputError(
+        'id: a store id is lowercase letters, digits and dashes, at most 58 characters',
+      );
+    }
+    return id;
+  }
+
+  /** What each store permission lets the caller do, for 403 messages. */
+  const permissionVerbs = new Map<string, string>([
+    [storeReadPermission.name, 'read'],
+    [storeDeletePermission.name, 'delete'],
+    [storeRetryPermission.name, 'retry'],
+    [storeCredentialsReadPermission.name, 'read the credentials of'],
+  ]);
+
   async function authorizeStore(
     req: Request,
     permission: ResourcePermission,
   ): Promise<{ store: StoreRecord; credentials: BackstageCredentials }> {
     const credentials = await credentialsOf(req);
-    const store = await service.getStore(req.params.id);
+    if (permission !== storeReadPermission) requireMayChangeStores(credentials);
+    const store = await service.getStore(storeIdOf(req));
     const [decision] = await permissions.authorize(
       [{ permission, resourceRef: store.id }],
       { credentials },
     );
     if (decision.result !== AuthorizeResult.ALLOW) {
       throw new NotAllowedError(
-        `You may not ${permission.attributes.action ?? 'use'} store '${
+        `You may not ${permissionVerbs.get(permission.name)} store '${
           store.id
-        }' (${permission.name})`,
+        }' (${
+          permission.name
+        }); ask one of its owners or a Storeplane administrator`,
       );
     }
     return { store, credentials };
@@ -95,6 +141,7 @@ export async function createRouter(
 
   async function authorizeBasic(req: Request, permission: BasicPermission) {
     const credentials = await credentialsOf(req);
+    requireMayChangeStores(credentials);
     const [decision] = await permissions.authorize([{ permission }], {
       credentials,
     });
@@ -106,7 +153,10 @@ export async function createRouter(
     return credentials;
   }
 
-  /** Runs a mutation inside an auditor event, so success and failure are both recorded. */
+  /**
+   * Runs a mutation, its permission check included, inside an auditor event, so allowed,
+   * denied and failed attempts are all recorded.
+   */
   async function audited<T>(
     req: Request,
     eventId: string,
@@ -130,12 +180,13 @@ export async function createRouter(
   }
 
   router.post('/stores', async (req, res) => {
-    const credentials = await authorizeBasic(req, storeCreatePermission);
-    const actor = actorOf(credentials);
     try {
-      const store = await audited(req, 'store-create', { actor }, () =>
-        service.createStore(req.body, actor),
-      );
+      const store = await audited(req, 'store-create', {}, async () => {
+        const credentials = await authorizeBasic(req, storeCreatePermission);
+        const request = service.validateCreate(req.body);
+        await owners.verify(request.owner, credentials);
+        return service.createStore(request, actorOf(credentials));
+      });
       res.status(201).json(toStoreView(store));
     } catch (error) {
       if (error instanceof TooManyRequestsError)
@@ -154,9 +205,12 @@ export async function createRouter(
       [{ permission: storeReadPermission }],
       { credentials },
     );
+    // Never an empty list for a denial: the catalog's full sync would read it as "every
+    // store is gone" and remove every store entity.
     if (decision.result === AuthorizeResult.DENY) {
-      res.json({ items: [], totalCount: 0, offset, limit });
-      return;
+      throw new NotAllowedError(
+        `You may not list stores (${storeReadPermission.name})`,
+      );
     }
     const ids = entityRef ? [storeIdFromRef(entityRef)] : undefined;
     const { items, totalCount } = await repository.listStores({
@@ -178,9 +232,26 @@ export async function createRouter(
     res.json(toStoreView(store));
   });
 
+  // Also for deleted stores during the audit period: their owner and creator are kept, and
+  // the permission check sees them like a live store's.
   router.get('/stores/:id/events', async (req, res) => {
-    const { store } = await authorizeStore(req, storeReadPermission);
-    const events = await repository.listEvents(store.id, 500);
+    const credentials = await credentialsOf(req);
+    const id = storeIdOf(req);
+    if (!(await repository.getStoreOwnership(id))) {
+      throw new NotFoundError(
+        `Store '${id}' does not exist, and no events of a deleted store '${id}' are kept`,
+      );
+    }
+    const [decision] = await permissions.authorize(
+      [{ permission: storeReadPermission, resourceRef: id }],
+      { credentials },
+    );
+    if (decision.result !== AuthorizeResult.ALLOW) {
+      throw new NotAllowedError(
+        `You may not read the events of store '${id}' (${storeReadPermission.name})`,
+      );
+    }
+    const events = await repository.listEvents(id, 500);
     res.json({ items: events.map(toEventView) });
   });
 
@@ -195,46 +266,50 @@ export async function createRouter(
   });
 
   router.get('/stores/:id/credentials', async (req, res) => {
-    const { store, credentials } = await authorizeStore(
-      req,
-      storeCredentialsReadPermission,
-    );
     const result = await audited(
       req,
       'store-credentials-read',
-      { storeId: store.id, actor: actorOf(credentials) },
-      () => service.readCredentials(store),
+      { storeId: req.params.id },
+      async () => {
+        const { store } = await authorizeStore(
+          req,
+          storeCredentialsReadPermission,
+        );
+        return service.readCredentials(store);
+      },
     );
     res.setHeader('Cache-Control', 'no-store');
     res.json(result);
   });
 
   router.post('/stores/:id/retry', async (req, res) => {
-    const { store, credentials } = await authorizeStore(
-      req,
-      storeRetryPermission,
-    );
-    const actor = actorOf(credentials);
     const updated = await audited(
       req,
       'store-retry',
-      { storeId: store.id, actor },
-      () => service.retryStore(store, actor),
+      { storeId: req.params.id },
+      async () => {
+        const { store, credentials } = await authorizeStore(
+          req,
+          storeRetryPermission,
+        );
+        return service.retryStore(store, actorOf(credentials));
+      },
     );
     res.json(toStoreView(updated));
   });
 
   router.delete('/stores/:id', async (req, res) => {
-    const { store, credentials } = await authorizeStore(
-      req,
-      storeDeletePermission,
-    );
-    const actor = actorOf(credentials);
     const updated = await audited(
       req,
       'store-delete',
-      { storeId: store.id, actor },
-      () => service.deleteStore(store, actor),
+      { storeId: req.params.id },
+      async () => {
+        const { store, credentials } = await authorizeStore(
+          req,
+          storeDeletePermission,
+        );
+        return service.deleteStore(store, actorOf(credentials));
+      },
     );
     res.status(202).json(toStoreView(updated));
   });

@@ -1,0 +1,1 @@
+export { StoreOwnerPicker } from './StoreOwnerPicker';
