@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # README command 2: every check of the repository. Installs dependencies (immutable lockfile),
-# starts a throwaway PostgreSQL for the database tests, then runs the type check, lint,
+# checks that every @backstage package resolves to one version, starts a throwaway PostgreSQL
+# for the database tests, then runs the type check, lint,
 # all packages' tests (SQLite + PostgreSQL, the real test control plane when Go is present),
 # the Helm chart checks and the browser end-to-end test.
 set -euo pipefail
@@ -11,6 +12,7 @@ export CI=true
 export BACKSTAGE_TEST_DISABLE_DOCKER=1
 
 ./scripts/yarn.sh install --immutable
+./scripts/node.sh node scripts/check-backstage-versions.mjs
 
 # The real test control plane and helm are built from Go modules into ~/.cache/storeplane
 # (about 11 minutes the first time, then reused). Without Go those suites skip, loudly.
