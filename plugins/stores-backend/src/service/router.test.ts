@@ -10,8 +10,8 @@ import { storesPlugin } from '../plugin';
 import {
   FakeKubernetesApi,
   FAKE_KUBE_SERVER,
-} from '../__testUtils__/FakeKubernetesApi';
-import { testConfigData } from '../__testUtils__/harness';
+  testConfigData,
+} from '@internal/stores-test-utils';
 
 // Requests to the test backend itself (supertest) must pass through msw untouched.
 const server = setupServer();

@@ -1,0 +1,13 @@
+/**
+ * Test helpers shared by the Storeplane packages' own tests: an msw stand-in for the
+ * Kubernetes API and the stores plugin's test settings. Not published.
+ *
+ * @packageDocumentation
+ */
+export {
+  FakeKubernetesApi,
+  FAKE_KUBE_SERVER,
+  FAKE_HEALTH_BASE,
+} from './FakeKubernetesApi';
+export type { InjectedFault } from './FakeKubernetesApi';
+export { testConfigData } from './testConfig';
