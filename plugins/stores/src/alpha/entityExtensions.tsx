@@ -13,12 +13,12 @@ const storeEntityFilter = {
   [`metadata.annotations.${STORE_ID_ANNOTATION}`]: { $exists: true },
 };
 
+// A tab of its own rather than one in the "Deployment" group: it is the store's main page.
 export const entityStoreContent = EntityContentBlueprint.make({
   name: 'store',
   params: {
     path: '/store',
     title: 'Store',
-    group: 'deployment',
     filter: storeEntityFilter,
     loader: () =>
       import('../components/EntityStoreContent').then(m => (
@@ -27,10 +27,10 @@ export const entityStoreContent = EntityContentBlueprint.make({
   },
 });
 
+// In the overview's main column, beside About, as in the legacy entity page.
 export const entityStoreCard = EntityCardBlueprint.make({
   name: 'store',
   params: {
-    type: 'info',
     filter: storeEntityFilter,
     loader: () =>
       import('../components/EntityStoreCard').then(m => <m.EntityStoreCard />),
