@@ -118,7 +118,7 @@ log "app made by create-app: Backstage $(sed -n 's/.*"version": "\(.*\)".*/\1/p'
 git_in_app() { git -C "$app" -c user.name=adoption -c user.email=adoption@localhost "$@"; }
 [ -d "$app/.git" ] || git_in_app init -q
 git_in_app add -A
-git_in_app commit -qm "the app as create-app made it" || true
+git_in_app commit -qm "the app as create-app made it" >/dev/null || true
 
 # The registry stand-in: the @storeplane scope comes from the local registry (plain http on
 # loopback), and create-app's 3-day minimal age gate lets it through like @backstage/*.
@@ -154,8 +154,9 @@ if [ "$stated_lines" != "$readme_lines" ]; then
   exit 1
 fi
 git_in_app add -A
-diff_lines=$(git_in_app diff --cached --numstat -- . ':!yarn.lock' |
-  awk '{ added += $1; removed += $2; files++ } END { printf "+%d -%d lines in %d files", added, removed, files }')
+git_in_app diff --cached --numstat -- . ':!yarn.lock' >"$work/diff.numstat"
+diff_lines=$(awk '{ added += $1; removed += $2; files++ } END { printf "+%d -%d lines in %d files", added, removed, files }' "$work/diff.numstat")
+awk '{ printf "  %s +%s -%s\n", $3, $1, $2 }' "$work/diff.numstat" >&2
 mark "install (README lines)" "$t"
 
 # --- 4. build ------------------------------------------------------------------------
