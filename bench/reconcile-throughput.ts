@@ -18,11 +18,13 @@ import { packageChart } from '../plugins/stores-backend/src/kubernetes/bundledCh
 import { ReconcileLoop } from '../plugins/stores-backend/src/reconciler/ReconcileLoop';
 import { StoreReconciler } from '../plugins/stores-backend/src/reconciler/StoreReconciler';
 import { StoresService } from '../plugins/stores-backend/src/service/StoresService';
-import { FakeKubernetesApi } from '../plugins/stores-backend/src/__testUtils__/FakeKubernetesApi';
+import {
+  FakeKubernetesApi,
+  testConfigData,
+} from '../packages/stores-test-utils/src';
 import {
   CHART_DIR,
   fakeKubernetesClient,
-  testConfigData,
 } from '../plugins/stores-backend/src/__testUtils__/harness';
 
 const STORES = Number(process.env.STORES ?? 200);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # README command 2: every check of the repository. Installs dependencies (immutable lockfile),
-# starts a throwaway PostgreSQL for the database tests, then runs the type check, lint,
+# checks that every @backstage package resolves to one version, starts a throwaway PostgreSQL
+# for the database tests, then runs the type check, lint,
 # all packages' tests (SQLite + PostgreSQL, the real test control plane when Go is present),
-# the Helm chart checks and the browser end-to-end test.
+# the Helm chart checks, the browser end-to-end test and the adoption check (scripts/adoption.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
@@ -11,6 +12,7 @@ export CI=true
 export BACKSTAGE_TEST_DISABLE_DOCKER=1
 
 ./scripts/yarn.sh install --immutable
+./scripts/node.sh node scripts/check-backstage-versions.mjs
 
 # The real test control plane and helm are built from Go modules into ~/.cache/storeplane
 # (about 11 minutes the first time, then reused). Without Go those suites skip, loudly.
@@ -26,5 +28,7 @@ fi
 ./scripts/test-charts.sh
 STOREPLANE_REQUIRE_POSTGRES=1 ./scripts/with-postgres.sh ./scripts/yarn.sh test --verbose
 ./scripts/e2e.sh
+# A fresh @backstage/create-app app with the packages installed by the README's lines (~5 min).
+./scripts/adoption.sh
 
 echo "scripts/test.sh: all checks passed in $(( $(date +%s) - started )) s"

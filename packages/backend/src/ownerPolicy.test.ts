@@ -17,7 +17,7 @@ import {
   FakeKubernetesApi,
   FAKE_KUBE_SERVER,
   testConfigData,
-} from '@storeplane/plugin-stores-backend/testUtils';
+} from '@internal/stores-test-utils';
 import { setupServer } from 'msw/node';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -7,7 +7,7 @@
 import { createBackend } from '@backstage/backend-defaults';
 import { mockServices } from '@backstage/backend-test-utils';
 import storesPlugin from '@storeplane/plugin-stores-backend';
-import { testConfigData } from '@storeplane/plugin-stores-backend/testUtils';
+import { testConfigData } from '@internal/stores-test-utils';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { AddressInfo, createServer } from 'node:net';

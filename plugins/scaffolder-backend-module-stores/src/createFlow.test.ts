@@ -3,12 +3,11 @@ import {
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
-// eslint-disable-next-line @backstage/no-mixed-plugin-imports -- the flow test runs the real stores backend
 import {
   FakeKubernetesApi,
   FAKE_KUBE_SERVER,
   testConfigData,
-} from '@storeplane/plugin-stores-backend/testUtils';
+} from '@internal/stores-test-utils';
 import { setupServer } from 'msw/node';
 import path from 'node:path';
 import request from 'supertest';

@@ -6,7 +6,7 @@ import { setupServer } from 'msw/node';
 import { createServer } from 'node:net';
 import { createStoresMetrics } from './metrics';
 import { StoreRepository } from './database/StoreRepository';
-import { FakeKubernetesApi } from './__testUtils__/FakeKubernetesApi';
+import { FakeKubernetesApi } from '@internal/stores-test-utils';
 import { createHarness } from './__testUtils__/harness';
 
 const databases = TestDatabases.create({ ids: ['SQLITE_3'] });

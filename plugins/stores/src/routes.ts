@@ -14,14 +14,15 @@ export const entityContentRouteRef = createRouteRef({
 });
 
 /**
- * Where the "Create store" button leads: apps bind it to the scaffolder's
- * `selectedTemplate` route, which opens the WooCommerce store template. Without a binding
- * the button is hidden.
+ * Where the "Create store" button leads: the scaffolder's `selectedTemplate` route, which
+ * opens the WooCommerce store template. The new frontend system binds it by default; legacy
+ * apps bind it in `bindRoutes`. Without a binding the button is hidden.
  */
 export const createStoreRouteRef = createExternalRouteRef({
   id: 'stores:create-store',
   params: ['namespace', 'templateName'],
   optional: true,
+  defaultTarget: 'scaffolder.selectedTemplate',
 });
 
 /** The software template that creates a store (templates/woocommerce-store). */

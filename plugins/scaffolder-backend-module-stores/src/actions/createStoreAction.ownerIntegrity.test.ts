@@ -21,7 +21,7 @@ import storesPlugin from '@storeplane/plugin-stores-backend';
 import {
   authWithActorsServiceFactory,
   testConfigData,
-} from '@storeplane/plugin-stores-backend/testUtils';
+} from '@internal/stores-test-utils';
 import { createStoreCreateAction } from './createStoreAction';
 
 const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });

@@ -3,6 +3,7 @@ import { mockServices } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Knex } from 'knex';
+import { FAKE_KUBE_SERVER, testConfigData } from '@internal/stores-test-utils';
 import { readStoresConfig, StoresConfig } from '../config/readStoresConfig';
 import { migrateDatabase } from '../database/migrateDatabase';
 import { StoreRecord, StoreRepository } from '../database/StoreRepository';
@@ -14,53 +15,11 @@ import { StoresMetrics } from '../metrics';
 import { ReconcileLoop } from '../reconciler/ReconcileLoop';
 import { StoreReconciler } from '../reconciler/StoreReconciler';
 import { StoresService } from '../service/StoresService';
-import { FAKE_HEALTH_BASE, FAKE_KUBE_SERVER } from './FakeKubernetesApi';
 
 export const CHART_DIR = resolvePackagePath(
   '@storeplane/plugin-stores-backend',
   '../../charts/woocommerce-store',
 );
-
-/** Test settings: tiny backoffs so retries happen within a test, the health gate on a stand-in URL. */
-export function testConfigData(overrides: Record<string, unknown> = {}) {
-  return {
-    storeplane: {
-      ingress: { baseDomain: 'stores.example.com' },
-      healthCheck: {
-        mode: 'url',
-        urlTemplate: `${FAKE_HEALTH_BASE}/{namespace}`,
-      },
-      reconciler: {
-        initialBackoff: { milliseconds: 1 },
-        maxBackoff: { milliseconds: 2 },
-        maxAttempts: 4,
-        lease: { seconds: 60 },
-      },
-      limits: {
-        maxActiveStoresPerUser: 100,
-        maxActiveStoresPerOwner: 100,
-        createRate: { count: 100, window: { seconds: 60 } },
-      },
-      plans: {
-        small: {
-          title: 'Small',
-          cpu: '250m',
-          memory: '256Mi',
-          storage: '2Gi',
-          replicas: 1,
-        },
-        large: {
-          title: 'Large',
-          cpu: '1',
-          memory: '1Gi',
-          storage: '10Gi',
-          replicas: 2,
-        },
-      },
-      ...overrides,
-    },
-  };
-}
 
 export function fakeKubernetesClient(
   server = FAKE_KUBE_SERVER,

@@ -4,10 +4,7 @@ import { setupServer } from 'msw/node';
 import { parse } from 'yaml';
 import { StoreRecord } from '../database/StoreRepository';
 import { storeTestDatabases } from '../__testUtils__/databases';
-import {
-  FakeKubernetesApi,
-  InjectedFault,
-} from '../__testUtils__/FakeKubernetesApi';
+import { FakeKubernetesApi, InjectedFault } from '@internal/stores-test-utils';
 import { createHarness, Harness } from '../__testUtils__/harness';
 
 const databases = storeTestDatabases();

@@ -16,10 +16,10 @@ import { storesPlugin } from '../plugin';
 import {
   FakeKubernetesApi,
   FAKE_KUBE_SERVER,
-} from '../__testUtils__/FakeKubernetesApi';
-import { authWithActorsServiceFactory } from '../__testUtils__/authWithActors';
+  testConfigData,
+  authWithActorsServiceFactory,
+} from '@internal/stores-test-utils';
 import { storeTestDatabases } from '../__testUtils__/databases';
-import { testConfigData } from '../__testUtils__/harness';
 
 // Requests to the test backend itself (supertest) must pass through msw untouched.
 const server = setupServer();

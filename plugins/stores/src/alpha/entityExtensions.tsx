@@ -2,32 +2,36 @@ import {
   EntityCardBlueprint,
   EntityContentBlueprint,
 } from '@backstage/plugin-catalog-react/alpha';
-import { ExtensionDefinition } from '@backstage/frontend-plugin-api';
 import { STORE_ID_ANNOTATION } from '@storeplane/plugin-stores-common';
 
-const hasStoreAnnotation = {
+/**
+ * Store entities: the catalog Resources that name their store in an annotation (what the
+ * catalog module emits). The same test as `isStoreAvailable` for the legacy entity page.
+ */
+const storeEntityFilter = {
+  kind: 'resource',
   [`metadata.annotations.${STORE_ID_ANNOTATION}`]: { $exists: true },
 };
 
-export const entityStoreContent: ExtensionDefinition =
-  EntityContentBlueprint.make({
-    name: 'store',
-    params: {
-      path: '/store',
-      title: 'Store',
-      group: 'deployment',
-      filter: hasStoreAnnotation,
-      loader: () =>
-        import('../components/EntityStoreContent').then(m => (
-          <m.EntityStoreContent />
-        )),
-    },
-  });
-
-export const entityStoreCard: ExtensionDefinition = EntityCardBlueprint.make({
+// A tab of its own rather than one in the "Deployment" group: it is the store's main page.
+export const entityStoreContent = EntityContentBlueprint.make({
   name: 'store',
   params: {
-    filter: hasStoreAnnotation,
+    path: '/store',
+    title: 'Store',
+    filter: storeEntityFilter,
+    loader: () =>
+      import('../components/EntityStoreContent').then(m => (
+        <m.EntityStoreContent />
+      )),
+  },
+});
+
+// In the overview's main column, beside About, as in the legacy entity page.
+export const entityStoreCard = EntityCardBlueprint.make({
+  name: 'store',
+  params: {
+    filter: storeEntityFilter,
     loader: () =>
       import('../components/EntityStoreCard').then(m => <m.EntityStoreCard />),
   },

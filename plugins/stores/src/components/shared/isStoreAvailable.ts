@@ -1,9 +1,15 @@
 import { Entity } from '@backstage/catalog-model';
 import { STORE_ID_ANNOTATION } from '@storeplane/plugin-stores-common';
 
-/** True when the entity is a store's entity, i.e. it names the store it stands for. */
+/**
+ * True for a store's entity: a catalog Resource that names its store in the
+ * `storeplane.io/store-id` annotation (the alpha plugin's entity filter says the same).
+ */
 export function isStoreAvailable(entity: Entity): boolean {
-  return Boolean(entity.metadata.annotations?.[STORE_ID_ANNOTATION]);
+  return (
+    entity.kind.toLocaleLowerCase('en-US') === 'resource' &&
+    getStoreId(entity) !== undefined
+  );
 }
 
 export function getStoreId(entity: Entity): string | undefined {

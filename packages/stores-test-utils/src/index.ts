@@ -1,5 +1,6 @@
 /**
- * Test helpers for packages that run the stores plugin in their tests.
+ * Test helpers shared by the Storeplane packages' own tests: an msw stand-in for the
+ * Kubernetes API and the stores plugin's test settings. Not published.
  *
  * @packageDocumentation
  */
@@ -9,5 +10,5 @@ export {
   FAKE_HEALTH_BASE,
 } from './FakeKubernetesApi';
 export type { InjectedFault } from './FakeKubernetesApi';
-export { testConfigData } from './harness';
+export { testConfigData } from './testConfig';
 export { authWithActorsServiceFactory } from './authWithActors';

@@ -1,0 +1,18 @@
+import { PageBlueprint } from '@backstage/frontend-plugin-api';
+import { rootRouteRef } from '../routes';
+
+/**
+ * The Stores page at /stores. The app's sidebar lists it through the plugin's title and icon.
+ * `StoresPage` draws its own header (the same component serves the legacy app), so the
+ * framework's page header is off.
+ */
+export const storesPage = PageBlueprint.make({
+  params: {
+    path: '/stores',
+    title: 'Stores',
+    routeRef: rootRouteRef,
+    noHeader: true,
+    loader: () =>
+      import('../components/StoresPage').then(m => <m.StoresPage />),
+  },
+});

@@ -1,0 +1,22 @@
+import { createFrontendPlugin } from '@backstage/frontend-plugin-api';
+import StorefrontIcon from '@material-ui/icons/Storefront';
+import { createStoreRouteRef, rootRouteRef } from '../routes';
+import { storesApi } from './apis';
+import { entityStoreCard, entityStoreContent } from './entityExtensions';
+import { storesPage } from './pages';
+
+/**
+ * Storeplane for Backstage's new frontend system: the stores API, the Stores page (with its
+ * sidebar item), and a store entity's Store tab and overview card.
+ *
+ * @alpha
+ */
+export default createFrontendPlugin({
+  pluginId: 'stores',
+  title: 'Stores',
+  icon: <StorefrontIcon />,
+  info: { packageJson: () => import('../../package.json') },
+  routes: { root: rootRouteRef },
+  externalRoutes: { createStore: createStoreRouteRef },
+  extensions: [storesApi, storesPage, entityStoreContent, entityStoreCard],
+});
