@@ -17,10 +17,7 @@ import { EngineRegistry } from './engines/EngineRegistry';
 import { StoreEngine, storesEnginesExtensionPoint } from './engines/types';
 import { createWooCommerceEngine } from './engines/woocommerceEngine';
 import { packageChart } from './kubernetes/bundledChart';
-import {
-  KubernetesClient,
-  loadKubeConfig,
-} from './kubernetes/KubernetesClient';
+import { lazyKubernetesClient } from './kubernetes/loadKubeConfig';
 import { createStoresMetrics } from './metrics';
 import { ReconcileLoop } from './reconciler/ReconcileLoop';
 import {
@@ -32,6 +29,7 @@ import {
   storeResourceRef,
 } from './service/permissionRules';
 import { createRouter } from './service/router';
+import { logStartupNotices } from './service/startupNotices';
 import { StoresService } from './service/StoresService';
 
 /**
@@ -74,22 +72,7 @@ export const storesPlugin = createBackendPlugin({
         );
         addedEngines.forEach(engine => engines.add(engine));
 
-        let kubernetesClient: KubernetesClient | undefined;
-        const kubernetes = () => {
-          if (!kubernetesClient) {
-            const kubeConfig = loadKubeConfig(config.kubernetes);
-            if (!kubeConfig.getCurrentCluster()) {
-              throw new Error(
-                `no cluster found for storeplane.kubernetes.source=${config.kubernetes.source} (no kubeconfig at KUBECONFIG or ~/.kube/config, or no current context)`,
-              );
-            }
-            kubernetesClient = new KubernetesClient(
-              kubeConfig,
-              config.kubernetes.requestTimeoutMs,
-            );
-          }
-          return kubernetesClient;
-        };
+        const kubernetes = lazyKubernetesClient(config.kubernetes);
 
         const charts = new Map<string, ReturnType<typeof packageChart>>();
         const bundledChart = (engineName: string) => {
@@ -191,6 +174,7 @@ export const storesPlugin = createBackendPlugin({
             config,
           }),
         );
+        logStartupNotices(config, logger);
         logger.info(
           `Storeplane stores plugin ready: ${
             config.plans.size

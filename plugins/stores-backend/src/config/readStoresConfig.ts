@@ -22,10 +22,14 @@ export interface KubernetesSettings {
 }
 
 export interface StoresConfig {
+  /** The cluster is the local sandbox (simulated pods), as `storeplane.sandbox.enabled` says. */
+  sandbox: boolean;
   kubernetes: KubernetesSettings;
   ingress: {
     className: string;
     baseDomain: string;
+    /** Port of the ingress controller's entry point, when not the scheme's default. */
+    port?: number;
     tls: {
       enabled: boolean;
       secretName?: string;
@@ -144,6 +148,19 @@ class SettingsReader {
     return ms;
   }
 
+  /** A TCP port number, when present. */
+  optionalPort(key: string): number | undefined {
+    if (!this.config.has(key)) return undefined;
+    const value = this.config.getNumber(key);
+    if (!Number.isInteger(value) || value < 1 || value > 65535) {
+      throw new StoresConfigError(
+        key,
+        `${value} is not a port number (1 to 65535)`,
+      );
+    }
+    return value;
+  }
+
   stringArray(key: string, fallback: string[]): string[] {
     return this.config.getOptionalStringArray(key) ?? fallback;
   }
@@ -259,6 +276,7 @@ export function readStoresConfig(root: Config): StoresConfig {
   );
 
   return {
+    sandbox: read.boolean('sandbox.enabled', false),
     kubernetes: {
       source,
       kubeconfigPath: read.optionalString('kubernetes.kubeconfigPath'),
@@ -289,6 +307,7 @@ export function readStoresConfig(root: Config): StoresConfig {
     ingress: {
       className: read.string('ingress.className', 'nginx'),
       baseDomain: read.string('ingress.baseDomain', 'stores.localhost'),
+      port: read.optionalPort('ingress.port'),
       tls: {
         enabled: read.boolean('ingress.tls.enabled', false),
         secretName: read.optionalString('ingress.tls.secretName'),

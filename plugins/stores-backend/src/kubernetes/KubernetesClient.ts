@@ -7,47 +7,12 @@ import {
 } from '@kubernetes/client-node';
 import https from 'node:https';
 import http from 'node:http';
-import { KubernetesSettings } from '../config/readStoresConfig';
 
 export const FIELD_MANAGER = 'storeplane';
 
 /** An API call took longer than the configured request timeout. */
 export class KubernetesTimeoutError extends Error {
   readonly name = 'KubernetesTimeoutError';
-}
-
-/** Loads cluster credentials the way config says (kubeconfig, in-cluster, or URL + token). */
-export function loadKubeConfig(settings: KubernetesSettings): KubeConfig {
-  const kc = new KubeConfig();
-  if (settings.source === 'inCluster') {
-    kc.loadFromCluster();
-  } else if (settings.source === 'url') {
-    if (!settings.url)
-      throw new Error(
-        'storeplane.kubernetes.url is required when source is url',
-      );
-    kc.loadFromOptions({
-      clusters: [
-        {
-          name: 'storeplane',
-          server: settings.url,
-          caData: settings.caData,
-          skipTLSVerify: settings.skipTLSVerify,
-        },
-      ],
-      users: [{ name: 'storeplane', token: settings.token }],
-      contexts: [
-        { name: 'storeplane', cluster: 'storeplane', user: 'storeplane' },
-      ],
-      currentContext: 'storeplane',
-    });
-  } else if (settings.kubeconfigPath) {
-    kc.loadFromFile(settings.kubeconfigPath);
-  } else {
-    kc.loadFromDefault();
-  }
-  if (settings.context) kc.setCurrentContext(settings.context);
-  return kc;
 }
 
 /**
