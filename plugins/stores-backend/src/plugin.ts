@@ -17,7 +17,7 @@ import { EngineRegistry } from './engines/EngineRegistry';
 import { StoreEngine, storesEnginesExtensionPoint } from './engines/types';
 import { createWooCommerceEngine } from './engines/woocommerceEngine';
 import { packageChart } from './kubernetes/bundledChart';
-import { lazyKubernetesClient } from './kubernetes/loadKubeConfig';
+import { lazyKubernetesClient } from './kubernetes/lazyKubernetesClient';
 import { createStoresMetrics } from './metrics';
 import { ReconcileLoop } from './reconciler/ReconcileLoop';
 import {

@@ -19,10 +19,8 @@ import {
   testConfigData,
 } from '../__testUtils__/harness';
 import { readStoresConfig } from '../config/readStoresConfig';
-import {
-  CONFIGURE_CLUSTER_ADVICE,
-  lazyKubernetesClient,
-} from '../kubernetes/loadKubeConfig';
+import { CONFIGURE_CLUSTER_ADVICE } from '@storeplane/plugin-stores-node';
+import { lazyKubernetesClient } from '../kubernetes/lazyKubernetesClient';
 
 const databases = storeTestDatabases();
 const server = setupServer();

@@ -7,7 +7,7 @@ import { StoresConfig } from '../config/readStoresConfig';
 import { StoreRecord, StoreRepository } from '../database/StoreRepository';
 import { EngineRegistry } from '../engines/EngineRegistry';
 import { KubernetesClient } from '../kubernetes/KubernetesClient';
-import { CONFIGURE_CLUSTER_ADVICE } from '../kubernetes/loadKubeConfig';
+import { CONFIGURE_CLUSTER_ADVICE } from '@storeplane/plugin-stores-node';
 import { StoresMetrics } from '../metrics';
 import { backoffDelay, classifyFault, StoreFault } from './faults';
 import { STEP_FUNCTIONS, StepContext } from './steps';

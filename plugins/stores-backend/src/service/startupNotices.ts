@@ -4,7 +4,7 @@ import {
   CONFIGURE_CLUSTER_ADVICE,
   describeKubeConfig,
   loadKubeConfig,
-} from '../kubernetes/loadKubeConfig';
+} from '@storeplane/plugin-stores-node';
 
 /** Tells the operator at startup where stores go, and what is not real or not wired yet. */
 export function logStartupNotices(config: StoresConfig, logger: LoggerService) {

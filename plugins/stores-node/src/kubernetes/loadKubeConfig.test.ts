@@ -3,15 +3,11 @@ import { JsonObject } from '@backstage/types';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readStoresConfig } from '../config/readStoresConfig';
-import {
-  lazyKubernetesClient,
-  loadKubeConfig,
-  NoClusterConfiguredError,
-} from './loadKubeConfig';
+import { readKubernetesSettings } from '../config/readKubernetesSettings';
+import { loadKubeConfig, NoClusterConfiguredError } from './loadKubeConfig';
 
 const settings = (kubernetes: JsonObject = {}) =>
-  readStoresConfig(new ConfigReader({ storeplane: { kubernetes } })).kubernetes;
+  readKubernetesSettings(new ConfigReader({ storeplane: { kubernetes } }));
 
 function kubeconfig(server: string, currentContext = 'dev', name = 'dev') {
   return JSON.stringify({
@@ -142,18 +138,5 @@ describe('loadKubeConfig', () => {
       settings({ source: 'url', url: 'https://api.example:6443', token: 't' }),
     );
     expect(kc.getCurrentCluster()?.server).toBe('https://api.example:6443');
-  });
-
-  it('keeps looking until a kubeconfig appears, then keeps the client', () => {
-    const client = lazyKubernetesClient(settings());
-    expect(client).toThrow(NoClusterConfiguredError);
-    fs.mkdirSync(path.join(home, '.kube'));
-    fs.writeFileSync(
-      path.join(home, '.kube', 'config'),
-      kubeconfig('https://late.example:6443'),
-    );
-    const first = client();
-    fs.rmSync(path.join(home, '.kube'), { recursive: true });
-    expect(client()).toBe(first);
   });
 });

@@ -2,8 +2,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { KubernetesSettings } from '../config/readStoresConfig';
-import { KubernetesClient } from './KubernetesClient';
+import { KubernetesSettings } from '../config/readKubernetesSettings';
 
 const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -120,21 +119,4 @@ export function describeKubeConfig(kc: KubeConfig): string {
   return `${
     kc.getCurrentCluster()?.server
   } (context ${kc.getCurrentContext()})`;
-}
-
-/**
- * The cluster client, loaded on first use and then kept. Until a cluster is configured every
- * call throws {@link NoClusterConfiguredError} again, so a kubeconfig that appears later is used.
- */
-export function lazyKubernetesClient(
-  settings: KubernetesSettings,
-): () => KubernetesClient {
-  let client: KubernetesClient | undefined;
-  return () => {
-    client ??= new KubernetesClient(
-      loadKubeConfig(settings),
-      settings.requestTimeoutMs,
-    );
-    return client;
-  };
 }
