@@ -3,6 +3,7 @@ import {
   KubeConfig,
   KubernetesObject,
   KubernetesObjectApi,
+  loadYaml,
   PatchStrategy,
 } from '@kubernetes/client-node';
 import https from 'node:https';
@@ -13,6 +14,17 @@ export const FIELD_MANAGER = 'storeplane';
 /** An API call took longer than the configured request timeout. */
 export class KubernetesTimeoutError extends Error {
   readonly name = 'KubernetesTimeoutError';
+}
+
+/**
+ * client-node sends objects of the kinds it knows through its typed models, whose field names
+ * differ from the API's where the API uses a reserved word (a NetworkPolicy rule's `from` is
+ * `_from`, a LimitRange's `default` is `_default`), so a manifest written as the API expects
+ * would silently lose those fields. loadYaml turns API-shaped JSON (which is YAML) into the
+ * typed model, which the client then sends unchanged.
+ */
+function toClientModel<T extends KubernetesObject>(object: T): T {
+  return loadYaml<T>(JSON.stringify(object));
 }
 
 /**
@@ -35,7 +47,7 @@ export class KubernetesClient {
   apply<T extends KubernetesObject>(object: T): Promise<T> {
     return this.withTimeout(
       this.objects.patch(
-        object,
+        toClientModel(object),
         undefined,
         undefined,
         FIELD_MANAGER,
@@ -51,7 +63,12 @@ export class KubernetesClient {
   ): Promise<'created' | 'exists'> {
     try {
       await this.withTimeout(
-        this.objects.create(object, undefined, undefined, FIELD_MANAGER),
+        this.objects.create(
+          toClientModel(object),
+          undefined,
+          undefined,
+          FIELD_MANAGER,
+        ),
       );
       return 'created';
     } catch (error) {

@@ -149,6 +149,30 @@ describe.each(databases.eachSupportedId())(
         'storeplane-allow-ingress-controller',
         'storeplane-default-deny',
       ]);
+      // Sent with the API's own field names (client-node's models call these `_from` and
+      // `_default`): without them the rules would admit every source and set no defaults.
+      expect(
+        fake.get('NetworkPolicy', ns, 'storeplane-allow-ingress-controller')!
+          .spec.ingress,
+      ).toEqual([
+        {
+          from: [
+            {
+              namespaceSelector: {
+                matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' },
+              },
+            },
+          ],
+          ports: [{ protocol: 'TCP', port: 8080 }],
+        },
+      ]);
+      expect(
+        fake.get('NetworkPolicy', ns, 'storeplane-allow-database')!.spec
+          .ingress[0].from,
+      ).toEqual([{ podSelector: {} }]);
+      expect(
+        fake.get('LimitRange', ns, 'storeplane-limits')!.spec.limits[0].default,
+      ).toEqual({ cpu: '500m', memory: '256Mi' });
       const egress = fake.get('NetworkPolicy', ns, 'storeplane-allow-egress')!
         .spec.egress;
       expect(egress[2]).toEqual({
