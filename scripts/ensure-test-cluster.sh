@@ -2,22 +2,15 @@
 # Prints the path of the storeplane-test-cluster binary (etcd + kube-apiserver +
 # kube-controller-manager + kubelet stand-in, built from Go modules; see test/cluster/).
 # The binary is cached outside the repository, keyed on the sha256 of test/cluster's
-# go.mod, go.sum and Go sources: a warm call does not rebuild. A build reports its progress
-# on stderr (packages compiled so far, elapsed time).
-# Exit 3: no Go toolchain.
+# go.mod, go.sum and Go sources: a warm call does not rebuild, and needs no Go toolchain.
+# A build reports its progress on stderr (packages compiled so far, elapsed time).
+#
+#   ./scripts/ensure-test-cluster.sh [--cached-only]
+#
+# Exit 3: no Go toolchain to build it. Exit 4 (--cached-only): not built yet.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 src="$here/test/cluster"
-if ! command -v go >/dev/null 2>&1; then
-  if [ -x /usr/local/go/bin/go ]; then PATH="/usr/local/go/bin:$PATH"; else
-    echo "##################################################################" >&2
-    echo "ensure-test-cluster.sh: NO GO TOOLCHAIN FOUND (need Go >= 1.24)." >&2
-    echo "The test Kubernetes control plane is built from Go modules;" >&2
-    echo "install Go (https://go.dev/dl/) and put it on PATH." >&2
-    echo "##################################################################" >&2
-    exit 3
-  fi
-fi
 cache_dir=${STOREPLANE_CACHE:-$HOME/.cache/storeplane}
 sources() { (cd "$src" && find . -name '*.go' -not -name '*_test.go' -not -path './smoke/*' | LC_ALL=C sort); }
 key=$(cd "$src" && { cat go.mod go.sum; for f in $(sources); do echo "== $f"; cat "$f"; done; } | sha256sum | cut -c1-16)
@@ -41,6 +34,17 @@ report_progress() {
 }
 
 if [ ! -x "$bin" ]; then
+  [ "${1:-}" != --cached-only ] || exit 4
+  if ! command -v go >/dev/null 2>&1; then
+    if [ -x /usr/local/go/bin/go ]; then PATH="/usr/local/go/bin:$PATH"; else
+      echo "##################################################################" >&2
+      echo "ensure-test-cluster.sh: NO GO TOOLCHAIN FOUND (need Go >= 1.24)." >&2
+      echo "The test Kubernetes control plane is built from Go modules;" >&2
+      echo "install Go (https://go.dev/dl/) and put it on PATH." >&2
+      echo "##################################################################" >&2
+      exit 3
+    fi
+  fi
   echo "ensure-test-cluster.sh: building $bin" >&2
   echo "ensure-test-cluster.sh: a cold build takes about 11 minutes and 2.5 GB of RAM on 2 cores; later runs reuse it" >&2
   mkdir -p "$cache_dir"

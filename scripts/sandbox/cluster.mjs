@@ -1,62 +1,77 @@
 /* eslint-disable no-console */
-// Test Kubernetes control plane for the browser end-to-end check (scripts/e2e.sh).
+// The sandbox: Storeplane's local Kubernetes control plane for `./scripts/dev.sh` (and so for
+// the browser e2e, which runs the app through dev.sh).
 //
-//   ./scripts/node.sh node --no-warnings e2e/cluster.mjs --state <file> [--parent-pid <pid>]
+//   ./scripts/node.sh node --no-warnings scripts/sandbox/cluster.mjs --dir <dir> [--parent-pid <pid>]
 //
 // Starts packages/test-cluster (etcd, kube-apiserver, controller-manager and a kubelet
-// stand-in that really runs helm), installs Storeplane's RBAC exactly as
-// charts/backstage-storeplane renders it, makes a kubeconfig for Storeplane's
-// ServiceAccount and starts a local HTTP stand-in for the store health check (the
-// simulated pods serve no HTTP). Then it writes shell assignments to the state file:
+// stand-in that really runs helm and answers HTTP for its simulated pods, plus an ingress
+// controller stand-in on a loopback port), installs Storeplane's RBAC exactly as
+// charts/backstage-storeplane renders it, and writes into <dir>:
 //
-//   CLUSTER_AVAILABLE=1|0         0: CLUSTER_REASON says why (nothing else was started)
-//   CLUSTER_KUBECONFIG=<path>     ServiceAccount kubeconfig for storeplane.kubernetes
-//   CLUSTER_ADMIN_KUBECONFIG=<path>
-//   CLUSTER_SERVICE_ACCOUNT_NAMESPACE / _NAME, CLUSTER_STORE_MANAGER_ROLE,
-//   CLUSTER_STORE_INSTALLER_ROLE  for storeplane.kubernetes.rbac
-//   CLUSTER_HEALTH_PORT=<port>    the health stand-in (answers 200 to everything)
-//   CLUSTER_LOGS=<dir>            control plane logs
+//   kubeconfig                Storeplane's ServiceAccount (what the app uses)
+//   admin.kubeconfig          cluster-admin, for looking around with kubectl
+//   app-config.sandbox.yaml   the app's config for the sandbox (pass it with --config)
+//   state.env                 shell assignments, written last:
+//                               SANDBOX_AVAILABLE=1|0 (0: SANDBOX_REASON says why;
+//                               SANDBOX_FAILED=1 if it was started and failed)
+//                               SANDBOX_SERVER, SANDBOX_INGRESS, SANDBOX_LOGS
 //
-// and keeps running until SIGTERM/SIGINT/SIGHUP or until its parent (--parent-pid) is
-// gone; then it stops the stand-in and the cluster (every child process) and exits.
-import { execFileSync } from 'node:child_process';
+// Then it keeps running until SIGTERM/SIGINT/SIGHUP or until its parent (--parent-pid) is
+// gone, and stops the control plane (every child process) before it exits.
 import fs from 'node:fs';
-import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import {
   startTestCluster,
   testClusterAvailability,
-} from '../packages/test-cluster/src/index.ts';
+} from '../../packages/test-cluster/src/index.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../..',
+);
 const STOREPLANE_NAMESPACE = 'storeplane-system';
 const RELEASE = 'storeplane';
+// The app's token lasts as long as a working week of `./scripts/dev.sh`.
+const TOKEN_SECONDS = 7 * 24 * 3600;
 
 const argv = process.argv.slice(2);
 const arg = name => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const stateFile = arg('--state');
+const dir = arg('--dir');
 const parentPid = Number(arg('--parent-pid') || 0);
-if (!stateFile) {
-  console.error('usage: cluster.mjs --state <file> [--parent-pid <pid>]');
+if (!dir) {
+  console.error('usage: cluster.mjs --dir <dir> [--parent-pid <pid>]');
   process.exit(2);
 }
+const file = name => path.join(dir, name);
+const OUTPUTS = [
+  'state.env',
+  'kubeconfig',
+  'admin.kubeconfig',
+  'app-config.sandbox.yaml',
+];
 
-const log = m => console.error(`cluster.mjs: ${m}`);
+const log = m => console.error(`sandbox: ${m}`);
 const shellQuote = v => `'${String(v).replace(/'/g, `'\\''`)}'`;
+/** Written whole, then renamed, so a reader never sees half a file. */
+function writeFile(name, text, mode = 0o644) {
+  fs.writeFileSync(`${file(name)}.partial`, text, { mode });
+  fs.renameSync(`${file(name)}.partial`, file(name));
+}
 function writeState(values) {
-  const text = Object.entries(values)
-    .map(([k, v]) => `${k}=${shellQuote(v)}`)
-    .join('\n');
-  // Written whole, then renamed, so the shell never reads half a file.
-  fs.writeFileSync(`${stateFile}.partial`, `${text}\n`);
-  fs.renameSync(`${stateFile}.partial`, stateFile);
+  writeFile(
+    'state.env',
+    `${Object.entries(values)
+      .map(([k, v]) => `${k}=${shellQuote(v)}`)
+      .join('\n')}\n`,
+  );
 }
 
 /** Storeplane's ServiceAccount and ClusterRoles from charts/backstage-storeplane. */
@@ -104,23 +119,64 @@ function renderStoreplaneRbac() {
   };
 }
 
-async function startHealthStandIn() {
-  const server = http.createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end('<html>WordPress stand-in</html>');
-  });
-  await new Promise(resolve => server.listen(0, '127.0.0.1', resolve));
-  return server;
+/** The app's config on the sandbox; dev.sh passes it last, so it wins. */
+function appConfig({ rbac, ingressPort, apiServerSourceIp }) {
+  const header = `# Generated by scripts/sandbox/cluster.mjs for ./scripts/dev.sh at every start; edits are lost.
+# The app on the local sandbox cluster: a real API server, simulated pods, no real WordPress.
+`;
+  return `${header}${stringify({
+    storeplane: {
+      // The UI and the backend's startup log say that this is the sandbox.
+      sandbox: { enabled: true },
+      kubernetes: {
+        source: 'kubeconfig',
+        kubeconfigPath: file('kubeconfig'),
+        requestTimeout: '5s',
+        rbac: {
+          serviceAccount: {
+            namespace: STOREPLANE_NAMESPACE,
+            name: rbac.serviceAccount,
+          },
+          storeManagerClusterRole: rbac.storeManagerRole,
+          storeInstallerClusterRole: rbac.storeInstallerRole,
+        },
+      },
+      // Store URLs: http://store-<id>.localhost:<port>, served by the ingress stand-in
+      // (browsers resolve *.localhost to this machine).
+      ingress: {
+        className: 'nginx',
+        baseDomain: 'localhost',
+        port: ingressPort,
+      },
+      // The default: through the API server's service proxy. The store's NetworkPolicies
+      // must admit the API server's address, as on a real cluster (docs/operations.md).
+      healthCheck: { mode: 'serviceProxy' },
+      network: { healthCheckSourceCidrs: [`${apiServerSourceIp}/32`] },
+      // Snappy feedback; nothing here is slow or far away.
+      reconciler: {
+        frequency: '1s',
+        initialBackoff: '1s',
+        maxBackoff: '5s',
+        stepTimeout: '5m',
+      },
+      helm: { timeout: '3m' },
+    },
+    catalog: {
+      providers: {
+        storeplane: {
+          schedule: { frequency: { seconds: 3 }, timeout: { seconds: 30 } },
+        },
+      },
+    },
+  })}`;
 }
 
 let cluster;
-let health;
 let stopping;
 function shutdown(code) {
   if (!stopping) {
     stopping = (async () => {
-      log('stopping');
-      if (health) await new Promise(r => health.close(() => r()));
+      log('stopping the control plane');
       if (cluster) await cluster.stop().catch(e => log(`stop: ${e}`));
       process.exit(code);
     })();
@@ -132,15 +188,17 @@ process.on('SIGINT', () => shutdown(0));
 process.on('SIGHUP', () => shutdown(0));
 
 async function main() {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const name of OUTPUTS) fs.rmSync(file(name), { force: true });
   const availability = testClusterAvailability();
   if (!availability.available) {
-    writeState({ CLUSTER_AVAILABLE: 0, CLUSTER_REASON: availability.reason });
+    writeState({ SANDBOX_AVAILABLE: 0, SANDBOX_REASON: availability.reason });
     log(`not available: ${availability.reason}`);
     return;
   }
   const t0 = Date.now();
-  cluster = await startTestCluster();
-  log(`cluster up in ${Date.now() - t0} ms: ${cluster.server}`);
+  cluster = await startTestCluster({ ingress: true });
+  log(`control plane up in ${Date.now() - t0} ms: ${cluster.server}`);
 
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(cluster.adminKubeconfigPath);
@@ -155,19 +213,27 @@ async function main() {
   const kubeconfig = await cluster.kubeconfigForServiceAccount(
     STOREPLANE_NAMESPACE,
     rbac.serviceAccount,
+    { expirationSeconds: TOKEN_SECONDS },
   );
-  health = await startHealthStandIn();
+  writeFile('kubeconfig', fs.readFileSync(kubeconfig, 'utf8'), 0o600);
+  writeFile(
+    'admin.kubeconfig',
+    fs.readFileSync(cluster.adminKubeconfigPath, 'utf8'),
+    0o600,
+  );
+  writeFile(
+    'app-config.sandbox.yaml',
+    appConfig({
+      rbac,
+      ingressPort: Number(cluster.ingressAddress.split(':')[1]),
+      apiServerSourceIp: cluster.apiServerSourceIp,
+    }),
+  );
   writeState({
-    CLUSTER_AVAILABLE: 1,
-    CLUSTER_SERVER: cluster.server,
-    CLUSTER_KUBECONFIG: kubeconfig,
-    CLUSTER_ADMIN_KUBECONFIG: cluster.adminKubeconfigPath,
-    CLUSTER_SERVICE_ACCOUNT_NAMESPACE: STOREPLANE_NAMESPACE,
-    CLUSTER_SERVICE_ACCOUNT_NAME: rbac.serviceAccount,
-    CLUSTER_STORE_MANAGER_ROLE: rbac.storeManagerRole,
-    CLUSTER_STORE_INSTALLER_ROLE: rbac.storeInstallerRole,
-    CLUSTER_HEALTH_PORT: health.address().port,
-    CLUSTER_LOGS: cluster.logs(),
+    SANDBOX_AVAILABLE: 1,
+    SANDBOX_SERVER: cluster.server,
+    SANDBOX_INGRESS: cluster.ingressAddress,
+    SANDBOX_LOGS: cluster.logs(),
   });
   log(`ready in ${Date.now() - t0} ms (logs ${cluster.logs()})`);
 
@@ -188,13 +254,13 @@ main().catch(e => {
   log(`failed: ${(e && e.stack) || e}`);
   try {
     writeState({
-      CLUSTER_AVAILABLE: 0,
-      CLUSTER_FAILED: 1,
-      CLUSTER_REASON: String((e && e.message) || e).split('\n')[0],
-      CLUSTER_LOGS: cluster ? cluster.logs() : os.tmpdir(),
+      SANDBOX_AVAILABLE: 0,
+      SANDBOX_FAILED: 1,
+      SANDBOX_REASON: String((e && e.message) || e).split('\n')[0],
+      SANDBOX_LOGS: cluster ? cluster.logs() : dir,
     });
   } catch {
-    // the shell times out instead
+    // the caller times out instead
   }
   shutdown(1);
 });
