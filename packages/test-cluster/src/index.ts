@@ -635,7 +635,7 @@ export async function startTestCluster(options?: {
   const kubeconfigForServiceAccount = async (
     namespace: string,
     name: string,
-    options?: { expirationSeconds?: number },
+    tokenOptions?: { expirationSeconds?: number },
   ): Promise<string> => {
     const r = await request(
       server,
@@ -647,7 +647,9 @@ export async function startTestCluster(options?: {
       {
         apiVersion: 'authentication.k8s.io/v1',
         kind: 'TokenRequest',
-        spec: { expirationSeconds: options?.expirationSeconds ?? 6 * 3600 },
+        spec: {
+          expirationSeconds: tokenOptions?.expirationSeconds ?? 6 * 3600,
+        },
       },
     );
     if (r.status !== 201 && r.status !== 200) {
