@@ -44,16 +44,21 @@ fi
 # With --config, Backstage reads only those given, so the defaults are named explicitly.
 configs=("$PWD/app-config.yaml")
 [ ! -f app-config.local.yaml ] || configs+=("$PWD/app-config.local.yaml")
+other_args=()
 for ((i = 0; i < ${#yarn_args[@]}; i++)); do
   if [ "${yarn_args[$i]}" = --config ]; then
-    config=${yarn_args[$((i + 1))]:-}
+    i=$((i + 1))
+    config=${yarn_args[$i]:-}
     [[ "$config" = /* ]] || config=$invoked_from/$config
     configs+=("$config")
+  else
+    other_args+=("${yarn_args[$i]}")
   fi
 done
 
 if [ "$mode" = auto ]; then
-  if configured=$(./scripts/node.sh node scripts/sandbox/configured-cluster.mjs "${configs[@]}"); then
+  # app-config.yaml holds the shipped defaults; the others are the user's.
+  if configured=$(./scripts/node.sh node scripts/sandbox/configured-cluster.mjs "${configs[@]:1}"); then
     log "a real cluster is configured ($configured): not starting the sandbox"
     mode=off
   elif ! command -v go >/dev/null && [ ! -x /usr/local/go/bin/go ] \
@@ -67,7 +72,9 @@ if [ "$mode" = auto ]; then
 fi
 
 if [ "$mode" = off ]; then
-  exec ./scripts/yarn.sh dev "${yarn_args[@]}"
+  config_args=()
+  for config in "${configs[@]}"; do config_args+=(--config "$config"); done
+  exec ./scripts/yarn.sh dev "${config_args[@]}" "${other_args[@]}"
 fi
 
 # --- the sandbox ---------------------------------------------------------------
@@ -128,11 +135,6 @@ log "  the pods are simulated: no real WordPress runs; control plane logs in $SA
 configs+=("$sandbox_dir/app-config.sandbox.yaml")
 config_args=()
 for config in "${configs[@]}"; do config_args+=(--config "$config"); done
-# The user's own --config arguments are already in $configs (before the sandbox's).
-other_args=()
-for ((i = 0; i < ${#yarn_args[@]}; i++)); do
-  if [ "${yarn_args[$i]}" = --config ]; then i=$((i + 1)); else other_args+=("${yarn_args[$i]}"); fi
-done
 log "starting the app: yarn dev ${config_args[*]} ${other_args[*]}"
 setsid ./scripts/yarn.sh dev "${config_args[@]}" "${other_args[@]}" </dev/null &
 app_pgid=$!
