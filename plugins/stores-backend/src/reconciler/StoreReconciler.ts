@@ -3,11 +3,11 @@ import {
   NO_CLUSTER_EVENT_TYPE,
   StoreStatus,
 } from '@storeplane/plugin-stores-common';
+import { CONFIGURE_CLUSTER_ADVICE } from '@storeplane/plugin-stores-node';
 import { StoresConfig } from '../config/readStoresConfig';
 import { StoreRecord, StoreRepository } from '../database/StoreRepository';
 import { EngineRegistry } from '../engines/EngineRegistry';
 import { KubernetesClient } from '../kubernetes/KubernetesClient';
-import { CONFIGURE_CLUSTER_ADVICE } from '@storeplane/plugin-stores-node';
 import { StoresMetrics } from '../metrics';
 import { backoffDelay, classifyFault, StoreFault } from './faults';
 import { STEP_FUNCTIONS, StepContext } from './steps';
