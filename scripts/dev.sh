@@ -13,7 +13,7 @@
 #
 # The sandbox is the project's test control plane (packages/test-cluster): a real
 # kube-apiserver, etcd and controllers with simulated pods. The first start builds it from Go
-# modules into ~/.cache/storeplane (about 11 minutes, with progress); later starts take
+# modules into ~/.cache/storeplane (about 5 minutes, with progress); later starts take
 # seconds. Its kubeconfigs and the app config it generates go to ~/.cache/storeplane/sandbox
 # (STOREPLANE_CACHE moves it), never into the repository. It stops with the app.
 set -euo pipefail

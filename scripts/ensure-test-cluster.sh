@@ -46,7 +46,7 @@ if [ ! -x "$bin" ]; then
     fi
   fi
   echo "ensure-test-cluster.sh: building $bin" >&2
-  echo "ensure-test-cluster.sh: a cold build takes about 11 minutes and 2.5 GB of RAM on 2 cores; later runs reuse it" >&2
+  echo "ensure-test-cluster.sh: a cold build takes about 5 minutes and 2.5 GB of RAM on 2 cores (plus fetching the Go modules the first time); later runs reuse it" >&2
   mkdir -p "$cache_dir"
   tmp=$(mktemp -d "$cache_dir/test-cluster-build.XXXXXX")
   trap 'rm -rf "$tmp"' EXIT

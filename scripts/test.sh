@@ -13,7 +13,7 @@ export BACKSTAGE_TEST_DISABLE_DOCKER=1
 ./scripts/yarn.sh install --immutable
 
 # The real test control plane and helm are built from Go modules into ~/.cache/storeplane
-# (about 11 minutes the first time, then reused). Without Go those suites skip, loudly.
+# (about 5 minutes the first time, then reused). Without Go those suites skip, loudly.
 if command -v go >/dev/null; then
   ./scripts/ensure-test-cluster.sh >/dev/null
   # The sim's NetworkPolicy evaluation, on its own (the real-cluster suites use it too).
