@@ -1,11 +1,13 @@
 /* eslint-disable no-console */
-// Browser end-to-end check of the running app (see scripts/e2e.sh, which starts it).
+// Browser end-to-end check of the running app (see scripts/e2e.sh, which starts it with
+// `./scripts/dev.sh --sandbox`).
 //
 //   ./scripts/node.sh node e2e/app.e2e.js    # app already running on :3000 / :7007
 //
 // Prints `ok - <step>` / `not ok - <step>: <reason>` per step and ends with
 // `N passed, M failed`; exits non-zero when any step failed.
-// Screenshots (1440x900 viewport, full page) go to docs/images/.
+// Screenshots (1440x900 viewport, full page) go to a temporary directory, or to docs/images/
+// with E2E_SCREENSHOTS=docs (to refresh the README's pictures).
 'use strict';
 
 const fs = require('node:fs');
@@ -16,12 +18,15 @@ const { chromium } = require('playwright-core');
 const APP_URL = process.env.E2E_APP_URL || 'http://localhost:3000';
 const BACKEND_URL = process.env.E2E_BACKEND_URL || 'http://localhost:7007';
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const SHOTS = path.resolve(__dirname, '..', 'docs', 'images');
+const SHOTS =
+  process.env.E2E_SCREENSHOTS === 'docs'
+    ? path.resolve(__dirname, '..', 'docs', 'images')
+    : fs.mkdtempSync(path.join(os.tmpdir(), 'storeplane-e2e-shots-'));
 const TIMEOUT = 30_000;
-// scripts/e2e.sh sets E2E_CLUSTER=1 when it started a test cluster and pointed the
-// stores backend at it; otherwise the store lifecycle steps are skipped.
+// scripts/e2e.sh sets E2E_CLUSTER=1 when the app runs on the sandbox cluster; otherwise the
+// store lifecycle steps are skipped.
 const CLUSTER = process.env.E2E_CLUSTER === '1';
-const NO_CLUSTER_REASON = `no test Kubernetes cluster (${
+const NO_CLUSTER_REASON = `no sandbox cluster (${
   process.env.E2E_CLUSTER_REASON || 'E2E_CLUSTER is not 1'
 })`;
 const STORE_NAME = 'e2e-shop';
@@ -408,6 +413,90 @@ async function main() {
       return `${events} events, storefront ${storefront}`;
     });
 
+    await lifecycleStep(
+      'store tab: every gate checked, and it says this is the sandbox',
+      async () => {
+        // The app's class names carry a suffix (MuiStep-root-123).
+        const stepper = page.locator('[aria-label="Provisioning steps"]');
+        const gates = await stepper.locator('[class*="MuiStep-root"]').count();
+        const checked = await stepper
+          .locator('[class*="MuiStepIcon-completed"]')
+          .count();
+        assert(
+          gates === 5 && checked === gates,
+          `${checked} of ${gates} gates checked`,
+        );
+        const notice = page.getByRole('note', { name: 'Sandbox' });
+        await notice.waitFor();
+        const text = (await notice.innerText()).replace(/\s+/g, ' ');
+        assert(/no real WordPress/.test(text), `notice reads "${text}"`);
+        return `${checked}/${gates} gates, notice: "${text.slice(0, 60)}…"`;
+      },
+    );
+
+    await lifecycleStep(
+      'storefront and wp-admin links answer (the simulated pod, through the ingress)',
+      async () => {
+        const notes = [];
+        for (const name of [/open storefront/i, /open wp-admin/i]) {
+          const href = await page
+            .getByText(name)
+            .first()
+            .evaluate(el => (el.closest('a') || {}).href || '');
+          assert(href, `no link for ${name}`);
+          const tab = await context.newPage();
+          try {
+            const res = await tab.goto(href);
+            assert(res && res.ok(), `${href}: HTTP ${res && res.status()}`);
+            const body = await tab.locator('body').innerText();
+            assert(
+              /simulated pod/.test(body) && /no real WordPress/.test(body),
+              `${href} shows "${body.slice(0, 120)}"`,
+            );
+          } finally {
+            await tab.close();
+          }
+          notes.push(new URL(href).host + new URL(href).pathname);
+        }
+        return notes.join(', ');
+      },
+    );
+
+    await lifecycleStep(
+      'kubernetes tab lists the Deployment, the StatefulSet and their pods',
+      async () => {
+        await page.getByRole('tab', { name: /^kubernetes$/i }).click();
+        const cluster = page.getByText('Storeplane stores').first();
+        await cluster.waitFor({ timeout: 30_000 });
+        await cluster.click();
+        const found = [];
+        for (const [workload, kind, pod] of [
+          [
+            'woocommerce-wordpress',
+            'Deployment',
+            /^woocommerce-wordpress-[a-z0-9]+-[a-z0-9]+$/,
+          ],
+          ['woocommerce-mariadb', 'Stateful Set', /^woocommerce-mariadb-0$/],
+        ]) {
+          // Its name opens a drawer; the chevron unfolds its pods.
+          const card = page
+            .getByRole('button', { expanded: false })
+            .filter({ hasText: workload })
+            .filter({ hasText: kind })
+            .first();
+          await card
+            .locator('[class*="MuiAccordionSummary-expandIcon"]')
+            .click();
+          const podName = page.getByText(pod).first();
+          await podName.waitFor();
+          found.push(`${kind} ${workload}: pod ${await podName.innerText()}`);
+        }
+        await shot(page, 'entity-kubernetes-tab.png', { height: 1400 });
+        await page.getByRole('tab', { name: /^store$/i }).click();
+        return found.join(', ');
+      },
+    );
+
     let storesShotTaken = false;
     await lifecycleStep(
       `stores page lists ${STORE_NAME} as Ready`,
@@ -422,6 +511,7 @@ async function main() {
         await row.waitFor({ timeout: 20_000 });
         const text = (await row.innerText()).replace(/\s+/g, ' ').trim();
         assert(/\bReady\b/.test(text), `row reads "${text}"`);
+        await page.getByRole('note', { name: 'Sandbox' }).waitFor();
         await shot(page, 'stores-page.png');
         storesShotTaken = true;
         // Back to the store through the list's link, as a user would.

@@ -28,6 +28,7 @@ create_app_version=${ADOPTION_CREATE_APP:-0.9.2}
 start_timeout=${ADOPTION_START_TIMEOUT:-240}
 storeplane_packages=(
   stores-common
+  stores-node
   stores
   stores-backend
   scaffolder-backend-module-stores

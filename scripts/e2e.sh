@@ -1,28 +1,28 @@
 #!/usr/bin/env bash
-# Browser end-to-end check: starts a test Kubernetes control plane (when the machine can:
-# Go >= 1.24, see packages/test-cluster), starts the app the way `yarn dev` does (backend
-# :7007, frontend :3000, embedded defaults, guest sign-in) with extra config pointing
-# Storeplane at that cluster, waits until both answer, runs e2e/app.e2e.js (playwright-core
-# + Debian chromium) and always stops the app and the cluster again.
+# Browser end-to-end check of README command 1: runs `./scripts/dev.sh --sandbox` (the app on
+# :3000/:7007 with stores on the local sandbox cluster), waits until both answer, runs
+# e2e/app.e2e.js (playwright-core + Debian chromium) and always stops the app and the
+# sandbox again.
 #
 #   ./scripts/e2e.sh
 #
-# With the cluster the browser creates a store through the template, waits for it to be
-# Ready, checks its Store tab and deletes it again. Without one those steps print
-# `# SKIP` and the rest still runs.
+# The browser creates a store through the template, waits for it to be Ready with every gate
+# passed, opens its storefront and its Kubernetes tab, and deletes it. Where the sandbox
+# cannot start (no Go toolchain and no earlier build) the app runs with `--no-sandbox` and
+# those steps print `# SKIP`.
 #
 # Environment:
 #   E2E_START_TIMEOUT    seconds to wait for the app to come up (default 240)
-#   E2E_CLUSTER_TIMEOUT  seconds to wait for the test cluster (default 600; a cold start
-#                        builds it from Go modules first)
-#   E2E_NO_CLUSTER=1     do not start the test cluster (its steps are skipped)
+#   E2E_BUILD_TIMEOUT    seconds a first build of the sandbox may take (default 1800)
+#   E2E_NO_CLUSTER=1     run with --no-sandbox (the store lifecycle steps are skipped)
 #   E2E_KEEP_LOG=1       keep the app log even when the check passes
 #   CHROMIUM_PATH        browser binary (default /usr/bin/chromium)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/processes.sh
 
 start_timeout=${E2E_START_TIMEOUT:-240}
-cluster_timeout=${E2E_CLUSTER_TIMEOUT:-600}
+build_timeout=${E2E_BUILD_TIMEOUT:-1800}
 t_start=$(date +%s)
 export CHROMIUM_PATH=${CHROMIUM_PATH:-/usr/bin/chromium}
 backend_ready=http://localhost:7007/.backstage/health/v1/readiness
@@ -42,37 +42,31 @@ if [ ! -x "$CHROMIUM_PATH" ]; then
   fi
 fi
 
-# --- ports must be free ----------------------------------------------------
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null || (exec 3<>"/dev/tcp/::1/$1") 2>/dev/null; }
-for port in 3000 7007; do
-  if port_in_use "$port"; then
-    log "ERROR: port $port is already in use (another \`yarn dev\`?). Stop it and re-run."
-    command -v ss >/dev/null && ss -ltnp "sport = :$port" >&2 || true
-    exit 1
-  fi
-done
+require_free_ports 3000 7007
 
-# --- cleanup of everything started below ------------------------------------
+# --- sandbox or not --------------------------------------------------------------
+export E2E_CLUSTER=0 E2E_CLUSTER_REASON=""
+if [ "${E2E_NO_CLUSTER:-}" = 1 ]; then
+  E2E_CLUSTER_REASON="E2E_NO_CLUSTER=1"
+elif ./scripts/ensure-test-cluster.sh --cached-only >/dev/null && ./scripts/ensure-helm.sh --cached-only >/dev/null; then
+  E2E_CLUSTER=1
+elif command -v go >/dev/null || [ -x /usr/local/go/bin/go ]; then
+  log "building the sandbox first (up to ${build_timeout}s)"
+  timeout "$build_timeout" ./scripts/ensure-test-cluster.sh >/dev/null
+  timeout "$build_timeout" ./scripts/ensure-helm.sh >/dev/null
+  E2E_CLUSTER=1
+else
+  E2E_CLUSTER_REASON="no Go toolchain to build the sandbox and no earlier build of it"
+fi
+if [ "$E2E_CLUSTER" = 1 ]; then dev_mode=--sandbox; else
+  dev_mode=--no-sandbox
+  log "# SKIP store lifecycle steps: no sandbox ($E2E_CLUSTER_REASON)"
+fi
+
+# --- the app, exactly as README command 1 runs it ------------------------------------
 tmp_dir=$(mktemp -d "${TMPDIR:-/tmp}/storeplane-e2e.XXXXXX")
 app_log=$tmp_dir/app.log
-cluster_log=$tmp_dir/cluster.log
 app_pgid=""
-cluster_pid=""
-stop_group() { # <pgid> <what> [leader-only]
-  local pgid=$1
-  kill -0 -- "-$pgid" 2>/dev/null || return 0
-  log "stopping $2 (process group $pgid)"
-  if [ -n "${3:-}" ]; then
-    kill -TERM "$pgid" 2>/dev/null || true
-  else
-    kill -TERM -- "-$pgid" 2>/dev/null || true
-  fi
-  for _ in $(seq 1 40); do
-    kill -0 -- "-$pgid" 2>/dev/null || return 0
-    sleep 0.5
-  done
-  kill -KILL -- "-$pgid" 2>/dev/null || true
-}
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -81,10 +75,8 @@ cleanup() {
     log "app log (last 40 lines, full log kept at $app_log):"
     tail -n 40 "$app_log" | sed -e 's/\x1b\[[0-9;]*m//g' | cut -c1-400 >&2 || true
   fi
-  [ -z "$app_pgid" ] || stop_group "$app_pgid" app
-  # The cluster helper stops the control plane (its children) itself on TERM, so only
-  # it gets the TERM; the group gets the KILL fallback.
-  [ -z "$cluster_pid" ] || stop_group "$cluster_pid" "test cluster" leader-only
+  # dev.sh stops the app and the sandbox it started when it gets TERM (each within 20 s).
+  [ -z "$app_pgid" ] || STOP_WAIT_SECONDS=60 stop_group "$app_pgid" "./scripts/dev.sh" leader-only
   if [ "$rc" -eq 0 ] && [ "${E2E_KEEP_LOG:-}" != 1 ]; then
     rm -rf "$tmp_dir"
   else
@@ -96,88 +88,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# --- test cluster (optional) ----------------------------------------------------
-extra_config=()
-export E2E_CLUSTER=0 E2E_CLUSTER_REASON=""
-if [ "${E2E_NO_CLUSTER:-}" = 1 ]; then
-  E2E_CLUSTER_REASON="E2E_NO_CLUSTER=1"
-else
-  tc=$(date +%s)
-  state=$tmp_dir/cluster.env
-  log "starting the test cluster (e2e/cluster.mjs), log: $cluster_log"
-  setsid ./scripts/node.sh node --no-warnings e2e/cluster.mjs --state "$state" --parent-pid $$ \
-    >"$cluster_log" 2>&1 </dev/null &
-  cluster_pid=$!
-  while [ ! -s "$state" ]; do
-    if ! kill -0 "$cluster_pid" 2>/dev/null; then
-      log "ERROR: the cluster helper exited without a result:"
-      tail -n 20 "$cluster_log" >&2
-      exit 1
-    fi
-    if [ "$(($(date +%s) - tc))" -ge "$cluster_timeout" ]; then
-      log "ERROR: test cluster not up within ${cluster_timeout}s:"
-      tail -n 20 "$cluster_log" >&2
-      exit 1
-    fi
-    sleep 0.5
-  done
-  # shellcheck disable=SC1090
-  . "$state"
-  if [ "${CLUSTER_FAILED:-}" = 1 ]; then
-    log "ERROR: the test cluster failed to start: $CLUSTER_REASON (logs $CLUSTER_LOGS):"
-    tail -n 20 "$cluster_log" >&2
-    exit 1
-  fi
-  if [ "$CLUSTER_AVAILABLE" = 1 ]; then
-    log "test cluster up after $(($(date +%s) - tc))s: $CLUSTER_SERVER (logs $CLUSTER_LOGS)"
-    E2E_CLUSTER=1
-    cat >"$tmp_dir/app-config.e2e.yaml" <<YAML
-# Generated by scripts/e2e.sh: Storeplane against the test control plane.
-storeplane:
-  kubernetes:
-    source: kubeconfig
-    kubeconfigPath: $CLUSTER_KUBECONFIG
-    requestTimeout: 5s
-    rbac:
-      serviceAccount:
-        namespace: $CLUSTER_SERVICE_ACCOUNT_NAMESPACE
-        name: $CLUSTER_SERVICE_ACCOUNT_NAME
-      storeManagerClusterRole: $CLUSTER_STORE_MANAGER_ROLE
-      storeInstallerClusterRole: $CLUSTER_STORE_INSTALLER_ROLE
-  # The simulated pods serve no HTTP: the health gate asks a local stand-in.
-  healthCheck:
-    mode: url
-    urlTemplate: 'http://127.0.0.1:$CLUSTER_HEALTH_PORT/{namespace}'
-  reconciler:
-    frequency: 1s
-    initialBackoff: 1s
-    maxBackoff: 5s
-    stepTimeout: 5m
-  helm:
-    timeout: 3m
-catalog:
-  providers:
-    storeplane:
-      schedule:
-        frequency: { seconds: 3 }
-        timeout: { seconds: 30 }
-YAML
-    extra_config=(--config "$PWD/app-config.yaml" --config "$tmp_dir/app-config.e2e.yaml")
-  else
-    E2E_CLUSTER_REASON=$CLUSTER_REASON
-    cluster_pid=""
-  fi
-fi
-if [ "$E2E_CLUSTER" != 1 ]; then
-  log "# SKIP store lifecycle steps: no test cluster ($E2E_CLUSTER_REASON)"
-fi
-
-# --- start the app in its own process group ---------------------------------
 t0=$(date +%s)
-log "starting the app (./scripts/yarn.sh dev ${extra_config[*]}), log: $app_log"
-# setsid makes the child the leader of a new session + process group (pgid = its pid),
-# so the whole tree (yarn, backstage-cli, backend, dev server) can be killed at once.
-setsid ./scripts/yarn.sh dev "${extra_config[@]}" >"$app_log" 2>&1 </dev/null &
+log "starting ./scripts/dev.sh $dev_mode, log: $app_log"
+setsid ./scripts/dev.sh "$dev_mode" >"$app_log" 2>&1 </dev/null &
 app_pgid=$!
 
 http_status() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$1" 2>/dev/null || true; }
@@ -185,13 +98,8 @@ http_status() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$1" 2>/dev/
 deadline=$((t0 + start_timeout))
 backend_up="" frontend_up=""
 while :; do
-  if [ -n "$cluster_pid" ] && ! kill -0 "$cluster_pid" 2>/dev/null; then
-    log "ERROR: the test cluster helper exited:"
-    tail -n 20 "$cluster_log" >&2
-    exit 1
-  fi
   if ! kill -0 "$app_pgid" 2>/dev/null; then
-    log "ERROR: the app exited before becoming ready"
+    log "ERROR: ./scripts/dev.sh exited before the app was ready"
     exit 1
   fi
   [ -n "$backend_up" ] || { [ "$(http_status "$backend_ready")" = 200 ] && backend_up=$(($(date +%s) - t0)) && log "backend ready after ${backend_up}s"; } || true
@@ -210,5 +118,5 @@ set +e
 ./scripts/node.sh node e2e/app.e2e.js
 rc=$?
 set -e
-log "cluster $((t0 - t_start))s, app startup $((t1 - t0))s, browser check $(($(date +%s) - t1))s, total $(($(date +%s) - t_start))s"
+log "app startup (with the sandbox) $((t1 - t0))s, browser check $(($(date +%s) - t1))s, total $(($(date +%s) - t_start))s"
 exit "$rc"

@@ -15,9 +15,11 @@ export BACKSTAGE_TEST_DISABLE_DOCKER=1
 ./scripts/node.sh node scripts/check-backstage-versions.mjs
 
 # The real test control plane and helm are built from Go modules into ~/.cache/storeplane
-# (about 11 minutes the first time, then reused). Without Go those suites skip, loudly.
+# (about 5 minutes the first time, then reused). Without Go those suites skip, loudly.
 if command -v go >/dev/null; then
   ./scripts/ensure-test-cluster.sh >/dev/null
+  # The sim's NetworkPolicy evaluation, on its own (the real-cluster suites use it too).
+  (cd test/cluster && GOFLAGS=-buildvcs=false go test ./netpol)
   export STOREPLANE_REQUIRE_CLUSTER=1
 else
   echo "scripts/test.sh: WARNING: no Go toolchain, so the real Kubernetes control-plane tests will be SKIPPED" >&2

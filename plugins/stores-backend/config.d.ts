@@ -36,6 +36,11 @@ export interface Config {
       className?: string;
       /** Stores get `<namespace>.<baseDomain>`. */
       baseDomain?: string;
+      /**
+       * Port of the ingress controller's entry point when it is not 80 (443 with TLS), e.g. a
+       * local cluster's NodePort; store URLs then end in `:<port>`. Default: none.
+       */
+      port?: number;
       tls?: {
         enabled?: boolean;
         secretName?: string;

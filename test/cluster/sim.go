@@ -2,9 +2,11 @@ package main
 
 // sim is a kubelet stand-in in the spirit of kwok's "fast" stages, written by hand with
 // client-go. It registers one Node, binds every unscheduled pod to it (there is no
-// scheduler), marks long-running pods Running+Ready with a fake pod IP, completes Job pods,
-// deletes terminating pods with grace 0, and really runs pods whose first container image
-// contains "helm" with a host helm binary authenticated as the pod's ServiceAccount.
+// scheduler), marks long-running pods Running+Ready with a pod IP that answers HTTP through
+// the API server's proxies (podnet.go), completes Job pods, deletes terminating pods with
+// grace 0, and really runs pods whose first container image contains "helm" with a host helm
+// binary authenticated as the pod's ServiceAccount. Optionally it also stands in for an
+// ingress controller (ingress.go).
 
 import (
 	"bytes"
@@ -36,6 +38,8 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	discoverylisters "k8s.io/client-go/listers/discovery/v1"
+	networkinglisters "k8s.io/client-go/listers/networking/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
@@ -62,6 +66,14 @@ type sim struct {
 	queue     workqueue.TypedRateLimitingInterface[string]
 	ipCounter atomic.Uint32
 
+	// Pods by IP, NetworkPolicies and Namespaces for the pod network; the rest for the ingress.
+	podIndexer      cache.Indexer
+	policyLister    networkinglisters.NetworkPolicyLister
+	namespaceLister corelisters.NamespaceLister
+	ingressLister   networkinglisters.IngressLister
+	serviceLister   corelisters.ServiceLister
+	sliceLister     discoverylisters.EndpointSliceLister
+
 	mu      sync.Mutex
 	running map[types.UID]context.CancelFunc // helm runs in progress
 	logMu   sync.Mutex
@@ -75,6 +87,12 @@ func runSim(args []string) int {
 	workDir := fs.String("work-dir", "", "directory for helm runs (default: a temp dir)")
 	jobDelay := fs.Duration("job-delay", time.Second, "how long Job pods run before they complete")
 	workers := fs.Int("workers", 8, "pod workers")
+	podNetworkSocket := fs.String("pod-network-socket", "", "unix socket where kube-apiserver's cluster egress (HTTP CONNECT) reaches pods")
+	var ingress ingressOptions
+	fs.StringVar(&ingress.listen, "ingress-listen", "", "serve Ingresses on this address, e.g. 127.0.0.1:0 (default: no ingress controller)")
+	fs.StringVar(&ingress.addressFile, "ingress-address-file", "", "file to write the ingress controller's address to")
+	fs.StringVar(&ingress.class, "ingress-class", "nginx", "IngressClass the ingress controller serves")
+	fs.StringVar(&ingress.namespace, "ingress-namespace", "ingress-nginx", "namespace the ingress controller's traffic comes from (for NetworkPolicies)")
 	_ = fs.Parse(args)
 
 	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
@@ -135,6 +153,16 @@ func runSim(args []string) int {
 	factory := informers.NewSharedInformerFactory(client, 0)
 	podInformer := factory.Core().V1().Pods()
 	s.podLister = podInformer.Lister()
+	if err := podInformer.Informer().AddIndexers(cache.Indexers{podIPIndex: podIPs}); err != nil {
+		fmt.Fprintln(os.Stderr, "sim: pod index:", err)
+		return 1
+	}
+	s.podIndexer = podInformer.Informer().GetIndexer()
+	s.policyLister = factory.Networking().V1().NetworkPolicies().Lister()
+	s.namespaceLister = factory.Core().V1().Namespaces().Lister()
+	s.ingressLister = factory.Networking().V1().Ingresses().Lister()
+	s.serviceLister = factory.Core().V1().Services().Lister()
+	s.sliceLister = factory.Discovery().V1().EndpointSlices().Lister()
 	enqueue := func(obj interface{}) {
 		if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
 			s.queue.Add(key)
@@ -147,7 +175,19 @@ func runSim(args []string) int {
 	})
 	factory.Start(ctx.Done())
 	factory.WaitForCacheSync(ctx.Done())
-	s.logf("ready: node %s, helm %q", s.nodeName, s.helm)
+	if *podNetworkSocket != "" {
+		if err := s.servePodNetwork(ctx, *podNetworkSocket); err != nil {
+			fmt.Fprintln(os.Stderr, "sim: pod network:", err)
+			return 1
+		}
+	}
+	if ingress.listen != "" {
+		if err := s.serveIngress(ctx, ingress); err != nil {
+			fmt.Fprintln(os.Stderr, "sim: ingress controller:", err)
+			return 1
+		}
+	}
+	s.logf("ready: node %s, helm %q, pod network %q", s.nodeName, s.helm, *podNetworkSocket)
 	for i := 0; i < *workers; i++ {
 		go func() {
 			for s.processNext(ctx) {
@@ -202,7 +242,7 @@ func (s *sim) nodeStatus(existing corev1.NodeStatus) corev1.NodeStatus {
 			cond(corev1.NodeNetworkUnavailable, corev1.ConditionFalse, "RouteCreated", "sim"),
 		},
 		Addresses: []corev1.NodeAddress{
-			{Type: corev1.NodeInternalIP, Address: "10.243.0.1"},
+			{Type: corev1.NodeInternalIP, Address: nodeIP},
 			{Type: corev1.NodeHostName, Address: s.nodeName},
 		},
 		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: 10250}},
@@ -500,8 +540,8 @@ func (s *sim) setRunning(ctx context.Context, pod *corev1.Pod, ready bool) error
 		p.Status.PodIP = ip
 		p.Status.PodIPs = []corev1.PodIP{{IP: ip}}
 	}
-	p.Status.HostIP = "10.243.0.1"
-	p.Status.HostIPs = []corev1.HostIP{{IP: "10.243.0.1"}}
+	p.Status.HostIP = nodeIP
+	p.Status.HostIPs = []corev1.HostIP{{IP: nodeIP}}
 	if p.Status.QOSClass == "" {
 		p.Status.QOSClass = corev1.PodQOSBestEffort
 	}
@@ -549,8 +589,8 @@ func (s *sim) setTerminated(ctx context.Context, pod *corev1.Pod, code int32, me
 		p.Status.PodIP = ip
 		p.Status.PodIPs = []corev1.PodIP{{IP: ip}}
 	}
-	p.Status.HostIP = "10.243.0.1"
-	p.Status.HostIPs = []corev1.HostIP{{IP: "10.243.0.1"}}
+	p.Status.HostIP = nodeIP
+	p.Status.HostIPs = []corev1.HostIP{{IP: nodeIP}}
 	p.Status.Phase = corev1.PodSucceeded
 	if code != 0 {
 		p.Status.Phase = corev1.PodFailed

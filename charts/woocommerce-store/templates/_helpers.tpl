@@ -20,9 +20,21 @@ StatefulSet's pod/revision names stay within 63 characters.
 {{- end -}}
 
 {{/*
-Common labels. Usage: include "wcs.labels" (dict "ctx" . "component" "wordpress")
+Labels of every object and pod: the chart's own plus .Values.commonLabels.
+Usage: include "wcs.labels" (dict "ctx" . "component" "wordpress")
 */}}
 {{- define "wcs.labels" -}}
+{{ include "wcs.chartLabels" . }}
+{{- with .ctx.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The chart's own labels, without .Values.commonLabels. A StatefulSet's volumeClaimTemplates
+cannot change after creation, so they carry only these.
+*/}}
+{{- define "wcs.chartLabels" -}}
 helm.sh/chart: {{ include "wcs.chart" .ctx }}
 {{ include "wcs.selectorLabels" . }}
 app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}

@@ -31,8 +31,9 @@ backend.add(import('@backstage/plugin-search-backend'));
 backend.add(import('@backstage/plugin-search-backend-module-pg'));
 backend.add(import('@backstage/plugin-search-backend-module-catalog'));
 
-// kubernetes: the Kubernetes tab on store entities
+// kubernetes: the Kubernetes tab on store entities; their cluster is storeplane.kubernetes
 backend.add(import('@backstage/plugin-kubernetes-backend'));
+backend.add(import('@storeplane/plugin-kubernetes-backend-module-stores'));
 
 backend.add(import('@backstage/plugin-user-settings-backend'));
 backend.add(import('@backstage/plugin-signals-backend'));

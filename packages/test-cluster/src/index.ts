@@ -1,9 +1,13 @@
 /*
  * A real Kubernetes control plane for tests: etcd, kube-apiserver (RBAC, default admission,
  * ServiceAccount tokens), kube-controller-manager and a kubelet stand-in ("sim") that binds
- * pods to one fake node, runs Job pods to completion and really runs helm for pods whose
- * image contains "helm". All of it is one Go binary (test/cluster) built into a cache
- * outside the repository by scripts/ensure-test-cluster.sh.
+ * pods to one fake node, runs Job pods to completion, really runs helm for pods whose
+ * image contains "helm", and answers HTTP for running pods: kube-apiserver reaches pod
+ * addresses through its "cluster" egress (HTTP CONNECT on a unix socket the sim serves), so
+ * its service proxy works, with the pods' NetworkPolicies enforced for the API server's
+ * address. Optionally the sim also stands in for an ingress controller on a loopback port.
+ * All of it is one Go binary (test/cluster) built into a cache outside the repository by
+ * scripts/ensure-test-cluster.sh.
  *
  * Only Node builtins are used, and only erasable TypeScript syntax, so this file also runs
  * under plain `node` (type stripping) for the smoke script.
@@ -20,10 +24,21 @@ import * as path from 'node:path';
 export interface TestCluster {
   /** https://127.0.0.1:port */
   server: string;
+  /**
+   * The address kube-apiserver's connections to pods come from: the node's, as the API server
+   * runs on it with host networking. NetworkPolicies must admit it for the service proxy.
+   */
+  apiServerSourceIp: string;
+  /** `127.0.0.1:port` of the ingress controller stand-in (class `nginx`), when asked for. */
+  ingressAddress?: string;
   /** Path of an admin kubeconfig (client cert in system:masters). */
   adminKubeconfigPath: string;
-  /** Path of a kubeconfig with a TokenRequest token (6h) for that ServiceAccount. */
-  kubeconfigForServiceAccount(namespace: string, name: string): Promise<string>;
+  /** Path of a kubeconfig with a TokenRequest token (6 h unless said) for that ServiceAccount. */
+  kubeconfigForServiceAccount(
+    namespace: string,
+    name: string,
+    options?: { expirationSeconds?: number },
+  ): Promise<string>;
   /** Stop + start kube-apiserver on the same port (for fault tests). */
   restartApiServer(): Promise<void>;
   stopApiServer(): Promise<void>;
@@ -36,6 +51,8 @@ export interface TestCluster {
 }
 
 const NODE_NAME = 'sim-node';
+/** The sim node's InternalIP (test/cluster/podnet.go). */
+const NODE_IP = '10.243.0.1';
 
 const CONTROLLERS = [
   'serviceaccount-token-controller',
@@ -47,6 +64,8 @@ const CONTROLLERS = [
   'replicaset-controller',
   'statefulset-controller',
   'endpointslice-controller',
+  // The API server's service proxy resolves Services through Endpoints, not EndpointSlices.
+  'endpoints-controller',
   'resourcequota-controller',
   'clusterrole-aggregation-controller',
   'root-ca-certificate-publisher-controller',
@@ -58,6 +77,19 @@ const CONTROLLERS = [
   'persistentvolumeclaim-protection-controller',
   'persistentvolume-protection-controller',
 ];
+
+const egressSelectorConfig = (
+  socket: string,
+) => `apiVersion: apiserver.k8s.io/v1beta1
+kind: EgressSelectorConfiguration
+egressSelections:
+  - name: cluster
+    connection:
+      proxyProtocol: HTTPConnect
+      transport:
+        uds:
+          udsName: ${socket}
+`;
 
 const auditPolicy = `apiVersion: audit.k8s.io/v1
 kind: Policy
@@ -116,6 +148,15 @@ export function testClusterAvailability():
   if (!fs.existsSync(path.join(root, 'test', 'cluster', 'go.mod'))) {
     return { available: false, reason: `no test/cluster/go.mod under ${root}` };
   }
+  // Built before (for these sources): no Go toolchain needed.
+  const cached = ['ensure-test-cluster.sh', 'ensure-helm.sh'].every(
+    script =>
+      spawnSync('bash', [path.join(root, 'scripts', script), '--cached-only'], {
+        env: childEnv(),
+        stdio: 'ignore',
+      }).status === 0,
+  );
+  if (cached) return { available: true };
   const go = spawnSync('go', ['env', 'GOVERSION'], {
     env: childEnv(),
     encoding: 'utf8',
@@ -124,7 +165,7 @@ export function testClusterAvailability():
     return {
       available: false,
       reason:
-        'no Go toolchain on PATH (needed to build the test control plane from test/cluster)',
+        'no Go toolchain on PATH to build the test control plane from test/cluster, and no build of it in the cache',
     };
   }
   const m = /^go1\.(\d+)/.exec(go.stdout.trim());
@@ -365,6 +406,8 @@ function installExitHook(): void {
 
 export async function startTestCluster(options?: {
   helmPath?: string;
+  /** Also run the ingress controller stand-in (serves Ingresses of class `nginx`). */
+  ingress?: boolean;
 }): Promise<TestCluster> {
   const root = findRepoRoot();
   const dir = fs.mkdtempSync(
@@ -407,6 +450,12 @@ export async function startTestCluster(options?: {
   fs.writeFileSync(auditPolicyPath, auditPolicy);
   const auditLogPath = path.join(logDir, 'audit.log');
   const p = (f: string) => path.join(pki, f);
+  const simDir = path.join(dir, 'sim');
+  fs.mkdirSync(simDir);
+  const podNetworkSocket = path.join(simDir, 'pod-network.sock');
+  const egressSelectorPath = path.join(dir, 'egress-selector.yaml');
+  fs.writeFileSync(egressSelectorPath, egressSelectorConfig(podNetworkSocket));
+  const ingressAddressFile = path.join(simDir, 'ingress-address');
 
   const etcd = new Proc(
     'etcd',
@@ -447,6 +496,7 @@ export async function startTestCluster(options?: {
       '--profiling=false',
       `--audit-policy-file=${auditPolicyPath}`,
       `--audit-log-path=${auditLogPath}`,
+      `--egress-selector-config-file=${egressSelectorPath}`,
       '--audit-log-format=json',
       '--audit-log-mode=blocking',
       '--v=0',
@@ -481,9 +531,19 @@ export async function startTestCluster(options?: {
       '--helm',
       helm,
       '--work-dir',
-      path.join(dir, 'sim'),
+      simDir,
       '--node-name',
       NODE_NAME,
+      '--pod-network-socket',
+      podNetworkSocket,
+      ...(options?.ingress
+        ? [
+            '--ingress-listen',
+            '127.0.0.1:0',
+            '--ingress-address-file',
+            ingressAddressFile,
+          ]
+        : []),
     ],
     path.join(logDir, 'sim.log'),
   );
@@ -550,6 +610,14 @@ export async function startTestCluster(options?: {
         sim.assertAlive();
       },
     );
+    if (options?.ingress) {
+      await waitFor(
+        'the ingress controller stand-in',
+        30000,
+        async () => fs.existsSync(ingressAddressFile),
+        () => sim.assertAlive(),
+      );
+    }
   } catch (e) {
     const tails = procs
       .filter(pr => pr.child)
@@ -567,6 +635,7 @@ export async function startTestCluster(options?: {
   const kubeconfigForServiceAccount = async (
     namespace: string,
     name: string,
+    tokenOptions?: { expirationSeconds?: number },
   ): Promise<string> => {
     const r = await request(
       server,
@@ -578,7 +647,9 @@ export async function startTestCluster(options?: {
       {
         apiVersion: 'authentication.k8s.io/v1',
         kind: 'TokenRequest',
-        spec: { expirationSeconds: 6 * 3600 },
+        spec: {
+          expirationSeconds: tokenOptions?.expirationSeconds ?? 6 * 3600,
+        },
       },
     );
     if (r.status !== 201 && r.status !== 200) {
@@ -640,6 +711,10 @@ export async function startTestCluster(options?: {
 
   return {
     server,
+    apiServerSourceIp: NODE_IP,
+    ingressAddress: options?.ingress
+      ? fs.readFileSync(ingressAddressFile, 'utf8').trim()
+      : undefined,
     adminKubeconfigPath,
     auditLogPath,
     kubeconfigForServiceAccount,

@@ -6,9 +6,11 @@ import {
 } from '@backstage/catalog-model';
 import {
   escapeMarkdown,
+  KUBERNETES_ID_LABEL,
   STORE_ENTITY_TYPE,
   STORE_ID_ANNOTATION,
   Store,
+  storeKubernetesId,
   storeNamespace,
 } from '@storeplane/plugin-stores-common';
 
@@ -21,8 +23,9 @@ export interface StoreEntityOptions {
 }
 
 /**
- * The catalog `Resource` that represents a store. Its name is the store's namespace, which
- * is also what the Kubernetes plugin looks for, so the entity page shows the store's pods.
+ * The catalog `Resource` that represents a store. Its name is the store's namespace; its
+ * Kubernetes annotations make the Kubernetes tab look in that namespace for objects labelled
+ * with the store's kubernetes-id, which the stores backend puts on every workload and pod.
  */
 export function storeToEntity(
   store: Store,
@@ -43,7 +46,7 @@ export function storeToEntity(
         : {}),
       annotations: {
         [STORE_ID_ANNOTATION]: store.id,
-        'backstage.io/kubernetes-id': name,
+        [KUBERNETES_ID_LABEL]: storeKubernetesId(store.id),
         'backstage.io/kubernetes-namespace': name,
         [ANNOTATION_LOCATION]: STORES_LOCATION,
         [ANNOTATION_ORIGIN_LOCATION]: STORES_LOCATION,

@@ -9,6 +9,8 @@ import {
   testConfigData,
 } from '@internal/stores-test-utils';
 import { setupServer } from 'msw/node';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import scaffolderPlugin from '@backstage/plugin-scaffolder-backend';
@@ -55,20 +57,16 @@ async function waitFor<T>(
 describe('create flow: template → scaffolder task → stores backend → catalog', () => {
   jest.setTimeout(120_000);
 
-  it('runs the WooCommerce template to a Ready store with its catalog entity', async () => {
+  /** The real backends with the given storeplane config (over the test defaults). */
+  async function startApp(storeplane: Record<string, unknown>) {
     const config = testConfigData({
-      kubernetes: {
-        source: 'url',
-        url: FAKE_KUBE_SERVER,
-        token: 'test',
-        skipTLSVerify: true,
-      },
       reconciler: {
         frequency: { seconds: 1 },
         initialBackoff: { milliseconds: 100 },
         maxBackoff: { seconds: 1 },
         maxAttempts: 4,
       },
+      ...storeplane,
     });
     const { server: app } = await startTestBackend({
       features: [
@@ -125,7 +123,6 @@ describe('create flow: template → scaffolder task → stores backend → catal
         }),
       ],
     });
-
     await waitFor('the template and the owner in the catalog', async () => {
       const template = await request(app)
         .get('/api/catalog/entities/by-name/template/default/woocommerce-store')
@@ -135,14 +132,21 @@ describe('create flow: template → scaffolder task → stores backend → catal
         .set('Authorization', USER);
       return template.status === 200 && owner.status === 200 ? true : undefined;
     });
+    return app;
+  }
 
+  /** Runs the template; resolves with the finished task and its log lines. */
+  async function runTemplate(
+    app: Awaited<ReturnType<typeof startApp>>,
+    name: string,
+  ) {
     const created = await request(app)
       .post('/api/scaffolder/v2/tasks')
       .set('Authorization', USER)
       .send({
         templateRef: 'template:default/woocommerce-store',
         values: {
-          name: 'flow-shop',
+          name,
           owner: 'group:default/shop-team',
           plan: 'small',
           description: 'From the test',
@@ -175,8 +179,19 @@ describe('create flow: template → scaffolder task → stores backend → catal
         `${error.message}; task log so far:\n${(await taskLog()).join('\n')}`,
       );
     });
+    return { task, taskId, lines: await taskLog() };
+  }
 
-    const lines = await taskLog();
+  it('runs the WooCommerce template to a Ready store with its catalog entity', async () => {
+    const app = await startApp({
+      kubernetes: {
+        source: 'url',
+        url: FAKE_KUBE_SERVER,
+        token: 'test',
+        skipTLSVerify: true,
+      },
+    });
+    const { task, taskId, lines } = await runTemplate(app, 'flow-shop');
     // Printed so the CI log shows one task from start to Ready.
     process.stdout.write(
       `\nScaffolder task log:\n${lines.map(l => `  ${l}`).join('\n')}\n`,
@@ -237,5 +252,70 @@ describe('create flow: template → scaffolder task → stores backend → catal
       stores.body.items[0].id,
     );
     expect(entity.metadata.links.map((l: any) => l.url)).toContain(storefront);
+  });
+
+  describe('on a machine without any kubeconfig', () => {
+    const saved = {
+      KUBECONFIG: process.env.KUBECONFIG,
+      HOME: process.env.HOME,
+    };
+    let emptyHome: string;
+
+    beforeAll(() => {
+      emptyHome = fs.mkdtempSync(path.join(os.tmpdir(), 'storeplane-home-'));
+      process.env.HOME = emptyHome;
+      delete process.env.KUBECONFIG;
+    });
+
+    afterAll(() => {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+      fs.rmSync(emptyHome, { recursive: true, force: true });
+    });
+
+    it('ends the task with the reason, keeps the store waiting, and deletes it at once', async () => {
+      // The shipped default: storeplane.kubernetes.source kubeconfig, nothing else.
+      const app = await startApp({});
+      const started = Date.now();
+      const { task, lines } = await runTemplate(app, 'no-cluster-shop');
+      expect(task.status).toBe('failed');
+      // Not the action's 20-minute timeout: it stops on the store's own event.
+      expect(Date.now() - started).toBeLessThan(30_000);
+      const reason = lines.find(l => /cannot be provisioned now/.test(l));
+      expect(reason).toMatch(
+        /cannot be provisioned now: No Kubernetes cluster is configured: there is no kubeconfig \(.*KUBECONFIG are unset.*\)\. .*\.\/scripts\/dev\.sh --sandbox.* It stays Provisioning and continues by itself once a cluster is configured/,
+      );
+
+      const list = await request(app)
+        .get('/api/stores/stores')
+        .set('Authorization', USER);
+      const store = list.body.items[0];
+      expect(store).toMatchObject({
+        name: 'no-cluster-shop',
+        status: 'Provisioning',
+        step: 'guardrails',
+        attempts: 0,
+      });
+      const events = await request(app)
+        .get(`/api/stores/stores/${store.id}/events`)
+        .set('Authorization', USER);
+      expect(events.body.items.map((e: any) => e.type)).toEqual([
+        'cluster.unconfigured',
+        'requested',
+      ]);
+
+      const deleted = await request(app)
+        .delete(`/api/stores/stores/${store.id}`)
+        .set('Authorization', USER);
+      expect(deleted.status).toBeLessThan(300);
+      await waitFor('the store to be gone', async () => {
+        const res = await request(app)
+          .get(`/api/stores/stores/${store.id}`)
+          .set('Authorization', USER);
+        return res.status === 404 ? true : undefined;
+      });
+    });
   });
 });

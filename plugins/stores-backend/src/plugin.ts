@@ -20,10 +20,7 @@ import { EngineRegistry } from './engines/EngineRegistry';
 import { StoreEngine, storesEnginesExtensionPoint } from './engines/types';
 import { createWooCommerceEngine } from './engines/woocommerceEngine';
 import { packageChart } from './kubernetes/bundledChart';
-import {
-  KubernetesClient,
-  loadKubeConfig,
-} from './kubernetes/KubernetesClient';
+import { lazyKubernetesClient } from './kubernetes/lazyKubernetesClient';
 import { createStoresMetrics } from './metrics';
 import { ReconcileLoop } from './reconciler/ReconcileLoop';
 import {
@@ -36,6 +33,7 @@ import {
 } from './service/permissionRules';
 import { OwnerVerifier } from './service/OwnerVerifier';
 import { createRouter } from './service/router';
+import { logStartupNotices } from './service/startupNotices';
 import { StoresService } from './service/StoresService';
 
 /**
@@ -81,22 +79,7 @@ export const storesPlugin = createBackendPlugin({
         );
         addedEngines.forEach(engine => engines.add(engine));
 
-        let kubernetesClient: KubernetesClient | undefined;
-        const kubernetes = () => {
-          if (!kubernetesClient) {
-            const kubeConfig = loadKubeConfig(config.kubernetes);
-            if (!kubeConfig.getCurrentCluster()) {
-              throw new Error(
-                `no cluster found for storeplane.kubernetes.source=${config.kubernetes.source} (no kubeconfig at KUBECONFIG or ~/.kube/config, or no current context)`,
-              );
-            }
-            kubernetesClient = new KubernetesClient(
-              kubeConfig,
-              config.kubernetes.requestTimeoutMs,
-            );
-          }
-          return kubernetesClient;
-        };
+        const kubernetes = lazyKubernetesClient(config.kubernetes);
 
         const charts = new Map<string, ReturnType<typeof packageChart>>();
         const bundledChart = (engineName: string) => {
@@ -213,6 +196,7 @@ export const storesPlugin = createBackendPlugin({
             }),
           }),
         );
+        logStartupNotices(config, logger);
         logger.info(
           `Storeplane stores plugin ready: ${
             config.plans.size

@@ -8,3 +8,9 @@ export interface StoreChangedEvent {
   storeId: string;
   status: StoreStatus | 'Deleted';
 }
+
+/**
+ * Type of the store event that says no Kubernetes cluster is configured. The store waits
+ * (without using attempts) until one is; waiting clients can stop on it.
+ */
+export const NO_CLUSTER_EVENT_TYPE = 'cluster.unconfigured';

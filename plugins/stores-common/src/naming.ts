@@ -47,6 +47,17 @@ export function storeNamespace(storeId: string): string {
   return `store-${storeId}`;
 }
 
+/**
+ * Label that Backstage's Kubernetes plugin selects a catalog entity's objects by; every
+ * workload and pod of a store carries it, with the value its entity annotates.
+ */
+export const KUBERNETES_ID_LABEL = 'backstage.io/kubernetes-id';
+
+/** The `backstage.io/kubernetes-id` of a store: its namespace, like its entity name. */
+export function storeKubernetesId(storeId: string): string {
+  return storeNamespace(storeId);
+}
+
 export function storeEntityRef(storeId: string): string {
   return `resource:default/${storeNamespace(storeId)}`;
 }

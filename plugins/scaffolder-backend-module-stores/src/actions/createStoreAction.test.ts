@@ -189,6 +189,38 @@ describe('storeplane:store:create', () => {
     );
   });
 
+  it('ends at once with the reason when no cluster is configured, instead of waiting out the timeout', async () => {
+    const noCluster =
+      'No Kubernetes cluster is configured: there is no kubeconfig (…). The store waits, without using up attempts, until there is one. Set storeplane.kubernetes in app-config.';
+    api.timelines.set(api.nextId, [
+      {
+        patch: { lastError: noCluster },
+        events: [{ type: 'cluster.unconfigured', message: noCluster }],
+      },
+      { patch: { step: 'secret' } },
+    ]);
+    const { ctx } = mockActionContext({ ...input, timeoutMinutes: 60 });
+
+    await expect(action.handler(ctx)).rejects.toThrow(
+      `Store summer-sale-x1y2z cannot be provisioned now: ${noCluster} It stays Provisioning and continues by itself once a cluster is configured; follow it on its catalog page (resource:default/store-summer-sale-x1y2z).`,
+    );
+    expect(api.stores.get('summer-sale-x1y2z')?.step).toBe('guardrails');
+  });
+
+  it('keeps waiting for a store that got past a missing cluster', async () => {
+    provisionsToReady();
+    // By the first poll a cluster was configured: the newest event is the next gate.
+    api.timelines.get(api.nextId)![0].events!.unshift({
+      type: 'cluster.unconfigured',
+      message: 'No Kubernetes cluster is configured: …',
+    });
+    const { ctx } = mockActionContext(input);
+
+    await action.handler(ctx);
+
+    expect(ctx.output).toHaveBeenCalledWith('status', 'Ready');
+  });
+
   it('stops waiting when the task is cancelled and says the store keeps provisioning', async () => {
     const controller = new AbortController();
     const { ctx, logger } = mockActionContext(input, {

@@ -114,6 +114,22 @@ describe('storeplane:store:delete', () => {
     );
   });
 
+  it('ends at once with the reason when the deletion waits for a cluster', async () => {
+    const noCluster = 'No Kubernetes cluster is configured: … .';
+    api.timelines.set(storeId, [
+      { events: [{ type: 'cluster.unconfigured', message: noCluster }] },
+    ]);
+    const { ctx } = mockActionContext({
+      storeId,
+      waitForDeletion: true,
+      timeoutMinutes: 60,
+    });
+
+    await expect(action.handler(ctx)).rejects.toThrow(
+      `Store ${storeId} cannot be deleted now: ${noCluster} It stays Deleting and continues by itself once a cluster is configured`,
+    );
+  });
+
   it('deletes nothing in a dry run', async () => {
     const { ctx } = mockActionContext({ storeId }, { isDryRun: true });
 

@@ -2,6 +2,7 @@ import { setTimeout } from 'node:timers/promises';
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { ResponseError } from '@backstage/errors';
 import {
+  NO_CLUSTER_EVENT_TYPE,
   Store,
   StoreEvent,
   StoresClient,
@@ -106,10 +107,10 @@ async function pollStore(
       store = await fetchStore(client, storeId, { token, signal });
       if (store) {
         // Events first: they explain how the store got to the state logged after them.
-        progress.newEvents(
-          await fetchEvents(client, storeId, { token, signal }),
-        );
+        const events = await fetchEvents(client, storeId, { token, signal });
+        progress.newEvents(events);
         progress.storeChanged(store);
+        if (!isSettled(store)) stopIfNoCluster(store, events[0], activity);
       }
       if (isSettled(store)) {
         return store;
@@ -139,6 +140,27 @@ async function pollStore(
     }
     throw error;
   }
+}
+
+/**
+ * Without a cluster a store waits indefinitely; the newest event says so. Waiting out the
+ * timeout would only delay the same answer.
+ */
+function stopIfNoCluster(
+  store: Store,
+  newestEvent: StoreEvent | undefined,
+  activity: 'provisioning' | 'deleting',
+) {
+  if (newestEvent?.type !== NO_CLUSTER_EVENT_TYPE) return;
+  throw new Error(
+    `Store ${store.id} cannot be ${
+      activity === 'provisioning' ? 'provisioned' : 'deleted'
+    } now: ${newestEvent.message} It stays ${
+      store.status
+    } and continues by itself once a cluster is configured; follow it on its catalog page (${
+      store.entityRef
+    }).`,
+  );
 }
 
 async function fetchStore(

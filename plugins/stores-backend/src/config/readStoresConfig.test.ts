@@ -47,6 +47,16 @@ describe('readStoresConfig', () => {
     expect(read({ reconciler: { lease } }).reconciler.leaseMs).toBe(ms);
   });
 
+  it('appends the ingress port to nothing by default and reads it when set', () => {
+    expect(read({}).ingress.port).toBeUndefined();
+    expect(read({ ingress: { port: 8080 } }).ingress.port).toBe(8080);
+  });
+
+  it('knows whether the app runs on the sandbox cluster', () => {
+    expect(read({}).sandbox).toBe(false);
+    expect(read({ sandbox: { enabled: true } }).sandbox).toBe(true);
+  });
+
   it('passes helm the timeout in seconds', () => {
     expect(read({ helm: { timeout: '3m' } }).helm.timeout).toBe('180s');
   });
@@ -95,6 +105,14 @@ describe('readStoresConfig', () => {
         },
       },
       "Invalid config at 'storeplane.plans.tiny.cpu': cpu 'lots' is not a Kubernetes quantity",
+    ],
+    [
+      { ingress: { port: 0 } },
+      "Invalid config at 'storeplane.ingress.port': 0 is not a port number (1 to 65535)",
+    ],
+    [
+      { ingress: { port: 70000 } },
+      "Invalid config at 'storeplane.ingress.port': 70000 is not a port number",
     ],
   ])('refuses %j at startup, naming the key', (storeplane, message) => {
     expect(() => read(storeplane)).toThrow(message);

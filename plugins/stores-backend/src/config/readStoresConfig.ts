@@ -1,31 +1,25 @@
-import {
-  Config,
-  ConfigReader,
-  readDurationFromConfig,
-} from '@backstage/config';
-import { durationToMilliseconds } from '@backstage/types';
+import { Config, ConfigReader } from '@backstage/config';
 import { StorePlan } from '@storeplane/plugin-stores-common';
+import {
+  KubernetesSettings,
+  readKubernetesSettings,
+  SettingsReader,
+  StoresConfigError,
+} from '@storeplane/plugin-stores-node';
 import { parseQuantity } from '../engines/quantity';
 
-export interface KubernetesSettings {
-  source: 'kubeconfig' | 'inCluster' | 'url';
-  kubeconfigPath?: string;
-  context?: string;
-  url?: string;
-  token?: string;
-  caData?: string;
-  skipTLSVerify: boolean;
-  requestTimeoutMs: number;
-  storeManagerClusterRole: string;
-  storeInstallerClusterRole: string;
-  serviceAccount?: { namespace: string; name: string };
-}
+export { StoresConfigError };
+export type { KubernetesSettings };
 
 export interface StoresConfig {
+  /** The cluster is the local sandbox (simulated pods), as `storeplane.sandbox.enabled` says. */
+  sandbox: boolean;
   kubernetes: KubernetesSettings;
   ingress: {
     className: string;
     baseDomain: string;
+    /** Port of the ingress controller's entry point, when not the scheme's default. */
+    port?: number;
     tls: {
       enabled: boolean;
       secretName?: string;
@@ -80,103 +74,6 @@ export interface StoresConfig {
   };
   defaultPlan: string;
   plans: Map<string, StorePlan>;
-}
-
-/** A setting is present but wrong: startup stops with the key and what is allowed. */
-export class StoresConfigError extends Error {
-  readonly name = 'StoresConfigError';
-  constructor(key: string, problem: string) {
-    super(`Invalid config at 'storeplane.${key}': ${problem}`);
-  }
-}
-
-/** Reads `storeplane.*` values with defaults, refusing values that would silently mean something else. */
-class SettingsReader {
-  constructor(private readonly config: Config) {}
-
-  /** A present value must be one of `allowed` (exact spelling). */
-  oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
-    const value = this.config.getOptionalString(key);
-    if (value === undefined) return fallback;
-    if (!(allowed as readonly string[]).includes(value)) {
-      throw new StoresConfigError(
-        key,
-        `'${value}' is not one of ${allowed.map(a => `'${a}'`).join(', ')}`,
-      );
-    }
-    return value as T;
-  }
-
-  string(key: string, fallback: string): string {
-    return this.config.getOptionalString(key) ?? fallback;
-  }
-
-  optionalString(key: string): string | undefined {
-    return this.config.getOptionalString(key);
-  }
-
-  boolean(key: string, fallback: boolean): boolean {
-    return this.config.getOptionalBoolean(key) ?? fallback;
-  }
-
-  /** A whole number of at least `min`. */
-  count(key: string, fallback: number, min = 1): number {
-    const value = this.config.getOptionalNumber(key) ?? fallback;
-    if (!Number.isInteger(value) || value < min) {
-      throw new StoresConfigError(
-        key,
-        `${value} is not a whole number of at least ${min}`,
-      );
-    }
-    return value;
-  }
-
-  /** A Backstage duration (`{ seconds: 5 }`, `'5s'`, `'PT5S'`), in milliseconds. */
-  durationMs(key: string, fallbackMs: number): number {
-    if (!this.config.has(key)) return fallbackMs;
-    let ms: number;
-    try {
-      ms = durationToMilliseconds(readDurationFromConfig(this.config, { key }));
-    } catch (error) {
-      throw new StoresConfigError(
-        key,
-        `${
-          (error as Error).message
-        }. Use e.g. { seconds: 30 }, '30s' or 'PT30S'`,
-      );
-    }
-    if (!(ms > 0)) {
-      throw new StoresConfigError(key, 'a duration must be longer than zero');
-    }
-    return ms;
-  }
-
-  stringArray(key: string, fallback: string[]): string[] {
-    return this.config.getOptionalStringArray(key) ?? fallback;
-  }
-
-  /** Subjects of service principals as Backstage names them: `external:…` or `plugin:…`. */
-  serviceSubjects(key: string): string[] {
-    const subjects = this.stringArray(key, []);
-    const wrong = subjects.find(s => !/^(external|plugin):\S+$/.test(s));
-    if (wrong !== undefined) {
-      throw new StoresConfigError(
-        key,
-        `'${wrong}' is not a service subject; use external:<subject> (external access tokens) or plugin:<id>`,
-      );
-    }
-    return subjects;
-  }
-
-  numberArray(key: string, fallback: number[]): number[] {
-    return this.config.getOptional<number[]>(key) ?? fallback;
-  }
-
-  stringMap(key: string, fallback: Record<string, string> = {}) {
-    const value = this.config.getOptionalConfig(key);
-    if (!value) return fallback;
-    return Object.fromEntries(value.keys().map(k => [k, value.getString(k)]));
-  }
 }
 
 const SECOND = 1000;
@@ -238,17 +135,6 @@ export function readStoresConfig(root: Config): StoresConfig {
       ].join(', ')})`,
     );
   }
-  const source = read.oneOf(
-    'kubernetes.source',
-    ['kubeconfig', 'inCluster', 'url'] as const,
-    'kubeconfig',
-  );
-  if (source === 'url' && !read.optionalString('kubernetes.url')) {
-    throw new StoresConfigError(
-      'kubernetes.url',
-      'required when storeplane.kubernetes.source is url',
-    );
-  }
   const healthMode = read.oneOf(
     'healthCheck.mode',
     ['serviceProxy', 'url'] as const,
@@ -274,41 +160,14 @@ export function readStoresConfig(root: Config): StoresConfig {
       'required when storeplane.helm.chart.source is reference',
     );
   }
-  const serviceAccount = config.getOptionalConfig(
-    'kubernetes.rbac.serviceAccount',
-  );
 
   return {
-    kubernetes: {
-      source,
-      kubeconfigPath: read.optionalString('kubernetes.kubeconfigPath'),
-      context: read.optionalString('kubernetes.context'),
-      url: read.optionalString('kubernetes.url'),
-      token: read.optionalString('kubernetes.token'),
-      caData: read.optionalString('kubernetes.caData'),
-      skipTLSVerify: read.boolean('kubernetes.skipTLSVerify', false),
-      requestTimeoutMs: read.durationMs(
-        'kubernetes.requestTimeout',
-        10 * SECOND,
-      ),
-      storeManagerClusterRole: read.string(
-        'kubernetes.rbac.storeManagerClusterRole',
-        'storeplane-store-manager',
-      ),
-      storeInstallerClusterRole: read.string(
-        'kubernetes.rbac.storeInstallerClusterRole',
-        'storeplane-store-installer',
-      ),
-      serviceAccount: serviceAccount
-        ? {
-            namespace: serviceAccount.getString('namespace'),
-            name: serviceAccount.getString('name'),
-          }
-        : undefined,
-    },
+    sandbox: read.boolean('sandbox.enabled', false),
+    kubernetes: readKubernetesSettings(root),
     ingress: {
       className: read.string('ingress.className', 'nginx'),
       baseDomain: read.string('ingress.baseDomain', 'stores.localhost'),
+      port: read.optionalPort('ingress.port'),
       tls: {
         enabled: read.boolean('ingress.tls.enabled', false),
         secretName: read.optionalString('ingress.tls.secretName'),

@@ -1,3 +1,4 @@
+import { resolvePackagePath } from '@backstage/backend-plugin-api';
 import { rollbackDatabase, migrateDatabase } from './migrateDatabase';
 import { StoreRecord, StoreRepository } from './StoreRepository';
 import { storeTestDatabases } from '../__testUtils__/databases';
@@ -33,6 +34,7 @@ function storeRecord(
     createdAt: now,
     updatedAt: now,
     readyAt: null,
+    reachedClusterAt: null,
     ...overrides,
   };
 }
@@ -284,6 +286,38 @@ describe.each(databases.eachSupportedId())(
         limit: 10,
       });
       expect(totalCount).toBe(2);
+    });
+
+    it('counts stores from before the reached-cluster column as having reached a cluster', async () => {
+      const knex = await databases.init(databaseId);
+      const directory = resolvePackagePath(
+        '@storeplane/plugin-stores-backend',
+        'migrations',
+      );
+      await knex.migrate.up({ directory, name: '20261127000000_init.js' });
+      const { reachedClusterAt, ...before } = storeRecord('old', {
+        createdAt: NOW - 5_000,
+      });
+      expect(reachedClusterAt).toBeNull();
+      await knex('stores').insert({
+        ...Object.fromEntries(
+          Object.entries(before).map(([key, value]) => [
+            key.replace(/[A-Z]/g, c => `_${c.toLowerCase()}`),
+            value,
+          ]),
+        ),
+      });
+      await migrateDatabase(knex);
+      const repository = new StoreRepository(knex);
+      expect((await repository.getStore('old'))!.reachedClusterAt).toBe(
+        NOW - 5_000,
+      );
+      await repository.insertStore(
+        storeRecord('new'),
+        { type: 'requested', level: 'info', message: 'new' },
+        { rateLimitUser: 'user:default/ann', rateWindowStart: 0 },
+      );
+      expect((await repository.getStore('new'))!.reachedClusterAt).toBeNull();
     });
 
     it('migrates down and up again', async () => {

@@ -32,6 +32,8 @@ export interface StoreRecord {
   createdAt: number;
   updatedAt: number;
   readyAt: number | null;
+  /** When the reconciler first worked on the store in a cluster; null: nothing of it exists in one. */
+  reachedClusterAt: number | null;
 }
 
 export interface StoreEventRecord {
@@ -91,6 +93,7 @@ export type ClaimedStoreUpdate = Partial<
     | 'stepStartedAt'
     | 'lastError'
     | 'readyAt'
+    | 'reachedClusterAt'
   >
 >;
 
@@ -120,6 +123,7 @@ const columns: Record<keyof StoreRecord, string> = {
   createdAt: 'created_at',
   updatedAt: 'updated_at',
   readyAt: 'ready_at',
+  reachedClusterAt: 'reached_cluster_at',
 };
 
 function toRow(values: Partial<StoreRecord>): Record<string, unknown> {
@@ -159,6 +163,7 @@ function fromRow(row: any): StoreRecord {
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     readyAt: toNumber(row.ready_at),
+    reachedClusterAt: toNumber(row.reached_cluster_at),
   };
 }
 

@@ -10,8 +10,13 @@ export interface EngineStoreInput {
   plan: StorePlan;
   /** Host name of the storefront, e.g. store-shop-x1y2z.stores.example.com */
   host: string;
-  /** Storefront URL (scheme + host). */
+  /** Storefront URL (scheme + host, and the ingress port when it is not the default). */
   url: string;
+  /**
+   * Value of the `backstage.io/kubernetes-id` label that every workload and pod of the store
+   * must carry, so Backstage's Kubernetes tab on the store's entity finds them.
+   */
+  kubernetesId: string;
   /** Secret in the store namespace that holds the generated credentials. */
   secretName: string;
   ingress: {

@@ -1,4 +1,8 @@
 import { ConfigReader } from '@backstage/config';
+import {
+  KUBERNETES_ID_LABEL,
+  storeKubernetesId,
+} from '@storeplane/plugin-stores-common';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -128,6 +132,25 @@ describe('WooCommerce engine ↔ charts/woocommerce-store contract', () => {
       expect(
         database.spec.containers[0].ports.map((p: any) => p.containerPort),
       ).toContain(engine.network.databasePort);
+
+      // Backstage's Kubernetes tab finds every workload and pod by the entity's kubernetes-id.
+      const kubernetesId = storeKubernetesId(`contract-${planName}`);
+      const workloads = objects.filter(o =>
+        ['Deployment', 'StatefulSet', 'Job'].includes(o.kind),
+      );
+      expect(workloads.length).toBeGreaterThanOrEqual(3);
+      for (const workload of workloads) {
+        for (const labels of [
+          workload.metadata.labels,
+          workload.spec.template.metadata.labels,
+        ]) {
+          expect(labels[KUBERNETES_ID_LABEL]).toBe(kubernetesId);
+        }
+        // Never in a selector: adding it must not change what a workload selects.
+        expect(
+          workload.spec.selector?.matchLabels?.[KUBERNETES_ID_LABEL],
+        ).toBeUndefined();
+      }
 
       const budget = engine.resourceBudget(config.plans.get(planName)!);
       const totals = totalsOf(objects);

@@ -1,5 +1,8 @@
 import { resolvePackagePath } from '@backstage/backend-plugin-api';
-import { StorePlan } from '@storeplane/plugin-stores-common';
+import {
+  KUBERNETES_ID_LABEL,
+  StorePlan,
+} from '@storeplane/plugin-stores-common';
 import { randomBytes } from 'node:crypto';
 import { formatMebibytes, formatMillicores, parseQuantity } from './quantity';
 import { EngineStoreInput, ResourceBudget, StoreEngine } from './types';
@@ -117,6 +120,7 @@ export function createWooCommerceEngine(options?: {
       const storageSize = formatMebibytes(sizes.storage);
       return {
         store: { id: store.id, name: store.name, url: store.url },
+        commonLabels: { [KUBERNETES_ID_LABEL]: store.kubernetesId },
         existingSecret: store.secretName,
         wordpress: {
           replicas: sizes.replicas,

@@ -3,11 +3,11 @@ import {
   KubeConfig,
   KubernetesObject,
   KubernetesObjectApi,
+  loadYaml,
   PatchStrategy,
 } from '@kubernetes/client-node';
 import https from 'node:https';
 import http from 'node:http';
-import { KubernetesSettings } from '../config/readStoresConfig';
 
 export const FIELD_MANAGER = 'storeplane';
 
@@ -16,38 +16,15 @@ export class KubernetesTimeoutError extends Error {
   readonly name = 'KubernetesTimeoutError';
 }
 
-/** Loads cluster credentials the way config says (kubeconfig, in-cluster, or URL + token). */
-export function loadKubeConfig(settings: KubernetesSettings): KubeConfig {
-  const kc = new KubeConfig();
-  if (settings.source === 'inCluster') {
-    kc.loadFromCluster();
-  } else if (settings.source === 'url') {
-    if (!settings.url)
-      throw new Error(
-        'storeplane.kubernetes.url is required when source is url',
-      );
-    kc.loadFromOptions({
-      clusters: [
-        {
-          name: 'storeplane',
-          server: settings.url,
-          caData: settings.caData,
-          skipTLSVerify: settings.skipTLSVerify,
-        },
-      ],
-      users: [{ name: 'storeplane', token: settings.token }],
-      contexts: [
-        { name: 'storeplane', cluster: 'storeplane', user: 'storeplane' },
-      ],
-      currentContext: 'storeplane',
-    });
-  } else if (settings.kubeconfigPath) {
-    kc.loadFromFile(settings.kubeconfigPath);
-  } else {
-    kc.loadFromDefault();
-  }
-  if (settings.context) kc.setCurrentContext(settings.context);
-  return kc;
+/**
+ * client-node sends objects of the kinds it knows through its typed models, whose field names
+ * differ from the API's where the API uses a reserved word (a NetworkPolicy rule's `from` is
+ * `_from`, a LimitRange's `default` is `_default`), so a manifest written as the API expects
+ * would silently lose those fields. loadYaml turns API-shaped JSON (which is YAML) into the
+ * typed model, which the client then sends unchanged.
+ */
+function toClientModel<T extends KubernetesObject>(object: T): T {
+  return loadYaml<T>(JSON.stringify(object));
 }
 
 /**
@@ -70,7 +47,7 @@ export class KubernetesClient {
   apply<T extends KubernetesObject>(object: T): Promise<T> {
     return this.withTimeout(
       this.objects.patch(
-        object,
+        toClientModel(object),
         undefined,
         undefined,
         FIELD_MANAGER,
@@ -86,7 +63,12 @@ export class KubernetesClient {
   ): Promise<'created' | 'exists'> {
     try {
       await this.withTimeout(
-        this.objects.create(object, undefined, undefined, FIELD_MANAGER),
+        this.objects.create(
+          toClientModel(object),
+          undefined,
+          undefined,
+          FIELD_MANAGER,
+        ),
       );
       return 'created';
     } catch (error) {

@@ -1,4 +1,8 @@
 import { KubernetesObject } from '@kubernetes/client-node';
+import {
+  KUBERNETES_ID_LABEL,
+  storeKubernetesId,
+} from '@storeplane/plugin-stores-common';
 import { StoresConfig } from '../config/readStoresConfig';
 import { formatMebibytes, formatMillicores } from '../engines/quantity';
 import { ResourceBudget, StoreEngine } from '../engines/types';
@@ -38,6 +42,8 @@ export function storeLabels(store: StoreIdentity): Record<string, string> {
     'storeplane.io/store-id': store.id,
     'storeplane.io/owner': labelValue(store.owner),
     'storeplane.io/plan': labelValue(store.plan),
+    // The Helm Jobs' pods show on the store entity's Kubernetes tab too.
+    [KUBERNETES_ID_LABEL]: storeKubernetesId(store.id),
   };
 }
 

@@ -1,11 +1,23 @@
 import { registerMswTestHooks } from '@backstage/backend-test-utils';
+import { ConfigReader } from '@backstage/config';
+import { NO_CLUSTER_EVENT_TYPE } from '@storeplane/plugin-stores-common';
 import { http } from 'msw';
+import fs from 'node:fs';
+import os from 'node:os';
 import { setupServer } from 'msw/node';
 import { parse } from 'yaml';
 import { StoreRecord } from '../database/StoreRepository';
 import { storeTestDatabases } from '../__testUtils__/databases';
 import { FakeKubernetesApi, InjectedFault } from '@internal/stores-test-utils';
-import { createHarness, Harness } from '../__testUtils__/harness';
+import {
+  createHarness,
+  fakeKubernetesClient,
+  Harness,
+} from '../__testUtils__/harness';
+import { testConfigData } from '@internal/stores-test-utils';
+import { readStoresConfig } from '../config/readStoresConfig';
+import { CONFIGURE_CLUSTER_ADVICE } from '@storeplane/plugin-stores-node';
+import { lazyKubernetesClient } from '../kubernetes/lazyKubernetesClient';
 
 const databases = storeTestDatabases();
 const server = setupServer();
@@ -108,6 +120,11 @@ describe.each(databases.eachSupportedId())(
         'storeplane.io/store-id': created.id,
         'storeplane.io/owner': 'group.default.team-a',
       });
+      // The Helm Job's pods show on the store entity's Kubernetes tab.
+      const helmJob = fake.get('Job', ns, 'helm-install-1')!;
+      expect(
+        helmJob.spec.template.metadata.labels['backstage.io/kubernetes-id'],
+      ).toBe(ns);
       expect(
         fake.get('ResourceQuota', ns, 'storeplane-quota')!.spec.hard,
       ).toMatchObject({
@@ -129,6 +146,30 @@ describe.each(databases.eachSupportedId())(
         'storeplane-allow-ingress-controller',
         'storeplane-default-deny',
       ]);
+      // Sent with the API's own field names (client-node's models call these `_from` and
+      // `_default`): without them the rules would admit every source and set no defaults.
+      expect(
+        fake.get('NetworkPolicy', ns, 'storeplane-allow-ingress-controller')!
+          .spec.ingress,
+      ).toEqual([
+        {
+          from: [
+            {
+              namespaceSelector: {
+                matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' },
+              },
+            },
+          ],
+          ports: [{ protocol: 'TCP', port: 8080 }],
+        },
+      ]);
+      expect(
+        fake.get('NetworkPolicy', ns, 'storeplane-allow-database')!.spec
+          .ingress[0].from,
+      ).toEqual([{ podSelector: {} }]);
+      expect(
+        fake.get('LimitRange', ns, 'storeplane-limits')!.spec.limits[0].default,
+      ).toEqual({ cpu: '500m', memory: '256Mi' });
       const egress = fake.get('NetworkPolicy', ns, 'storeplane-allow-egress')!
         .spec.egress;
       expect(egress[2]).toEqual({
@@ -429,7 +470,7 @@ describe.each(databases.eachSupportedId())(
     });
 
     const deleteFrom: Array<
-      [string, (h: Harness, s: StoreRecord) => Promise<unknown>]
+      [string, (h: Harness, s: StoreRecord) => Promise<unknown>, string[]?]
     > = [
       [
         'Provisioning (mid-way, Helm Job running)',
@@ -462,12 +503,17 @@ describe.each(databases.eachSupportedId())(
           return h.runUntil(s.id, r => r?.status === 'Failed');
         },
       ],
-      ['Provisioning before anything exists', async () => undefined],
+      // Nothing of it ever reached the cluster, so nothing is asked of the cluster.
+      [
+        'Provisioning before the reconciler ran',
+        async () => undefined,
+        ['delete.requested', 'deleted'],
+      ],
     ];
 
     it.each(deleteFrom)(
       'deletes a store from %s: uninstall, namespace gone, row removed, events kept',
-      async (_, reach) => {
+      async (_, reach, lastEvents = ['namespace.deleted', 'deleted']) => {
         const harness = await setup();
         const created = await createStore(harness);
         await reach(harness, created);
@@ -487,7 +533,7 @@ describe.each(databases.eachSupportedId())(
         ).toBeUndefined();
         const types = await eventTypes(harness, created.id);
         expect(types).toContain('delete.requested');
-        expect(types.slice(-2)).toEqual(['namespace.deleted', 'deleted']);
+        expect(types.slice(-2)).toEqual(lastEvents);
         expect(harness.changes.at(-1)).toEqual({
           storeId: created.id,
           status: 'Deleted',
@@ -530,29 +576,154 @@ describe.each(databases.eachSupportedId())(
       ).toEqual(['helm-install-1']);
     });
 
-    it('keeps a store Provisioning and says so when no cluster is configured', async () => {
-      const harness = await setup({
-        kubernetes: () => {
-          throw new Error(
-            'no cluster found for storeplane.kubernetes.source=kubeconfig',
-          );
-        },
+    describe('without a cluster', () => {
+      const saved = {
+        KUBECONFIG: process.env.KUBECONFIG,
+        HOME: process.env.HOME,
+      };
+      let emptyHome: string;
+      const defaultApiServerHits: string[] = [];
+
+      beforeEach(() => {
+        // No kubeconfig anywhere on the machine, as on a fresh clone.
+        emptyHome = fs.mkdtempSync(`${os.tmpdir()}/storeplane-home-`);
+        process.env.HOME = emptyHome;
+        delete process.env.KUBECONFIG;
+        defaultApiServerHits.length = 0;
+        server.use(
+          http.all('http://localhost:8080/*', ({ request }) => {
+            defaultApiServerHits.push(request.url);
+            return new Response(null, { status: 500 });
+          }),
+        );
       });
-      const created = await createStore(harness);
-      const store = await harness.runUntil(
-        created.id,
-        s => s?.lastError !== null,
-        3,
-      );
-      await harness.loop.runOnce();
-      expect(store).toMatchObject({ status: 'Provisioning', attempts: 0 });
-      const events = (
-        await harness.repository.listEvents(created.id, 10)
-      ).filter(e => e.type === 'cluster.unreachable');
-      expect(events).toHaveLength(1);
-      expect(events[0].message).toMatch(
-        /^No Kubernetes cluster is reachable: no cluster found/,
-      );
+
+      afterEach(() => {
+        for (const [key, value] of Object.entries(saved)) {
+          if (value === undefined) delete process.env[key];
+          else process.env[key] = value;
+        }
+        fs.rmSync(emptyHome, { recursive: true, force: true });
+      });
+
+      /** The cluster client exactly as the plugin makes it, from default config. */
+      const setupWithoutCluster = () =>
+        setup({
+          kubernetes: lazyKubernetesClient(
+            readStoresConfig(new ConfigReader(testConfigData())).kubernetes,
+          ),
+        });
+
+      it('keeps a store waiting with one event and no attempts used, then deletes it at once', async () => {
+        const harness = await setupWithoutCluster();
+        const created = await createStore(harness);
+        await harness.runUntil(created.id, s => s?.lastError !== null, 3);
+        for (let pass = 0; pass < 5; pass++) {
+          harness.clock.now += 60_000;
+          await harness.loop.runOnce();
+        }
+        const waiting = await harness.repository.getStore(created.id);
+        expect(waiting).toMatchObject({
+          status: 'Provisioning',
+          step: 'guardrails',
+          attempts: 0,
+          reachedClusterAt: null,
+        });
+        const events = await harness.repository.listEvents(created.id, 100);
+        expect(events.map(e => e.type).reverse()).toEqual([
+          'requested',
+          NO_CLUSTER_EVENT_TYPE,
+        ]);
+        expect(events[0]).toMatchObject({ level: 'warning' });
+        expect(events[0].message).toBe(
+          `No Kubernetes cluster is configured: there is no kubeconfig (storeplane.kubernetes.kubeconfigPath and KUBECONFIG are unset, and ${emptyHome}/.kube/config does not exist). The store waits, without using up attempts, until there is one. ${CONFIGURE_CLUSTER_ADVICE}.`,
+        );
+        expect(harness.metrics.retries).toEqual([]);
+
+        await harness.service.deleteStore(waiting!, USER);
+        const gone = await harness.runUntil(created.id, s => !s, 2);
+        expect(gone).toBeUndefined();
+        const after = await harness.repository.listEvents(created.id, 100);
+        expect(after.slice(0, 2).map(e => e.type)).toEqual([
+          'deleted',
+          'delete.requested',
+        ]);
+        expect(after[0].message).toMatch(/never reached a Kubernetes cluster/);
+        expect(harness.changes.at(-1)).toEqual({
+          storeId: created.id,
+          status: 'Deleted',
+        });
+        expect(defaultApiServerHits).toEqual([]);
+      });
+
+      it('does not count the wait against the step timeout once a cluster appears', async () => {
+        let clusterConfigured = false;
+        const harness = await setup({
+          kubernetes: () => {
+            if (!clusterConfigured) {
+              return lazyKubernetesClient(harness.config.kubernetes)();
+            }
+            return fakeKubernetesClient();
+          },
+        });
+        const created = await createStore(harness);
+        await harness.runUntil(created.id, s => s?.lastError !== null, 3);
+        harness.clock.now += harness.config.reconciler.stepTimeoutMs * 2;
+        await harness.loop.runOnce();
+        clusterConfigured = true;
+        const ready = await harness.runUntil(
+          created.id,
+          s => s?.status === 'Ready' || s?.status === 'Failed',
+          30,
+          clusterControllers(fake),
+        );
+        expect(ready).toMatchObject({ status: 'Ready', attempts: 0 });
+        expect(ready!.reachedClusterAt).not.toBeNull();
+      });
+
+      it('keeps deleting a store that reached a cluster until the cluster is back', async () => {
+        let clusterConfigured = true;
+        const harness = await setup({
+          kubernetes: () =>
+            clusterConfigured
+              ? fakeKubernetesClient()
+              : lazyKubernetesClient(harness.config.kubernetes)(),
+        });
+        const created = await createStore(harness);
+        await harness.runUntil(
+          created.id,
+          s => s?.step === 'helmInstall',
+          10,
+          clusterControllers(fake),
+        );
+        clusterConfigured = false;
+        await harness.service.deleteStore(
+          (await harness.repository.getStore(created.id))!,
+          USER,
+        );
+        const waiting = await harness.runUntil(
+          created.id,
+          s => s?.lastError !== null,
+          3,
+        );
+        expect(waiting).toMatchObject({
+          status: 'Deleting',
+          step: 'helmUninstall',
+        });
+        expect(fake.list('Namespace').map(n => n.metadata.name)).toEqual([
+          created.namespace,
+        ]);
+
+        clusterConfigured = true;
+        const gone = await harness.runUntil(
+          created.id,
+          s => !s,
+          30,
+          clusterControllers(fake),
+        );
+        expect(gone).toBeUndefined();
+        expect(fake.list('Namespace')).toEqual([]);
+      });
     });
 
     it('never writes a generated password to events, logs or the store row', () => {

@@ -1,5 +1,9 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
-import { StoreStatus } from '@storeplane/plugin-stores-common';
+import {
+  NO_CLUSTER_EVENT_TYPE,
+  StoreStatus,
+} from '@storeplane/plugin-stores-common';
+import { CONFIGURE_CLUSTER_ADVICE } from '@storeplane/plugin-stores-node';
 import { StoresConfig } from '../config/readStoresConfig';
 import { StoreRecord, StoreRepository } from '../database/StoreRepository';
 import { EngineRegistry } from '../engines/EngineRegistry';
@@ -70,7 +74,15 @@ export class StoreReconciler {
     if (!store.step) return undefined;
     const now = this.now();
     try {
+      if (store.status === 'Deleting' && store.reachedClusterAt === null) {
+        await this.removeStoreThatNeverReachedACluster(store, holder);
+        return undefined;
+      }
       const ctx = this.stepContext(store);
+      const reachedClusterAt =
+        store.reachedClusterAt ??
+        (await this.recordReachingCluster(store, holder));
+      if (reachedClusterAt === undefined) return undefined;
       if (
         now - store.stepStartedAt >
         this.options.config.reconciler.stepTimeoutMs
@@ -176,6 +188,7 @@ export class StoreReconciler {
       this.options.onChange(store.id, store.status);
       return {
         ...store,
+        reachedClusterAt,
         step: outcome.next,
         attempts: 0,
         lastError: null,
@@ -188,6 +201,48 @@ export class StoreReconciler {
     }
   }
 
+  /**
+   * Records that the store is about to reach a cluster, before the first call to it, so a
+   * store without the mark certainly left nothing in one. Undefined: the lease was lost.
+   */
+  private async recordReachingCluster(
+    store: StoreRecord,
+    holder: string,
+  ): Promise<number | undefined> {
+    const now = this.now();
+    const written = await this.options.repository.updateClaimedStore(
+      store.id,
+      holder,
+      store.generation,
+      { reachedClusterAt: now },
+      now,
+    );
+    return written ? now : undefined;
+  }
+
+  private async removeStoreThatNeverReachedACluster(
+    store: StoreRecord,
+    holder: string,
+  ) {
+    const { repository, logger } = this.options;
+    if (
+      await repository.deleteClaimedStore(store.id, holder, store.generation)
+    ) {
+      await repository.addEvent(
+        store.id,
+        {
+          type: 'deleted',
+          level: 'info',
+          message:
+            'Store deleted; it never reached a Kubernetes cluster, so nothing had to be removed there. Its events stay readable for the audit period',
+        },
+        this.now(),
+      );
+      logger.info(`Store ${store.id} deleted (it never reached a cluster)`);
+      this.options.onChange(store.id, 'Deleted');
+    }
+  }
+
   private async recordFault(
     store: StoreRecord,
     holder: string,
@@ -196,7 +251,8 @@ export class StoreReconciler {
     const { repository, config, metrics, logger } = this.options;
     const now = this.now();
     metrics.recordReconcileError(fault.reason, fault.kind);
-    // Without a cluster there is nothing to count down: keep the store waiting and say why.
+    // Without a cluster there is nothing to count down: keep the store waiting and say why,
+    // once. Time spent waiting does not count against the step's timeout either.
     if (fault.reason === 'no_cluster') {
       const written = await repository.updateClaimedStore(
         store.id,
@@ -205,6 +261,7 @@ export class StoreReconciler {
         {
           lastError: fault.message,
           nextAttemptAt: now + config.reconciler.maxBackoffMs,
+          stepStartedAt: now,
         },
         now,
       );
@@ -212,7 +269,7 @@ export class StoreReconciler {
         await repository.addEvent(
           store.id,
           {
-            type: 'cluster.unreachable',
+            type: NO_CLUSTER_EVENT_TYPE,
             level: 'warning',
             message: fault.message,
           },
@@ -300,9 +357,9 @@ export class StoreReconciler {
       kube = this.options.kubernetes();
     } catch (error) {
       throw new StoreFault(
-        `No Kubernetes cluster is reachable: ${
+        `No Kubernetes cluster is configured: ${
           (error as Error).message
-        }. The store stays Provisioning until storeplane.kubernetes points at a cluster.`,
+        }. The store waits, without using up attempts, until there is one. ${CONFIGURE_CLUSTER_ADVICE}.`,
         'transient',
         'no_cluster',
       );

@@ -1,4 +1,4 @@
-import { StorePlan } from '@storeplane/plugin-stores-common';
+import { StorePlan, storeKubernetesId } from '@storeplane/plugin-stores-common';
 import { StoresConfig } from '../config/readStoresConfig';
 import { StoreRecord } from '../database/StoreRepository';
 import { EngineStoreInput } from '../engines/types';
@@ -12,6 +12,7 @@ export function engineInputFor(
 ): EngineStoreInput {
   const host = `${store.namespace}.${config.ingress.baseDomain}`;
   const scheme = config.ingress.tls.enabled ? 'https' : 'http';
+  const port = config.ingress.port ? `:${config.ingress.port}` : '';
   return {
     id: store.id,
     name: store.name,
@@ -19,7 +20,8 @@ export function engineInputFor(
     namespace: store.namespace,
     plan,
     host,
-    url: `${scheme}://${host}`,
+    url: `${scheme}://${host}${port}`,
+    kubernetesId: storeKubernetesId(store.id),
     secretName: CREDENTIALS_SECRET,
     ingress: {
       className: config.ingress.className,

@@ -1,9 +1,9 @@
 /**
  * The reconciler against a real kube-apiserver, etcd, controller-manager and a kubelet stand-in
  * that really runs helm (packages/test-cluster, built from Go modules). Storeplane acts with the
- * ServiceAccount token and RBAC that charts/backstage-storeplane grants it. Only the HTTP health
- * gate points at a local stand-in: the simulated pods serve no HTTP, and the API server's proxy
- * refuses their addresses.
+ * ServiceAccount token and RBAC that charts/backstage-storeplane grants it. The HTTP health
+ * gate uses mode url with a local stand-in here; healthCheckThroughApiServer.test.ts covers the
+ * default mode, through the API server's service proxy.
  */
 import { TestDatabases } from '@backstage/backend-test-utils';
 import {
@@ -462,7 +462,7 @@ describeWithCluster('stores on a real Kubernetes API server', () => {
           ),
         ),
     );
-    // services/proxy serves healthCheck.mode serviceProxy, which cannot work here (see the file header).
+    // services/proxy serves healthCheck.mode serviceProxy, which these tests do not use (see the file header).
     const exercised = grants.filter(g => g.resource !== 'services/proxy');
     const usedOnlyByDeletion = new Set([
       'namespaces:delete',

@@ -101,6 +101,7 @@ export class StoresService {
       createdAt: now,
       updatedAt: now,
       readyAt: null,
+      reachedClusterAt: null,
     };
     await this.options.repository.insertStore(
       store,

@@ -10,6 +10,7 @@ import {
 } from '@backstage/test-utils';
 import { EntityProvider } from '@backstage/plugin-catalog-react';
 import { permissionApiRef } from '@backstage/plugin-permission-react';
+import { configApiRef } from '@backstage/core-plugin-api';
 import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import { Store, StoresClient } from '@storeplane/plugin-stores-common';
 import { storesApiRef } from '../../api';
@@ -61,7 +62,7 @@ function uniqueStoreEntity(): Entity {
 }
 
 async function renderContent(
-  options: { entity?: Entity; allowed?: string[] } = {},
+  options: { entity?: Entity; allowed?: string[]; sandbox?: boolean } = {},
 ) {
   const entity = options.entity ?? uniqueStoreEntity();
   const permissions = permissionApiAllowing(
@@ -72,6 +73,14 @@ async function renderContent(
       apis={[
         [storesApiRef, storesApi],
         [permissionApiRef, permissions.api],
+        [
+          configApiRef,
+          mockApis.config({
+            data: options.sandbox
+              ? { storeplane: { sandbox: { enabled: true } } }
+              : {},
+          }),
+        ],
       ]}
     >
       <EntityProvider entity={entity}>
@@ -130,6 +139,27 @@ describe('EntityStoreContent', () => {
     ).toBeInTheDocument();
     expect(screen.queryByRole('button', { name: 'Retry' })).toBeNull();
     expect(screen.queryByRole('link', { name: /storefront/i })).toBeNull();
+  });
+
+  it('says plainly on the sandbox that the pods are simulated and no real WordPress runs', async () => {
+    serveStore(readyStore());
+    await renderContent({ sandbox: true });
+
+    const notice = await screen.findByRole('note', { name: 'Sandbox' });
+    expect(notice).toHaveTextContent(
+      'Sandbox: simulated pods, no real WordPress',
+    );
+    expect(notice).toHaveTextContent(
+      /the storefront and admin links open a page served by the simulated pod/,
+    );
+  });
+
+  it('shows no sandbox notice on a real cluster', async () => {
+    serveStore(readyStore());
+    await renderContent();
+
+    await screen.findByRole('link', { name: 'Open storefront' });
+    expect(screen.queryByRole('note', { name: 'Sandbox' })).toBeNull();
   });
 
   it('shows the links of a Ready store and no retry', async () => {

@@ -7,7 +7,13 @@ import {
 } from '@backstage/plugin-catalog-react';
 import { STORE_ID_ANNOTATION } from '@storeplane/plugin-stores-common';
 import { useStore } from '../../hooks/useStore';
-import { getStoreId, isStoreGone, StoreErrorView } from '../shared';
+import {
+  getStoreId,
+  isStoreGone,
+  SandboxNotice,
+  StoreErrorView,
+  useIsSandbox,
+} from '../shared';
 import { StoreActionsCard } from './StoreActionsCard';
 import { StoreActivity } from './StoreActivity';
 import { StoreStatusCard } from './StoreStatusCard';
@@ -17,6 +23,7 @@ const StoreContent = (props: { storeId: string; entityRef: string }) => {
   const { store, events, error, loading, refresh } = useStore(storeId, {
     withEvents: true,
   });
+  const sandbox = useIsSandbox();
 
   if (loading && !store) return <Progress />;
   if (error && (!store || isStoreGone(error))) {
@@ -26,6 +33,11 @@ const StoreContent = (props: { storeId: string; entityRef: string }) => {
 
   return (
     <Grid container spacing={3} alignItems="stretch">
+      {sandbox && (
+        <Grid item xs={12}>
+          <SandboxNotice />
+        </Grid>
+      )}
       {error && (
         <Grid item xs={12}>
           <WarningPanel

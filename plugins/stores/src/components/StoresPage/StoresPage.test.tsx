@@ -1,6 +1,11 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { renderInTestApp, TestApiProvider } from '@backstage/test-utils';
+import {
+  mockApis,
+  renderInTestApp,
+  TestApiProvider,
+} from '@backstage/test-utils';
+import { configApiRef } from '@backstage/core-plugin-api';
 import { catalogApiRef, entityRouteRef } from '@backstage/plugin-catalog-react';
 import { createStoreRouteRef } from '../../routes';
 import { storesApiRef } from '../../api';
@@ -44,13 +49,21 @@ const catalogApi = {
 
 async function renderPage(
   listStores: jest.Mock,
-  options: { withCreateRoute?: boolean } = {},
+  options: { withCreateRoute?: boolean; sandbox?: boolean } = {},
 ) {
   await renderInTestApp(
     <TestApiProvider
       apis={[
         [storesApiRef, { listStores }],
         [catalogApiRef, catalogApi],
+        [
+          configApiRef,
+          mockApis.config({
+            data: options.sandbox
+              ? { storeplane: { sandbox: { enabled: true } } }
+              : {},
+          }),
+        ],
       ]}
     >
       <StoresPage />
@@ -171,5 +184,32 @@ describe('StoresPage', () => {
     expect(
       await screen.findByText(/Could not list stores/),
     ).toBeInTheDocument();
+  });
+
+  it('says on the sandbox, above the list, that its stores are simulated', async () => {
+    const listStores = jest.fn().mockResolvedValue({
+      items: stores,
+      totalCount: 2,
+      offset: 0,
+      limit: 200,
+    });
+    await renderPage(listStores, { sandbox: true });
+
+    expect(
+      await screen.findByRole('note', { name: 'Sandbox' }),
+    ).toHaveTextContent(/simulated pods, no real WordPress/);
+  });
+
+  it('shows no sandbox notice on a real cluster', async () => {
+    const listStores = jest.fn().mockResolvedValue({
+      items: stores,
+      totalCount: 2,
+      offset: 0,
+      limit: 200,
+    });
+    await renderPage(listStores);
+
+    await screen.findByText('summer-sale');
+    expect(screen.queryByRole('note', { name: 'Sandbox' })).toBeNull();
   });
 });

@@ -32,7 +32,7 @@ import {
 import { storesApiRef } from '../../api';
 import { createStoreRouteRef, STORE_TEMPLATE } from '../../routes';
 import { isStoreSettling } from '../../hooks/useStore';
-import { relativeTime, StoreStatusChip } from '../shared';
+import { relativeTime, SandboxNotice, StoreStatusChip } from '../shared';
 
 /** The API's page limit; the page shows one page and says so when there is more. */
 const PAGE_LIMIT = 200;
@@ -174,6 +174,7 @@ export const StoresPage = () => {
         subtitle="WooCommerce stores running on the platform"
       />
       <Content>
+        <SandboxNotice />
         <ContentHeader title="">
           {createStoreLink && (
             <LinkButton

@@ -1,0 +1,264 @@
+/**
+ * The default health check (healthCheck.mode serviceProxy) on a real kube-apiserver: the API
+ * server resolves the store's Service to its Endpoints and connects to the pod, through its
+ * "cluster" egress to the kubelet stand-in, which answers for the simulated WordPress and
+ * enforces the namespace's NetworkPolicies for the API server's address (see
+ * packages/test-cluster). Also what the sandbox shows of a Ready store: its storefront through
+ * the ingress stand-in, and its objects the way Backstage's Kubernetes tab lists them.
+ */
+import { TestDatabases } from '@backstage/backend-test-utils';
+import {
+  startTestCluster,
+  TestCluster,
+  testClusterAvailability,
+} from '@internal/test-cluster';
+import { dumpYaml } from '@kubernetes/client-node';
+import { KUBERNETES_ID_LABEL } from '@storeplane/plugin-stores-common';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { KubernetesClient } from '../kubernetes/KubernetesClient';
+import { createHarness, Harness } from '../__testUtils__/harness';
+import {
+  auditedRequests,
+  kubernetesClientFromFile,
+  readRbacRules,
+  renderStoreplaneRbac,
+  STOREPLANE_NAMESPACE,
+} from '../__testUtils__/realCluster';
+
+const availability = testClusterAvailability();
+if (!availability.available) {
+  const message = `\n!!! SKIPPING the service-proxy health check tests: ${availability.reason}\n`;
+  if (process.env.STOREPLANE_REQUIRE_CLUSTER) throw new Error(message);
+  // eslint-disable-next-line no-console
+  console.warn(message);
+}
+const describeWithCluster = availability.available ? describe : describe.skip;
+
+const OWNER = 'group:default/team-a';
+const USER = 'user:default/ann';
+const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
+
+/** Kinds of the resources in rbac-rules.yaml's kubernetesTabRules. */
+const KIND_OF: Record<string, string> = {
+  pods: 'Pod',
+  services: 'Service',
+  configmaps: 'ConfigMap',
+  limitranges: 'LimitRange',
+  resourcequotas: 'ResourceQuota',
+  deployments: 'Deployment',
+  replicasets: 'ReplicaSet',
+  statefulsets: 'StatefulSet',
+  daemonsets: 'DaemonSet',
+  horizontalpodautoscalers: 'HorizontalPodAutoscaler',
+  jobs: 'Job',
+  cronjobs: 'CronJob',
+  ingresses: 'Ingress',
+};
+
+/** GET through the ingress stand-in, as a browser opening the store's URL would. */
+function getThroughIngress(ingressAddress: string, url: string) {
+  const { host, pathname } = new URL(url);
+  const [hostname, port] = ingressAddress.split(':');
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    http
+      .get({ hostname, port, path: pathname, headers: { host } }, response => {
+        let body = '';
+        response.on('data', chunk => (body += chunk));
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, body }),
+        );
+      })
+      .on('error', reject);
+  });
+}
+
+describeWithCluster("the health check through the API server's proxy", () => {
+  jest.setTimeout(5 * 60_000);
+
+  let cluster: TestCluster;
+  let admin: KubernetesClient;
+  let storeplane: () => KubernetesClient;
+  let rbac: ReturnType<typeof renderStoreplaneRbac>;
+
+  beforeAll(async () => {
+    cluster = await startTestCluster({ ingress: true });
+    admin = kubernetesClientFromFile(cluster.adminKubeconfigPath);
+    await admin.apply({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: STOREPLANE_NAMESPACE },
+    });
+    rbac = renderStoreplaneRbac();
+    for (const object of rbac.objects) await admin.apply(object);
+    const kubeconfig = await cluster.kubeconfigForServiceAccount(
+      STOREPLANE_NAMESPACE,
+      rbac.serviceAccount,
+    );
+    storeplane = () => kubernetesClientFromFile(kubeconfig, 5_000);
+  }, 30 * 60_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  async function harness(healthCheckSourceCidrs: string[]): Promise<Harness> {
+    const knex = await databases.init('SQLITE_3');
+    return createHarness(knex, {
+      realTime: true,
+      kubernetes: storeplane,
+      configOverrides: {
+        kubernetes: {
+          requestTimeout: { seconds: 5 },
+          rbac: {
+            serviceAccount: {
+              namespace: STOREPLANE_NAMESPACE,
+              name: rbac.serviceAccount,
+            },
+            storeManagerClusterRole: rbac.storeManagerRole,
+            storeInstallerClusterRole: rbac.storeInstallerRole,
+          },
+        },
+        // The shipped default mode, as the sandbox configures it.
+        healthCheck: { mode: 'serviceProxy' },
+        network: { healthCheckSourceCidrs },
+        ingress: {
+          baseDomain: 'localhost',
+          port: Number(cluster.ingressAddress!.split(':')[1]),
+        },
+        reconciler: {
+          maxAttempts: 10,
+          initialBackoff: { milliseconds: 500 },
+          maxBackoff: { seconds: 2 },
+          stepTimeout: { minutes: 5 },
+        },
+        helm: { timeout: '3m', backoffLimit: 1 },
+      },
+    });
+  }
+
+  it("reaches Ready through the service proxy, which the store's NetworkPolicies admit from the API server's address", async () => {
+    const h = await harness([`${cluster.apiServerSourceIp}/32`]);
+    const started = Date.now();
+    const created = await h.service.createStore(
+      { name: 'proxied-shop', owner: OWNER, plan: 'small' },
+      USER,
+    );
+    const ns = created.namespace;
+    const ready = await h.runUntil(
+      created.id,
+      s => s?.status === 'Ready' || s?.status === 'Failed',
+      180,
+    );
+    expect(ready).toMatchObject({ status: 'Ready', lastError: null });
+    const health = (await h.repository.listEvents(created.id, 100)).find(
+      e => e.type === 'health.passed',
+    );
+    expect(health!.message).toBe(
+      "WordPress answered HTTP 200 on /wp-login.php via the API server's service proxy to woocommerce-wordpress:http",
+    );
+    // It was Storeplane's own identity that went through the proxy, with its namespace role.
+    const proxied = auditedRequests(
+      cluster.auditLogPath!,
+      `system:serviceaccount:${STOREPLANE_NAMESPACE}:${rbac.serviceAccount}`,
+      started,
+    ).filter(r => r.resource === 'services/proxy');
+    expect(proxied).toContainEqual({
+      verb: 'get',
+      resource: 'services/proxy',
+      namespace: ns,
+      name: 'woocommerce-wordpress:http',
+      code: 200,
+    });
+    // The rule that let the API server in: its address, on WordPress's port only.
+    // (dumpYaml: back to the API's field names from client-node's typed model.)
+    const policy = parse(
+      dumpYaml(
+        await admin.read(
+          'networking.k8s.io/v1',
+          'NetworkPolicy',
+          ns,
+          'storeplane-allow-ingress-controller',
+        ),
+      ),
+    );
+    expect(policy.spec.ingress).toEqual([
+      {
+        from: [
+          {
+            namespaceSelector: {
+              matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' },
+            },
+          },
+          { ipBlock: { cidr: `${cluster.apiServerSourceIp}/32` } },
+        ],
+        ports: [{ protocol: 'TCP', port: 8080 }],
+      },
+    ]);
+
+    // The storefront and admin links answer: Ingress -> Service -> pod, as the ingress
+    // controller in ingress-nginx, which the same policy admits.
+    expect(ready!.storefrontUrl).toMatch(
+      /^http:\/\/store-proxied-shop-.+\.localhost:\d+$/,
+    );
+    for (const url of [ready!.storefrontUrl!, ready!.adminUrl!]) {
+      const page = await getThroughIngress(cluster.ingressAddress!, url);
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('no real WordPress');
+      expect(page.body).toContain(`${ns}/woocommerce-wordpress-`);
+    }
+
+    // What the store's Kubernetes tab lists, with Storeplane's identity: every object type
+    // the tab fetches is readable, and the workloads and pods carry the entity's id.
+    const found: string[] = [];
+    for (const rule of readRbacRules().storeManager.kubernetesTabRules) {
+      for (const resource of rule.resources as string[]) {
+        const apiVersion = rule.apiGroups[0] ? `${rule.apiGroups[0]}/v1` : 'v1';
+        const kind = KIND_OF[resource];
+        const items = await storeplane().list(
+          apiVersion,
+          kind,
+          ns,
+          `${KUBERNETES_ID_LABEL}=${ns}`,
+        );
+        found.push(...items.map(i => `${kind}/${i.metadata!.name}`));
+      }
+    }
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'Deployment/woocommerce-wordpress',
+        'StatefulSet/woocommerce-mariadb',
+        'Pod/woocommerce-mariadb-0',
+        'Service/woocommerce-wordpress',
+        'Ingress/woocommerce-wordpress',
+        'Job/helm-install-1',
+      ]),
+    );
+    expect(
+      found.filter(f => f.startsWith('Pod/woocommerce-wordpress-')),
+    ).toHaveLength(1);
+  });
+
+  it("keeps the store Provisioning and says why when its NetworkPolicies drop the API server's connections", async () => {
+    const h = await harness([]);
+    const created = await h.service.createStore(
+      { name: 'fenced-shop', owner: OWNER, plan: 'small' },
+      USER,
+    );
+    const waiting = await h.runUntil(
+      created.id,
+      s =>
+        s?.status === 'Failed' ||
+        (s?.step === 'health' && (s?.attempts ?? 0) >= 2),
+      180,
+    );
+    expect(waiting).toMatchObject({ status: 'Provisioning', step: 'health' });
+    expect(waiting!.lastError).toMatch(/^WordPress answered HTTP 503 on/);
+    const simLog = readFileSync(path.join(cluster.logs(), 'sim.log'), 'utf8');
+    expect(simLog).toContain(
+      `NetworkPolicy drops kube-apiserver (${cluster.apiServerSourceIp}) -> pod ${created.namespace}/woocommerce-wordpress-`,
+    );
+  });
+});

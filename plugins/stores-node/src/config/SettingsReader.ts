@@ -1,0 +1,112 @@
+import { Config, readDurationFromConfig } from '@backstage/config';
+import { durationToMilliseconds } from '@backstage/types';
+
+/** A setting is present but wrong: startup stops with the key and what is allowed. */
+export class StoresConfigError extends Error {
+  readonly name = 'StoresConfigError';
+  constructor(key: string, problem: string) {
+    super(`Invalid config at 'storeplane.${key}': ${problem}`);
+  }
+}
+
+/** Reads `storeplane.*` values with defaults, refusing values that would silently mean something else. */
+export class SettingsReader {
+  constructor(private readonly config: Config) {}
+
+  /** A present value must be one of `allowed` (exact spelling). */
+  oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
+    const value = this.config.getOptionalString(key);
+    if (value === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(value)) {
+      throw new StoresConfigError(
+        key,
+        `'${value}' is not one of ${allowed.map(a => `'${a}'`).join(', ')}`,
+      );
+    }
+    return value as T;
+  }
+
+  string(key: string, fallback: string): string {
+    return this.config.getOptionalString(key) ?? fallback;
+  }
+
+  optionalString(key: string): string | undefined {
+    return this.config.getOptionalString(key);
+  }
+
+  boolean(key: string, fallback: boolean): boolean {
+    return this.config.getOptionalBoolean(key) ?? fallback;
+  }
+
+  /** A whole number of at least `min`. */
+  count(key: string, fallback: number, min = 1): number {
+    const value = this.config.getOptionalNumber(key) ?? fallback;
+    if (!Number.isInteger(value) || value < min) {
+      throw new StoresConfigError(
+        key,
+        `${value} is not a whole number of at least ${min}`,
+      );
+    }
+    return value;
+  }
+
+  /** A Backstage duration (`{ seconds: 5 }`, `'5s'`, `'PT5S'`), in milliseconds. */
+  durationMs(key: string, fallbackMs: number): number {
+    if (!this.config.has(key)) return fallbackMs;
+    let ms: number;
+    try {
+      ms = durationToMilliseconds(readDurationFromConfig(this.config, { key }));
+    } catch (error) {
+      throw new StoresConfigError(
+        key,
+        `${
+          (error as Error).message
+        }. Use e.g. { seconds: 30 }, '30s' or 'PT30S'`,
+      );
+    }
+    if (!(ms > 0)) {
+      throw new StoresConfigError(key, 'a duration must be longer than zero');
+    }
+    return ms;
+  }
+
+  /** A TCP port number, when present. */
+  optionalPort(key: string): number | undefined {
+    if (!this.config.has(key)) return undefined;
+    const value = this.config.getNumber(key);
+    if (!Number.isInteger(value) || value < 1 || value > 65535) {
+      throw new StoresConfigError(
+        key,
+        `${value} is not a port number (1 to 65535)`,
+      );
+    }
+    return value;
+  }
+
+  stringArray(key: string, fallback: string[]): string[] {
+    return this.config.getOptionalStringArray(key) ?? fallback;
+  }
+
+  /** Subjects of service principals as Backstage names them: `external:…` or `plugin:…`. */
+  serviceSubjects(key: string): string[] {
+    const subjects = this.stringArray(key, []);
+    const wrong = subjects.find(s => !/^(external|plugin):\S+$/.test(s));
+    if (wrong !== undefined) {
+      throw new StoresConfigError(
+        key,
+        `'${wrong}' is not a service subject; use external:<subject> (external access tokens) or plugin:<id>`,
+      );
+    }
+    return subjects;
+  }
+
+  numberArray(key: string, fallback: number[]): number[] {
+    return this.config.getOptional<number[]>(key) ?? fallback;
+  }
+
+  stringMap(key: string, fallback: Record<string, string> = {}) {
+    const value = this.config.getOptionalConfig(key);
+    if (!value) return fallback;
+    return Object.fromEntries(value.keys().map(k => [k, value.getString(k)]));
+  }
+}
