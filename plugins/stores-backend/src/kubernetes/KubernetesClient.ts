@@ -50,6 +50,12 @@ export function loadKubeConfig(settings: KubernetesSettings): KubeConfig {
   return kc;
 }
 
+/** Runs before every call that changes the cluster; throws to stop the write. */
+export type WriteGuard = () => Promise<void>;
+
+/** Most of a health check's answer Storeplane reads; the status line is what counts. */
+export const HEALTH_CHECK_MAX_BODY_BYTES = 4096;
+
 /**
  * The Kubernetes calls the reconciler makes. Every call has a timeout, so a hung API server
  * becomes a transient fault instead of a stuck lease.
@@ -57,17 +63,40 @@ export function loadKubeConfig(settings: KubernetesSettings): KubeConfig {
 export class KubernetesClient {
   private readonly objects: KubernetesObjectApi;
   private readonly authorization: AuthorizationV1Api;
+  private readonly beforeWrite: WriteGuard;
 
   constructor(
     private readonly kubeConfig: KubeConfig,
     private readonly timeoutMs: number,
+    shared?: {
+      objects: KubernetesObjectApi;
+      authorization: AuthorizationV1Api;
+      beforeWrite: WriteGuard;
+    },
   ) {
-    this.objects = KubernetesObjectApi.makeApiClient(kubeConfig);
-    this.authorization = kubeConfig.makeApiClient(AuthorizationV1Api);
+    // Shared API objects keep the discovery cache of KubernetesObjectApi across claims.
+    this.objects =
+      shared?.objects ?? KubernetesObjectApi.makeApiClient(kubeConfig);
+    this.authorization =
+      shared?.authorization ?? kubeConfig.makeApiClient(AuthorizationV1Api);
+    this.beforeWrite = shared?.beforeWrite ?? (async () => {});
+  }
+
+  /**
+   * The same client, with `guard` run before every create, apply and delete: the reconciler
+   * passes its lease check, so a worker that lost its store cannot change the cluster.
+   */
+  fenced(guard: WriteGuard): KubernetesClient {
+    return new KubernetesClient(this.kubeConfig, this.timeoutMs, {
+      objects: this.objects,
+      authorization: this.authorization,
+      beforeWrite: guard,
+    });
   }
 
   /** Server-side apply: creates or updates the fields Storeplane owns, idempotently. */
-  apply<T extends KubernetesObject>(object: T): Promise<T> {
+  async apply<T extends KubernetesObject>(object: T): Promise<T> {
+    await this.beforeWrite();
     return this.withTimeout(
       this.objects.patch(
         object,
@@ -84,6 +113,7 @@ export class KubernetesClient {
   async createIfAbsent(
     object: KubernetesObject,
   ): Promise<'created' | 'exists'> {
+    await this.beforeWrite();
     try {
       await this.withTimeout(
         this.objects.create(object, undefined, undefined, FIELD_MANAGER),
@@ -115,10 +145,11 @@ export class KubernetesClient {
     }
   }
 
+  /** Lists objects in a namespace, or cluster-wide / cluster-scoped ones without one. */
   async list<T extends KubernetesObject>(
     apiVersion: string,
     kind: string,
-    namespace: string,
+    namespace: string | undefined,
     labelSelector?: string,
   ): Promise<T[]> {
     const result = await this.withTimeout(
@@ -137,13 +168,19 @@ export class KubernetesClient {
     return result.items.map(item => ({ ...item, apiVersion, kind }));
   }
 
-  /** Deletes an object; one that is already gone counts as deleted. */
+  /**
+   * Deletes an object; one that is already gone counts as deleted. `Foreground` keeps the
+   * object (with a deletionTimestamp) until its dependents are gone, e.g. a Job until its pods
+   * have stopped.
+   */
   async delete(
     apiVersion: string,
     kind: string,
     namespace: string | undefined,
     name: string,
+    propagationPolicy: 'Background' | 'Foreground' = 'Background',
   ): Promise<'deleted' | 'absent'> {
+    await this.beforeWrite();
     try {
       await this.withTimeout(
         this.objects.delete(
@@ -152,7 +189,7 @@ export class KubernetesClient {
           undefined,
           undefined,
           undefined,
-          'Background',
+          propagationPolicy,
         ),
       );
       return 'deleted';
@@ -187,6 +224,7 @@ export class KubernetesClient {
     service: string,
     port: string,
     path: string,
+    deadlineMs: number,
   ): Promise<number> {
     const cluster = this.kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error('No Kubernetes cluster is configured');
@@ -198,7 +236,7 @@ export class KubernetesClient {
     );
     const options: https.RequestOptions = { method: 'GET', headers: {} };
     await this.kubeConfig.applyToHTTPSOptions(options);
-    return httpStatusOf(url, options, this.timeoutMs);
+    return httpStatusOf(url, options, deadlineMs);
   }
 
   private withTimeout<T>(promise: Promise<T>): Promise<T> {
@@ -218,30 +256,49 @@ export class KubernetesClient {
   }
 }
 
-/** GETs a URL and resolves with its status code, draining the body. */
+/**
+ * GETs a URL and resolves with its status once the first HEALTH_CHECK_MAX_BODY_BYTES of the
+ * body (or all of a shorter one) arrived. `deadlineMs` bounds the whole exchange, not just
+ * idle gaps, so a server that answers one byte a second cannot hold the caller.
+ */
 export function httpStatusOf(
   url: URL,
   options: https.RequestOptions,
-  timeoutMs: number,
+  deadlineMs: number,
 ): Promise<number> {
   const transport = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const request = transport.request(
-      url,
-      { ...options, timeout: timeoutMs },
-      response => {
-        response.resume();
-        response.on('end', () => resolve(response.statusCode ?? 0));
-      },
-    );
-    request.on('timeout', () =>
-      request.destroy(
-        new KubernetesTimeoutError(
-          `${url.host} did not answer within ${timeoutMs} ms`,
+    let settled = false;
+    let deadline: NodeJS.Timeout | undefined = undefined;
+    let request: http.ClientRequest | undefined = undefined;
+    const finish = (error: Error | undefined, status?: number) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      request?.destroy();
+      if (error) reject(error);
+      else resolve(status!);
+    };
+    deadline = setTimeout(
+      () =>
+        finish(
+          new KubernetesTimeoutError(
+            `${url.host} did not answer within ${deadlineMs} ms`,
+          ),
         ),
-      ),
+      deadlineMs,
     );
-    request.on('error', reject);
+    request = transport.request(url, options, response => {
+      let received = 0;
+      const done = () => finish(undefined, response.statusCode ?? 0);
+      response.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received >= HEALTH_CHECK_MAX_BODY_BYTES) done();
+      });
+      response.on('end', done);
+      response.on('error', error => finish(error));
+    });
+    request.on('error', error => finish(error));
     request.end();
   });
 }

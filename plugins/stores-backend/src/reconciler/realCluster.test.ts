@@ -22,7 +22,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { readStoresConfig } from '../config/readStoresConfig';
 import { apiMessage, KubernetesClient } from '../kubernetes/KubernetesClient';
-import { createHarness, Harness } from '../__testUtils__/harness';
+import { createHarness, Harness, rewindStep } from '../__testUtils__/harness';
 import {
   auditedRequests,
   kubernetesClientFromFile,
@@ -217,20 +217,7 @@ describeWithCluster('stores on a real Kubernetes API server', () => {
 
     // Server-side apply is idempotent: running the guardrails step again changes nothing.
     const before = await resourceVersions(ns);
-    const claimed = await h.repository.claimStore(
-      created.id,
-      'test',
-      Date.now(),
-      60_000,
-    );
-    await h.repository.updateClaimedStore(
-      created.id,
-      'test',
-      claimed!.generation,
-      { status: 'Provisioning', step: 'guardrails' },
-      Date.now(),
-    );
-    await h.repository.releaseStore(created.id, 'test');
+    await rewindStep(h, created.id, 'guardrails');
     await h.runUntil(created.id, s => s?.status === 'Ready', 60);
     expect(await resourceVersions(ns)).toEqual(before);
 
