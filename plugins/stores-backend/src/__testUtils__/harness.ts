@@ -74,7 +74,7 @@ export function fakeKubernetesClient(
     contexts: [{ name: 'fake', cluster: 'fake', user: 'fake' }],
     currentContext: 'fake',
   });
-  return new KubernetesClient(kc, timeoutMs);
+  return new KubernetesClient(kc, timeoutMs, { retryPauseMs: 1 });
 }
 
 export interface Harness {

@@ -122,3 +122,109 @@ describe('the health check request', () => {
     ).resolves.toBe(200);
   });
 });
+
+describe('an API call', () => {
+  /** An API server that fails the first answers of a namespace read as told. */
+  async function startApiServer(
+    failures: Array<[number, Record<string, string>?]>,
+  ) {
+    const seen: string[] = [];
+    const server = http.createServer((req, res) => {
+      if (req.url === '/api/v1') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            kind: 'APIResourceList',
+            groupVersion: 'v1',
+            resources: [
+              { name: 'namespaces', kind: 'Namespace', namespaced: false },
+            ],
+          }),
+        );
+        return;
+      }
+      seen.push(`${req.method} ${req.url}`);
+      const failure = failures.shift();
+      if (failure) {
+        res.writeHead(failure[0], {
+          'content-type': 'application/json',
+          ...failure[1],
+        });
+        res.end(
+          JSON.stringify({ kind: 'Status', code: failure[0], message: 'busy' }),
+        );
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: 'store-a' },
+        }),
+      );
+    });
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [
+        {
+          name: 'c',
+          server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          skipTLSVerify: true,
+        },
+      ],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    return {
+      client: new KubernetesClient(kc, 2000, { retryPauseMs: 5 }),
+      seen,
+      close: () => {
+        server.closeAllConnections();
+        return new Promise(resolve => server.close(resolve));
+      },
+    };
+  }
+
+  it('is tried again at once on 429 and 5xx, up to three times, with the write guard before each try', async () => {
+    const api = await startApiServer([[503], [429]]);
+    let guarded = 0;
+    const fenced = api.client.fenced(async () => {
+      guarded++;
+    });
+    await expect(
+      fenced.delete('v1', 'Namespace', undefined, 'store-a'),
+    ).resolves.toBe('deleted');
+    expect(api.seen).toEqual([
+      'DELETE /api/v1/namespaces/store-a?propagationPolicy=Background',
+      'DELETE /api/v1/namespaces/store-a?propagationPolicy=Background',
+      'DELETE /api/v1/namespaces/store-a?propagationPolicy=Background',
+    ]);
+    expect(guarded).toBe(3);
+    await api.close();
+  });
+
+  it('hands the third failure, and any 4xx at once, to the reconciler', async () => {
+    const api = await startApiServer([[500], [502], [504], [422]]);
+    await expect(
+      api.client.read('v1', 'Namespace', undefined, 'store-a'),
+    ).rejects.toMatchObject({ code: 504 });
+    await expect(
+      api.client.read('v1', 'Namespace', undefined, 'store-a'),
+    ).rejects.toMatchObject({ code: 422 });
+    expect(api.seen).toHaveLength(4);
+    await api.close();
+  });
+
+  it('waits as long as Retry-After says (within bounds)', async () => {
+    const api = await startApiServer([[429, { 'retry-after': '1' }]]);
+    const started = Date.now();
+    await api.client.read('v1', 'Namespace', undefined, 'store-a');
+    // Retry-After 1 s, bounded to 20 × the base pause (5 ms) here.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+    expect(api.seen).toHaveLength(2);
+    await api.close();
+  });
+});

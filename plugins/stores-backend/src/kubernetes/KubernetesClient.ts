@@ -56,6 +56,56 @@ export type WriteGuard = () => Promise<void>;
 /** Most of a health check's answer Storeplane reads; the status line is what counts. */
 export const HEALTH_CHECK_MAX_BODY_BYTES = 4096;
 
+/** Attempts of one API call before its error goes to the reconciler. */
+const CALL_ATTEMPTS = 3;
+
+const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** The network error code behind a failed call (ECONNREFUSED, …), if it was one. */
+export function networkCode(error: unknown): string | undefined {
+  let current: any = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    const code = current.code ?? current.errno;
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
+    // node-fetch (used by @kubernetes/client-node) wraps socket failures in FetchError.
+    if (current.name === 'FetchError' && current.type === 'system')
+      return current.code ?? 'network error';
+    current = current.cause;
+  }
+  const message = String((error as Error)?.message ?? '');
+  const match =
+    /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|socket hang up)\b/.exec(
+      message,
+    );
+  return match?.[1];
+}
+
+function isRetryableCallError(error: unknown): boolean {
+  const code = statusCode(error);
+  if (code !== undefined) return RETRYABLE_STATUS.has(code);
+  return error instanceof KubernetesTimeoutError || !!networkCode(error);
+}
+
+function retryPause(error: unknown, attempt: number, baseMs: number): number {
+  const headers = (error as { headers?: Record<string, string> })?.headers;
+  const retryAfter = Number(headers?.['retry-after']);
+  if (retryAfter > 0) return Math.min(retryAfter * 1000, 20 * baseMs);
+  return baseMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2);
+}
+
 /**
  * The Kubernetes calls the reconciler makes. Every call has a timeout, so a hung API server
  * becomes a transient fault instead of a stuck lease.
@@ -68,6 +118,10 @@ export class KubernetesClient {
   constructor(
     private readonly kubeConfig: KubeConfig,
     private readonly timeoutMs: number,
+    private readonly options: {
+      /** Base pause between attempts of one call (tests make it tiny). Default 100 ms. */
+      retryPauseMs?: number;
+    } = {},
     shared?: {
       objects: KubernetesObjectApi;
       authorization: AuthorizationV1Api;
@@ -87,7 +141,7 @@ export class KubernetesClient {
    * passes its lease check, so a worker that lost its store cannot change the cluster.
    */
   fenced(guard: WriteGuard): KubernetesClient {
-    return new KubernetesClient(this.kubeConfig, this.timeoutMs, {
+    return new KubernetesClient(this.kubeConfig, this.timeoutMs, this.options, {
       objects: this.objects,
       authorization: this.authorization,
       beforeWrite: guard,
@@ -95,9 +149,8 @@ export class KubernetesClient {
   }
 
   /** Server-side apply: creates or updates the fields Storeplane owns, idempotently. */
-  async apply<T extends KubernetesObject>(object: T): Promise<T> {
-    await this.beforeWrite();
-    return this.withTimeout(
+  apply<T extends KubernetesObject>(object: T): Promise<T> {
+    return this.write(() =>
       this.objects.patch(
         object,
         undefined,
@@ -113,9 +166,8 @@ export class KubernetesClient {
   async createIfAbsent(
     object: KubernetesObject,
   ): Promise<'created' | 'exists'> {
-    await this.beforeWrite();
     try {
-      await this.withTimeout(
+      await this.write(() =>
         this.objects.create(object, undefined, undefined, FIELD_MANAGER),
       );
       return 'created';
@@ -132,7 +184,7 @@ export class KubernetesClient {
     name: string,
   ): Promise<T | undefined> {
     try {
-      return (await this.withTimeout(
+      return (await this.call(() =>
         this.objects.read({
           apiVersion,
           kind,
@@ -152,7 +204,7 @@ export class KubernetesClient {
     namespace: string | undefined,
     labelSelector?: string,
   ): Promise<T[]> {
-    const result = await this.withTimeout(
+    const result = await this.call(() =>
       this.objects.list<T>(
         apiVersion,
         kind,
@@ -180,9 +232,8 @@ export class KubernetesClient {
     name: string,
     propagationPolicy: 'Background' | 'Foreground' = 'Background',
   ): Promise<'deleted' | 'absent'> {
-    await this.beforeWrite();
     try {
-      await this.withTimeout(
+      await this.write(() =>
         this.objects.delete(
           { apiVersion, kind, metadata: { name, namespace } },
           undefined,
@@ -206,7 +257,7 @@ export class KubernetesClient {
     group: string,
     resource: string,
   ): Promise<boolean> {
-    const review = await this.withTimeout(
+    const review = await this.call(() =>
       this.authorization.createSelfSubjectAccessReview({
         body: {
           apiVersion: 'authorization.k8s.io/v1',
@@ -237,6 +288,38 @@ export class KubernetesClient {
     const options: https.RequestOptions = { method: 'GET', headers: {} };
     await this.kubeConfig.applyToHTTPSOptions(options);
     return httpStatusOf(url, options, deadlineMs);
+  }
+
+  /** A call that changes the cluster: the write guard runs before every attempt. */
+  private write<T>(request: () => Promise<T>): Promise<T> {
+    return this.call(request, this.beforeWrite);
+  }
+
+  /**
+   * One API call with a timeout, tried up to CALL_ATTEMPTS times when the API server answers
+   * 429 or 5xx, times out, or the connection fails (as client-go retries such answers), a
+   * short jittered pause apart (Retry-After honoured up to 2 s). What still fails goes to the
+   * reconciler, which retries the step with backoff.
+   */
+  private async call<T>(
+    request: () => Promise<T>,
+    guard: WriteGuard = async () => {},
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      await guard();
+      try {
+        return await this.withTimeout(request());
+      } catch (error) {
+        if (attempt >= CALL_ATTEMPTS || !isRetryableCallError(error))
+          throw error;
+        await new Promise(resolve =>
+          setTimeout(
+            resolve,
+            retryPause(error, attempt, this.options.retryPauseMs ?? 100),
+          ),
+        );
+      }
+    }
   }
 
   private withTimeout<T>(promise: Promise<T>): Promise<T> {

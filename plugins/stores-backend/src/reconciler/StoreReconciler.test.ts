@@ -216,11 +216,13 @@ describe.each(databases.eachSupportedId())(
       ).toBe(quotaBefore);
     });
 
-    const transientFaults: Array<[string, InjectedFault, string]> = [
+    // [name, fault, message part, whether the client already retries the call twice]
+    const transientFaults: Array<[string, InjectedFault, string, boolean?]> = [
       [
         '409 Conflict',
         { status: 409, message: 'the object has been modified' },
         'Conflict writing to Kubernetes',
+        false,
       ],
       [
         '429 Too Many Requests',
@@ -250,13 +252,14 @@ describe.each(databases.eachSupportedId())(
     ];
 
     it.each(transientFaults)(
-      'retries %s with backoff and then succeeds',
-      async (_, fault, messagePart) => {
+      'retries %s (a call up to three times at once), then the step with backoff, and then succeeds',
+      async (_, fault, messagePart, callRetried = true) => {
         const harness = await setup();
         const created = await createStore(harness);
+        // Enough failed tries of the call to fail the step twice.
         fake.injectFault(
           fault,
-          2,
+          callRetried ? 6 : 2,
           (method, path) =>
             method === 'PATCH' && path.includes('/resourcequotas/'),
         );
@@ -289,8 +292,7 @@ describe.each(databases.eachSupportedId())(
       server.use(
         http.patch(/secrets|namespaces\/[^/]+$/, async () => {
           hung++;
-          if (hung === 1)
-            await new Promise(resolve => setTimeout(resolve, 500));
+          if (hung <= 3) await new Promise(resolve => setTimeout(resolve, 500));
           return undefined as any;
         }),
       );

@@ -79,6 +79,13 @@ describe('classifyHelmFailure', () => {
       classifyHelmFailure(JOB, { jobMessage: 'the Job ran past its deadline' }),
     ).toMatchObject({ kind: 'transient', reason: 'helm_interrupted' });
     expect(
+      classifyHelmFailure(JOB, {
+        jobMessage: 'the Job failed',
+        output: 'Release "woocommerce" does not exist. Installing it now.',
+        exitCode: 137,
+      }),
+    ).toMatchObject({ kind: 'transient', reason: 'helm_interrupted' });
+    expect(
       classifyHelmFailure(JOB, { jobMessage: 'the Job failed', exitCode: 2 }),
     ).toMatchObject({ kind: 'permanent', reason: 'helm_failed' });
   });

@@ -1,6 +1,7 @@
 import {
   apiMessage,
   KubernetesTimeoutError,
+  networkCode,
   statusCode,
 } from '../kubernetes/KubernetesClient';
 
@@ -17,37 +18,6 @@ export class StoreFault extends Error {
   ) {
     super(message);
   }
-}
-
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
-function networkCode(error: unknown): string | undefined {
-  let current: any = error;
-  for (let depth = 0; current && depth < 5; depth++) {
-    const code = current.code ?? current.errno;
-    if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
-    // node-fetch (used by @kubernetes/client-node) wraps socket failures in FetchError.
-    if (current.name === 'FetchError' && current.type === 'system')
-      return current.code ?? 'network error';
-    current = current.cause;
-  }
-  const message = String((error as Error)?.message ?? '');
-  const match =
-    /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|socket hang up)\b/.exec(
-      message,
-    );
-  return match?.[1];
 }
 
 /**
@@ -200,19 +170,22 @@ export function classifyHelmFailure(
         .slice(-20)
         .join('\n')}`
     : failure.jobMessage;
+  // Killed from outside (node lost, eviction, the kubelet's deadline), or gone without a
+  // word: helm did not get to finish, whatever it had printed so far.
+  const killed = failure.exitCode === 137 || failure.exitCode === 143;
+  if (killed || (!output && failure.exitCode === undefined)) {
+    return new StoreFault(
+      `${job} was interrupted before helm finished (${details}); it runs again`,
+      'transient',
+      'helm_interrupted',
+    );
+  }
   if (!output) {
-    // No helm output: the pod was stopped from outside (evicted, node lost, killed).
-    const interrupted =
-      failure.exitCode === undefined ||
-      failure.exitCode === 137 ||
-      failure.exitCode === 143;
-    return interrupted
-      ? new StoreFault(
-          `${job} was interrupted before helm finished (${details}); it runs again`,
-          'transient',
-          'helm_interrupted',
-        )
-      : new StoreFault(`${job} failed: ${details}`, 'permanent', 'helm_failed');
+    return new StoreFault(
+      `${job} failed: ${details}`,
+      'permanent',
+      'helm_failed',
+    );
   }
   for (const [pattern, reason, what] of TRANSIENT_HELM_OUTPUT) {
     if (pattern.test(output)) {
