@@ -1,14 +1,23 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { StoreStatus } from '@storeplane/plugin-stores-common';
 import { StoresConfig } from '../config/readStoresConfig';
-import { StoreRecord, StoreRepository } from '../database/StoreRepository';
+import {
+  ClaimedStoreUpdate,
+  StoreRecord,
+  StoreRepository,
+} from '../database/StoreRepository';
 import { EngineRegistry } from '../engines/EngineRegistry';
 import { KubernetesClient } from '../kubernetes/KubernetesClient';
 import { StoresMetrics } from '../metrics';
 import { classifyFault, StoreFault } from './faults';
 import { decideAfterFault } from './retryPolicy';
 import { LeaseLostError, StoreLease } from './StoreLease';
-import { STEP_FUNCTIONS, StepContext, StepOutcome } from './steps';
+import {
+  describeDuration,
+  STEP_FUNCTIONS,
+  StepContext,
+  StepOutcome,
+} from './steps';
 import { engineInputFor } from './engineInput';
 
 /** Announces store changes (catalog delta updates, live UI). */
@@ -29,11 +38,6 @@ export interface StoreReconcilerOptions {
   onChange: StoreChangeListener;
   random?: () => number;
 }
-
-const describeDuration = (ms: number) =>
-  ms >= 60_000
-    ? `${Math.round(ms / 60_000)} minutes`
-    : `${Math.round(ms / 1000)} s`;
 
 /** Steps run back to back in one claim while less than half the lease has passed. */
 const MAX_STEPS_PER_CLAIM = 10;
@@ -108,15 +112,8 @@ export class StoreReconciler {
     outcome: StepOutcome,
   ): Promise<StoreRecord | undefined> {
     const { repository, logger } = this.options;
-    const write = (
-      update: Parameters<StoreRepository['updateClaimedStore']>[3],
-    ) =>
-      repository.updateClaimedStore(
-        store.id,
-        lease.token,
-        store.generation,
-        update,
-      );
+    const write = (update: ClaimedStoreUpdate) =>
+      this.writeClaimed(store, lease, update);
 
     if (outcome.type === 'wait') {
       const problem = outcome.problem ?? null;
@@ -221,15 +218,8 @@ export class StoreReconciler {
       config.reconciler,
       this.random,
     );
-    const write = (
-      update: Parameters<StoreRepository['updateClaimedStore']>[3],
-    ) =>
-      repository.updateClaimedStore(
-        store.id,
-        lease.token,
-        store.generation,
-        update,
-      );
+    const write = (update: ClaimedStoreUpdate) =>
+      this.writeClaimed(store, lease, update);
 
     if (decision.type === 'waitForCluster') {
       // Without a cluster there is nothing to count down: keep the store waiting and say why once.
@@ -289,6 +279,20 @@ export class StoreReconciler {
         `Store ${store.id} step ${store.step} will be retried (${fault.reason}): ${fault.message}`,
       );
     }
+  }
+
+  /** Writes the outcome only while this claim holds the store and its generation is unchanged. */
+  private writeClaimed(
+    store: StoreRecord,
+    lease: StoreLease,
+    update: ClaimedStoreUpdate,
+  ) {
+    return this.options.repository.updateClaimedStore(
+      store.id,
+      lease.token,
+      store.generation,
+      update,
+    );
   }
 
   private stepContext(store: StoreRecord, lease: StoreLease): StepContext {

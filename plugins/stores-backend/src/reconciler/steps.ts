@@ -73,7 +73,7 @@ const wait = (waitingFor: string, requeueMs = 3000): StepOutcome => ({
   waitingFor,
 });
 
-const describeDuration = (ms: number) =>
+export const describeDuration = (ms: number) =>
   ms >= 60_000
     ? `${Math.round(ms / 60_000)} minutes`
     : `${Math.round(ms / 1000)} s`;
