@@ -71,7 +71,7 @@ export const CRASH_POINTS: CrashPoint[] = [
   {
     name: 'helm install: waiting on the running Job',
     phase: 'provisioning',
-    slowHelmSeconds: 6,
+    slowHelmSeconds: 20,
     match: (r, ns) =>
       when(
         r.method === 'GET' &&
