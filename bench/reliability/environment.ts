@@ -1,6 +1,6 @@
 import { startTestCluster, TestCluster } from '@internal/test-cluster';
 import knexFactory, { Knex } from 'knex';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { AddressInfo, createServer } from 'node:net';
 import os from 'node:os';
@@ -99,6 +99,9 @@ export async function startEnvironment(): Promise<BenchEnvironment> {
     ),
   );
   const health = await startHealthStandIn();
+  const workDir = mkdtempSync(
+    path.join(os.tmpdir(), 'storeplane-reliability-'),
+  );
   return {
     cluster,
     admin,
@@ -110,10 +113,11 @@ export async function startEnvironment(): Promise<BenchEnvironment> {
     ),
     postgres,
     health,
-    workDir: mkdtempSync(path.join(os.tmpdir(), 'storeplane-reliability-')),
+    workDir,
     close: async () => {
       await health.close();
       await cluster.stop();
+      rmSync(workDir, { recursive: true, force: true });
     },
   };
 }
