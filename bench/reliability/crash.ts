@@ -272,16 +272,42 @@ export async function crashScenario(
     });
 
     // Deletion stores go; the rest end Ready.
-    await waitFor('every store to end Ready or gone', 10 * 60_000, async () => {
-      if (startErrors.length) throw startErrors[0];
+    const unfinished = async () => {
       const statuses = await statusOf();
-      const done = targets.every(t =>
+      return targets.filter(t =>
         t.point.phase === 'deletion'
-          ? !statuses.has(t.id)
-          : statuses.get(t.id) === 'Ready',
+          ? statuses.has(t.id)
+          : statuses.get(t.id) !== 'Ready',
       );
-      return done ? true : undefined;
-    });
+    };
+    try {
+      await waitFor(
+        'every store to end Ready or gone',
+        10 * 60_000,
+        async () => {
+          if (startErrors.length) throw startErrors[0];
+          return (await unfinished()).length === 0 ? true : undefined;
+        },
+      );
+    } catch (error) {
+      for (const target of await unfinished()) {
+        const row = await db('stores').where({ id: target.id }).first();
+        const events = await db('store_events')
+          .where({ store_id: target.id })
+          .orderBy('id', 'desc')
+          .limit(8);
+        console.error(
+          `unfinished ${target.id} (${target.point.name}): ${JSON.stringify(
+            row,
+          )}\n${events
+            .reverse()
+            .map(e => `    ${e.type}: ${e.message}`)
+            .join('\n')}`,
+        );
+      }
+      console.error(backend.logTail.slice(-60).join('\n'));
+      throw error;
+    }
     await backend.stop();
 
     const statuses = await statusOf();

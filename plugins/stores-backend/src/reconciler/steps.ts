@@ -78,7 +78,8 @@ export const describeDuration = (ms: number) =>
     ? `${Math.round(ms / 60_000)} minutes`
     : `${Math.round(ms / 1000)} s`;
 
-const RBAC_PROPAGATION_CHECKS = 10;
+/** A new RoleBinding reaches the authorizer within seconds; more on a loaded API server. */
+const RBAC_PROPAGATION_CHECKS = 20;
 
 /** Step 1: the namespace and its guardrails (quota, limit range, network policies, RBAC). */
 export async function applyNamespaceGuardrails(
@@ -130,7 +131,7 @@ async function waitForNamespaceRights(
 ) {
   for (let check = 0; check < RBAC_PROPAGATION_CHECKS; check++) {
     if (await kube.canI(namespace, 'create', '', 'resourcequotas')) return;
-    await new Promise(resolve => setTimeout(resolve, 300));
+    await new Promise(resolve => setTimeout(resolve, 500));
   }
   throw new StoreFault(
     `Storeplane bound ClusterRole ${clusterRole} in ${namespace} but still has no rights there; check that the ClusterRole exists and grants what charts/backstage-storeplane/files/rbac-rules.yaml lists`,
