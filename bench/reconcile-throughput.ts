@@ -108,7 +108,7 @@ async function main() {
       leaseMs: config.reconciler.leaseMs,
       eventRetentionMs: config.eventRetentionMs,
       createRateWindowMs: config.limits.createRate.windowMs,
-      holderId: `replica-${i}`,
+      replicaId: `replica-${i}`,
     });
   });
 

@@ -29,6 +29,11 @@ fi
 ./scripts/yarn.sh prettier:check
 ./scripts/test-charts.sh
 STOREPLANE_REQUIRE_POSTGRES=1 ./scripts/with-postgres.sh ./scripts/yarn.sh test --verbose
+# Reliability figures in a small configuration (crash, faults, replicas; about 2.5 minutes):
+# real backend processes on the real control plane and PostgreSQL; exits 1 if an invariant breaks.
+if command -v go >/dev/null; then
+  ./scripts/with-postgres.sh ./scripts/yarn.sh reliability
+fi
 ./scripts/e2e.sh
 # A fresh @backstage/create-app app with the packages installed by the README's lines (~5 min).
 ./scripts/adoption.sh

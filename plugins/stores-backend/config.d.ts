@@ -60,10 +60,11 @@ export interface Config {
         reference?: string;
         version?: string;
       };
-      /** helm --timeout for install (hooks wait for WooCommerce setup). Default 20 minutes. */
+      /**
+       * helm --timeout for install (hooks wait for WooCommerce setup). Default 20 minutes.
+       * Each Helm Job runs helm once; the reconciler retries transient failures.
+       */
       timeout?: HumanDuration | string;
-      /** Job-level retries before the install counts as failed. Default 1. */
-      backoffLimit?: number;
     };
     healthCheck?: {
       /** `serviceProxy` (through the API server) or `url` (in-cluster URL template). */
@@ -71,6 +72,11 @@ export interface Config {
       /** For mode url: `{namespace}` and `{service}` are replaced. */
       urlTemplate?: string;
       path?: string;
+      /**
+       * Deadline of the whole check (connect, status line, first 4 KiB of the page); a slower
+       * answer counts as a transient failure. Default 10 seconds.
+       */
+      timeout?: HumanDuration | string;
     };
     network?: {
       /** Labels selecting the ingress controller's namespace. */
@@ -96,8 +102,26 @@ export interface Config {
       initialBackoff?: HumanDuration | string;
       /** Longest retry delay. Default 5 minutes. */
       maxBackoff?: HumanDuration | string;
-      /** How long a waiting step (Job, workloads) may take. Default 30 minutes. */
+      /**
+       * How long a provisioning step (Helm Job, workloads) may take before the store is Failed;
+       * the timer restarts on a user retry. Deletion is not failed by it: after this long Helm
+       * uninstall is skipped (the namespace is deleted anyway) and a namespace still
+       * Terminating is reported in an event. Default 30 minutes.
+       */
       stepTimeout?: HumanDuration | string;
+    };
+    /**
+     * A global task that deletes namespaces labelled as Storeplane's that have no store in the
+     * database (after the grace period), and marks stores whose namespace vanished. Disable it
+     * only when several Storeplane installations share one cluster.
+     */
+    orphanSweep?: {
+      /** Default true. */
+      enabled?: boolean;
+      /** Default 10 minutes. */
+      frequency?: HumanDuration | string;
+      /** How old an orphaned namespace must be before it is deleted. Default 1 hour. */
+      gracePeriod?: HumanDuration | string;
     };
     limits?: {
       maxActiveStoresPerUser?: number;

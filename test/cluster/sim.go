@@ -77,6 +77,7 @@ type sim struct {
 	mu      sync.Mutex
 	running map[types.UID]context.CancelFunc // helm runs in progress
 	logMu   sync.Mutex
+	faults  *helmFaults
 }
 
 func runSim(args []string) int {
@@ -123,7 +124,7 @@ func runSim(args []string) int {
 	}
 	s := &sim{
 		client: client, restCfg: cfg, caData: caData, nodeName: *nodeName, workRoot: root,
-		jobDelay: *jobDelay, running: map[types.UID]context.CancelFunc{},
+		jobDelay: *jobDelay, running: map[types.UID]context.CancelFunc{}, faults: newHelmFaults(),
 		queue: workqueue.NewTypedRateLimitingQueue(workqueue.NewTypedItemExponentialFailureRateLimiter[string](50*time.Millisecond, 5*time.Second)),
 	}
 	if *helm != "" {
@@ -727,6 +728,10 @@ func (s *sim) runHelmPod(ctx context.Context, pod *corev1.Pod) (int32, string) {
 	if argv[0] == "helm" || strings.HasSuffix(argv[0], "/helm") {
 		argv[0] = s.helm
 	}
+	fault := s.injectedHelmFault(ctx, pod, argv)
+	if fault.fail {
+		return fault.code, fault.message
+	}
 
 	// ServiceAccount credentials for helm.
 	sa := pod.Spec.ServiceAccountName
@@ -775,6 +780,10 @@ func (s *sim) runHelmPod(ctx context.Context, pod *corev1.Pod) (int32, string) {
 	}
 	runCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	killed := func() bool { return false }
+	if fault.killWhenPending {
+		killed = s.killOnceReleasePending(runCtx, pod.Namespace, cancel)
+	}
 	cmd := exec.CommandContext(runCtx, argv[0], argv[1:]...)
 	cmd.Env = envList
 	cmd.Dir = filepath.Join(dir, "work")
@@ -791,7 +800,9 @@ func (s *sim) runHelmPod(ctx context.Context, pod *corev1.Pod) (int32, string) {
 	start := time.Now()
 	err = cmd.Run()
 	code := int32(0)
-	if err != nil {
+	if killed() {
+		code = 137
+	} else if err != nil {
 		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() >= 0 {
 			code = int32(ee.ExitCode())
 		} else {

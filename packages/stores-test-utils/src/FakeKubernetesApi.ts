@@ -4,8 +4,9 @@ import { http, HttpResponse } from 'msw';
  * An in-memory Kubernetes API for msw that answers like the API server where the reconciler
  * cares: discovery, create (409 AlreadyExists, 404 missing namespace, 403 Terminating
  * namespace, 422 invalid name), server-side apply, get (404), list with label selectors, delete
- * (namespaces go Terminating until finalized; deleting a Terminating namespace is a 409),
- * SelfSubjectAccessReview, Jobs and workloads whose status the test drives, and injected faults.
+ * (namespaces go Terminating until finalized; deleting a Terminating namespace is a 409;
+ * foreground deletion keeps a Job until its pods are gone), SelfSubjectAccessReview, Jobs and
+ * workloads whose status the test drives, helm's release records, and injected faults.
  */
 export const FAKE_KUBE_SERVER = 'http://kube.test';
 export const FAKE_HEALTH_BASE = 'http://health.test';
@@ -90,6 +91,14 @@ export class FakeKubernetesApi {
   autoProgress = false;
   /** Every request, as `METHOD path`, for assertions and API call counts. */
   readonly requests: string[] = [];
+  /** Most Helm Jobs (role=helm) that existed in one namespace at once, counted at each create. */
+  maxHelmJobsAtOnce = 0;
+  /**
+   * Least privilege as the chart sets it up: inside a store namespace Storeplane may only
+   * write RoleBindings until the store-manager RoleBinding exists there; everything else is
+   * 403, and access reviews say so.
+   */
+  rbacRequiresManagerBinding = false;
   healthStatus = 200;
   private faults: Array<{
     match: (method: string, path: string) => boolean;
@@ -121,26 +130,40 @@ export class FakeKubernetesApi {
     );
   }
 
-  /** Marks a Job complete, as the Job controller would once its pod succeeded. */
+  /**
+   * Marks a Job complete, as the Job controller would once its pod succeeded; an install also
+   * leaves what helm would: the release's workloads and a deployed release record.
+   */
   completeJob(namespace: string, name: string) {
     const job = this.requireObject('Job', namespace, name);
     job.status = {
       succeeded: 1,
       conditions: [{ type: 'Complete', status: 'True' }],
     };
-    if (job.metadata.labels?.['storeplane.io/helm-operation'] === 'install')
+    if (job.metadata.labels?.['storeplane.io/helm-operation'] === 'install') {
       this.createReleaseWorkloads(namespace);
+      this.putReleaseRecord(namespace, 'deployed');
+    }
   }
 
-  /** Marks a Job failed and leaves a pod whose termination message carries the helm output. */
-  failJob(namespace: string, name: string, output: string) {
+  /**
+   * Marks a Job failed (it runs helm once: backoffLimit 0) and leaves a pod whose termination
+   * message carries the helm output; `release` is the record helm left, if it got that far.
+   */
+  failJob(
+    namespace: string,
+    name: string,
+    output: string,
+    options: { release?: 'failed' | 'pending-install'; exitCode?: number } = {},
+  ) {
     const job = this.requireObject('Job', namespace, name);
     job.status = {
-      failed: 2,
+      failed: 1,
       conditions: [
         {
           type: 'Failed',
           status: 'True',
+          reason: 'BackoffLimitExceeded',
           message: 'Job has reached the specified backoff limit',
         },
       ],
@@ -149,20 +172,73 @@ export class FakeKubernetesApi {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: {
-        name: `${name}-abcde`,
+        name: `${name}-${job.metadata.uid}`,
         namespace,
-        labels: { 'job-name': name },
+        labels: { ...job.spec?.template?.metadata?.labels, 'job-name': name },
       },
       status: {
         phase: 'Failed',
         containerStatuses: [
           {
             name: 'helm',
-            state: { terminated: { exitCode: 1, message: output } },
+            state: {
+              terminated: { exitCode: options.exitCode ?? 1, message: output },
+            },
           },
         ],
       },
     });
+    if (options.release) this.putReleaseRecord(namespace, options.release);
+  }
+
+  /** Helm's record of a release revision (a Secret labelled owner=helm), as helm writes it. */
+  putReleaseRecord(
+    namespace: string,
+    releaseStatus: string,
+    release = 'woocommerce',
+  ) {
+    const revision =
+      this.list('Secret', namespace).filter(
+        s =>
+          s.metadata.labels?.owner === 'helm' &&
+          s.metadata.labels?.name === release,
+      ).length + 1;
+    for (const record of this.list('Secret', namespace)) {
+      if (
+        record.metadata.labels?.owner === 'helm' &&
+        record.metadata.labels?.status === 'deployed' &&
+        releaseStatus === 'deployed'
+      )
+        record.metadata.labels.status = 'superseded';
+    }
+    this.put({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        name: `sh.helm.release.v1.${release}.v${revision}`,
+        namespace,
+        labels: {
+          owner: 'helm',
+          name: release,
+          status: releaseStatus,
+          version: String(revision),
+        },
+      },
+      type: 'helm.sh/release.v1',
+    });
+  }
+
+  /** Helm's release records in a namespace, oldest first, as `v<revision>:<status>`. */
+  releaseHistory(namespace: string, release = 'woocommerce'): string[] {
+    return this.list('Secret', namespace)
+      .filter(
+        s =>
+          s.metadata.labels?.owner === 'helm' &&
+          s.metadata.labels?.name === release,
+      )
+      .map(s => s.metadata.labels)
+      .sort((a, b) => Number(a.version) - Number(b.version))
+      .map(labels => `v${labels.version}:${labels.status}`);
   }
 
   makeWorkloadsAvailable(namespace: string) {
@@ -192,8 +268,17 @@ export class FakeKubernetesApi {
     }
   }
 
-  /** One round of what the Job, Deployment and namespace controllers would do. */
+  /** What the garbage collector does for foreground deletion: pods first, then their Job. */
+  finishForegroundDeletions() {
+    for (const job of this.list('Job')) {
+      if (!job.metadata.deletionTimestamp) continue;
+      this.removeJobAndPods(job.metadata.namespace, job.metadata.name);
+    }
+  }
+
+  /** One round of what the Job, Deployment, namespace and garbage collector controllers would do. */
   progress() {
+    this.finishForegroundDeletions();
     for (const job of this.list('Job')) {
       if (!job.status?.conditions)
         this.completeJob(job.metadata.namespace, job.metadata.name);
@@ -203,28 +288,30 @@ export class FakeKubernetesApi {
     this.finalizeTerminatingNamespaces();
   }
 
-  handlers() {
-    const handle = async ({ request }: { request: Request }) => {
-      const url = new URL(request.url);
-      const method = request.method;
-      this.requests.push(`${method} ${url.pathname}`);
-      if (this.autoProgress) this.progress();
-      const faultIndex = this.faults.findIndex(f =>
-        f.match(method, url.pathname),
+  /** Answers one request to the API (also usable behind a real HTTP server, see bench/). */
+  async respond(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const method = request.method;
+    this.requests.push(`${method} ${url.pathname}`);
+    if (this.autoProgress) this.progress();
+    const faultIndex = this.faults.findIndex(f =>
+      f.match(method, url.pathname),
+    );
+    if (faultIndex >= 0) {
+      const [{ fault }] = this.faults.splice(faultIndex, 1);
+      if (fault === 'network') return HttpResponse.error();
+      return status(
+        fault.status,
+        fault.status === 409 ? 'Conflict' : 'InternalError',
+        fault.message,
       );
-      if (faultIndex >= 0) {
-        const [{ fault }] = this.faults.splice(faultIndex, 1);
-        if (fault === 'network') return HttpResponse.error();
-        return status(
-          fault.status,
-          fault.status === 409 ? 'Conflict' : 'InternalError',
-          fault.message,
-        );
-      }
-      return this.route(method, url, request);
-    };
+    }
+    return this.route(method, url, request);
+  }
+
+  handlers() {
     return [
-      http.all(`${FAKE_KUBE_SERVER}/*`, handle),
+      http.all(`${FAKE_KUBE_SERVER}/*`, ({ request }) => this.respond(request)),
       http.get(
         `${FAKE_HEALTH_BASE}/*`,
         () => new HttpResponse('ok', { status: this.healthStatus }),
@@ -250,8 +337,9 @@ export class FakeKubernetesApi {
       method === 'POST'
     ) {
       const body = (await request.json()) as any;
+      const namespace = body.spec?.resourceAttributes?.namespace;
       return HttpResponse.json(
-        { ...body, status: { allowed: true } },
+        { ...body, status: { allowed: this.hasNamespaceRights(namespace) } },
         { status: 201 },
       );
     }
@@ -270,6 +358,17 @@ export class FakeKubernetesApi {
         `the server could not find the requested resource (${path})`,
       );
     const { kind, namespace, name } = parsed;
+    if (kind !== 'RoleBinding' && !this.hasNamespaceRights(namespace)) {
+      return status(
+        403,
+        'Forbidden',
+        `${
+          parsed.resource
+        } is forbidden: User "system:serviceaccount:storeplane-system:storeplane" cannot ${method.toLowerCase()} resource "${
+          parsed.resource
+        }" in API group "" in the namespace "${namespace}"`,
+      );
+    }
 
     if (method === 'GET' && !name) {
       const selector = url.searchParams.get('labelSelector');
@@ -290,7 +389,14 @@ export class FakeKubernetesApi {
         ? HttpResponse.json(obj)
         : status(404, 'NotFound', `${parsed.resource} "${name}" not found`);
     }
-    if (method === 'DELETE') return this.remove(parsed);
+    if (method === 'DELETE') {
+      // Like the API server: propagationPolicy as a query parameter or in DeleteOptions.
+      const body = await request.text();
+      const propagation =
+        url.searchParams.get('propagationPolicy') ??
+        (body ? JSON.parse(body).propagationPolicy : undefined);
+      return this.remove(parsed, propagation);
+    }
     if (method === 'POST')
       return this.create(parsed, (await request.json()) as Obj);
     if (method === 'PATCH') {
@@ -307,6 +413,15 @@ export class FakeKubernetesApi {
       return this.apply(parsed, body);
     }
     return status(405, 'MethodNotAllowed', `${method} is not supported`);
+  }
+
+  private hasNamespaceRights(namespace: string | undefined) {
+    return (
+      !this.rbacRequiresManagerBinding ||
+      !namespace ||
+      this.get('RoleBinding', namespace, 'storeplane-store-manager') !==
+        undefined
+    );
   }
 
   private admissionProblem(parsed: ParsedPath, obj: Obj) {
@@ -353,6 +468,15 @@ export class FakeKubernetesApi {
       kind: parsed.kind,
       metadata: { ...body.metadata, namespace: parsed.namespace },
     });
+    if (
+      obj.kind === 'Job' &&
+      obj.metadata.labels?.['storeplane.io/role'] === 'helm'
+    ) {
+      const atOnce = this.list('Job', parsed.namespace).filter(
+        job => job.metadata.labels?.['storeplane.io/role'] === 'helm',
+      ).length;
+      this.maxHelmJobsAtOnce = Math.max(this.maxHelmJobsAtOnce, atOnce);
+    }
     return HttpResponse.json(obj, { status: 201 });
   }
 
@@ -373,7 +497,7 @@ export class FakeKubernetesApi {
     });
   }
 
-  private remove(parsed: ParsedPath) {
+  private remove(parsed: ParsedPath, propagationPolicy?: string) {
     const obj = this.get(parsed.kind, parsed.namespace, parsed.name!);
     if (!obj)
       return status(
@@ -392,6 +516,19 @@ export class FakeKubernetesApi {
       obj.status = { phase: 'Terminating' };
       obj.metadata.deletionTimestamp = new Date().toISOString();
       return HttpResponse.json(obj);
+    }
+    if (parsed.kind === 'Job') {
+      if (propagationPolicy === 'Foreground') {
+        obj.metadata.deletionTimestamp ??= new Date().toISOString();
+        obj.metadata.finalizers = ['foregroundDeletion'];
+        return HttpResponse.json(obj);
+      }
+      this.removeJobAndPods(parsed.namespace!, parsed.name!);
+      return HttpResponse.json({
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Success',
+      });
     }
     this.objects.delete(this.key(parsed.kind, parsed.namespace, parsed.name!));
     return HttpResponse.json({
@@ -412,6 +549,14 @@ export class FakeKubernetesApi {
       stored,
     );
     return stored;
+  }
+
+  private removeJobAndPods(namespace: string, name: string) {
+    for (const pod of this.list('Pod', namespace)) {
+      if (pod.metadata.labels?.['job-name'] === name)
+        this.objects.delete(this.key('Pod', namespace, pod.metadata.name));
+    }
+    this.objects.delete(this.key('Job', namespace, name));
   }
 
   private createReleaseWorkloads(namespace: string) {

@@ -40,9 +40,10 @@ describe('metrics', () => {
         { name: 'metered', owner: 'group:default/a', plan: 'small' },
         'user:default/ann',
       );
+      // Three tries of the call fail: one retry of the step.
       fake.injectFault(
         { status: 503, message: 'busy' },
-        1,
+        3,
         (method, path) =>
           method === 'PATCH' && path.includes('/resourcequotas/'),
       );

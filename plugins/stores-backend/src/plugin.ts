@@ -22,6 +22,8 @@ import { createWooCommerceEngine } from './engines/woocommerceEngine';
 import { packageChart } from './kubernetes/bundledChart';
 import { lazyKubernetesClient } from './kubernetes/lazyKubernetesClient';
 import { createStoresMetrics } from './metrics';
+import { classifyFault } from './reconciler/faults';
+import { OrphanSweep } from './reconciler/OrphanSweep';
 import { ReconcileLoop } from './reconciler/ReconcileLoop';
 import {
   StoreChangeListener,
@@ -138,6 +140,30 @@ export const storesPlugin = createBackendPlugin({
           scope: 'local',
           fn: () => loop.trigger(),
         });
+        if (config.orphanSweep.enabled) {
+          const sweep = new OrphanSweep({
+            repository,
+            kubernetes,
+            logger,
+            gracePeriodMs: config.orphanSweep.gracePeriodMs,
+            onChange,
+          });
+          await scheduler.scheduleTask({
+            id: 'storeplane-orphan-sweep',
+            frequency: { milliseconds: config.orphanSweep.frequencyMs },
+            timeout: { minutes: 5 },
+            scope: 'global',
+            fn: async () => {
+              try {
+                await sweep.run();
+              } catch (error) {
+                logger.error(
+                  `Orphan sweep failed: ${classifyFault(error).message}`,
+                );
+              }
+            },
+          });
+        }
         await scheduler.scheduleTask({
           id: 'storeplane-purge-expired',
           frequency: { hours: 1 },

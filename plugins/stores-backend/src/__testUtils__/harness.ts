@@ -2,6 +2,7 @@ import { resolvePackagePath } from '@backstage/backend-plugin-api';
 import { mockServices } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { KubeConfig } from '@kubernetes/client-node';
+import { StoreStep } from '@storeplane/plugin-stores-common';
 import { Knex } from 'knex';
 import { FAKE_KUBE_SERVER, testConfigData } from '@internal/stores-test-utils';
 import { readStoresConfig, StoresConfig } from '../config/readStoresConfig';
@@ -32,12 +33,15 @@ export function fakeKubernetesClient(
     contexts: [{ name: 'fake', cluster: 'fake', user: 'fake' }],
     currentContext: 'fake',
   });
-  return new KubernetesClient(kc, timeoutMs);
+  return new KubernetesClient(kc, timeoutMs, { retryPauseMs: 1 });
 }
 
 export interface Harness {
-  /** Test clock (epoch ms) that reconcile passes read; `runUntil` moves it on. */
-  clock: { now: number };
+  /**
+   * How far the test has moved the database's clock ahead (leases, due times, step timers);
+   * `runUntil` moves it on 5 s per pass.
+   */
+  clock: { shiftMs: number };
   config: StoresConfig;
   repository: StoreRepository;
   service: StoresService;
@@ -60,7 +64,9 @@ export async function createHarness(
   options: {
     configOverrides?: Record<string, unknown>;
     kubernetes?: () => KubernetesClient;
-    holderId?: string;
+    replicaId?: string;
+    /** Share the time shift of another harness on the same database. */
+    clock?: { shiftMs: number };
     migrate?: boolean;
     /** Use the wall clock and wait between passes (tests against a real API server). */
     realTime?: boolean;
@@ -72,7 +78,10 @@ export async function createHarness(
   const config = readStoresConfig(
     new ConfigReader(testConfigData(options.configOverrides)),
   );
-  const repository = new StoreRepository(knex);
+  const clock = options.clock ?? { shiftMs: 0 };
+  const repository = new StoreRepository(knex, {
+    clockShiftMs: () => clock.shiftMs,
+  });
   const engines = new EngineRegistry();
   engines.add(createWooCommerceEngine({ chartPath: CHART_DIR }));
   const logs: string[] = [];
@@ -97,8 +106,6 @@ export async function createHarness(
     options.kubernetes ??
     (() => fakeKubernetesClient(undefined, config.kubernetes.requestTimeoutMs));
   const chart = packageChart(CHART_DIR);
-  const clock = { now: Date.now() };
-  const now = options.realTime ? Date.now : () => clock.now;
   const reconciler = new StoreReconciler({
     repository,
     engines,
@@ -108,7 +115,6 @@ export async function createHarness(
     kubernetes,
     bundledChart: () => chart,
     onChange: (storeId, status) => void changes.push({ storeId, status }),
-    now,
   });
   const loop = new ReconcileLoop({
     repository,
@@ -118,8 +124,7 @@ export async function createHarness(
     leaseMs: config.reconciler.leaseMs,
     eventRetentionMs: config.eventRetentionMs,
     createRateWindowMs: config.limits.createRate.windowMs,
-    holderId: options.holderId,
-    now,
+    replicaId: options.replicaId,
   });
   const service = new StoresService({
     repository,
@@ -128,7 +133,6 @@ export async function createHarness(
     kubernetes,
     onChange: (storeId, status) => void changes.push({ storeId, status }),
     wakeReconciler: () => {},
-    now,
   });
   return {
     clock,
@@ -147,7 +151,7 @@ export async function createHarness(
         between?.();
         if (options.realTime)
           await new Promise(resolve => setTimeout(resolve, 1000));
-        else clock.now += 5000;
+        else clock.shiftMs += 5000;
         await loop.runOnce();
       }
       const store = await repository.getStore(storeId);
@@ -159,4 +163,26 @@ export async function createHarness(
       );
     },
   };
+}
+
+/** Sets a store's step under a lease of its own, as a worker that crashed mid-step leaves it. */
+export async function rewindStep(
+  harness: Harness,
+  id: string,
+  step: StoreStep,
+) {
+  const store = await harness.repository.getStore(id);
+  const claimed = await harness.repository.claimStore(
+    { id, generation: store!.generation },
+    'test/rewind',
+    60_000,
+  );
+  await harness.repository.updateClaimedStore(
+    id,
+    'test/rewind',
+    store!.generation,
+    { step, status: 'Provisioning', startStep: true },
+  );
+  await harness.repository.releaseStore(id, 'test/rewind');
+  return claimed;
 }

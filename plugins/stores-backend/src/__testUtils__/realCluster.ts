@@ -1,5 +1,5 @@
 import { resolvePackagePath } from '@backstage/backend-plugin-api';
-import { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { KubeConfig, KubernetesObject, Watch } from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -140,27 +140,167 @@ export function readRbacRules(): any {
   )[0].toJS();
 }
 
-/** The in-cluster HTTP health check's stand-in: the simulated pods serve nothing. */
+/**
+ * The in-cluster HTTP health check's stand-in: the simulated pods serve nothing. Namespaces
+ * in `slow` get a WordPress that answers one byte a second.
+ */
 export async function startHealthStandIn(): Promise<{
   url: string;
   requests: string[];
+  slow: Set<string>;
   close(): Promise<void>;
 }> {
   const requests: string[] = [];
+  const slow = new Set<string>();
   const server = http.createServer((req, res) => {
     requests.push(req.url ?? '');
     res.writeHead(200, { 'content-type': 'text/html' });
-    res.end('<html>WordPress stand-in</html>');
+    const namespace = (req.url ?? '').split('/')[1];
+    if (!slow.has(namespace)) {
+      res.end('<html>WordPress stand-in</html>');
+      return;
+    }
+    const drip = setInterval(() => {
+      if (res.destroyed) clearInterval(drip);
+      else res.write('<');
+    }, 1000);
   });
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    close: () => new Promise(resolve => server.close(() => resolve())),
+    slow,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise(resolve => server.close(() => resolve()));
+    },
   };
 }
 
+/** The sim's test-only helm fault rules (see test/cluster/helmfaults.go). */
+export interface SimHelmFaultRule {
+  namespacePrefix?: string;
+  argsContain?: string;
+  firstRuns?: number;
+  everyNth?: number;
+  delaySeconds?: number;
+  killWhenPending?: boolean;
+  exitCode?: number;
+  message?: string;
+}
+
+export async function setSimHelmFaults(
+  admin: KubernetesClient,
+  rules: SimHelmFaultRule[],
+) {
+  await admin.apply({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'storeplane-sim-faults', namespace: 'kube-system' },
+    data: { helm: JSON.stringify({ rules }) },
+  } as KubernetesObject);
+}
+
+/** Helm's release records of a namespace, oldest first, as `v<revision>:<status>`. */
+export async function helmHistory(
+  admin: KubernetesClient,
+  namespace: string,
+  release = 'woocommerce',
+): Promise<string[]> {
+  const records = await admin.list<KubernetesObject>(
+    'v1',
+    'Secret',
+    namespace,
+    `owner=helm,name=${release}`,
+  );
+  return records
+    .map(r => r.metadata!.labels!)
+    .sort((a, b) => Number(a.version) - Number(b.version))
+    .map(labels => `v${labels.version}:${labels.status}`);
+}
+
+/**
+ * Watches what Helm does in the whole cluster: every Helm Job (label storeplane.io/role=helm;
+ * a Job being deleted counts until it is gone), every helm pod that failed, and helm's release
+ * records (Secrets labelled owner=helm).
+ */
+export async function watchHelmActivity(kubeconfigPath: string) {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  const watch = new Watch(kc);
+  const errors: string[] = [];
+  const onError = (error: any) => {
+    if (error && error.name !== 'AbortError') errors.push(String(error));
+  };
+
+  const liveJobs = new Map<string, Set<string>>();
+  const mostJobsAtOnce = new Map<string, number>();
+  const jobs = await watch.watch(
+    '/apis/batch/v1/jobs',
+    { labelSelector: 'storeplane.io/role=helm' },
+    (type: string, job: KubernetesObject) => {
+      const namespace = job.metadata!.namespace!;
+      const live = liveJobs.get(namespace) ?? new Set<string>();
+      liveJobs.set(namespace, live);
+      if (type === 'DELETED') live.delete(job.metadata!.name!);
+      else live.add(job.metadata!.name!);
+      mostJobsAtOnce.set(
+        namespace,
+        Math.max(mostJobsAtOnce.get(namespace) ?? 0, live.size),
+      );
+    },
+    onError,
+  );
+
+  const failedHelmPods = new Map<string, Map<string, string>>();
+  const pods = await watch.watch(
+    '/api/v1/pods',
+    { labelSelector: 'storeplane.io/role=helm' },
+    (_type: string, pod: KubernetesObject & { status?: any }) => {
+      if (pod.status?.phase !== 'Failed') return;
+      const namespace = pod.metadata!.namespace!;
+      const failed = failedHelmPods.get(namespace) ?? new Map();
+      failedHelmPods.set(namespace, failed);
+      failed.set(
+        pod.metadata!.uid!,
+        pod.status?.containerStatuses?.[0]?.state?.terminated?.message ?? '',
+      );
+    },
+    onError,
+  );
+
+  const highestRevision = new Map<string, number>();
+  const releases = await watch.watch(
+    '/api/v1/secrets',
+    { labelSelector: 'owner=helm' },
+    (type: string, secret: KubernetesObject) => {
+      if (type === 'DELETED') return;
+      const namespace = secret.metadata!.namespace!;
+      const revision = Number(secret.metadata?.labels?.version ?? 0);
+      highestRevision.set(
+        namespace,
+        Math.max(highestRevision.get(namespace) ?? 0, revision),
+      );
+    },
+    onError,
+  );
+
+  return {
+    /** The most Helm Jobs one namespace had at once. */
+    mostJobsAtOnce,
+    /** Helm pods that ended Failed, by namespace: uid -> termination message. */
+    failedHelmPods,
+    /** The highest release revision helm recorded, by namespace (deleted records included). */
+    highestRevision,
+    errors,
+    stop() {
+      jobs.abort();
+      pods.abort();
+      releases.abort();
+    },
+  };
+}
 /** API requests Storeplane's ServiceAccount made, from the API server's audit log. */
 export function auditedRequests(
   auditLogPath: string,

@@ -20,6 +20,12 @@ describe('readStoresConfig', () => {
       stepTimeoutMs: 1_800_000,
     });
     expect(config.helm.timeout).toBe('1200s');
+    expect(config.healthCheck.timeoutMs).toBe(10_000);
+    expect(config.orphanSweep).toEqual({
+      enabled: true,
+      frequencyMs: 600_000,
+      gracePeriodMs: 3_600_000,
+    });
     expect(config.limits.createRate).toEqual({
       count: 10,
       windowMs: 3_600_000,
@@ -58,7 +64,23 @@ describe('readStoresConfig', () => {
   });
 
   it('passes helm the timeout in seconds', () => {
-    expect(read({ helm: { timeout: '3m' } }).helm.timeout).toBe('180s');
+    expect(read({ helm: { timeout: '3m' } }).helm).toMatchObject({
+      timeout: '180s',
+      timeoutSeconds: 180,
+    });
+  });
+
+  it('reads the health check deadline and the orphan sweep', () => {
+    const config = read({
+      healthCheck: { timeout: '3s' },
+      orphanSweep: { enabled: false, frequency: '1m', gracePeriod: '2h' },
+    });
+    expect(config.healthCheck.timeoutMs).toBe(3000);
+    expect(config.orphanSweep).toEqual({
+      enabled: false,
+      frequencyMs: 60_000,
+      gracePeriodMs: 7_200_000,
+    });
   });
 
   it.each([
@@ -93,6 +115,14 @@ describe('readStoresConfig', () => {
     [
       { healthCheck: { mode: 'url' } },
       "Invalid config at 'storeplane.healthCheck.urlTemplate': required when",
+    ],
+    [
+      { helm: { backoffLimit: 2 } },
+      "Invalid config at 'storeplane.helm.backoffLimit': this setting was removed: a Helm Job now runs helm once",
+    ],
+    [
+      { orphanSweep: { gracePeriod: 'soon' } },
+      "Invalid config at 'storeplane.orphanSweep.gracePeriod'",
     ],
     [
       { defaultPlan: 'huge' },

@@ -36,12 +36,14 @@ export interface StoresConfig {
     chartVersion?: string;
     /** helm --timeout, as a Go duration (e.g. `1200s`). */
     timeout: string;
-    backoffLimit: number;
+    timeoutSeconds: number;
   };
   healthCheck: {
     mode: 'serviceProxy' | 'url';
     urlTemplate?: string;
     path: string;
+    /** The whole check (connect, status, first KiB of the page) must end within this. */
+    timeoutMs: number;
   };
   network: {
     ingressControllerNamespaceLabels: Record<string, string>;
@@ -58,6 +60,11 @@ export interface StoresConfig {
     initialBackoffMs: number;
     maxBackoffMs: number;
     stepTimeoutMs: number;
+  };
+  orphanSweep: {
+    enabled: boolean;
+    frequencyMs: number;
+    gracePeriodMs: number;
   };
   limits: {
     maxActiveStoresPerUser: number;
@@ -160,6 +167,15 @@ export function readStoresConfig(root: Config): StoresConfig {
       'required when storeplane.helm.chart.source is reference',
     );
   }
+  if (config.has('helm.backoffLimit')) {
+    throw new StoresConfigError(
+      'helm.backoffLimit',
+      'this setting was removed: a Helm Job now runs helm once, and the reconciler retries transient failures with backoff (storeplane.reconciler.maxAttempts). Delete the key',
+    );
+  }
+  const helmTimeoutSeconds = Math.ceil(
+    read.durationMs('helm.timeout', 20 * MINUTE) / SECOND,
+  );
 
   return {
     sandbox: read.boolean('sandbox.enabled', false),
@@ -182,15 +198,14 @@ export function readStoresConfig(root: Config): StoresConfig {
       chartPath: read.optionalString('helm.chart.path'),
       chartReference: read.optionalString('helm.chart.reference'),
       chartVersion: read.optionalString('helm.chart.version'),
-      timeout: `${Math.ceil(
-        read.durationMs('helm.timeout', 20 * MINUTE) / SECOND,
-      )}s`,
-      backoffLimit: read.count('helm.backoffLimit', 1, 0),
+      timeout: `${helmTimeoutSeconds}s`,
+      timeoutSeconds: helmTimeoutSeconds,
     },
     healthCheck: {
       mode: healthMode,
       urlTemplate: read.optionalString('healthCheck.urlTemplate'),
       path: read.string('healthCheck.path', '/wp-login.php'),
+      timeoutMs: read.durationMs('healthCheck.timeout', 10 * SECOND),
     },
     network: {
       ingressControllerNamespaceLabels: read.stringMap(
@@ -222,6 +237,11 @@ export function readStoresConfig(root: Config): StoresConfig {
       ),
       maxBackoffMs: read.durationMs('reconciler.maxBackoff', 5 * MINUTE),
       stepTimeoutMs: read.durationMs('reconciler.stepTimeout', 30 * MINUTE),
+    },
+    orphanSweep: {
+      enabled: read.boolean('orphanSweep.enabled', true),
+      frequencyMs: read.durationMs('orphanSweep.frequency', 10 * MINUTE),
+      gracePeriodMs: read.durationMs('orphanSweep.gracePeriod', 60 * MINUTE),
     },
     limits: {
       maxActiveStoresPerUser: read.count('limits.maxActiveStoresPerUser', 5, 0),

@@ -60,95 +60,176 @@ describe.each(databases.eachSupportedId())(
       expect(version).toMatch(postgres ? /^PostgreSQL 15\./ : /^3\./);
     });
 
-    it('lets exactly one of two racing claimers take a store', async () => {
+    const REQUESTED = {
+      type: 'requested',
+      level: 'info',
+      message: 'x',
+    } as const;
+    const LIMITS = { rateLimitUser: 'user:default/ann', rateWindowStart: 0 };
+
+    async function setupWithClock() {
+      const knex = await databases.init(databaseId);
+      await migrateDatabase(knex);
+      const clock = { shiftMs: 0 };
+      const repository = new StoreRepository(knex, {
+        clockShiftMs: () => clock.shiftMs,
+      });
+      return { knex, repository, clock };
+    }
+
+    it("reads times from the database's clock", async () => {
       const { repository } = await setup();
-      await repository.insertStore(
-        storeRecord('race'),
-        { type: 'requested', level: 'info', message: 'x' },
-        { rateLimitUser: 'user:default/ann', rateWindowStart: 0 },
-      );
+      const before = Date.now();
+      const now = await repository.databaseNow();
+      // Same machine here, so the clocks agree; in production they need not.
+      expect(now).toBeGreaterThanOrEqual(before - 1000);
+      expect(now).toBeLessThanOrEqual(Date.now() + 1000);
+      await repository.insertStore(storeRecord('timed'), REQUESTED, LIMITS);
+      const stored = await repository.getStore('timed');
+      // The row's due time and step timer are the database's, not the caller's (NOW - 100 s).
+      expect(stored!.nextAttemptAt).toBeGreaterThanOrEqual(now);
+      expect(stored!.stepStartedAt).toBe(stored!.nextAttemptAt);
+    });
+
+    it('lets exactly one of many racing claimers take a store', async () => {
+      const { repository } = await setup();
+      await repository.insertStore(storeRecord('race'), REQUESTED, LIMITS);
+      const [due] = await repository.findDueStores(10);
+      expect(due).toEqual({ id: 'race', generation: 1 });
       const results = await Promise.all(
         Array.from({ length: 8 }, (_, i) =>
-          repository.claimStore('race', `replica-${i}`, NOW, LEASE),
+          repository.claimStore(due, `replica-${i}/claim`, LEASE),
         ),
       );
       const winners = results.filter(Boolean);
       expect(winners).toHaveLength(1);
       const stored = await repository.getStore('race');
-      expect(stored!.leaseHolder).toBe(winners[0]!.leaseHolder);
-      expect(await repository.findDueStoreIds(NOW, 10)).toEqual([]);
+      expect(stored!.leaseHolder).toBe(winners[0]!.store.leaseHolder);
+      expect(stored!.leaseExpiresAt).toBe(winners[0]!.claimedAt + LEASE);
+      expect(await repository.findDueStores(10)).toEqual([]);
     });
 
-    it('re-claims a store whose lease expired (a crashed replica)', async () => {
-      const { repository } = await setup();
-      await repository.insertStore(
-        storeRecord('crash'),
-        { type: 'requested', level: 'info', message: 'x' },
-        { rateLimitUser: 'user:default/ann', rateWindowStart: 0 },
+    it('re-claims a store whose lease expired (a crashed replica), and fences the old holder', async () => {
+      const { repository, clock } = await setupWithClock();
+      await repository.insertStore(storeRecord('crash'), REQUESTED, LIMITS);
+      const [due] = await repository.findDueStores(10);
+      const first = await repository.claimStore(due, 'replica-a/1', LEASE);
+      expect(first).toBeDefined();
+      clock.shiftMs = LEASE - 1000;
+      expect(await repository.claimStore(due, 'replica-b/1', LEASE)).toBe(
+        undefined,
       );
       expect(
-        await repository.claimStore('crash', 'replica-a', NOW, LEASE),
-      ).toBeDefined();
+        await repository.renewLease('crash', 'replica-a/1', 1, LEASE),
+      ).toBe(true);
+      // Renewed from the database's clock now, so still live a lease after the renewal.
+      clock.shiftMs += LEASE - 1000;
+      expect(await repository.findDueStores(10)).toEqual([]);
+      clock.shiftMs += 2000;
+      expect(await repository.findDueStores(10)).toEqual([due]);
+      const second = await repository.claimStore(due, 'replica-b/1', LEASE);
+      expect(second?.store.leaseHolder).toBe('replica-b/1');
+      // The old holder can neither renew nor write.
       expect(
-        await repository.claimStore(
-          'crash',
-          'replica-b',
-          NOW + LEASE - 1,
-          LEASE,
-        ),
-      ).toBeUndefined();
-      expect(await repository.findDueStoreIds(NOW + LEASE + 1, 10)).toEqual([
-        'crash',
-      ]);
-      const reclaimed = await repository.claimStore(
-        'crash',
-        'replica-b',
-        NOW + LEASE + 1,
-        LEASE,
-      );
-      expect(reclaimed?.leaseHolder).toBe('replica-b');
-      // The old holder can no longer write.
-      expect(
-        await repository.updateClaimedStore(
-          'crash',
-          'replica-a',
-          1,
-          { step: 'secret' },
-          NOW,
-        ),
+        await repository.renewLease('crash', 'replica-a/1', 1, LEASE),
       ).toBe(false);
       expect(
-        await repository.updateClaimedStore(
-          'crash',
-          'replica-b',
-          1,
-          { step: 'secret' },
-          NOW,
-        ),
+        await repository.updateClaimedStore('crash', 'replica-a/1', 1, {
+          step: 'secret',
+        }),
+      ).toBe(false);
+      expect(
+        await repository.updateClaimedStore('crash', 'replica-b/1', 1, {
+          step: 'secret',
+        }),
       ).toBe(true);
+    });
+
+    it("ignores the claimer's own clock: a replica running 5 minutes ahead cannot take a live lease", async () => {
+      const { repository } = await setup();
+      await repository.insertStore(storeRecord('skew'), REQUESTED, LIMITS);
+      const [due] = await repository.findDueStores(10);
+      expect(
+        await repository.claimStore(due, 'replica-a/1', LEASE),
+      ).toBeDefined();
+      const realNow = Date.now;
+      Date.now = () => realNow() + 5 * 60_000;
+      try {
+        expect(await repository.findDueStores(10)).toEqual([]);
+        expect(
+          await repository.claimStore(due, 'replica-ahead/1', LEASE),
+        ).toBeUndefined();
+      } finally {
+        Date.now = realNow;
+      }
+    });
+
+    it('re-checks in the claim that the store is still due: status, next attempt, generation', async () => {
+      const { repository, clock } = await setupWithClock();
+      for (const id of ['failed', 'backing-off', 'changed']) {
+        await repository.insertStore(storeRecord(id), REQUESTED, LIMITS);
+      }
+      const due = await repository.findDueStores(10);
+      expect(due.map(d => d.id).sort()).toEqual([
+        'backing-off',
+        'changed',
+        'failed',
+      ]);
+      const seen = (id: string) => due.find(d => d.id === id)!;
+      // Between the due query and the claims, another replica worked on two of them and a
+      // user deleted the third.
+      const other = await repository.claimStore(
+        seen('failed'),
+        'other/1',
+        LEASE,
+      );
+      await repository.updateClaimedStore('failed', 'other/1', 1, {
+        status: 'Failed',
+        lastError: 'boom',
+      });
+      await repository.releaseStore('failed', 'other/1');
+      await repository.claimStore(seen('backing-off'), 'other/2', LEASE);
+      await repository.updateClaimedStore('backing-off', 'other/2', 1, {
+        attempts: 1,
+        nextAttemptInMs: 60_000,
+      });
+      await repository.releaseStore('backing-off', 'other/2');
+      await repository.requestDeletion('changed', NOW);
+      expect(other).toBeDefined();
+
+      for (const d of due) {
+        expect(await repository.claimStore(d, 'late/1', LEASE)).toBeUndefined();
+      }
+      // The changed store is due under its new generation; the one backing off after its delay.
+      expect(await repository.findDueStores(10)).toEqual([
+        { id: 'changed', generation: 2 },
+      ]);
+      clock.shiftMs = 61_000;
+      expect(
+        (await repository.findDueStores(10)).map(d => d.id).sort(),
+      ).toEqual(['backing-off', 'changed']);
     });
 
     it('fences out a worker when a user changed the store meanwhile', async () => {
       const { repository } = await setup();
-      await repository.insertStore(
-        storeRecord('fence'),
-        { type: 'requested', level: 'info', message: 'x' },
-        { rateLimitUser: 'user:default/ann', rateWindowStart: 0 },
-      );
-      const claimed = await repository.claimStore(
-        'fence',
-        'worker',
-        NOW,
-        LEASE,
-      );
+      await repository.insertStore(storeRecord('fence'), REQUESTED, LIMITS);
+      const [due] = await repository.findDueStores(10);
+      const claimed = await repository.claimStore(due, 'worker/1', LEASE);
       await repository.requestDeletion('fence', NOW);
       expect(
         await repository.updateClaimedStore(
           'fence',
-          'worker',
-          claimed!.generation,
+          'worker/1',
+          claimed!.store.generation,
           { status: 'Ready' },
-          NOW,
+        ),
+      ).toBe(false);
+      expect(
+        await repository.renewLease(
+          'fence',
+          'worker/1',
+          claimed!.store.generation,
+          LEASE,
         ),
       ).toBe(false);
       const store = await repository.getStore('fence');
@@ -157,6 +238,51 @@ describe.each(databases.eachSupportedId())(
         desiredState: 'absent',
         step: 'helmUninstall',
         generation: 2,
+      });
+    });
+
+    it('releases a lease and says when, on the database clock', async () => {
+      const { repository } = await setup();
+      await repository.insertStore(storeRecord('rel'), REQUESTED, LIMITS);
+      const [due] = await repository.findDueStores(10);
+      const claimed = await repository.claimStore(due, 'w/1', LEASE);
+      const releasedAt = await repository.releaseStore('rel', 'w/1');
+      expect(releasedAt).toBeGreaterThanOrEqual(claimed!.claimedAt);
+      expect(await repository.getStore('rel')).toMatchObject({
+        leaseHolder: null,
+        leaseExpiresAt: null,
+      });
+      expect(await repository.findDueStores(10)).toEqual([due]);
+    });
+
+    it('moves a store whose namespace vanished, unless someone holds or changed it', async () => {
+      const { repository } = await setup();
+      await repository.insertStore(
+        storeRecord('vanished', { status: 'Ready', step: null }),
+        REQUESTED,
+        LIMITS,
+      );
+      const [record] = await repository.listStoreNamespaces();
+      expect(record).toEqual({
+        id: 'vanished',
+        namespace: 'store-vanished',
+        status: 'Ready',
+        step: null,
+        generation: 1,
+      });
+      const outcome = { status: 'Failed', lastError: 'gone' } as const;
+      expect(
+        await repository.resetVanishedStore(
+          { ...record, generation: 7 },
+          outcome,
+        ),
+      ).toBe(false);
+      expect(await repository.resetVanishedStore(record, outcome)).toBe(true);
+      expect(await repository.getStore('vanished')).toMatchObject({
+        status: 'Failed',
+        step: 'guardrails',
+        generation: 2,
+        lastError: 'gone',
       });
     });
 
@@ -200,7 +326,8 @@ describe.each(databases.eachSupportedId())(
         { type: 'requested', level: 'info', message: 'x' },
         { rateLimitUser: 'user:default/ann', rateWindowStart: 0 },
       );
-      const claimed = await repository.claimStore('gone', 'w', NOW, LEASE);
+      const [due] = await repository.findDueStores(10);
+      const claimed = await repository.claimStore(due, 'w/1', LEASE);
       await repository.addEvent(
         'gone',
         { type: 'namespace.deleted', level: 'info', message: 'gone' },
@@ -209,9 +336,8 @@ describe.each(databases.eachSupportedId())(
       expect(
         await repository.deleteClaimedStore(
           'gone',
-          'w',
-          claimed!.generation,
-          NOW,
+          'w/1',
+          claimed!.store.generation,
         ),
       ).toBe(true);
       expect(await repository.getStore('gone')).toBeUndefined();
@@ -226,7 +352,10 @@ describe.each(databases.eachSupportedId())(
       expect(await repository.purgeEventsOfDeletedStores(NOW - LEASE)).toBe(1);
       expect(await repository.listEvents('gone', 10)).toHaveLength(1);
       expect(await repository.getStoreOwnership('gone')).toBeDefined();
-      expect(await repository.purgeEventsOfDeletedStores(NOW + 1)).toBe(1);
+      // The deletion was recorded on the database's clock (now), after NOW.
+      expect(
+        await repository.purgeEventsOfDeletedStores(Date.now() + 1000),
+      ).toBe(1);
       expect(await repository.getStoreOwnership('gone')).toBeUndefined();
     });
 
@@ -237,19 +366,20 @@ describe.each(databases.eachSupportedId())(
         { type: 'requested', level: 'info', message: 'x' },
         { rateLimitUser: 'user:default/ann', rateWindowStart: 0 },
       );
-      const claimed = await repository.claimStore('kept', 'w', NOW, LEASE);
+      const [due] = await repository.findDueStores(10);
+      const claimed = await repository.claimStore(due, 'w/1', LEASE);
       expect(
         await repository.deleteClaimedStore(
           'kept',
-          'other',
-          claimed!.generation,
+          'other/1',
+          claimed!.store.generation,
         ),
       ).toBe(false);
       expect(
         await repository.deleteClaimedStore(
           'kept',
-          'w',
-          claimed!.generation + 1,
+          'w/1',
+          claimed!.store.generation + 1,
         ),
       ).toBe(false);
       expect(await repository.getStore('kept')).toBeDefined();

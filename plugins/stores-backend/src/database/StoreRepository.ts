@@ -80,24 +80,59 @@ export interface CreateUsage {
   activeByOwner: number;
 }
 
-/** The fields a lease holder may change on the store it holds. */
+/**
+ * What a lease holder may change on the store it holds. Times are never passed in: they come
+ * from the database's clock, so replicas whose clocks disagree still agree on them.
+ */
 export type ClaimedStoreUpdate = Partial<
   Pick<
     StoreRecord,
-    | 'status'
-    | 'step'
-    | 'storefrontUrl'
-    | 'adminUrl'
-    | 'attempts'
-    | 'nextAttemptAt'
-    | 'stepStartedAt'
-    | 'lastError'
-    | 'readyAt'
-    | 'reachedClusterAt'
+    'status' | 'step' | 'storefrontUrl' | 'adminUrl' | 'attempts' | 'lastError'
   >
->;
+> & {
+  /** Look at the store again this long from now. */
+  nextAttemptInMs?: number;
+  /** A new step begins now: its timer restarts. */
+  startStep?: boolean;
+  /** The store became Ready now. */
+  markReady?: boolean;
+  /** The store is about to make its first call to a cluster. */
+  markReachedCluster?: boolean;
+};
+
+/** A store with work due, as the due query saw it; a claim re-checks all of it. */
+export interface DueStore {
+  id: string;
+  generation: number;
+}
+
+/** A store taken under lease; `claimedAt` is the database's clock at the claim. */
+export interface ClaimedStore {
+  store: StoreRecord;
+  claimedAt: number;
+}
+
+/** What the orphan sweep compares with the namespaces in the cluster. */
+export interface StoreNamespaceRecord {
+  id: string;
+  namespace: string;
+  status: StoreStatus;
+  step: StoreStep | null;
+  generation: number;
+}
 
 const ACTIVE_STATUSES: StoreStatus[] = ['Provisioning', 'Ready', 'Failed'];
+
+/** The statuses the reconcile loop works on. */
+const RECONCILED_STATUSES: StoreStatus[] = ['Provisioning', 'Deleting'];
+
+export interface StoreRepositoryOptions {
+  /**
+   * Test seam: shifts the database clock that leases, due times and step timers read, so
+   * tests can let minutes pass at once. Zero in production.
+   */
+  clockShiftMs?: () => number;
+}
 
 const columns: Record<keyof StoreRecord, string> = {
   id: 'id',
@@ -189,9 +224,41 @@ function applyAccessFilter(
   }
 }
 
-/** All SQL of the stores plugin. */
+/**
+ * All SQL of the stores plugin.
+ *
+ * Leases, due times and step timers use the database's clock (PostgreSQL `clock_timestamp()`,
+ * SQLite `julianday('now')`, which is the clock of the one process that opens the file), so a
+ * replica whose own clock is off neither steals live leases nor skips backoffs.
+ */
 export class StoreRepository {
-  constructor(private readonly db: Knex) {}
+  private readonly clockShiftMs: () => number;
+
+  constructor(private readonly db: Knex, options: StoreRepositoryOptions = {}) {
+    this.clockShiftMs = options.clockShiftMs ?? (() => 0);
+  }
+
+  /** The database's clock in epoch milliseconds, as an SQL expression. */
+  private clock(): Knex.Raw {
+    const shift = Math.round(this.clockShiftMs());
+    return this.db.client.config.client === 'pg'
+      ? this.db.raw(
+          '(floor(extract(epoch from clock_timestamp()) * 1000)::bigint + ?::bigint)',
+          [shift],
+        )
+      : this.db.raw(
+          "(cast((julianday('now') - 2440587.5) * 86400000 as integer) + ?)",
+          [shift],
+        );
+  }
+
+  /** The database's clock now, in epoch milliseconds. */
+  async databaseNow(): Promise<number> {
+    const row = await this.db
+      .select(this.db.raw('? as now', [this.clock()]))
+      .first();
+    return Number(row.now);
+  }
 
   /**
    * Inserts a new store with its first event and a create-rate record, in one transaction.
@@ -229,7 +296,11 @@ export class StoreRepository {
         ),
         activeByOwner: await this.countActiveStores({ owner: store.owner }, tx),
       });
-      await tx('stores').insert(toRow(store));
+      await tx('stores').insert({
+        ...toRow(store),
+        next_attempt_at: this.clock(),
+        step_started_at: this.clock(),
+      });
       await tx('store_events').insert(
         this.eventRow(store.id, event, store.createdAt),
       );
@@ -298,44 +369,76 @@ export class StoreRepository {
   }
 
   /** Stores with work due and no live lease, soonest first. */
-  async findDueStoreIds(now: number, limit: number): Promise<string[]> {
-    const rows = await this.db('stores')
-      .whereIn('status', ['Provisioning', 'Deleting'])
-      .andWhere('next_attempt_at', '<=', now)
-      .andWhere(q =>
-        q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<', now),
-      )
+  async findDueStores(limit: number): Promise<DueStore[]> {
+    const rows = await this.whereDue(this.db('stores'))
       .orderBy('next_attempt_at', 'asc')
       .limit(limit)
-      .select('id');
-    return rows.map(row => row.id);
+      .select('id', 'generation');
+    return rows.map((row: { id: string; generation: number | string }) => ({
+      id: row.id,
+      generation: Number(row.generation),
+    }));
+  }
+
+  private whereDue(query: Knex.QueryBuilder): Knex.QueryBuilder {
+    return query
+      .whereIn('status', RECONCILED_STATUSES)
+      .andWhere('next_attempt_at', '<=', this.clock())
+      .andWhere(q =>
+        q
+          .whereNull('lease_expires_at')
+          .orWhere('lease_expires_at', '<', this.clock()),
+      );
   }
 
   /**
-   * Takes the lease on a store with one conditional UPDATE: it succeeds for exactly one
-   * claimer while the lease is free or expired.
+   * Takes the lease on a store with one conditional UPDATE that re-checks everything the due
+   * query saw (status, next attempt time, generation, no live lease), so exactly one claimer
+   * wins, and nobody runs a store that just failed, is backing off, or changed meanwhile.
    */
   async claimStore(
-    id: string,
-    holder: string,
-    now: number,
+    due: DueStore,
+    token: string,
     leaseMs: number,
-  ): Promise<StoreRecord | undefined> {
-    const updated = await this.db('stores')
-      .where({ id })
-      .andWhere(q =>
-        q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<', now),
-      )
-      .update({ lease_holder: holder, lease_expires_at: now + leaseMs });
-    if (updated !== 1) return undefined;
-    const store = await this.getStore(id);
-    return store?.leaseHolder === holder ? store : undefined;
+  ): Promise<ClaimedStore | undefined> {
+    const rows = await this.whereDue(
+      this.db('stores').where({ id: due.id, generation: due.generation }),
+    )
+      .update({
+        lease_holder: token,
+        lease_expires_at: this.db.raw('? + ?', [this.clock(), leaseMs]),
+      })
+      .returning('*');
+    if (rows.length !== 1) return undefined;
+    const store = fromRow(rows[0]);
+    return { store, claimedAt: store.leaseExpiresAt! - leaseMs };
   }
 
-  async releaseStore(id: string, holder: string): Promise<void> {
+  /**
+   * Extends a held lease from the database's clock now. False when the holder lost it: the
+   * lease was taken over after it expired, released, or a user changed the store (generation).
+   */
+  async renewLease(
+    id: string,
+    token: string,
+    generation: number,
+    leaseMs: number,
+  ): Promise<boolean> {
+    const updated = await this.db('stores')
+      .where({ id, lease_holder: token, generation })
+      .update({
+        lease_expires_at: this.db.raw('? + ?', [this.clock(), leaseMs]),
+      });
+    return updated === 1;
+  }
+
+  /** Gives the lease up; returns the database's clock at the release. */
+  async releaseStore(id: string, token: string): Promise<number> {
+    const releasedAt = await this.databaseNow();
     await this.db('stores')
-      .where({ id, lease_holder: holder })
+      .where({ id, lease_holder: token })
       .update({ lease_holder: null, lease_expires_at: null });
+    return releasedAt;
   }
 
   /**
@@ -344,14 +447,32 @@ export class StoreRepository {
    */
   async updateClaimedStore(
     id: string,
-    holder: string,
+    token: string,
     generation: number,
     update: ClaimedStoreUpdate,
-    now: number,
   ): Promise<boolean> {
+    const {
+      nextAttemptInMs,
+      startStep,
+      markReady,
+      markReachedCluster,
+      ...fields
+    } = update;
+    const row: Record<string, unknown> = {
+      ...toRow(fields),
+      updated_at: this.clock(),
+    };
+    if (nextAttemptInMs !== undefined)
+      row.next_attempt_at = this.db.raw('? + ?', [
+        this.clock(),
+        Math.round(nextAttemptInMs),
+      ]);
+    if (startStep) row.step_started_at = this.clock();
+    if (markReady) row.ready_at = this.clock();
+    if (markReachedCluster) row.reached_cluster_at = this.clock();
     const updated = await this.db('stores')
-      .where({ id, lease_holder: holder, generation })
-      .update(toRow({ ...update, updatedAt: now }));
+      .where({ id, lease_holder: token, generation })
+      .update(row);
     return updated === 1;
   }
 
@@ -361,13 +482,12 @@ export class StoreRepository {
    */
   async deleteClaimedStore(
     id: string,
-    holder: string,
+    token: string,
     generation: number,
-    now: number = Date.now(),
   ): Promise<boolean> {
     return this.db.transaction(async tx => {
       const row = await tx('stores')
-        .where({ id, lease_holder: holder, generation })
+        .where({ id, lease_holder: token, generation })
         .first('owner', 'created_by');
       if (!row) return false;
       await tx('deleted_stores')
@@ -375,12 +495,12 @@ export class StoreRepository {
           id,
           owner: row.owner,
           created_by: row.created_by,
-          deleted_at: now,
+          deleted_at: this.clock(),
         })
         .onConflict('id')
         .merge();
       const deleted = await tx('stores')
-        .where({ id, lease_holder: holder, generation })
+        .where({ id, lease_holder: token, generation })
         .delete();
       return deleted === 1;
     });
@@ -397,6 +517,58 @@ export class StoreRepository {
       : undefined;
   }
 
+  /** Every store that should have a namespace, for the orphan sweep. */
+  async listStoreNamespaces(): Promise<StoreNamespaceRecord[]> {
+    const rows = await this.db('stores').select(
+      'id',
+      'namespace',
+      'status',
+      'step',
+      'generation',
+    );
+    return rows.map(row => ({
+      id: row.id,
+      namespace: row.namespace,
+      status: row.status,
+      step: row.step ?? null,
+      generation: Number(row.generation),
+    }));
+  }
+
+  /**
+   * Moves a store whose namespace vanished (deleted outside Storeplane) on: back to the first
+   * step, as `status` says, when nobody holds it and nobody changed it since it was read.
+   */
+  async resetVanishedStore(
+    store: Pick<StoreNamespaceRecord, 'id' | 'generation' | 'status'>,
+    outcome: { status: 'Provisioning' | 'Failed'; lastError: string | null },
+  ): Promise<boolean> {
+    const updated = await this.db('stores')
+      .where({
+        id: store.id,
+        generation: store.generation,
+        status: store.status,
+      })
+      .andWhere(q =>
+        q
+          .whereNull('lease_expires_at')
+          .orWhere('lease_expires_at', '<', this.clock()),
+      )
+      .update({
+        status: outcome.status,
+        step: 'guardrails',
+        generation: this.db.raw('generation + 1'),
+        attempts: 0,
+        last_error: outcome.lastError,
+        storefront_url: null,
+        admin_url: null,
+        next_attempt_at: this.clock(),
+        step_started_at: this.clock(),
+        updated_at: this.clock(),
+      });
+    return updated === 1;
+  }
+
   async requestDeletion(
     id: string,
     now: number,
@@ -411,8 +583,8 @@ export class StoreRepository {
         generation: this.db.raw('generation + 1'),
         attempts: 0,
         last_error: null,
-        next_attempt_at: now,
-        step_started_at: now,
+        next_attempt_at: this.clock(),
+        step_started_at: this.clock(),
         storefront_url: null,
         admin_url: null,
         updated_at: now,
@@ -429,19 +601,22 @@ export class StoreRepository {
         generation: this.db.raw('generation + 1'),
         attempts: 0,
         last_error: null,
-        next_attempt_at: now,
-        step_started_at: now,
+        next_attempt_at: this.clock(),
+        step_started_at: this.clock(),
         updated_at: now,
       });
     return updated === 1;
   }
 
+  /** Records an event; its time is the database's clock unless given. */
   async addEvent(
     storeId: string,
     event: NewStoreEvent,
-    now: number,
+    now?: number,
   ): Promise<void> {
-    await this.db('store_events').insert(this.eventRow(storeId, event, now));
+    await this.db('store_events').insert(
+      this.eventRow(storeId, event, now ?? this.clock()),
+    );
   }
 
   async listEvents(
@@ -482,7 +657,11 @@ export class StoreRepository {
     return Object.fromEntries(rows.map(row => [row.status, Number(row.count)]));
   }
 
-  private eventRow(storeId: string, event: NewStoreEvent, now: number) {
+  private eventRow(
+    storeId: string,
+    event: NewStoreEvent,
+    now: number | Knex.Raw,
+  ) {
     return {
       store_id: storeId,
       created_at: now,

@@ -27,6 +27,62 @@ function toClientModel<T extends KubernetesObject>(object: T): T {
   return loadYaml<T>(JSON.stringify(object));
 }
 
+/** Runs before every call that changes the cluster; throws to stop the write. */
+export type WriteGuard = () => Promise<void>;
+
+/** Most of a health check's answer Storeplane reads; the status line is what counts. */
+export const HEALTH_CHECK_MAX_BODY_BYTES = 4096;
+
+/** Attempts of one API call before its error goes to the reconciler. */
+const CALL_ATTEMPTS = 3;
+
+const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** The network error code behind a failed call (ECONNREFUSED, …), if it was one. */
+export function networkCode(error: unknown): string | undefined {
+  let current: any = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    const code = current.code ?? current.errno;
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
+    // node-fetch (used by @kubernetes/client-node) wraps socket failures in FetchError.
+    if (current.name === 'FetchError' && current.type === 'system')
+      return current.code ?? 'network error';
+    current = current.cause;
+  }
+  const message = String((error as Error)?.message ?? '');
+  const match =
+    /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|socket hang up)\b/.exec(
+      message,
+    );
+  return match?.[1];
+}
+
+function isRetryableCallError(error: unknown): boolean {
+  const code = statusCode(error);
+  if (code !== undefined) return RETRYABLE_STATUS.has(code);
+  return error instanceof KubernetesTimeoutError || !!networkCode(error);
+}
+
+function retryPause(error: unknown, attempt: number, baseMs: number): number {
+  const headers = (error as { headers?: Record<string, string> })?.headers;
+  const retryAfter = Number(headers?.['retry-after']);
+  if (retryAfter > 0) return Math.min(retryAfter * 1000, 20 * baseMs);
+  return baseMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2);
+}
+
 /**
  * The Kubernetes calls the reconciler makes. Every call has a timeout, so a hung API server
  * becomes a transient fault instead of a stuck lease.
@@ -34,18 +90,44 @@ function toClientModel<T extends KubernetesObject>(object: T): T {
 export class KubernetesClient {
   private readonly objects: KubernetesObjectApi;
   private readonly authorization: AuthorizationV1Api;
+  private readonly beforeWrite: WriteGuard;
 
   constructor(
     private readonly kubeConfig: KubeConfig,
     private readonly timeoutMs: number,
+    private readonly options: {
+      /** Base pause between attempts of one call (tests make it tiny). Default 100 ms. */
+      retryPauseMs?: number;
+    } = {},
+    shared?: {
+      objects: KubernetesObjectApi;
+      authorization: AuthorizationV1Api;
+      beforeWrite: WriteGuard;
+    },
   ) {
-    this.objects = KubernetesObjectApi.makeApiClient(kubeConfig);
-    this.authorization = kubeConfig.makeApiClient(AuthorizationV1Api);
+    // Shared API objects keep the discovery cache of KubernetesObjectApi across claims.
+    this.objects =
+      shared?.objects ?? KubernetesObjectApi.makeApiClient(kubeConfig);
+    this.authorization =
+      shared?.authorization ?? kubeConfig.makeApiClient(AuthorizationV1Api);
+    this.beforeWrite = shared?.beforeWrite ?? (async () => {});
+  }
+
+  /**
+   * The same client, with `guard` run before every create, apply and delete: the reconciler
+   * passes its lease check, so a worker that lost its store cannot change the cluster.
+   */
+  fenced(guard: WriteGuard): KubernetesClient {
+    return new KubernetesClient(this.kubeConfig, this.timeoutMs, this.options, {
+      objects: this.objects,
+      authorization: this.authorization,
+      beforeWrite: guard,
+    });
   }
 
   /** Server-side apply: creates or updates the fields Storeplane owns, idempotently. */
   apply<T extends KubernetesObject>(object: T): Promise<T> {
-    return this.withTimeout(
+    return this.write(() =>
       this.objects.patch(
         toClientModel(object),
         undefined,
@@ -62,7 +144,7 @@ export class KubernetesClient {
     object: KubernetesObject,
   ): Promise<'created' | 'exists'> {
     try {
-      await this.withTimeout(
+      await this.write(() =>
         this.objects.create(
           toClientModel(object),
           undefined,
@@ -84,7 +166,7 @@ export class KubernetesClient {
     name: string,
   ): Promise<T | undefined> {
     try {
-      return (await this.withTimeout(
+      return (await this.call(() =>
         this.objects.read({
           apiVersion,
           kind,
@@ -97,13 +179,14 @@ export class KubernetesClient {
     }
   }
 
+  /** Lists objects in a namespace, or cluster-wide / cluster-scoped ones without one. */
   async list<T extends KubernetesObject>(
     apiVersion: string,
     kind: string,
-    namespace: string,
+    namespace: string | undefined,
     labelSelector?: string,
   ): Promise<T[]> {
-    const result = await this.withTimeout(
+    const result = await this.call(() =>
       this.objects.list<T>(
         apiVersion,
         kind,
@@ -119,22 +202,27 @@ export class KubernetesClient {
     return result.items.map(item => ({ ...item, apiVersion, kind }));
   }
 
-  /** Deletes an object; one that is already gone counts as deleted. */
+  /**
+   * Deletes an object; one that is already gone counts as deleted. `Foreground` keeps the
+   * object (with a deletionTimestamp) until its dependents are gone, e.g. a Job until its pods
+   * have stopped.
+   */
   async delete(
     apiVersion: string,
     kind: string,
     namespace: string | undefined,
     name: string,
+    propagationPolicy: 'Background' | 'Foreground' = 'Background',
   ): Promise<'deleted' | 'absent'> {
     try {
-      await this.withTimeout(
+      await this.write(() =>
         this.objects.delete(
           { apiVersion, kind, metadata: { name, namespace } },
           undefined,
           undefined,
           undefined,
           undefined,
-          'Background',
+          propagationPolicy,
         ),
       );
       return 'deleted';
@@ -151,7 +239,7 @@ export class KubernetesClient {
     group: string,
     resource: string,
   ): Promise<boolean> {
-    const review = await this.withTimeout(
+    const review = await this.call(() =>
       this.authorization.createSelfSubjectAccessReview({
         body: {
           apiVersion: 'authorization.k8s.io/v1',
@@ -169,6 +257,7 @@ export class KubernetesClient {
     service: string,
     port: string,
     path: string,
+    deadlineMs: number,
   ): Promise<number> {
     const cluster = this.kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error('No Kubernetes cluster is configured');
@@ -180,7 +269,39 @@ export class KubernetesClient {
     );
     const options: https.RequestOptions = { method: 'GET', headers: {} };
     await this.kubeConfig.applyToHTTPSOptions(options);
-    return httpStatusOf(url, options, this.timeoutMs);
+    return httpStatusOf(url, options, deadlineMs);
+  }
+
+  /** A call that changes the cluster: the write guard runs before every attempt. */
+  private write<T>(request: () => Promise<T>): Promise<T> {
+    return this.call(request, this.beforeWrite);
+  }
+
+  /**
+   * One API call with a timeout, tried up to CALL_ATTEMPTS times when the API server answers
+   * 429 or 5xx, times out, or the connection fails (as client-go retries such answers), a
+   * short jittered pause apart (Retry-After honoured up to 2 s). What still fails goes to the
+   * reconciler, which retries the step with backoff.
+   */
+  private async call<T>(
+    request: () => Promise<T>,
+    guard: WriteGuard = async () => {},
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      await guard();
+      try {
+        return await this.withTimeout(request());
+      } catch (error) {
+        if (attempt >= CALL_ATTEMPTS || !isRetryableCallError(error))
+          throw error;
+        await new Promise(resolve =>
+          setTimeout(
+            resolve,
+            retryPause(error, attempt, this.options.retryPauseMs ?? 100),
+          ),
+        );
+      }
+    }
   }
 
   private withTimeout<T>(promise: Promise<T>): Promise<T> {
@@ -200,30 +321,49 @@ export class KubernetesClient {
   }
 }
 
-/** GETs a URL and resolves with its status code, draining the body. */
+/**
+ * GETs a URL and resolves with its status once the first HEALTH_CHECK_MAX_BODY_BYTES of the
+ * body (or all of a shorter one) arrived. `deadlineMs` bounds the whole exchange, not just
+ * idle gaps, so a server that answers one byte a second cannot hold the caller.
+ */
 export function httpStatusOf(
   url: URL,
   options: https.RequestOptions,
-  timeoutMs: number,
+  deadlineMs: number,
 ): Promise<number> {
   const transport = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const request = transport.request(
-      url,
-      { ...options, timeout: timeoutMs },
-      response => {
-        response.resume();
-        response.on('end', () => resolve(response.statusCode ?? 0));
-      },
-    );
-    request.on('timeout', () =>
-      request.destroy(
-        new KubernetesTimeoutError(
-          `${url.host} did not answer within ${timeoutMs} ms`,
+    let settled = false;
+    let deadline: NodeJS.Timeout | undefined = undefined;
+    let request: http.ClientRequest | undefined = undefined;
+    const finish = (error: Error | undefined, status?: number) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      request?.destroy();
+      if (error) reject(error);
+      else resolve(status!);
+    };
+    deadline = setTimeout(
+      () =>
+        finish(
+          new KubernetesTimeoutError(
+            `${url.host} did not answer within ${deadlineMs} ms`,
+          ),
         ),
-      ),
+      deadlineMs,
     );
-    request.on('error', reject);
+    request = transport.request(url, options, response => {
+      let received = 0;
+      const done = () => finish(undefined, response.statusCode ?? 0);
+      response.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received >= HEALTH_CHECK_MAX_BODY_BYTES) done();
+      });
+      response.on('end', done);
+      response.on('error', error => finish(error));
+    });
+    request.on('error', error => finish(error));
     request.end();
   });
 }

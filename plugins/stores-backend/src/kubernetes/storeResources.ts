@@ -310,6 +310,14 @@ export function valuesConfigMapManifest(
 
 export type HelmOperation = 'install' | 'uninstall';
 
+/** Labels every Helm Job and its pods carry (pod template labels). */
+export const HELM_ROLE_SELECTOR = 'storeplane.io/role=helm';
+
+/** Helm's own release records: Secrets `sh.helm.release.v1.<release>.v<revision>`. */
+export function helmReleaseRecordSelector(releaseName: string): string {
+  return `owner=helm,name=${releaseName}`;
+}
+
 export function helmJobName(
   operation: HelmOperation,
   generation: number,
@@ -321,6 +329,11 @@ export function helmJobName(
  * helm run inside the cluster, in the store namespace, as the namespace-scoped installer
  * ServiceAccount. Its last output lines become the termination message (FallbackToLogsOnError),
  * so the reconciler reports why it failed without reading pod logs.
+ *
+ * The Job runs helm exactly once (backoffLimit 0): a second pod of the same Job would be a
+ * second helm run on the release. Retrying is the reconciler's job, after it has classified
+ * helm's output and deleted the failed Job. The deadline lets helm reach its own --timeout
+ * first, so helm, not the kubelet, ends a slow run and records it.
  */
 export function helmJobManifest(options: {
   store: StoreIdentity;
@@ -387,8 +400,8 @@ export function helmJobManifest(options: {
       labels,
     },
     spec: {
-      backoffLimit: helm.backoffLimit,
-      activeDeadlineSeconds: 3600,
+      backoffLimit: 0,
+      activeDeadlineSeconds: helm.timeoutSeconds + 300,
       ttlSecondsAfterFinished: 86400,
       template: {
         metadata: { labels },

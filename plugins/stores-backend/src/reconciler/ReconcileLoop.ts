@@ -2,6 +2,7 @@ import { LoggerService } from '@backstage/backend-plugin-api';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { StoreRepository } from '../database/StoreRepository';
+import { StoreLease } from './StoreLease';
 import { StoreReconciler } from './StoreReconciler';
 
 export interface ReconcileLoopOptions {
@@ -12,9 +13,8 @@ export interface ReconcileLoopOptions {
   leaseMs: number;
   eventRetentionMs: number;
   createRateWindowMs: number;
-  now?: () => number;
-  /** Identity of this replica in leases; unique per process. */
-  holderId?: string;
+  /** Identity of this replica in lease tokens; unique per process. */
+  replicaId?: string;
 }
 
 /**
@@ -22,15 +22,13 @@ export interface ReconcileLoopOptions {
  * Every replica runs it; the per-store lease makes sure only one works on a store at a time.
  */
 export class ReconcileLoop {
-  readonly holderId: string;
-  private readonly now: () => number;
+  readonly replicaId: string;
   private running: Promise<void> | undefined;
   private rerun = false;
 
   constructor(private readonly options: ReconcileLoopOptions) {
-    this.now = options.now ?? Date.now;
-    this.holderId =
-      options.holderId ??
+    this.replicaId =
+      options.replicaId ??
       `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   }
 
@@ -53,31 +51,34 @@ export class ReconcileLoop {
     return this.running;
   }
 
+  /** Claims and reconciles due stores, `concurrency` at a time; returns how many it worked on. */
   async runOnce(): Promise<number> {
     const { repository, reconciler, logger, concurrency, leaseMs } =
       this.options;
-    const due = await repository.findDueStoreIds(this.now(), concurrency * 4);
+    const queue = await repository.findDueStores(concurrency * 4);
     let worked = 0;
-    const queue = [...due];
     const worker = async () => {
-      for (let id = queue.shift(); id; id = queue.shift()) {
-        const store = await repository.claimStore(
-          id,
-          this.holderId,
-          this.now(),
+      for (let due = queue.shift(); due; due = queue.shift()) {
+        const lease = await StoreLease.claim({
+          repository,
+          logger,
+          due,
+          replicaId: this.replicaId,
           leaseMs,
-        );
-        if (!store) continue;
+        });
+        if (!lease) continue;
         worked++;
         try {
-          await reconciler.reconcile(store, this.holderId);
+          await reconciler.reconcile(lease);
         } catch (error) {
           logger.error(
-            `Reconciling store ${id} failed unexpectedly`,
+            `Reconciling store ${due.id} failed unexpectedly`,
             error as Error,
           );
         } finally {
-          await repository.releaseStore(id, this.holderId);
+          // The claims log: who held which store when, on the database's clock.
+          const span = await lease.release();
+          logger.debug(`Released store ${span.storeId}`, { ...span });
         }
       }
     };
@@ -89,7 +90,7 @@ export class ReconcileLoop {
 
   /** Housekeeping: events of deleted stores past the audit period, old rate-limit records. */
   async purgeExpired(): Promise<void> {
-    const now = this.now();
+    const now = await this.options.repository.databaseNow();
     const purged = await this.options.repository.purgeEventsOfDeletedStores(
       now - this.options.eventRetentionMs,
     );

@@ -13,6 +13,7 @@ import {
   createHarness,
   fakeKubernetesClient,
   Harness,
+  rewindStep,
 } from '../__testUtils__/harness';
 import { testConfigData } from '@internal/stores-test-utils';
 import { readStoresConfig } from '../config/readStoresConfig';
@@ -245,20 +246,7 @@ describe.each(databases.eachSupportedId())(
         'storeplane-quota',
       )!.metadata.resourceVersion;
       // Put the store back one step, as a retry after a crash would.
-      const claimed = await harness.repository.claimStore(
-        created.id,
-        'test',
-        harness.clock.now,
-        60_000,
-      );
-      await harness.repository.updateClaimedStore(
-        created.id,
-        'test',
-        claimed!.generation,
-        { step: 'guardrails' },
-        harness.clock.now,
-      );
-      await harness.repository.releaseStore(created.id, 'test');
+      await rewindStep(harness, created.id, 'guardrails');
       await harness.runUntil(created.id, s => s?.step === 'helmInstall');
       expect(versions()).toBe(before);
       expect(
@@ -267,11 +255,13 @@ describe.each(databases.eachSupportedId())(
       ).toBe(quotaBefore);
     });
 
-    const transientFaults: Array<[string, InjectedFault, string]> = [
+    // [name, fault, message part, whether the client already retries the call twice]
+    const transientFaults: Array<[string, InjectedFault, string, boolean?]> = [
       [
         '409 Conflict',
         { status: 409, message: 'the object has been modified' },
         'Conflict writing to Kubernetes',
+        false,
       ],
       [
         '429 Too Many Requests',
@@ -301,13 +291,14 @@ describe.each(databases.eachSupportedId())(
     ];
 
     it.each(transientFaults)(
-      'retries %s with backoff and then succeeds',
-      async (_, fault, messagePart) => {
+      'retries %s (a call up to three times at once), then the step with backoff, and then succeeds',
+      async (_, fault, messagePart, callRetried = true) => {
         const harness = await setup();
         const created = await createStore(harness);
+        // Enough failed tries of the call to fail the step twice.
         fake.injectFault(
           fault,
-          2,
+          callRetried ? 6 : 2,
           (method, path) =>
             method === 'PATCH' && path.includes('/resourcequotas/'),
         );
@@ -340,8 +331,7 @@ describe.each(databases.eachSupportedId())(
       server.use(
         http.patch(/secrets|namespaces\/[^/]+$/, async () => {
           hung++;
-          if (hung === 1)
-            await new Promise(resolve => setTimeout(resolve, 500));
+          if (hung <= 3) await new Promise(resolve => setTimeout(resolve, 500));
           return undefined as any;
         }),
       );
@@ -541,28 +531,247 @@ describe.each(databases.eachSupportedId())(
       },
     );
 
+    const withOwnServiceAccount = {
+      kubernetes: {
+        rbac: {
+          serviceAccount: {
+            namespace: 'storeplane-system',
+            name: 'storeplane',
+          },
+        },
+      },
+    };
+
+    /** The cluster's controllers, except that Jobs never finish. */
+    const jobsHang = () => {
+      fake.finishForegroundDeletions();
+      fake.finalizeTerminatingNamespaces();
+    };
+
+    it('finishes a deletion whose Helm uninstall outlives the step timeout (skips helm, deletes the namespace)', async () => {
+      const harness = await setup({
+        configOverrides: {
+          reconciler: {
+            maxAttempts: 4,
+            stepTimeout: { seconds: 12 },
+            initialBackoff: { milliseconds: 1 },
+            maxBackoff: { milliseconds: 2 },
+          },
+        },
+      });
+      const created = await createStore(harness);
+      await harness.runUntil(
+        created.id,
+        s => s?.status === 'Ready',
+        30,
+        clusterControllers(fake),
+      );
+      await harness.service.deleteStore(
+        (await harness.repository.getStore(created.id))!,
+        USER,
+      );
+      const gone = await harness.runUntil(
+        created.id,
+        s => s === undefined,
+        20,
+        jobsHang,
+      );
+      expect(gone).toBeUndefined();
+      const log = (
+        await harness.repository.listEvents(created.id, 50)
+      ).reverse();
+      const skipped = log.find(e => e.type === 'helm.uninstall.skipped');
+      expect(skipped).toMatchObject({
+        level: 'warning',
+        message:
+          "Helm uninstall skipped: it did not finish within 12 s. Deleting the namespace removes the release's objects instead.",
+      });
+      expect(log.map(e => e.type).slice(-2)).toEqual([
+        'namespace.deleted',
+        'deleted',
+      ]);
+      expect(
+        fake.get('Namespace', undefined, created.namespace),
+      ).toBeUndefined();
+    });
+
+    it('re-binds its namespace rights when deleting a store whose RoleBinding was never created', async () => {
+      fake.rbacRequiresManagerBinding = true;
+      const harness = await setup({ configOverrides: withOwnServiceAccount });
+      const created = await createStore(harness);
+      // The first apply of the manager RoleBinding is refused: the store fails at guardrails
+      // with a namespace where Storeplane has no rights.
+      fake.injectFault(
+        { status: 422, message: 'RoleBinding is invalid' },
+        1,
+        (method, path) => method === 'PATCH' && path.includes('/rolebindings/'),
+      );
+      const failed = await harness.runUntil(
+        created.id,
+        s => s?.status === 'Failed',
+      );
+      expect(failed!.step).toBe('guardrails');
+      expect(fake.get('Namespace', undefined, created.namespace)).toBeDefined();
+
+      await harness.service.deleteStore(failed!, USER);
+      const gone = await harness.runUntil(
+        created.id,
+        s => s === undefined,
+        20,
+        clusterControllers(fake),
+      );
+      expect(gone).toBeUndefined();
+      const types = await eventTypes(harness, created.id);
+      // Nothing was installed (no Helm ServiceAccount), which it could only see with its rights back.
+      expect(types).toContain('helm.uninstall.skipped');
+      expect(
+        fake.requests.filter(r =>
+          r.startsWith(
+            `GET /api/v1/namespaces/${created.namespace}/serviceaccounts/`,
+          ),
+        ),
+      ).toHaveLength(1);
+    });
+
+    it('deletes the namespace directly when it can get no rights there (403 every try)', async () => {
+      fake.rbacRequiresManagerBinding = true;
+      const harness = await setup({ configOverrides: withOwnServiceAccount });
+      const created = await createStore(harness);
+      await harness.runUntil(
+        created.id,
+        s => s?.status === 'Ready',
+        30,
+        clusterControllers(fake),
+      );
+      // The binding is gone and cannot be made again (e.g. its ClusterRole was removed).
+      fake.objects.delete(
+        `RoleBinding/${created.namespace}/storeplane-store-manager`,
+      );
+      fake.injectFault(
+        {
+          status: 403,
+          message:
+            'rolebindings.rbac.authorization.k8s.io "storeplane-store-manager" is forbidden: user is attempting to grant RBAC permissions not currently held',
+        },
+        100,
+        (method, path) => method === 'PATCH' && path.includes('/rolebindings/'),
+      );
+      await harness.service.deleteStore(
+        (await harness.repository.getStore(created.id))!,
+        USER,
+      );
+      const gone = await harness.runUntil(
+        created.id,
+        s => s === undefined,
+        20,
+        clusterControllers(fake),
+      );
+      expect(gone).toBeUndefined();
+      const skipped = (
+        await harness.repository.listEvents(created.id, 50)
+      ).find(e => e.type === 'helm.uninstall.skipped');
+      expect(skipped!.level).toBe('warning');
+      expect(skipped!.message).toMatch(
+        /^Helm uninstall skipped: Kubernetes refused the request \(403\): rolebindings.rbac.authorization.k8s.io "storeplane-store-manager" is forbidden/,
+      );
+    });
+
+    it('keeps waiting for a namespace stuck Terminating and says what holds it', async () => {
+      const harness = await setup({
+        configOverrides: {
+          reconciler: {
+            maxAttempts: 4,
+            stepTimeout: { seconds: 12 },
+            initialBackoff: { milliseconds: 1 },
+            maxBackoff: { milliseconds: 2 },
+          },
+        },
+      });
+      const created = await createStore(harness);
+      await harness.runUntil(
+        created.id,
+        s => s?.status === 'Ready',
+        30,
+        clusterControllers(fake),
+      );
+      await harness.service.deleteStore(
+        (await harness.repository.getStore(created.id))!,
+        USER,
+      );
+      const holding =
+        'Some content in the namespace has finalizers remaining: kubernetes.io/pvc-protection in 2 resource instances';
+      const stuck = await harness.runUntil(
+        created.id,
+        s => Boolean(s?.lastError),
+        40,
+        () => {
+          fake.finishForegroundDeletions();
+          for (const job of fake.list('Job', created.namespace)) {
+            if (!job.status?.conditions)
+              fake.completeJob(created.namespace, job.metadata.name);
+          }
+          const ns = fake.get('Namespace', undefined, created.namespace)!;
+          if (ns.status?.phase === 'Terminating') {
+            ns.status.conditions = [
+              {
+                type: 'NamespaceFinalizersRemaining',
+                status: 'True',
+                message: holding,
+              },
+            ];
+          }
+        },
+      );
+      expect(stuck).toMatchObject({
+        status: 'Deleting',
+        step: 'namespaceDeletion',
+      });
+      expect(stuck!.lastError).toContain(
+        `Namespace ${created.namespace} is still being deleted after more than 12 s: ${holding}. Deletion keeps waiting`,
+      );
+      expect(stuck!.lastError).toContain(holding);
+      // It keeps looking (more passes change nothing but time) and says it once.
+      for (let i = 0; i < 3; i++) {
+        harness.clock.shiftMs += 60_000;
+        await harness.loop.runOnce();
+      }
+      const warnings = (
+        await harness.repository.listEvents(created.id, 100)
+      ).filter(e => e.type === 'waiting');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({
+        level: 'warning',
+        message: stuck!.lastError,
+      });
+      fake.finalizeTerminatingNamespaces();
+      expect(
+        await harness.runUntil(created.id, s => s === undefined, 10),
+      ).toBeUndefined();
+    });
+
     it('finishes the work of a replica that crashed mid-way (new instance, same database)', async () => {
       const knex = await databases.init(databaseId);
-      const first = await createHarness(knex, { holderId: 'replica-1' });
+      const first = await createHarness(knex, { replicaId: 'replica-1' });
       const created = await createStore(first);
       await first.runUntil(created.id, s => s?.step === 'helmInstall');
-      // replica-1 claims the store and dies without releasing it.
+      // replica-1 claims the store when it is next due and dies without releasing it.
+      first.clock.shiftMs += 5000;
+      const store = await first.repository.getStore(created.id);
       expect(
         await first.repository.claimStore(
-          created.id,
-          'replica-1',
-          first.clock.now,
+          { id: created.id, generation: store!.generation },
+          'replica-1/dead',
           60_000,
         ),
       ).toBeDefined();
 
       const second = await createHarness(knex, {
-        holderId: 'replica-2',
+        replicaId: 'replica-2',
         migrate: true,
+        clock: first.clock,
       });
-      second.clock.now = first.clock.now;
       expect(await second.loop.runOnce()).toBe(0);
-      second.clock.now += 61_000;
+      second.clock.shiftMs += 61_000;
       const ready = await second.runUntil(
         created.id,
         s => s?.status === 'Ready',
@@ -574,6 +783,7 @@ describe.each(databases.eachSupportedId())(
       expect(
         fake.list('Job', created.namespace).map(j => j.metadata.name),
       ).toEqual(['helm-install-1']);
+      expect(fake.releaseHistory(created.namespace)).toEqual(['v1:deployed']);
     });
 
     describe('without a cluster', () => {
@@ -619,7 +829,7 @@ describe.each(databases.eachSupportedId())(
         const created = await createStore(harness);
         await harness.runUntil(created.id, s => s?.lastError !== null, 3);
         for (let pass = 0; pass < 5; pass++) {
-          harness.clock.now += 60_000;
+          harness.clock.shiftMs += 60_000;
           await harness.loop.runOnce();
         }
         const waiting = await harness.repository.getStore(created.id);
@@ -668,7 +878,7 @@ describe.each(databases.eachSupportedId())(
         });
         const created = await createStore(harness);
         await harness.runUntil(created.id, s => s?.lastError !== null, 3);
-        harness.clock.now += harness.config.reconciler.stepTimeoutMs * 2;
+        harness.clock.shiftMs += harness.config.reconciler.stepTimeoutMs * 2;
         await harness.loop.runOnce();
         clusterConfigured = true;
         const ready = await harness.runUntil(

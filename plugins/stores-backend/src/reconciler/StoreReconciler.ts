@@ -5,12 +5,23 @@ import {
 } from '@storeplane/plugin-stores-common';
 import { CONFIGURE_CLUSTER_ADVICE } from '@storeplane/plugin-stores-node';
 import { StoresConfig } from '../config/readStoresConfig';
-import { StoreRecord, StoreRepository } from '../database/StoreRepository';
+import {
+  ClaimedStoreUpdate,
+  StoreRecord,
+  StoreRepository,
+} from '../database/StoreRepository';
 import { EngineRegistry } from '../engines/EngineRegistry';
 import { KubernetesClient } from '../kubernetes/KubernetesClient';
 import { StoresMetrics } from '../metrics';
-import { backoffDelay, classifyFault, StoreFault } from './faults';
-import { STEP_FUNCTIONS, StepContext } from './steps';
+import { classifyFault, StoreFault } from './faults';
+import { decideAfterFault } from './retryPolicy';
+import { LeaseLostError, StoreLease } from './StoreLease';
+import {
+  describeDuration,
+  STEP_FUNCTIONS,
+  StepContext,
+  StepOutcome,
+} from './steps';
 import { engineInputFor } from './engineInput';
 
 /** Announces store changes (catalog delta updates, live UI). */
@@ -29,322 +40,313 @@ export interface StoreReconcilerOptions {
   kubernetes: () => KubernetesClient;
   bundledChart: (engineName: string) => Promise<{ archiveBase64: string }>;
   onChange: StoreChangeListener;
-  now?: () => number;
   random?: () => number;
 }
 
-const describeDuration = (ms: number) =>
-  ms >= 60_000
-    ? `${Math.round(ms / 60_000)} minutes`
-    : `${Math.round(ms / 1000)} s`;
-
-/** Steps run back to back in one claim, as long as the lease has time left. */
+/** Steps run back to back in one claim while less than half the lease has passed. */
 const MAX_STEPS_PER_CLAIM = 10;
 
 /**
  * Reconciles one claimed store: runs its next step(s), records events, and writes the
- * outcome (next step, requeue time, retry with backoff, Failed, Ready, or removal).
+ * outcome (next step, requeue time, retry with backoff, Failed, Ready, or removal). Every
+ * write, to the database or to Kubernetes, is fenced by the claim's lease.
  */
 export class StoreReconciler {
-  private readonly now: () => number;
   private readonly random: () => number;
 
   constructor(private readonly options: StoreReconcilerOptions) {
-    this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
   }
 
-  async reconcile(claimed: StoreRecord, holder: string): Promise<void> {
-    const { config } = this.options;
-    const deadline = this.now() + config.reconciler.leaseMs / 2;
-    let store = claimed;
-    for (let i = 0; i < MAX_STEPS_PER_CLAIM && this.now() < deadline; i++) {
-      const next = await this.runStep(store, holder);
-      if (!next) return;
-      store = next;
+  /** The one entry point: does what the claimed store needs next. */
+  async reconcile(lease: StoreLease): Promise<void> {
+    const budgetMs = lease.leaseDurationMs / 2;
+    let store: StoreRecord | undefined = lease.store;
+    for (
+      let i = 0;
+      store && i < MAX_STEPS_PER_CLAIM && lease.elapsedMs() < budgetMs;
+      i++
+    ) {
+      store = await this.runStep(store, lease);
     }
   }
 
   /** Runs the store's current step; returns the updated store when the next step can run right away. */
   private async runStep(
     store: StoreRecord,
-    holder: string,
+    lease: StoreLease,
   ): Promise<StoreRecord | undefined> {
-    const { repository, logger } = this.options;
-    if (!store.step) return undefined;
-    const now = this.now();
+    const step = store.step;
+    if (!step) return undefined;
     try {
       if (store.status === 'Deleting' && store.reachedClusterAt === null) {
-        await this.removeStoreThatNeverReachedACluster(store, holder);
+        await this.removeStoreThatNeverReachedACluster(store, lease);
         return undefined;
       }
-      const ctx = this.stepContext(store);
-      const reachedClusterAt =
-        store.reachedClusterAt ??
-        (await this.recordReachingCluster(store, holder));
-      if (reachedClusterAt === undefined) return undefined;
-      if (
-        now - store.stepStartedAt >
-        this.options.config.reconciler.stepTimeoutMs
-      ) {
-        throw new StoreFault(
-          `Step '${store.step}' did not finish within ${describeDuration(
-            this.options.config.reconciler.stepTimeoutMs,
-          )}`,
-          'permanent',
-          'step_timeout',
-        );
-      }
-      const outcome = await STEP_FUNCTIONS[store.step](ctx);
-      if (outcome.type === 'wait') {
-        await repository.updateClaimedStore(
-          store.id,
-          holder,
-          store.generation,
-          { nextAttemptAt: this.now() + outcome.requeueMs, lastError: null },
-          this.now(),
-        );
-        logger.debug(`Store ${store.id}: waiting for ${outcome.waitingFor}`);
-        return undefined;
-      }
-      if (outcome.next === 'deleted') {
+      const ctx = this.stepContext(store, lease);
+      if (store.reachedClusterAt === null) {
+        // Recorded before the first call to the cluster, so a store without the mark
+        // certainly left nothing in one.
         if (
-          await repository.deleteClaimedStore(
-            store.id,
-            holder,
-            store.generation,
-          )
-        ) {
-          await repository.addEvent(store.id, outcome.event, this.now());
-          await repository.addEvent(
-            store.id,
-            {
-              type: 'deleted',
-              level: 'info',
-              message:
-                'Store deleted; its events stay readable for the audit period',
-            },
-            this.now(),
-          );
-          logger.info(`Store ${store.id} deleted`);
-          this.options.onChange(store.id, 'Deleted');
-        }
-        return undefined;
+          !(await this.writeClaimed(store, lease, { markReachedCluster: true }))
+        )
+          return undefined;
+        store = { ...store, reachedClusterAt: lease.databaseNow() };
       }
-      if (outcome.next === 'ready') {
-        const url = ctx.engineInput.url;
-        const readyAt = this.now();
-        const written = await repository.updateClaimedStore(
-          store.id,
-          holder,
-          store.generation,
-          {
-            status: 'Ready',
-            step: null,
-            attempts: 0,
-            lastError: null,
-            storefrontUrl: url,
-            adminUrl: `${url}${ctx.engine.adminPath}`,
-            readyAt,
-          },
-          readyAt,
-        );
-        if (written) {
-          await repository.addEvent(store.id, outcome.event, readyAt);
-          await repository.addEvent(
-            store.id,
-            {
-              type: 'ready',
-              level: 'info',
-              message: `Store is Ready at ${url}`,
-            },
-            readyAt,
-          );
-          this.options.metrics.recordProvisioned(
-            (readyAt - store.createdAt) / 1000,
-            store.plan,
-          );
-          logger.info(`Store ${store.id} is Ready`);
-          this.options.onChange(store.id, 'Ready');
-        }
-        return undefined;
-      }
-      const stepStartedAt = this.now();
-      const written = await repository.updateClaimedStore(
-        store.id,
-        holder,
-        store.generation,
-        {
-          step: outcome.next,
-          attempts: 0,
-          lastError: null,
-          nextAttemptAt: stepStartedAt,
-          stepStartedAt,
-        },
-        stepStartedAt,
-      );
-      if (!written) return undefined;
-      await repository.addEvent(store.id, outcome.event, stepStartedAt);
-      this.options.onChange(store.id, store.status);
-      return {
-        ...store,
-        reachedClusterAt,
-        step: outcome.next,
-        attempts: 0,
-        lastError: null,
-        stepStartedAt,
-        nextAttemptAt: stepStartedAt,
-      };
+      this.checkStepTimer(store, ctx.stepElapsedMs);
+      const outcome = await STEP_FUNCTIONS[step](ctx);
+      return await this.applyOutcome(store, lease, outcome);
     } catch (error) {
-      await this.recordFault(store, holder, classifyFault(error));
+      if (error instanceof LeaseLostError) {
+        this.options.logger.info(`${error.message}; this worker stops`);
+        return undefined;
+      }
+      await this.recordFault(store, lease, classifyFault(error));
       return undefined;
     }
   }
 
-  /**
-   * Records that the store is about to reach a cluster, before the first call to it, so a
-   * store without the mark certainly left nothing in one. Undefined: the lease was lost.
-   */
-  private async recordReachingCluster(
-    store: StoreRecord,
-    holder: string,
-  ): Promise<number | undefined> {
-    const now = this.now();
-    const written = await this.options.repository.updateClaimedStore(
-      store.id,
-      holder,
-      store.generation,
-      { reachedClusterAt: now },
-      now,
-    );
-    return written ? now : undefined;
-  }
-
   private async removeStoreThatNeverReachedACluster(
     store: StoreRecord,
-    holder: string,
+    lease: StoreLease,
   ) {
     const { repository, logger } = this.options;
     if (
-      await repository.deleteClaimedStore(store.id, holder, store.generation)
-    ) {
-      await repository.addEvent(
+      await repository.deleteClaimedStore(
         store.id,
-        {
-          type: 'deleted',
-          level: 'info',
-          message:
-            'Store deleted; it never reached a Kubernetes cluster, so nothing had to be removed there. Its events stay readable for the audit period',
-        },
-        this.now(),
-      );
+        lease.token,
+        store.generation,
+      )
+    ) {
+      await repository.addEvent(store.id, {
+        type: 'deleted',
+        level: 'info',
+        message:
+          'Store deleted; it never reached a Kubernetes cluster, so nothing had to be removed there. Its events stay readable for the audit period',
+      });
       logger.info(`Store ${store.id} deleted (it never reached a cluster)`);
       this.options.onChange(store.id, 'Deleted');
     }
   }
 
+  /**
+   * A provisioning step that keeps waiting fails once it is over the step timeout; the timer
+   * restarts when a user retries (a new generation). Deletion is bounded by its own progress
+   * instead (see the deletion steps), so it is never failed by a timer.
+   */
+  private checkStepTimer(store: StoreRecord, elapsedMs: number) {
+    const { stepTimeoutMs } = this.options.config.reconciler;
+    if (store.status === 'Provisioning' && elapsedMs > stepTimeoutMs) {
+      throw new StoreFault(
+        `Step '${store.step}' did not finish within ${describeDuration(
+          stepTimeoutMs,
+        )}`,
+        'permanent',
+        'step_timeout',
+      );
+    }
+  }
+
+  private async applyOutcome(
+    store: StoreRecord,
+    lease: StoreLease,
+    outcome: StepOutcome,
+  ): Promise<StoreRecord | undefined> {
+    const { repository, logger } = this.options;
+    const write = (update: ClaimedStoreUpdate) =>
+      this.writeClaimed(store, lease, update);
+
+    if (outcome.type === 'wait') {
+      const problem = outcome.problem ?? null;
+      const written = await write({
+        nextAttemptInMs: outcome.requeueMs,
+        lastError: problem,
+      });
+      if (written && problem && store.lastError !== problem) {
+        await repository.addEvent(store.id, {
+          type: 'waiting',
+          level: 'warning',
+          message: problem,
+        });
+      }
+      logger.debug(`Store ${store.id}: waiting for ${outcome.waitingFor}`);
+      return undefined;
+    }
+
+    if (outcome.next === 'deleted') {
+      if (
+        await repository.deleteClaimedStore(
+          store.id,
+          lease.token,
+          store.generation,
+        )
+      ) {
+        await repository.addEvent(store.id, outcome.event);
+        await repository.addEvent(store.id, {
+          type: 'deleted',
+          level: 'info',
+          message:
+            'Store deleted; its events stay readable for the audit period',
+        });
+        logger.info(`Store ${store.id} deleted`);
+        this.options.onChange(store.id, 'Deleted');
+      }
+      return undefined;
+    }
+
+    if (outcome.next === 'ready') {
+      const url = engineInputFor(
+        store,
+        this.options.config.plans.get(store.plan)!,
+        this.options.config,
+      ).url;
+      const engine = this.options.engines.get(store.engine);
+      const written = await write({
+        status: 'Ready',
+        step: null,
+        attempts: 0,
+        lastError: null,
+        storefrontUrl: url,
+        adminUrl: `${url}${engine.adminPath}`,
+        markReady: true,
+      });
+      if (written) {
+        await repository.addEvent(store.id, outcome.event);
+        await repository.addEvent(store.id, {
+          type: 'ready',
+          level: 'info',
+          message: `Store is Ready at ${url}`,
+        });
+        this.options.metrics.recordProvisioned(
+          (lease.databaseNow() - store.createdAt) / 1000,
+          store.plan,
+        );
+        logger.info(`Store ${store.id} is Ready`);
+        this.options.onChange(store.id, 'Ready');
+      }
+      return undefined;
+    }
+
+    const written = await write({
+      step: outcome.next,
+      attempts: 0,
+      lastError: null,
+      nextAttemptInMs: 0,
+      startStep: true,
+    });
+    if (!written) return undefined;
+    await repository.addEvent(store.id, outcome.event);
+    this.options.onChange(store.id, store.status);
+    return {
+      ...store,
+      step: outcome.next,
+      attempts: 0,
+      lastError: null,
+      stepStartedAt: lease.databaseNow(),
+    };
+  }
+
   private async recordFault(
     store: StoreRecord,
-    holder: string,
+    lease: StoreLease,
     fault: StoreFault,
   ) {
     const { repository, config, metrics, logger } = this.options;
-    const now = this.now();
     metrics.recordReconcileError(fault.reason, fault.kind);
-    // Without a cluster there is nothing to count down: keep the store waiting and say why,
-    // once. Time spent waiting does not count against the step's timeout either.
-    if (fault.reason === 'no_cluster') {
-      const written = await repository.updateClaimedStore(
-        store.id,
-        holder,
-        store.generation,
-        {
-          lastError: fault.message,
-          nextAttemptAt: now + config.reconciler.maxBackoffMs,
-          stepStartedAt: now,
-        },
-        now,
-      );
+    const decision = decideAfterFault(
+      store,
+      fault,
+      config.reconciler,
+      this.random,
+    );
+    const write = (update: ClaimedStoreUpdate) =>
+      this.writeClaimed(store, lease, update);
+
+    if (decision.type === 'waitForCluster') {
+      // Without a cluster there is nothing to count down: keep the store waiting and say why,
+      // once. Time spent waiting does not count against the step's timeout either.
+      const written = await write({
+        lastError: fault.message,
+        nextAttemptInMs: decision.delayMs,
+        startStep: true,
+      });
       if (written && store.lastError !== fault.message) {
-        await repository.addEvent(
-          store.id,
-          {
-            type: NO_CLUSTER_EVENT_TYPE,
-            level: 'warning',
-            message: fault.message,
-          },
-          now,
-        );
+        await repository.addEvent(store.id, {
+          type: NO_CLUSTER_EVENT_TYPE,
+          level: 'warning',
+          message: fault.message,
+        });
       }
       return;
     }
-    const attempts = store.attempts + 1;
-    const deleting = store.status === 'Deleting';
-    // Deletion never gives up: nothing may be orphaned, so it keeps retrying at the longest backoff.
-    if (
-      !deleting &&
-      (fault.kind === 'permanent' || attempts >= config.reconciler.maxAttempts)
-    ) {
-      const message =
-        fault.kind === 'permanent'
-          ? fault.message
-          : `Gave up after ${attempts} attempts: ${fault.message}`;
-      const written = await repository.updateClaimedStore(
-        store.id,
-        holder,
-        store.generation,
-        { status: 'Failed', attempts, lastError: message },
-        now,
-      );
+
+    if (decision.type === 'fail') {
+      const written = await write({
+        status: 'Failed',
+        attempts: decision.attempts,
+        lastError: decision.message,
+      });
       if (written) {
-        await repository.addEvent(
-          store.id,
-          { type: 'failed', level: 'error', message },
-          now,
-        );
+        await repository.addEvent(store.id, {
+          type: 'failed',
+          level: 'error',
+          message: decision.message,
+        });
         logger.warn(
-          `Store ${store.id} failed at step ${store.step}: ${message}`,
+          `Store ${store.id} failed at step ${store.step}: ${decision.message}`,
         );
         this.options.onChange(store.id, 'Failed');
       }
       return;
     }
-    const delay = backoffDelay(
-      Math.min(attempts, 30),
-      config.reconciler.initialBackoffMs,
-      config.reconciler.maxBackoffMs,
-      this.random,
-    );
-    const written = await repository.updateClaimedStore(
-      store.id,
-      holder,
-      store.generation,
-      { attempts, lastError: fault.message, nextAttemptAt: now + delay },
-      now,
-    );
+
+    const written = await write({
+      attempts: decision.attempts,
+      lastError: fault.message,
+      nextAttemptInMs: decision.delayMs,
+    });
     if (written) {
       metrics.recordRetry(store.step ?? 'unknown');
-      await repository.addEvent(
-        store.id,
-        {
-          type: 'retry.scheduled',
-          level: 'warning',
-          message: `${fault.message} (attempt ${attempts}${
-            deleting ? '' : ` of ${config.reconciler.maxAttempts}`
-          }; next try in ${Math.ceil(delay / 1000)} s)`,
-        },
-        now,
-      );
+      const ofMax =
+        store.status === 'Deleting'
+          ? ''
+          : ` of ${config.reconciler.maxAttempts}`;
+      await repository.addEvent(store.id, {
+        type: 'retry.scheduled',
+        level: 'warning',
+        message: `${fault.message} (attempt ${
+          decision.attempts
+        }${ofMax}; next try in ${Math.ceil(decision.delayMs / 1000)} s)`,
+      });
       logger.info(
-        `Store ${store.id} step ${store.step} will be retried: ${fault.message}`,
+        `Store ${store.id} step ${store.step} will be retried (${fault.reason}): ${fault.message}`,
       );
     }
   }
 
-  private stepContext(store: StoreRecord): StepContext {
-    const { engines, config } = this.options;
+  /** Writes the outcome only while this claim holds the store and its generation is unchanged. */
+  private writeClaimed(
+    store: StoreRecord,
+    lease: StoreLease,
+    update: ClaimedStoreUpdate,
+  ) {
+    return this.options.repository.updateClaimedStore(
+      store.id,
+      lease.token,
+      store.generation,
+      update,
+    );
+  }
+
+  private stepContext(store: StoreRecord, lease: StoreLease): StepContext {
+    const { engines, config, repository } = this.options;
     const engine = engines.get(store.engine);
-    const plan = config.plans.get(store.plan);
+    // Deleting needs no plan; a store whose plan was removed from config must still go away.
+    const plan =
+      config.plans.get(store.plan) ??
+      (store.status === 'Deleting'
+        ? config.plans.get(config.defaultPlan)
+        : undefined);
     if (!plan) {
       throw new StoreFault(
         `Plan '${store.plan}' is no longer configured in storeplane.plans`,
@@ -369,9 +371,11 @@ export class StoreReconciler {
       plan,
       engine,
       engineInput: engineInputFor(store, plan, config),
-      kube,
+      kube: kube.fenced(() => lease.assertHeld()),
       config,
       bundledChart: () => this.options.bundledChart(engine.name),
+      stepElapsedMs: lease.databaseNow() - store.stepStartedAt,
+      record: event => repository.addEvent(store.id, event),
     };
   }
 }

@@ -1,6 +1,7 @@
 import {
   apiMessage,
   KubernetesTimeoutError,
+  networkCode,
   statusCode,
 } from '../kubernetes/KubernetesClient';
 
@@ -17,37 +18,6 @@ export class StoreFault extends Error {
   ) {
     super(message);
   }
-}
-
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
-function networkCode(error: unknown): string | undefined {
-  let current: any = error;
-  for (let depth = 0; current && depth < 5; depth++) {
-    const code = current.code ?? current.errno;
-    if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
-    // node-fetch (used by @kubernetes/client-node) wraps socket failures in FetchError.
-    if (current.name === 'FetchError' && current.type === 'system')
-      return current.code ?? 'network error';
-    current = current.cause;
-  }
-  const message = String((error as Error)?.message ?? '');
-  const match =
-    /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|socket hang up)\b/.exec(
-      message,
-    );
-  return match?.[1];
 }
 
 /**
@@ -143,13 +113,92 @@ export function classifyFault(error: unknown): StoreFault {
   return new StoreFault(message, 'transient', 'unknown');
 }
 
-/** Exponential backoff with equal jitter: between half and all of min(max, initial * 2^(attempt-1)). */
-export function backoffDelay(
-  attempt: number,
-  initialMs: number,
-  maxMs: number,
-  random: () => number = Math.random,
-): number {
-  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+/**
+ * What helm printed when it failed, sorted like API errors: the cluster's transient trouble
+ * (admission webhooks not answering, rate limiting, server errors, network, etcd, conflicts, a
+ * release locked by another run) is retried; everything else is helm's own verdict on the
+ * chart or values (template and schema errors, immutable fields, quota) and fails the store.
+ */
+const TRANSIENT_HELM_OUTPUT: Array<[RegExp, string, string]> = [
+  [
+    /failed calling webhook/i,
+    'webhook',
+    'an admission webhook in the cluster was not answering',
+  ],
+  [
+    /another operation \(install\/upgrade\/rollback\) is in progress/i,
+    'helm_locked',
+    'the release was locked by an earlier Helm run that was stopped midway',
+  ],
+  [
+    /too many requests|rate limit/i,
+    'rate_limited',
+    'the Kubernetes API was rate limiting',
+  ],
+  [
+    /etcdserver: (request timed out|leader changed|too many requests)/i,
+    'server_error',
+    'etcd behind the Kubernetes API was not answering',
+  ],
+  [
+    /internal error occurred|the server is currently unable to handle the request|service unavailable|the server was unable to return a response|an error on the server|gateway timeout|bad gateway/i,
+    'server_error',
+    'the Kubernetes API answered with a server error',
+  ],
+  [
+    /the object has been modified|please apply your changes to the latest version/i,
+    'conflict',
+    'an object changed while helm updated it',
+  ],
+  [
+    /connection refused|connection reset|broken pipe|i\/o timeout|TLS handshake timeout|no route to host|unexpected EOF|http2: client connection lost|no endpoints available for service|Client\.Timeout exceeded/i,
+    'network',
+    'the network to the Kubernetes API failed',
+  ],
+];
+
+/** Sorts a failed Helm Job by helm's own output (the pod's termination message). */
+export function classifyHelmFailure(
+  /** e.g. `Helm install Job helm-install-3` */
+  job: string,
+  failure: { output?: string; jobMessage: string; exitCode?: number },
+): StoreFault {
+  const output = failure.output?.trim();
+  const details = output
+    ? `${failure.jobMessage}. Helm output (last lines):\n${output
+        .split('\n')
+        .slice(-20)
+        .join('\n')}`
+    : failure.jobMessage;
+  // Killed from outside (node lost, eviction, the kubelet's deadline), or gone without a
+  // word: helm did not get to finish, whatever it had printed so far.
+  const killed = failure.exitCode === 137 || failure.exitCode === 143;
+  if (killed || (!output && failure.exitCode === undefined)) {
+    return new StoreFault(
+      `${job} was interrupted before helm finished (${details}); it runs again`,
+      'transient',
+      'helm_interrupted',
+    );
+  }
+  if (!output) {
+    return new StoreFault(
+      `${job} failed: ${details}`,
+      'permanent',
+      'helm_failed',
+    );
+  }
+  for (const [pattern, reason, what] of TRANSIENT_HELM_OUTPUT) {
+    if (pattern.test(output)) {
+      return new StoreFault(
+        `${job} failed because ${what}; it runs again after a backoff. ${details}`,
+        'transient',
+        `helm_${reason.replace(/^helm_/, '')}`,
+      );
+    }
+  }
+  return new StoreFault(
+    `${job} failed: ${details}`,
+    'permanent',
+    'helm_failed',
+  );
 }

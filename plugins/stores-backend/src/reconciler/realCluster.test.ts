@@ -5,7 +5,7 @@
  * gate uses mode url with a local stand-in here; healthCheckThroughApiServer.test.ts covers the
  * default mode, through the API server's service proxy.
  */
-import { TestDatabases } from '@backstage/backend-test-utils';
+import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
 import {
   startTestCluster,
   TestCluster,
@@ -21,11 +21,15 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { readStoresConfig } from '../config/readStoresConfig';
+import { OrphanSweep } from './OrphanSweep';
 import { apiMessage, KubernetesClient } from '../kubernetes/KubernetesClient';
-import { createHarness, Harness } from '../__testUtils__/harness';
+import { createHarness, Harness, rewindStep } from '../__testUtils__/harness';
 import {
   auditedRequests,
+  helmHistory,
   kubernetesClientFromFile,
+  setSimHelmFaults,
+  watchHelmActivity,
   readRbacRules,
   renderChart,
   renderStoreChart,
@@ -46,6 +50,8 @@ const describeWithCluster = availability.available ? describe : describe.skip;
 
 const OWNER = 'group:default/team-a';
 const USER = 'user:default/ann';
+const WEBHOOK_REFUSED =
+  'Error: INSTALLATION FAILED: 1 error occurred:\n\t* Internal error occurred: failed calling webhook "validate.nginx.ingress.kubernetes.io": failed to call webhook: Post "https://ingress-nginx-controller-admission.ingress-nginx.svc:443/networking/v1/ingresses?timeout=10s": dial tcp 10.96.0.12:443: connect: connection refused';
 const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
 
 describeWithCluster('stores on a real Kubernetes API server', () => {
@@ -108,7 +114,7 @@ describeWithCluster('stores on a real Kubernetes API server', () => {
           maxBackoff: { seconds: 2 },
           stepTimeout: { minutes: 5 },
         },
-        helm: { timeout: '3m', backoffLimit: 1 },
+        helm: { timeout: '3m' },
         ...configOverrides,
       },
     });
@@ -116,6 +122,14 @@ describeWithCluster('stores on a real Kubernetes API server', () => {
 
   const events = async (h: Harness, id: string) =>
     (await h.repository.listEvents(id, 500)).reverse();
+
+  async function waitForNamespaceGone(name: string) {
+    for (let i = 0; i < 120; i++) {
+      if (!(await admin.read('v1', 'Namespace', undefined, name))) return;
+      await new Promise(resolve => setTimeout(resolve, 500));
+    }
+    throw new Error(`namespace ${name} was not deleted`);
+  }
 
   async function resourceVersions(namespace: string) {
     const read = async (
@@ -217,20 +231,7 @@ describeWithCluster('stores on a real Kubernetes API server', () => {
 
     // Server-side apply is idempotent: running the guardrails step again changes nothing.
     const before = await resourceVersions(ns);
-    const claimed = await h.repository.claimStore(
-      created.id,
-      'test',
-      Date.now(),
-      60_000,
-    );
-    await h.repository.updateClaimedStore(
-      created.id,
-      'test',
-      claimed!.generation,
-      { status: 'Provisioning', step: 'guardrails' },
-      Date.now(),
-    );
-    await h.repository.releaseStore(created.id, 'test');
+    await rewindStep(h, created.id, 'guardrails');
     await h.runUntil(created.id, s => s?.status === 'Ready', 60);
     expect(await resourceVersions(ns)).toEqual(before);
 
@@ -299,11 +300,10 @@ describeWithCluster('stores on a real Kubernetes API server', () => {
     );
   });
 
-  it("retries a failing Helm Job (backoffLimit) and then reports Failed with helm's own error", async () => {
+  it("runs helm once and reports Failed with helm's own error", async () => {
     const h = await harness({
       helm: {
         timeout: '1m',
-        backoffLimit: 1,
         chart: { source: 'reference', reference: '/charts/does-not-exist.tgz' },
       },
     });
@@ -317,17 +317,314 @@ describeWithCluster('stores on a real Kubernetes API server', () => {
       120,
     );
     expect(failed!.status).toBe('Failed');
+    expect(failed!.attempts).toBe(1);
     expect(failed!.lastError).toMatch(
       /^Helm install Job helm-install-1 failed: Job has reached the specified backoff limit/,
     );
     expect(failed!.lastError).toMatch(/Error: .*does-not-exist\.tgz/);
+    // backoffLimit 0: one pod, one helm run.
     const pods = await admin.list(
       'v1',
       'Pod',
       created.namespace,
       'job-name=helm-install-1',
     );
-    expect(pods).toHaveLength(2);
+    expect(pods).toHaveLength(1);
+  });
+
+  it('reruns a Helm Job that an admission webhook refused, one Job at a time, one revision in the end', async () => {
+    const h = await harness();
+    const helmActivity = await watchHelmActivity(cluster.adminKubeconfigPath);
+    await setSimHelmFaults(admin, [
+      {
+        namespacePrefix: 'store-flaky-',
+        argsContain: 'upgrade',
+        firstRuns: 2,
+        message: WEBHOOK_REFUSED,
+      },
+    ]);
+    try {
+      const created = await h.service.createStore(
+        { name: 'flaky', owner: OWNER, plan: 'small' },
+        USER,
+      );
+      const ready = await h.runUntil(
+        created.id,
+        s => s?.status === 'Ready' || s?.status === 'Failed',
+        180,
+      );
+      expect(ready).toMatchObject({ status: 'Ready', lastError: null });
+      const retries = (await events(h, created.id)).filter(
+        e => e.type === 'retry.scheduled',
+      );
+      expect(retries).toHaveLength(2);
+      for (const retry of retries) {
+        expect(retry.message).toMatch(
+          /^Helm install Job helm-install-1 failed because an admission webhook in the cluster was not answering; it runs again after a backoff\./,
+        );
+        expect(retry.message).toContain('connect: connection refused');
+      }
+      expect(await helmHistory(admin, created.namespace)).toEqual([
+        'v1:deployed',
+      ]);
+      expect(helmActivity.mostJobsAtOnce.get(created.namespace)).toBe(1);
+      expect(helmActivity.failedHelmPods.get(created.namespace)?.size).toBe(2);
+      expect(helmActivity.highestRevision.get(created.namespace)).toBe(1);
+      expect(helmActivity.errors).toEqual([]);
+    } finally {
+      helmActivity.stop();
+      await setSimHelmFaults(admin, []);
+    }
+  });
+
+  it('clears the lock of a helm killed midway (pending-install) and installs revision 1', async () => {
+    const h = await harness();
+    await setSimHelmFaults(admin, [
+      {
+        namespacePrefix: 'store-locked-',
+        argsContain: 'upgrade',
+        firstRuns: 1,
+        killWhenPending: true,
+      },
+    ]);
+    try {
+      const created = await h.service.createStore(
+        { name: 'locked', owner: OWNER, plan: 'small' },
+        USER,
+      );
+      const ready = await h.runUntil(
+        created.id,
+        s => s?.status === 'Ready' || s?.status === 'Failed',
+        180,
+      );
+      expect(ready).toMatchObject({ status: 'Ready', lastError: null });
+      const log = await events(h, created.id);
+      expect(log.find(e => e.type === 'retry.scheduled')!.message).toMatch(
+        /^Helm install Job helm-install-1 was interrupted before helm finished/,
+      );
+      expect(log.find(e => e.type === 'helm.lock.cleared')!.message).toBe(
+        'Helm release woocommerce revision 1 was left pending-install by a Helm run that was stopped midway; removed that lock (no other Helm Job of this store is running)',
+      );
+      expect(await helmHistory(admin, created.namespace)).toEqual([
+        'v1:deployed',
+      ]);
+    } finally {
+      await setSimHelmFaults(admin, []);
+    }
+  });
+
+  it('finishes a deletion whose helm uninstall hangs past the step timeout', async () => {
+    const h = await harness({
+      reconciler: {
+        maxAttempts: 10,
+        initialBackoff: { milliseconds: 500 },
+        maxBackoff: { seconds: 2 },
+        stepTimeout: { seconds: 20 },
+      },
+    });
+    const created = await h.service.createStore(
+      { name: 'stuck-del', owner: OWNER, plan: 'small' },
+      USER,
+    );
+    expect(
+      (await h.runUntil(created.id, s => s?.status === 'Ready', 180))!.status,
+    ).toBe('Ready');
+    await setSimHelmFaults(admin, [
+      {
+        namespacePrefix: created.namespace,
+        argsContain: 'uninstall',
+        delaySeconds: 3600,
+      },
+    ]);
+    try {
+      const started = Date.now();
+      await h.service.deleteStore(
+        (await h.repository.getStore(created.id))!,
+        USER,
+      );
+      expect(
+        await h.runUntil(created.id, s => s === undefined, 120),
+      ).toBeUndefined();
+      const took = (Date.now() - started) / 1000;
+      const log = await events(h, created.id);
+      expect(log.find(e => e.type === 'helm.uninstall.skipped')!.message).toBe(
+        "Helm uninstall skipped: it did not finish within 20 s. Deleting the namespace removes the release's objects instead.",
+      );
+      expect(
+        await admin.read('v1', 'Namespace', undefined, created.namespace),
+      ).toBeUndefined();
+      // eslint-disable-next-line no-console
+      console.log(
+        `stuck deletion: helm uninstall hung, step timeout 20 s, store gone after ${took.toFixed(
+          1,
+        )} s`,
+      );
+    } finally {
+      await setSimHelmFaults(admin, []);
+    }
+  });
+
+  it('re-binds its rights to delete a store whose RoleBinding is gone, and deletes the namespace directly when it can get none', async () => {
+    const h = await harness();
+    const [rebound, rightless] = await Promise.all(
+      ['rebind', 'rightless'].map(name =>
+        h.service.createStore({ name, owner: OWNER, plan: 'small' }, USER),
+      ),
+    );
+    for (const store of [rebound, rightless]) {
+      expect(
+        (await h.runUntil(store.id, s => s?.status === 'Ready', 180))!.status,
+      ).toBe('Ready');
+      await admin.delete(
+        'rbac.authorization.k8s.io/v1',
+        'RoleBinding',
+        store.namespace,
+        'storeplane-store-manager',
+      );
+    }
+    // With its RoleBinding gone, every call inside the namespace is refused (403)...
+    const sa = kubernetesClientFromFile(serviceAccountKubeconfig);
+    await expect(
+      sa.list('batch/v1', 'Job', rebound.namespace),
+    ).rejects.toMatchObject({ code: 403 });
+
+    // ...deletion binds the role again and uninstalls the Helm way,
+    await h.service.deleteStore(
+      (await h.repository.getStore(rebound.id))!,
+      USER,
+    );
+    expect(
+      await h.runUntil(rebound.id, s => s === undefined, 120),
+    ).toBeUndefined();
+    expect((await events(h, rebound.id)).map(e => e.type)).toContain(
+      'helm.uninstall.succeeded',
+    );
+
+    // ...and when binding gives no rights (the store-manager ClusterRole is missing), it
+    // deletes the namespace without helm instead of retrying for ever.
+    const role = rbac.objects.find(
+      o =>
+        o.kind === 'ClusterRole' && o.metadata!.name === rbac.storeManagerRole,
+    )!;
+    await admin.delete(
+      'rbac.authorization.k8s.io/v1',
+      'ClusterRole',
+      undefined,
+      rbac.storeManagerRole,
+    );
+    try {
+      await h.service.deleteStore(
+        (await h.repository.getStore(rightless.id))!,
+        USER,
+      );
+      expect(
+        await h.runUntil(rightless.id, s => s === undefined, 120),
+      ).toBeUndefined();
+    } finally {
+      await admin.apply(role);
+    }
+    const skipped = (await events(h, rightless.id)).find(
+      e => e.type === 'helm.uninstall.skipped',
+    );
+    expect(skipped!.message).toMatch(
+      new RegExp(
+        `^Helm uninstall skipped: Storeplane bound ClusterRole ${rbac.storeManagerRole} in ${rightless.namespace} but still has no rights there`,
+      ),
+    );
+    expect(
+      await admin.read('v1', 'Namespace', undefined, rightless.namespace),
+    ).toBeUndefined();
+  });
+
+  it('gives up on a WordPress that answers one byte a second within the health check deadline, and is Ready once it answers', async () => {
+    const h = await harness({
+      healthCheck: {
+        mode: 'url',
+        urlTemplate: `${health.url}/{namespace}`,
+        timeout: { seconds: 2 },
+      },
+    });
+    const created = await h.service.createStore(
+      { name: 'slow-wp', owner: OWNER, plan: 'small' },
+      USER,
+    );
+    health.slow.add(created.namespace);
+    const passes: number[] = [];
+    const timedPass = async () => {
+      const started = Date.now();
+      await h.loop.runOnce();
+      passes.push(Date.now() - started);
+    };
+    try {
+      await h.runUntil(
+        created.id,
+        s => s?.step === 'health' && (s?.attempts ?? 0) >= 2,
+        180,
+      );
+      // A pass that meets the slow WordPress ends at the deadline, not when the page does.
+      for (let i = 0; i < 2; i++) {
+        await new Promise(resolve => setTimeout(resolve, 2500));
+        await timedPass();
+      }
+    } finally {
+      health.slow.delete(created.namespace);
+    }
+    const retry = (await events(h, created.id)).find(
+      e => e.type === 'retry.scheduled' && e.message.includes('WordPress'),
+    );
+    expect(retry!.message).toMatch(
+      /^WordPress health check could not connect: 127\.0\.0\.1:\d+ did not answer within 2000 ms/,
+    );
+    expect(Math.max(...passes)).toBeLessThan(4000);
+    expect(
+      (await h.runUntil(created.id, s => s?.status === 'Ready', 60))!.status,
+    ).toBe('Ready');
+    // eslint-disable-next-line no-console
+    console.log(
+      `slow health: WordPress at 1 byte/s, deadline 2 s, longest reconcile pass ${Math.max(
+        ...passes,
+      )} ms; Ready once it answers`,
+    );
+  });
+
+  it('sweeps orphans on the real API server: a labelled namespace without a store goes, a store whose namespace vanished is marked', async () => {
+    const h = await harness();
+    const created = await h.service.createStore(
+      { name: 'vanish', owner: OWNER, plan: 'small' },
+      USER,
+    );
+    expect(
+      (await h.runUntil(created.id, s => s?.status === 'Ready', 180))!.status,
+    ).toBe('Ready');
+    await admin.apply({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {
+        name: 'store-orphan-abcde',
+        labels: {
+          'app.kubernetes.io/managed-by': 'storeplane',
+          'storeplane.io/store-id': 'orphan-abcde',
+        },
+      },
+    });
+    await admin.delete('v1', 'Namespace', undefined, created.namespace);
+    await waitForNamespaceGone(created.namespace);
+
+    const sweep = new OrphanSweep({
+      repository: h.repository,
+      kubernetes: () => kubernetesClientFromFile(serviceAccountKubeconfig),
+      logger: mockServices.logger.mock(),
+      gracePeriodMs: 0,
+      onChange: () => {},
+    });
+    const result = await sweep.run();
+    // The other tests' stores live in other databases, so their namespaces are orphans here too.
+    expect(result.deleted).toContain('store-orphan-abcde');
+    expect(result.repaired).toEqual([{ id: created.id, status: 'Failed' }]);
+    await waitForNamespaceGone('store-orphan-abcde');
+    expect((await h.repository.getStore(created.id))!.lastError).toMatch(
+      /no longer exists: it was deleted outside Storeplane/,
+    );
   });
 
   it('cannot grant itself more than it holds: binding a ClusterRole without `bind` on it is refused', async () => {
@@ -464,13 +761,19 @@ describeWithCluster('stores on a real Kubernetes API server', () => {
     );
     // services/proxy serves healthCheck.mode serviceProxy, which these tests do not use (see the file header).
     const exercised = grants.filter(g => g.resource !== 'services/proxy');
-    const usedOnlyByDeletion = new Set([
-      'namespaces:delete',
-      'jobs:list',
+    const usedOnlyByDeletion = new Set(['namespaces:delete']);
+    const usedOnlyByHelmUninstall = new Set([
       'jobs:delete',
       'serviceaccounts:get',
     ]);
-    const usedOnlyWhenHelmFails = new Set(['pods:list']);
+    const usedOnlyToClearAnInterruptedHelm = new Set(['secrets:delete']);
+    const usedOnlyByTheOrphanSweep = new Set(['namespaces:list']);
+    const special = new Set([
+      ...usedOnlyByDeletion,
+      ...usedOnlyByHelmUninstall,
+      ...usedOnlyToClearAnInterruptedHelm,
+      ...usedOnlyByTheOrphanSweep,
+    ]);
 
     function roleWithout(grant: Grant): KubernetesObject {
       const name =
@@ -523,23 +826,10 @@ describeWithCluster('stores on a real Kubernetes API server', () => {
       [`${g.role}: ${g.verb} ${g.resource}`, g] as const;
     const key = (g: Grant) => `${g.resource}:${g.verb}`;
 
-    it.each(exercised.filter(g => !usedOnlyByDeletion.has(key(g))).map(label))(
+    it.each(exercised.filter(g => !special.has(key(g))).map(label))(
       'without %s provisioning is refused and the store says so in plain words',
       async (_, grant) => {
-        const h = await harness(
-          usedOnlyWhenHelmFails.has(key(grant))
-            ? {
-                helm: {
-                  timeout: '1m',
-                  backoffLimit: 0,
-                  chart: {
-                    source: 'reference',
-                    reference: '/charts/missing.tgz',
-                  },
-                },
-              }
-            : {},
-        );
+        const h = await harness();
         const failed = await withGrantRemoved(grant, async () => {
           const created = await h.service.createStore(
             { name: 'rbac', owner: OWNER, plan: 'small' },
@@ -584,5 +874,84 @@ describeWithCluster('stores on a real Kubernetes API server', () => {
         ).toBeUndefined();
       },
     );
+
+    it.each(
+      exercised.filter(g => usedOnlyByHelmUninstall.has(key(g))).map(label),
+    )(
+      'without %s helm uninstall is refused: deletion says so and deletes the namespace anyway',
+      async (_, grant) => {
+        const h = await harness();
+        const created = await h.service.createStore(
+          { name: 'rbac-uninst', owner: OWNER, plan: 'small' },
+          USER,
+        );
+        await h.runUntil(created.id, s => s?.status === 'Ready', 180);
+        const gone = await withGrantRemoved(grant, async () => {
+          await h.service.deleteStore(
+            (await h.repository.getStore(created.id))!,
+            USER,
+          );
+          return h.runUntil(created.id, s => s === undefined, 120);
+        });
+        expect(gone).toBeUndefined();
+        const skipped = (await events(h, created.id)).find(
+          e => e.type === 'helm.uninstall.skipped',
+        );
+        expect(skipped!.message).toMatch(refused);
+      },
+    );
+
+    it.each(
+      exercised
+        .filter(g => usedOnlyToClearAnInterruptedHelm.has(key(g)))
+        .map(label),
+    )(
+      'without %s the lock of a helm killed midway cannot be cleared, and the store says so',
+      async (_, grant) => {
+        const h = await harness();
+        await setSimHelmFaults(admin, [
+          {
+            namespacePrefix: 'store-rbac-lock-',
+            argsContain: 'upgrade',
+            firstRuns: 1,
+            killWhenPending: true,
+          },
+        ]);
+        try {
+          const failed = await withGrantRemoved(grant, async () => {
+            const created = await h.service.createStore(
+              { name: 'rbac-lock', owner: OWNER, plan: 'small' },
+              USER,
+            );
+            return h.runUntil(
+              created.id,
+              s => s?.status === 'Failed' || s?.status === 'Ready',
+              120,
+            );
+          });
+          expect(failed!.status).toBe('Failed');
+          expect(failed!.lastError).toMatch(refused);
+        } finally {
+          await setSimHelmFaults(admin, []);
+        }
+      },
+    );
+
+    it.each(
+      exercised.filter(g => usedOnlyByTheOrphanSweep.has(key(g))).map(label),
+    )('without %s the orphan sweep is refused', async (_, grant) => {
+      const h = await harness();
+      const sweep = new OrphanSweep({
+        repository: h.repository,
+        kubernetes: () => kubernetesClientFromFile(serviceAccountKubeconfig),
+        logger: mockServices.logger.mock(),
+        gracePeriodMs: 0,
+        onChange: () => {},
+      });
+      await withGrantRemoved(grant, async () => {
+        await expect(sweep.run()).rejects.toMatchObject({ code: 403 });
+      });
+      await expect(sweep.run()).resolves.toBeDefined();
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { KubernetesObject, V1Job, V1Pod } from '@kubernetes/client-node';
+import { KubernetesObject } from '@kubernetes/client-node';
 import { StorePlan, StoreStep } from '@storeplane/plugin-stores-common';
 import { stringify } from 'yaml';
 import { StoresConfig } from '../config/readStoresConfig';
@@ -8,9 +8,6 @@ import {
   chartConfigMapManifest,
   credentialsSecretManifest,
   CREDENTIALS_SECRET,
-  helmJobManifest,
-  helmJobName,
-  HelmOperation,
   helmServiceAccountManifest,
   HELM_SERVICE_ACCOUNT,
   installerRoleBindingManifest,
@@ -22,16 +19,26 @@ import {
   valuesConfigMapManifest,
 } from '../kubernetes/storeResources';
 import { NewStoreEvent, StoreRecord } from '../database/StoreRepository';
-import { StoreFault } from './faults';
+import { classifyFault, StoreFault } from './faults';
+import {
+  clearInterruptedRelease,
+  discardHelmJob,
+  ensureHelmJob,
+} from './helmJobs';
 
 export interface StepContext {
   store: StoreRecord;
   plan: StorePlan;
   engine: StoreEngine;
   engineInput: EngineStoreInput;
+  /** Writes are fenced by the claim's lease. */
   kube: KubernetesClient;
   config: StoresConfig;
   bundledChart: () => Promise<{ archiveBase64: string }>;
+  /** How long the current step has been running, on the database's clock. */
+  stepElapsedMs: number;
+  /** Records an event at once (for what a step did on its way). */
+  record(event: NewStoreEvent): Promise<void>;
 }
 
 /** What a step did: moved the store on, or is waiting on the cluster and wants another look. */
@@ -41,16 +48,23 @@ export type StepOutcome =
       next: StoreStep | 'ready' | 'deleted';
       event: NewStoreEvent;
     }
-  | { type: 'wait'; requeueMs: number; waitingFor: string };
+  | {
+      type: 'wait';
+      requeueMs: number;
+      waitingFor: string;
+      /** Shown as the store's last error while it waits (e.g. a namespace stuck Terminating). */
+      problem?: string;
+    };
 
 const advance = (
   next: StoreStep | 'ready' | 'deleted',
   message: string,
   type: string,
+  level: NewStoreEvent['level'] = 'info',
 ): StepOutcome => ({
   type: 'advance',
   next,
-  event: { type, level: 'info', message },
+  event: { type, level, message },
 });
 
 const wait = (waitingFor: string, requeueMs = 3000): StepOutcome => ({
@@ -59,7 +73,13 @@ const wait = (waitingFor: string, requeueMs = 3000): StepOutcome => ({
   waitingFor,
 });
 
-const RBAC_PROPAGATION_CHECKS = 10;
+export const describeDuration = (ms: number) =>
+  ms >= 60_000
+    ? `${Math.round(ms / 60_000)} minutes`
+    : `${Math.round(ms / 1000)} s`;
+
+/** A new RoleBinding reaches the authorizer within seconds; more on a loaded API server. */
+const RBAC_PROPAGATION_CHECKS = 20;
 
 /** Step 1: the namespace and its guardrails (quota, limit range, network policies, RBAC). */
 export async function applyNamespaceGuardrails(
@@ -77,22 +97,7 @@ export async function applyNamespaceGuardrails(
     );
   }
   await kube.apply(namespaceManifest(store));
-
-  const rbac = config.kubernetes;
-  if (rbac.serviceAccount) {
-    await kube.apply(
-      managerRoleBindingManifest(
-        store,
-        rbac.storeManagerClusterRole,
-        rbac.serviceAccount,
-      ),
-    );
-    await waitForNamespaceRights(
-      kube,
-      store.namespace,
-      rbac.storeManagerClusterRole,
-    );
-  }
+  await ensureNamespaceRights(ctx);
 
   const budget = engine.resourceBudget(plan);
   await kube.apply(resourceQuotaManifest(store, budget));
@@ -106,7 +111,10 @@ export async function applyNamespaceGuardrails(
   }
   await kube.apply(helmServiceAccountManifest(store));
   await kube.apply(
-    installerRoleBindingManifest(store, rbac.storeInstallerClusterRole),
+    installerRoleBindingManifest(
+      store,
+      config.kubernetes.storeInstallerClusterRole,
+    ),
   );
   return advance(
     'secret',
@@ -123,7 +131,7 @@ async function waitForNamespaceRights(
 ) {
   for (let check = 0; check < RBAC_PROPAGATION_CHECKS; check++) {
     if (await kube.canI(namespace, 'create', '', 'resourcequotas')) return;
-    await new Promise(resolve => setTimeout(resolve, 300));
+    await new Promise(resolve => setTimeout(resolve, 500));
   }
   throw new StoreFault(
     `Storeplane bound ClusterRole ${clusterRole} in ${namespace} but still has no rights there; check that the ClusterRole exists and grants what charts/backstage-storeplane/files/rbac-rules.yaml lists`,
@@ -163,65 +171,11 @@ export async function ensureCredentialsSecret(
   );
 }
 
-interface JobState {
-  phase: 'absent' | 'running' | 'succeeded' | 'failed';
-  message?: string;
-}
-
-async function readJobState(
-  kube: KubernetesClient,
-  namespace: string,
-  name: string,
-): Promise<JobState> {
-  const job = await kube.read<V1Job>('batch/v1', 'Job', namespace, name);
-  if (!job) return { phase: 'absent' };
-  const conditions = job.status?.conditions ?? [];
-  const isTrue = (type: string) =>
-    conditions.some(c => c.type === type && c.status === 'True');
-  if (isTrue('Complete')) return { phase: 'succeeded' };
-  if (isTrue('Failed')) {
-    const reason =
-      conditions.find(c => c.type === 'Failed')?.message ?? 'the Job failed';
-    return {
-      phase: 'failed',
-      message: `${reason}${await jobOutputTail(kube, namespace, name)}`,
-    };
-  }
-  return { phase: 'running' };
-}
-
-/** The last lines helm printed, from the failed pod's termination message. */
-async function jobOutputTail(
-  kube: KubernetesClient,
-  namespace: string,
-  jobName: string,
-): Promise<string> {
-  const pods = await kube.list<V1Pod>(
-    'v1',
-    'Pod',
-    namespace,
-    `job-name=${jobName}`,
-  );
-  const messages = pods
-    .map(pod =>
-      pod.status?.containerStatuses?.[0]?.state?.terminated?.message?.trim(),
-    )
-    .filter((message): message is string => Boolean(message));
-  const last = messages[messages.length - 1];
-  return last
-    ? `. Helm output (last lines):\n${last.split('\n').slice(-20).join('\n')}`
-    : '';
-}
-
-async function ensureHelmJob(
-  ctx: StepContext,
-  operation: HelmOperation,
-): Promise<JobState & { name: string }> {
+/** Step 3: the Helm install Job ran to success (one Job at a time; transient failures rerun). */
+export async function runHelmInstall(ctx: StepContext): Promise<StepOutcome> {
   const { kube, store, engine, config } = ctx;
-  const name = helmJobName(operation, store.generation);
-  const state = await readJobState(kube, store.namespace, name);
-  if (state.phase !== 'absent') return { ...state, name };
-  if (operation === 'install') {
+  const run = await ensureHelmJob(ctx, 'install', async () => {
+    await clearInterruptedRelease(ctx);
     if (config.helm.chartSource === 'bundled') {
       const chart = await ctx.bundledChart();
       await kube.apply(chartConfigMapManifest(store, chart.archiveBase64));
@@ -232,37 +186,22 @@ async function ensureHelmJob(
         stringify(engine.helmValues(ctx.engineInput)),
       ),
     );
+  });
+  switch (run.phase) {
+    case 'waitingForOthers':
+      return wait(`${run.others.join(', ')} to be deleted before Helm runs`);
+    case 'running':
+      return wait(`Helm install Job ${run.name}`);
+    case 'succeeded':
+      return advance(
+        'workloads',
+        `Helm install Job ${run.name} succeeded`,
+        'helm.install.succeeded',
+      );
+    default:
+      if (run.fault.kind === 'transient') await discardHelmJob(ctx, run.name);
+      throw run.fault;
   }
-  await kube.createIfAbsent(
-    helmJobManifest({
-      store,
-      engine,
-      operation,
-      generation: store.generation,
-      helm: config.helm,
-    }),
-  );
-  return { phase: 'running', name };
-}
-
-/** Step 3: the Helm install Job ran to success. */
-export async function runHelmInstall(ctx: StepContext): Promise<StepOutcome> {
-  const job = await ensureHelmJob(ctx, 'install');
-  if (job.phase === 'succeeded') {
-    return advance(
-      'workloads',
-      `Helm install Job ${job.name} succeeded`,
-      'helm.install.succeeded',
-    );
-  }
-  if (job.phase === 'failed') {
-    throw new StoreFault(
-      `Helm install Job ${job.name} failed: ${job.message}`,
-      'permanent',
-      'helm_failed',
-    );
-  }
-  return wait(`Helm install Job ${job.name}`);
 }
 
 interface Workload extends KubernetesObject {
@@ -344,7 +283,7 @@ export async function checkStoreHealth(ctx: StepContext): Promise<StepOutcome> {
       status = await httpStatusOf(
         url,
         { method: 'GET' },
-        config.kubernetes.requestTimeoutMs,
+        config.healthCheck.timeoutMs,
       );
     } else {
       via = `the API server's service proxy to ${service}:${port}`;
@@ -353,6 +292,7 @@ export async function checkStoreHealth(ctx: StepContext): Promise<StepOutcome> {
         service,
         port,
         path,
+        config.healthCheck.timeoutMs,
       );
     }
   } catch (error) {
@@ -376,70 +316,115 @@ export async function checkStoreHealth(ctx: StepContext): Promise<StepOutcome> {
   );
 }
 
-/** Deletion step 1: helm uninstall, so hooks and release storage are cleaned the Helm way. */
+/**
+ * Deletion step 1: helm uninstall, so hooks and release storage are cleaned the Helm way.
+ * Deleting the namespace (step 2) removes the release's objects anyway, so whenever helm
+ * cannot run (no namespace rights even after re-binding them, no Helm ServiceAccount) or does
+ * not finish within the step timeout, deletion goes on without it instead of waiting for ever.
+ */
 export async function runHelmUninstall(ctx: StepContext): Promise<StepOutcome> {
-  const { kube, store } = ctx;
+  const { kube, store, config } = ctx;
   const namespace = await kube.read<
     KubernetesObject & { status?: { phase?: string } }
   >('v1', 'Namespace', undefined, store.namespace);
-  const serviceAccount =
-    namespace &&
-    (await kube.read(
+  if (!namespace || namespace.status?.phase === 'Terminating') {
+    return advance(
+      'namespaceDeletion',
+      'Nothing for Helm to uninstall (the namespace does not exist or is already being deleted)',
+      'helm.uninstall.skipped',
+    );
+  }
+  const skip = (why: string) =>
+    advance(
+      'namespaceDeletion',
+      `Helm uninstall skipped: ${why}. Deleting the namespace removes the release's objects instead.`,
+      'helm.uninstall.skipped',
+      'warning',
+    );
+  if (ctx.stepElapsedMs > config.reconciler.stepTimeoutMs) {
+    return skip(
+      `it did not finish within ${describeDuration(
+        config.reconciler.stepTimeoutMs,
+      )}`,
+    );
+  }
+  try {
+    // A store whose guardrails never finished may lack the binding that gives Storeplane
+    // rights in its namespace; without it every call below would be refused for ever.
+    await ensureNamespaceRights(ctx);
+    const serviceAccount = await kube.read(
       'v1',
       'ServiceAccount',
       store.namespace,
       HELM_SERVICE_ACCOUNT,
-    ));
-  if (
-    !namespace ||
-    namespace.status?.phase === 'Terminating' ||
-    !serviceAccount
-  ) {
-    return advance(
-      'namespaceDeletion',
-      'Nothing for Helm to uninstall (the namespace or its Helm ServiceAccount does not exist)',
-      'helm.uninstall.skipped',
     );
+    if (!serviceAccount) {
+      return skip(
+        `the namespace has no Helm ServiceAccount, so nothing was installed`,
+      );
+    }
+    const run = await ensureHelmJob(ctx, 'uninstall');
+    switch (run.phase) {
+      case 'waitingForOthers':
+        return wait(`${run.others.join(', ')} to be deleted before Helm runs`);
+      case 'running':
+        return wait(`Helm uninstall Job ${run.name}`);
+      case 'succeeded':
+        return advance(
+          'namespaceDeletion',
+          `Helm uninstall Job ${run.name} succeeded`,
+          'helm.uninstall.succeeded',
+        );
+      default:
+        return advance(
+          'namespaceDeletion',
+          `${run.fault.message}. Deleting the namespace removes the release's objects anyway.`,
+          'helm.uninstall.failed',
+          'warning',
+        );
+    }
+  } catch (error) {
+    const fault = classifyFault(error);
+    if (fault.reason === 'forbidden') return skip(fault.message);
+    throw error;
   }
-  // An install still running would race the uninstall.
-  for (const job of await kube.list<V1Job>(
-    'batch/v1',
-    'Job',
-    store.namespace,
-    'storeplane.io/helm-operation=install',
-  )) {
-    await kube.delete('batch/v1', 'Job', store.namespace, job.metadata!.name!);
-  }
-  const job = await ensureHelmJob(ctx, 'uninstall');
-  if (job.phase === 'succeeded') {
-    return advance(
-      'namespaceDeletion',
-      `Helm uninstall Job ${job.name} succeeded`,
-      'helm.uninstall.succeeded',
-    );
-  }
-  if (job.phase === 'failed') {
-    // Deleting the namespace removes whatever helm left behind, so deletion goes on.
-    return {
-      type: 'advance',
-      next: 'namespaceDeletion',
-      event: {
-        type: 'helm.uninstall.failed',
-        level: 'warning',
-        message: `Helm uninstall Job ${job.name} failed; deleting the namespace removes the release's objects anyway. ${job.message}`,
-      },
-    };
-  }
-  return wait(`Helm uninstall Job ${job.name}`);
 }
 
-/** Deletion step 2: delete the namespace and wait until the API server has finalized it. */
+/** Re-binds the store-manager role to Storeplane in the namespace (idempotent) and waits for it. */
+async function ensureNamespaceRights(ctx: StepContext) {
+  const { kube, store, config } = ctx;
+  const rbac = config.kubernetes;
+  if (!rbac.serviceAccount) return;
+  await kube.apply(
+    managerRoleBindingManifest(
+      store,
+      rbac.storeManagerClusterRole,
+      rbac.serviceAccount,
+    ),
+  );
+  await waitForNamespaceRights(
+    kube,
+    store.namespace,
+    rbac.storeManagerClusterRole,
+  );
+}
+
+interface NamespaceStatus {
+  phase?: string;
+  conditions?: Array<{ type: string; status: string; message?: string }>;
+}
+
+/**
+ * Deletion step 2: delete the namespace and wait until the API server has finalized it. It
+ * waits as long as that takes; once past the step timeout it says, as the store's last error,
+ * what is holding the namespace (remaining content, finalizers).
+ */
 export async function deleteStoreNamespace(
   ctx: StepContext,
 ): Promise<StepOutcome> {
-  const { kube, store } = ctx;
+  const { kube, store, config } = ctx;
   const namespace = await kube.read<
-    KubernetesObject & { status?: { phase?: string } }
+    KubernetesObject & { status?: NamespaceStatus }
   >('v1', 'Namespace', undefined, store.namespace);
   if (!namespace) {
     return advance(
@@ -452,7 +437,27 @@ export async function deleteStoreNamespace(
   if (namespace.status?.phase !== 'Terminating') {
     await kube.delete('v1', 'Namespace', undefined, store.namespace);
   }
-  return wait(`namespace ${store.namespace} to be finalized`, 2000);
+  if (ctx.stepElapsedMs <= config.reconciler.stepTimeoutMs) {
+    return wait(`namespace ${store.namespace} to be finalized`, 2000);
+  }
+  const holding = (namespace.status?.conditions ?? [])
+    .filter(c => c.status === 'True' && c.message)
+    .map(c => c.message)
+    .join('; ');
+  return {
+    type: 'wait',
+    requeueMs: 30_000,
+    waitingFor: `namespace ${store.namespace} to be finalized`,
+    problem: `Namespace ${
+      store.namespace
+    } is still being deleted after more than ${describeDuration(
+      config.reconciler.stepTimeoutMs,
+    )}${
+      holding ? `: ${holding}` : ''
+    }. Deletion keeps waiting; a finalizer whose controller is missing must be removed by hand (kubectl get namespace ${
+      store.namespace
+    } -o yaml).`,
+  };
 }
 
 export const STEP_FUNCTIONS: Record<

@@ -703,15 +703,21 @@ describe.each(databases.eachSupportedId())(
         .set('Authorization', ANN);
       // What the reconciler does once the namespace is gone (claiming as of an hour later
       // takes over the lease of a reconcile pass that the delete may have started).
-      const repository = new StoreRepository(knex);
+      const repository = new StoreRepository(knex, {
+        clockShiftMs: () => 3_600_000,
+      });
+      const stored = await repository.getStore(id);
       const claimed = await repository.claimStore(
-        id,
-        'test',
-        Date.now() + 3_600_000,
+        { id, generation: stored!.generation },
+        'test/1',
         60_000,
       );
       expect(
-        await repository.deleteClaimedStore(id, 'test', claimed!.generation),
+        await repository.deleteClaimedStore(
+          id,
+          'test/1',
+          claimed!.store.generation,
+        ),
       ).toBe(true);
 
       expect(
