@@ -73,9 +73,10 @@ export class StoreReconciler {
 
   /** Runs the store's current step; returns the updated store when the next step can run right away. */
   private async runStep(
-    store: StoreRecord,
+    claimed: StoreRecord,
     lease: StoreLease,
   ): Promise<StoreRecord | undefined> {
+    let store = claimed;
     const step = store.step;
     if (!step) return undefined;
     try {
