@@ -134,7 +134,7 @@ describeWithCluster("the health check through the API server's proxy", () => {
           maxBackoff: { seconds: 2 },
           stepTimeout: { minutes: 5 },
         },
-        helm: { timeout: '3m', backoffLimit: 1 },
+        helm: { timeout: '3m' },
       },
     });
   }
