@@ -13,6 +13,7 @@ import {
 } from '../../plugins/stores-backend/src/__testUtils__/realCluster';
 
 export const BENCH_TOKEN = 'reliability-bench-0123456789abcdef';
+const BENCH_SUBJECT = 'reliability-bench';
 export const OWNER = 'group:default/bench';
 
 /** The in-cluster health check's stand-in; `onRequest` may stop a backend mid-check. */
@@ -147,7 +148,7 @@ export function backendConfig(
         externalAccess: [
           {
             type: 'static',
-            options: { token: BENCH_TOKEN, subject: 'reliability-bench' },
+            options: { token: BENCH_TOKEN, subject: BENCH_SUBJECT },
           },
         ],
       },
@@ -191,6 +192,8 @@ export function backendConfig(
       // Each scenario has its own database on the one cluster: a sweep would take the other
       // scenarios' namespaces for orphans. The invariant is checked by the bench instead.
       orphanSweep: { enabled: false },
+      // The bench drives the API with a static external access token (a service principal).
+      permissions: { allowedServices: [BENCH_SUBJECT] },
       limits: {
         maxActiveStoresPerUser: 100000,
         maxActiveStoresPerOwner: 100000,

@@ -136,8 +136,9 @@ export interface Config {
     permissions?: {
       /**
        * Service principals that may create, retry and delete stores and read their
-       * credentials, by subject: `external:<subject>` for static or JWKS external access
-       * tokens (`backend.auth.externalAccess`), `plugin:<id>` for another backend plugin.
+       * credentials, by subject as Backstage reports it: a static external access token's
+       * `subject` exactly as configured in `backend.auth.externalAccess`, `external:<sub>`
+       * for a JWKS token, `plugin:<id>` for another backend plugin.
        * Every other service principal may only list and read stores. Default: none.
        */
       allowedServices?: string[];

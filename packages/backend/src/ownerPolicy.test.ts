@@ -8,6 +8,15 @@ import { schedulerServiceFactory } from '@backstage/backend-defaults/scheduler';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { mockCredentials } from '@backstage/backend-test-utils';
 import catalogPlugin from '@backstage/plugin-catalog-backend';
+import { catalogEntityCreatePermission } from '@backstage/plugin-catalog-common/alpha';
+import {
+  kubernetesProxyPermission,
+  kubernetesResourcesReadPermission,
+} from '@backstage/plugin-kubernetes-common';
+import {
+  AuthorizeResult,
+  Permission,
+} from '@backstage/plugin-permission-common';
 import permissionPlugin from '@backstage/plugin-permission-backend';
 import catalogStoresModule from '@storeplane/plugin-catalog-backend-module-stores';
 import storesPolicyModule from '@storeplane/plugin-permission-backend-module-stores-policy';
@@ -250,5 +259,36 @@ describe('the shipped owner policy', () => {
       .delete(`/api/stores/stores/${teamStore}`)
       .set('Authorization', A);
     expect(deleted.status).toBe(202);
+
+    // The Kubernetes plugin's proxy acts with Storeplane's identity on the stores' cluster:
+    // administrators only. Its reads (the Kubernetes tab) and other plugins stay allowed.
+    const decide = async (authorization: string, permissions: Permission[]) => {
+      const res = await request(app)
+        .post('/api/permission/authorize')
+        .set('Authorization', authorization)
+        .send({
+          items: permissions.map((permission, i) => ({
+            id: String(i),
+            permission,
+          })),
+        });
+      expect(res.status).toBe(200);
+      return res.body.items.map((item: { result: string }) => item.result);
+    };
+    const kubernetesAndCatalog = [
+      kubernetesProxyPermission,
+      kubernetesResourcesReadPermission,
+      catalogEntityCreatePermission,
+    ];
+    expect(await decide(B, kubernetesAndCatalog)).toEqual([
+      AuthorizeResult.DENY,
+      AuthorizeResult.ALLOW,
+      AuthorizeResult.ALLOW,
+    ]);
+    expect(await decide(ADMIN, kubernetesAndCatalog)).toEqual([
+      AuthorizeResult.ALLOW,
+      AuthorizeResult.ALLOW,
+      AuthorizeResult.ALLOW,
+    ]);
   });
 });

@@ -46,15 +46,7 @@ export function decideStorePermission(
   if (!permission.name.startsWith('storeplane.')) return undefined;
   if (!caller) return { result: AuthorizeResult.DENY };
 
-  const claims = [
-    ...new Set(
-      [caller.userEntityRef, ...caller.ownershipEntityRefs].map(ref =>
-        ref.toLowerCase(),
-      ),
-    ),
-  ];
-  const admins = new Set(options.admins.map(ref => ref.toLowerCase()));
-  if (claims.some(claim => admins.has(claim))) {
+  if (isStoreAdministrator(caller, options)) {
     return { result: AuthorizeResult.ALLOW };
   }
   if (
@@ -68,8 +60,28 @@ export function decideStorePermission(
       result: AuthorizeResult.CONDITIONAL,
       pluginId: STORES_PLUGIN_ID,
       resourceType: STORE_RESOURCE_TYPE,
-      conditions: isStoreOwnerCondition(claims),
+      conditions: isStoreOwnerCondition(claimsOf(caller)),
     };
   }
   return { result: AuthorizeResult.DENY };
+}
+
+/** The caller's user ref and ownership refs, lower-cased as entity refs compare. */
+function claimsOf(caller: StorePolicyCaller): string[] {
+  return [
+    ...new Set(
+      [caller.userEntityRef, ...caller.ownershipEntityRefs].map(ref =>
+        ref.toLowerCase(),
+      ),
+    ),
+  ];
+}
+
+/** Whether the caller's user ref or one of their ownership refs is in `admins`. */
+export function isStoreAdministrator(
+  caller: StorePolicyCaller,
+  options: StorePolicyOptions,
+): boolean {
+  const admins = new Set(options.admins.map(ref => ref.toLowerCase()));
+  return claimsOf(caller).some(claim => admins.has(claim));
 }

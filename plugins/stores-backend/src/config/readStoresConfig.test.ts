@@ -39,9 +39,11 @@ describe('readStoresConfig', () => {
   it('reads the service principals that may change stores', () => {
     expect(
       read({
-        permissions: { allowedServices: ['external:ci-bot', 'plugin:ops'] },
+        permissions: {
+          allowedServices: ['ci-bot', 'external:jwks-bot', 'plugin:ops'],
+        },
       }).permissions.allowedServices,
-    ).toEqual(['external:ci-bot', 'plugin:ops']);
+    ).toEqual(['ci-bot', 'external:jwks-bot', 'plugin:ops']);
   });
 
   it.each([
@@ -89,8 +91,8 @@ describe('readStoresConfig', () => {
       "Invalid config at 'storeplane.kubernetes.source': 'incluster' is not one of 'kubeconfig', 'inCluster', 'url'",
     ],
     [
-      { permissions: { allowedServices: ['ci-bot'] } },
-      "Invalid config at 'storeplane.permissions.allowedServices': 'ci-bot' is not a service subject",
+      { permissions: { allowedServices: ['ci bot'] } },
+      "Invalid config at 'storeplane.permissions.allowedServices': 'ci bot' is not a service subject",
     ],
     [
       { healthCheck: { mode: 'proxy' } },

@@ -74,7 +74,8 @@ export interface StoresConfig {
   eventRetentionMs: number;
   permissions: {
     /**
-     * Subjects of service principals (`external:<subject>`, `plugin:<id>`) that may create,
+     * Subjects of service principals (a static token's subject, `external:<sub>` for JWKS,
+     * `plugin:<id>`) that may create,
      * retry and delete stores and read credentials. Every other service may only read.
      */
     allowedServices: string[];

@@ -87,14 +87,18 @@ export class SettingsReader {
     return this.config.getOptionalStringArray(key) ?? fallback;
   }
 
-  /** Subjects of service principals as Backstage names them: `external:…` or `plugin:…`. */
+  /**
+   * Subjects of service principals exactly as Backstage reports them: a static external
+   * access token's `subject` as configured, `external:<sub>` for a JWKS token, `plugin:<id>`
+   * for another backend plugin. Backstage itself only allows non-space characters.
+   */
   serviceSubjects(key: string): string[] {
     const subjects = this.stringArray(key, []);
-    const wrong = subjects.find(s => !/^(external|plugin):\S+$/.test(s));
+    const wrong = subjects.find(s => !/^\S+$/.test(s));
     if (wrong !== undefined) {
       throw new StoresConfigError(
         key,
-        `'${wrong}' is not a service subject; use external:<subject> (external access tokens) or plugin:<id>`,
+        `'${wrong}' is not a service subject: a subject has no spaces (a static token's subject as configured, external:<sub> for JWKS tokens, plugin:<id>)`,
       );
     }
     return subjects;
