@@ -28,7 +28,9 @@ fi
 ./scripts/yarn.sh lint:all
 ./scripts/yarn.sh prettier:check
 ./scripts/test-charts.sh
-STOREPLANE_REQUIRE_POSTGRES=1 ./scripts/with-postgres.sh ./scripts/yarn.sh test --verbose
+# Three Jest workers on two cores: the real-cluster files (each with its own control plane)
+# mostly wait on the API server and helm, so they run side by side.
+STOREPLANE_REQUIRE_POSTGRES=1 ./scripts/with-postgres.sh ./scripts/yarn.sh test --verbose --maxWorkers=3
 # Reliability figures in a small configuration (crash, faults, replicas; about 2.5 minutes):
 # real backend processes on the real control plane and PostgreSQL; exits 1 if an invariant breaks.
 if command -v go >/dev/null; then

@@ -8,6 +8,8 @@
  * whose clock is wrong; Storeplane's leases must not care.
  */
 import { createBackend } from '@backstage/backend-defaults';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import { OWNER } from './owner';
 
 function shiftProcessClock(offsetMs: number) {
   const RealDate = Date;
@@ -28,4 +30,19 @@ if (offset) shiftProcessClock(offset);
 
 const backend = createBackend();
 backend.add(import('@storeplane/plugin-stores-backend'));
+// No catalog runs here (the bench measures the reconciler): the stores plugin's owner check
+// asks this in-memory catalog, which knows the bench's one owner group.
+const [, ownerName] = OWNER.split('/');
+backend.add(
+  catalogServiceMock.factory({
+    entities: [
+      {
+        apiVersion: 'backstage.io/v1alpha1',
+        kind: 'Group',
+        metadata: { name: ownerName, namespace: 'default' },
+        spec: { type: 'team', children: [] },
+      },
+    ],
+  }),
+);
 backend.start();

@@ -268,7 +268,11 @@ export async function crashScenario(
           }
         }
       }
-      return targets.some(t => t.armed) ? undefined : true;
+      // A deletion point is armed only once its store is Ready and its delete was sent.
+      const waiting = targets.some(
+        t => t.armed || (t.point.phase === 'deletion' && !t.deleteRequested),
+      );
+      return waiting ? undefined : true;
     });
 
     // Deletion stores go; the rest end Ready.

@@ -11,10 +11,11 @@ import {
   renderStoreplaneRbac,
   STOREPLANE_NAMESPACE,
 } from '../../plugins/stores-backend/src/__testUtils__/realCluster';
+import { OWNER } from './owner';
 
 export const BENCH_TOKEN = 'reliability-bench-0123456789abcdef';
 const BENCH_SUBJECT = 'reliability-bench';
-export const OWNER = 'group:default/bench';
+export { OWNER };
 
 /** The in-cluster health check's stand-in; `onRequest` may stop a backend mid-check. */
 export interface HealthStandIn {

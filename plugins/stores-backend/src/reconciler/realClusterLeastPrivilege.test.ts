@@ -1,0 +1,243 @@
+/**
+ * Least privilege on a real kube-apiserver: every permission the chart grants Storeplane is
+ * removed in turn, and the operation that needs it is refused and says so. Same control plane
+ * set-up as realCluster.test.ts, in its own process (these tests change the ClusterRoles).
+ */
+import { mockServices } from '@backstage/backend-test-utils';
+import { KubernetesObject } from '@kubernetes/client-node';
+import { OrphanSweep } from './OrphanSweep';
+import { readRbacRules, setSimHelmFaults } from '../__testUtils__/realCluster';
+import {
+  describeWithRealCluster,
+  OWNER,
+  RealClusterSuite,
+  USER,
+} from '../__testUtils__/realClusterSuite';
+
+describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
+  jest.setTimeout(15 * 60_000);
+  const suite = RealClusterSuite.use();
+
+  describe('every granted permission is needed', () => {
+    type Grant = {
+      role: 'controller' | 'storeManager';
+      apiGroup: string;
+      resource: string;
+      verb: string;
+    };
+    const rules = readRbacRules();
+    const grants: Grant[] = (['controller', 'storeManager'] as const).flatMap(
+      role =>
+        (
+          rules[role].rules as Array<{
+            apiGroups: string[];
+            resources: string[];
+            verbs: string[];
+          }>
+        ).flatMap(rule =>
+          rule.resources.flatMap(resource =>
+            rule.verbs.map(verb => ({
+              role,
+              apiGroup: rule.apiGroups[0],
+              resource,
+              verb,
+            })),
+          ),
+        ),
+    );
+    // services/proxy serves healthCheck.mode serviceProxy, which these tests do not use (see the file header).
+    const exercised = grants.filter(g => g.resource !== 'services/proxy');
+    const usedOnlyByDeletion = new Set(['namespaces:delete']);
+    const usedOnlyByHelmUninstall = new Set([
+      'jobs:delete',
+      'serviceaccounts:get',
+    ]);
+    const usedOnlyToClearAnInterruptedHelm = new Set(['secrets:delete']);
+    const usedOnlyByTheOrphanSweep = new Set(['namespaces:list']);
+    const special = new Set([
+      ...usedOnlyByDeletion,
+      ...usedOnlyByHelmUninstall,
+      ...usedOnlyToClearAnInterruptedHelm,
+      ...usedOnlyByTheOrphanSweep,
+    ]);
+
+    function roleWithout(grant: Grant): KubernetesObject {
+      const name =
+        grant.role === 'controller'
+          ? suite.rbac.controllerRole
+          : suite.rbac.storeManagerRole;
+      const rendered = suite.rbac.objects.find(
+        o => o.kind === 'ClusterRole' && o.metadata!.name === name,
+      ) as any;
+      const reduced = rendered.rules
+        .flatMap((rule: any) =>
+          rule.resources.map((resource: string) => ({
+            ...rule,
+            resources: [resource],
+            verbs:
+              resource === grant.resource &&
+              rule.apiGroups[0] === grant.apiGroup
+                ? rule.verbs.filter((v: string) => v !== grant.verb)
+                : rule.verbs,
+          })),
+        )
+        .filter((rule: any) => rule.verbs.length > 0);
+      return { ...rendered, rules: reduced };
+    }
+
+    async function withGrantRemoved<T>(
+      grant: Grant,
+      fn: () => Promise<T>,
+    ): Promise<T> {
+      const name =
+        grant.role === 'controller'
+          ? suite.rbac.controllerRole
+          : suite.rbac.storeManagerRole;
+      const original = suite.rbac.objects.find(
+        o => o.kind === 'ClusterRole' && o.metadata!.name === name,
+      )!;
+      await suite.admin.apply(roleWithout(grant));
+      await new Promise(resolve => setTimeout(resolve, 1000));
+      try {
+        return await fn();
+      } finally {
+        await suite.admin.apply(original);
+        await new Promise(resolve => setTimeout(resolve, 1000));
+      }
+    }
+
+    const refused = /\(403\)|forbidden|has no rights there/i;
+
+    const label = (g: Grant) =>
+      [`${g.role}: ${g.verb} ${g.resource}`, g] as const;
+    const key = (g: Grant) => `${g.resource}:${g.verb}`;
+
+    it.each(exercised.filter(g => !special.has(key(g))).map(label))(
+      'without %s provisioning is refused and the store says so in plain words',
+      async (_, grant) => {
+        const h = await suite.harness();
+        const failed = await withGrantRemoved(grant, async () => {
+          const created = await h.service.createStore(
+            { name: 'rbac', owner: OWNER, plan: 'small' },
+            USER,
+          );
+          return h.runUntil(
+            created.id,
+            s => s?.status === 'Failed' || s?.status === 'Ready',
+            120,
+          );
+        });
+        expect(failed!.status).toBe('Failed');
+        expect(failed!.lastError).toMatch(refused);
+      },
+    );
+
+    it.each(exercised.filter(g => usedOnlyByDeletion.has(key(g))).map(label))(
+      'without %s deletion is refused, says so, and finishes once the permission is back',
+      async (_, grant) => {
+        const h = await suite.harness();
+        const created = await h.service.createStore(
+          { name: 'rbac-del', owner: OWNER, plan: 'small' },
+          USER,
+        );
+        await h.runUntil(created.id, s => s?.status === 'Ready', 180);
+        const stuck = await withGrantRemoved(grant, async () => {
+          await h.service.deleteStore(
+            (await h.repository.getStore(created.id))!,
+            USER,
+          );
+          return h.runUntil(
+            created.id,
+            s => (s?.attempts ?? 0) >= 1 || s === undefined,
+            120,
+          );
+        });
+        expect(stuck?.status).toBe('Deleting');
+        expect(stuck?.lastError).toMatch(refused);
+        // Nothing is orphaned: with the permission back, deletion completes.
+        expect(
+          await h.runUntil(created.id, s => s === undefined, 180),
+        ).toBeUndefined();
+      },
+    );
+
+    it.each(
+      exercised.filter(g => usedOnlyByHelmUninstall.has(key(g))).map(label),
+    )(
+      'without %s helm uninstall is refused: deletion says so and deletes the namespace anyway',
+      async (_, grant) => {
+        const h = await suite.harness();
+        const created = await h.service.createStore(
+          { name: 'rbac-uninst', owner: OWNER, plan: 'small' },
+          USER,
+        );
+        await h.runUntil(created.id, s => s?.status === 'Ready', 180);
+        const gone = await withGrantRemoved(grant, async () => {
+          await h.service.deleteStore(
+            (await h.repository.getStore(created.id))!,
+            USER,
+          );
+          return h.runUntil(created.id, s => s === undefined, 120);
+        });
+        expect(gone).toBeUndefined();
+        const skipped = (await suite.events(h, created.id)).find(
+          e => e.type === 'helm.uninstall.skipped',
+        );
+        expect(skipped!.message).toMatch(refused);
+      },
+    );
+
+    it.each(
+      exercised
+        .filter(g => usedOnlyToClearAnInterruptedHelm.has(key(g)))
+        .map(label),
+    )(
+      'without %s the lock of a helm killed midway cannot be cleared, and the store says so',
+      async (_, grant) => {
+        const h = await suite.harness();
+        await setSimHelmFaults(suite.admin, [
+          {
+            namespacePrefix: 'store-rbac-lock-',
+            argsContain: 'upgrade',
+            firstRuns: 1,
+            killWhenPending: true,
+          },
+        ]);
+        try {
+          const failed = await withGrantRemoved(grant, async () => {
+            const created = await h.service.createStore(
+              { name: 'rbac-lock', owner: OWNER, plan: 'small' },
+              USER,
+            );
+            return h.runUntil(
+              created.id,
+              s => s?.status === 'Failed' || s?.status === 'Ready',
+              120,
+            );
+          });
+          expect(failed!.status).toBe('Failed');
+          expect(failed!.lastError).toMatch(refused);
+        } finally {
+          await setSimHelmFaults(suite.admin, []);
+        }
+      },
+    );
+
+    it.each(
+      exercised.filter(g => usedOnlyByTheOrphanSweep.has(key(g))).map(label),
+    )('without %s the orphan sweep is refused', async (_, grant) => {
+      const h = await suite.harness();
+      const sweep = new OrphanSweep({
+        repository: h.repository,
+        kubernetes: () => suite.serviceAccountClient(),
+        logger: mockServices.logger.mock(),
+        gracePeriodMs: 0,
+        onChange: () => {},
+      });
+      await withGrantRemoved(grant, async () => {
+        await expect(sweep.run()).rejects.toMatchObject({ code: 403 });
+      });
+      await expect(sweep.run()).resolves.toBeDefined();
+    });
+  });
+});
