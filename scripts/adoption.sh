@@ -18,6 +18,9 @@
 #   ADOPTION_CREATE_APP        create-app version (default 0.9.2, which makes a 1.55 app)
 #   ADOPTION_KEEP=1            keep the app directory (default: removed when the check passes)
 #   ADOPTION_START_TIMEOUT     seconds to wait for the backend (default 240)
+#   ADOPTION_PACKED_MARKER     a file to create once the packages are packed: from then on the
+#                              script no longer touches this workspace (scripts/test.sh waits
+#                              for it before running other checks beside this one)
 #   CHROMIUM_PATH              browser binary (default /usr/bin/chromium)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -101,6 +104,7 @@ for _ in $(seq 1 50); do [ -s "$work/registry.port" ] && break; sleep 0.2; done
 [ -s "$work/registry.port" ] || { cat "$work/registry.log" >&2; exit 1; }
 registry_url="http://127.0.0.1:$(cat "$work/registry.port")"
 mark "build+pack" "$t"
+[ -z "${ADOPTION_PACKED_MARKER:-}" ] || touch "$ADOPTION_PACKED_MARKER"
 
 # The fresh app runs its own committed Yarn; create-app only needs a `yarn` on PATH.
 mkdir -p "$work/bin"

@@ -45,10 +45,13 @@ phase "jest" env STOREPLANE_REQUIRE_POSTGRES=1 ./scripts/with-postgres.sh ./scri
 # mostly the app's own install and build). It needs no cluster and uses its own port, so it runs
 # beside the reliability bench and the browser e2e, which mostly wait; its log follows at the end.
 adoption_log=$(mktemp)
-./scripts/adoption.sh >"$adoption_log" 2>&1 &
+adoption_packed=$(mktemp -u)
+ADOPTION_PACKED_MARKER=$adoption_packed ./scripts/adoption.sh >"$adoption_log" 2>&1 &
 adoption_pid=$!
 adoption_since=$(date +%s)
-trap 'kill "$adoption_pid" 2>/dev/null || true; rm -f "$adoption_log"' EXIT
+trap 'kill "$adoption_pid" 2>/dev/null || true; rm -f "$adoption_log" "$adoption_packed"' EXIT
+# Packing rewrites the packages' package.json for a moment: nothing else runs until it is done.
+while [ ! -e "$adoption_packed" ] && kill -0 "$adoption_pid" 2>/dev/null; do sleep 1; done
 
 # Reliability figures in a small configuration (crash, faults, replicas; about 3 minutes):
 # real backend processes on the real control plane and PostgreSQL; exits 1 if an invariant breaks.
