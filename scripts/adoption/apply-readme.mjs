@@ -8,6 +8,7 @@
 // Each fenced block after an `<!-- adoption:<kind> ... -->` marker is applied:
 //   run                               every line is a shell command, run in the app directory
 //   insert <file> before <anchor>     the lines go into <file> before the line <anchor>
+//   replace <file> <line>             the lines replace the line <line> of <file>, indented as it
 //   catalog-location                  the YAML list items join catalog.locations of
 //                                     app-config.yaml; a `url` target becomes <template-file>,
 //                                     because the published URL is not reachable here
@@ -58,6 +59,20 @@ function insertBefore(args, lines) {
   writeFileSync(path, source.join('\n'));
 }
 
+function replaceLine(args, lines) {
+  const match = /^(\S+) (.+)$/.exec(args);
+  if (!match)
+    throw new Error(`replace: expected "<file> <line>", got "${args}"`);
+  const [, file, old] = match;
+  const path = join(appDir, file);
+  const source = readFileSync(path, 'utf8').split('\n');
+  const at = source.findIndex(line => line.trim() === old.trim());
+  if (at < 0) throw new Error(`replace: no line "${old}" in ${file}`);
+  const indent = /^\s*/.exec(source[at])[0];
+  source.splice(at, 1, ...lines.map(line => `${indent}${line}`));
+  writeFileSync(path, source.join('\n'));
+}
+
 /** Adds the list items under `catalog.locations:` as one would by hand, leaving the rest as is. */
 function addCatalogLocations(lines) {
   const locations = parse(lines.join('\n'));
@@ -101,6 +116,8 @@ for (const { kind, args, lines } of blocks) {
     }
   } else if (kind === 'insert') {
     insertBefore(args, lines);
+  } else if (kind === 'replace') {
+    replaceLine(args, lines);
   } else if (kind === 'catalog-location') {
     addCatalogLocations(lines);
   } else {
