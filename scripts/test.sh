@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # README command 2: every check of the repository. Installs dependencies (immutable lockfile),
-# checks that every @backstage package resolves to one version, starts a throwaway PostgreSQL
+# checks that every @backstage package resolves to one version, checks the config files against
+# the config schemas, starts a throwaway PostgreSQL
 # for the database tests, then runs the type check, lint,
 # all packages' tests (SQLite + PostgreSQL, the real test control plane when Go is present),
 # the Helm chart checks, the browser end-to-end test and the adoption check (scripts/adoption.sh).
@@ -27,6 +28,8 @@ fi
 ./scripts/yarn.sh tsc
 ./scripts/yarn.sh lint:all
 ./scripts/yarn.sh prettier:check
+# Every config file against every package's schema (backstage-cli config:check --strict; ~15 s).
+./scripts/check-config.sh
 ./scripts/test-charts.sh
 STOREPLANE_REQUIRE_POSTGRES=1 ./scripts/with-postgres.sh ./scripts/yarn.sh test --verbose
 # Reliability figures in a small configuration (crash, faults, replicas; about 2.5 minutes):
