@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # README command 2: every check of the repository. Installs dependencies (immutable lockfile),
-# checks that every @backstage package resolves to one version, checks the config files against
-# the config schemas, starts a throwaway PostgreSQL
-# for the database tests, then runs the type check, lint,
-# all packages' tests (SQLite + PostgreSQL, the real test control plane when Go is present),
-# the Helm chart checks, the browser end-to-end test and the adoption check (scripts/adoption.sh).
+# checks that every @backstage package resolves to one version, starts a throwaway PostgreSQL
+# for the database tests, then runs the type check, the API report check, lint, the config
+# files against the config schemas, all packages' tests (SQLite + PostgreSQL, the real test
+# control plane when Go is present), the Helm chart checks, the browser end-to-end test and
+# the adoption check (scripts/adoption.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
@@ -26,6 +26,8 @@ else
   echo "scripts/test.sh: WARNING: no Go toolchain, so the real Kubernetes control-plane tests will be SKIPPED" >&2
 fi
 ./scripts/yarn.sh tsc
+# The checked-in API reports (report*.api.md) match the exports that tsc just declared (~10 s).
+./scripts/yarn.sh build:api-reports:only --ci
 ./scripts/yarn.sh lint:all
 ./scripts/yarn.sh prettier:check
 # Every config file against every package's schema (backstage-cli config:check --strict; ~15 s).
