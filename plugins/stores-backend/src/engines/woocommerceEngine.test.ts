@@ -10,10 +10,7 @@ import { readStoresConfig } from '../config/readStoresConfig';
 import { CHART_DIR } from '../__testUtils__/harness';
 import { REPO_ROOT, renderStoreChart } from '../__testUtils__/realCluster';
 import { parseQuantity } from './quantity';
-import {
-  createWooCommerceEngine,
-  HELM_JOB_RESOURCES,
-} from './woocommerceEngine';
+import { createWooCommerceEngine } from './woocommerceEngine';
 
 // The plans users really get: the ones in the repository's app-config.yaml.
 const appConfig = parse(
@@ -81,7 +78,6 @@ function totalsOf(objects: any[]): Totals {
     if (o.kind === 'PersistentVolumeClaim')
       totals.storage += parseQuantity(o.spec.resources.requests.storage);
   }
-  addContainers({ containers: [{ resources: HELM_JOB_RESOURCES }] }, 1);
   return totals;
 }
 
