@@ -11,7 +11,8 @@ import catalogPlugin from '@backstage/plugin-catalog/alpha';
 import scaffolderPlugin from '@backstage/plugin-scaffolder/alpha';
 import { catalogApiMock } from '@backstage/plugin-catalog-react/testUtils';
 import { STORE_ID_ANNOTATION } from '@storeplane/plugin-stores-common';
-import { readyStore, STORE_ID, storeEntity } from '../testing/fixtures';
+import { makeReadyStore, STORE_ID } from '@internal/stores-test-utils/store';
+import { storeEntity } from '../__testUtils__/fixtures';
 import storesPlugin from '.';
 
 // The plugin's own API extension talks to this: discovery and fetch are the test app's real ones.
@@ -19,7 +20,7 @@ const STORES_API = 'http://localhost:7007/api/stores';
 const server = setupServer();
 registerMswTestHooks(server);
 
-const store = readyStore();
+const store = makeReadyStore();
 
 // Pages and entity contents load lazily; the first import of the catalog's entity page and
 // of the stores components takes a few seconds under jest.
