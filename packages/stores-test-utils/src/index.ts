@@ -12,3 +12,4 @@ export {
 export type { InjectedFault } from './FakeKubernetesApi';
 export { testConfigData } from './testConfig';
 export { authWithActorsServiceFactory } from './authWithActors';
+export { withoutKubeconfig } from './withoutKubeconfig';
