@@ -13,3 +13,4 @@ export type { InjectedFault } from './FakeKubernetesApi';
 export { testConfigData } from './testConfig';
 export { authWithActorsServiceFactory } from './authWithActors';
 export { withoutKubeconfig } from './withoutKubeconfig';
+export { storeTestDatabases } from './storeTestDatabases';
