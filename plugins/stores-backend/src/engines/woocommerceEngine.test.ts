@@ -81,6 +81,23 @@ function totalsOf(objects: any[]): Totals {
   return totals;
 }
 
+describe('the WooCommerce chart', () => {
+  it('is carried by the package, where the engine finds it by default', () => {
+    const packageDir = path.resolve(__dirname, '../..');
+    const chartPath = createWooCommerceEngine().bundledChartPath;
+    expect(chartPath).toBe(
+      path.join(packageDir, 'charts', 'woocommerce-store'),
+    );
+    expect(
+      parse(readFileSync(path.join(chartPath, 'Chart.yaml'), 'utf8')).name,
+    ).toBe('woocommerce-store');
+    const packageJson = JSON.parse(
+      readFileSync(path.join(packageDir, 'package.json'), 'utf8'),
+    );
+    expect(packageJson.files).toContain('charts');
+  });
+});
+
 describe('WooCommerce engine ↔ charts/woocommerce-store contract', () => {
   it('covers every plan in app-config.yaml', () => {
     expect([...config.plans.keys()]).toEqual(['small', 'medium', 'large']);

@@ -85,7 +85,7 @@ export function createWooCommerceEngine(options?: {
       options?.chartPath ??
       resolvePackagePath(
         '@storeplane/plugin-stores-backend',
-        '../../charts/woocommerce-store',
+        'charts/woocommerce-store',
       ),
     workloadSelector: `app.kubernetes.io/instance=${RELEASE_NAME}`,
     healthCheck: { service: `${RELEASE_NAME}-wordpress`, port: 'http' },
