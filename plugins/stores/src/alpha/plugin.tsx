@@ -3,11 +3,13 @@ import StorefrontIcon from '@material-ui/icons/Storefront';
 import { createStoreRouteRef, rootRouteRef } from '../routes';
 import { storesApi } from './apis';
 import { entityStoreCard, entityStoreContent } from './entityExtensions';
+import { storeOwnerPickerFormField } from './formFields';
 import { storesPage } from './pages';
 
 /**
  * Storeplane for Backstage's new frontend system: the stores API, the Stores page (with its
- * sidebar item), and a store entity's Store tab and overview card.
+ * sidebar item), a store entity's Store tab and overview card, and the template field
+ * `StoreOwnerPicker`.
  *
  * @alpha
  */
@@ -18,5 +20,11 @@ export default createFrontendPlugin({
   info: { packageJson: () => import('../../package.json') },
   routes: { root: rootRouteRef },
   externalRoutes: { createStore: createStoreRouteRef },
-  extensions: [storesApi, storesPage, entityStoreContent, entityStoreCard],
+  extensions: [
+    storesApi,
+    storesPage,
+    entityStoreContent,
+    entityStoreCard,
+    storeOwnerPickerFormField,
+  ],
 });
