@@ -148,8 +148,7 @@ mark "create-app" "$t"
 # --- 3. the README's lines ---------------------------------------------------------
 t=$(date +%s)
 log "applying the install lines of README.md"
-in_app node "$root/scripts/adoption/apply-readme.mjs" "$root/README.md" "$app" \
-  "$root/templates/woocommerce-store/template.yaml" >"$work/apply.log" 2>&1 ||
+in_app node "$root/scripts/adoption/apply-readme.mjs" "$root/README.md" "$app" >"$work/apply.log" 2>&1 ||
   { tail -n 40 "$work/apply.log" >&2; exit 1; }
 grep -v '^➤' "$work/apply.log" >&2 || true
 readme_lines=$(sed -n 's/^apply-readme: \([0-9]*\) README lines applied$/\1/p' "$work/apply.log")
@@ -170,6 +169,22 @@ log "type check and build (backend, and the production frontend bundle it serves
 in_app yarn tsc >"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; exit 1; }
 in_app yarn build:backend >>"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; exit 1; }
 mark "tsc+build" "$t"
+
+# The installed backend package carries the store chart, and the engine the plugin registers
+# finds it there (not in this repository), as a Helm Job would get it.
+chart_dir=$(cd "$app/packages/backend" && "$root/scripts/node.sh" node -e '
+  const fs = require("node:fs");
+  const path = require("node:path");
+  const { createWooCommerceEngine } = require("@storeplane/plugin-stores-backend");
+  const dir = fs.realpathSync(createWooCommerceEngine().bundledChartPath);
+  const chart = fs.readFileSync(path.join(dir, "Chart.yaml"), "utf8");
+  if (!/^name: woocommerce-store$/m.test(chart)) throw new Error(`no store chart in ${dir}`);
+  console.log(dir);
+') || { log "ERROR: the installed @storeplane/plugin-stores-backend does not carry its chart"; exit 1; }
+case "$chart_dir" in
+  "$(cd "$app" && pwd -P)"/node_modules/@storeplane/plugin-stores-backend/charts/woocommerce-store) log "store chart: $chart_dir" ;;
+  *) log "ERROR: the engine's chart is at $chart_dir, not in the installed package"; exit 1 ;;
+esac
 
 # --- 5. start: the backend serves the built frontend on one port -------------------------
 t=$(date +%s)

@@ -3,26 +3,23 @@
 // Applies the install lines of the README's "Install into your Backstage app" section to an app,
 // so scripts/adoption.sh installs exactly what the README tells adopters, nothing more.
 //
-//   node scripts/adoption/apply-readme.mjs <README.md> <app-dir> <template-file>
+//   node scripts/adoption/apply-readme.mjs <README.md> <app-dir>
 //
 // Each fenced block after an `<!-- adoption:<kind> ... -->` marker is applied:
 //   run                               every line is a shell command, run in the app directory
 //   insert <file> before <anchor>     the lines go into <file> before the line <anchor>
 //   replace <file> <line>             the lines replace the line <line> of <file>, indented as it
 //   catalog-location                  the YAML list items join catalog.locations of
-//                                     app-config.yaml; a `url` target becomes <template-file>,
-//                                     because the published URL is not reachable here
+//                                     app-config.yaml, unchanged
 // Prints each applied block and the number of README lines applied.
 import { execSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 
-const [readmePath, appDir, templateFile] = process.argv.slice(2);
-if (!readmePath || !appDir || !templateFile) {
-  console.error(
-    'usage: apply-readme.mjs <README.md> <app-dir> <template-file>',
-  );
+const [readmePath, appDir] = process.argv.slice(2);
+if (!readmePath || !appDir) {
+  console.error('usage: apply-readme.mjs <README.md> <app-dir>');
   process.exit(2);
 }
 
@@ -79,11 +76,6 @@ function addCatalogLocations(lines) {
   if (!Array.isArray(locations)) {
     throw new Error('catalog-location: expected a YAML list of locations');
   }
-  const local = lines.map(line =>
-    line
-      .replace(/^(\s*-?\s*type:\s*)url\s*$/, '$1file')
-      .replace(/^(\s*target:\s*)https?:\/\/\S+\s*$/, `$1${templateFile}`),
-  );
   const path = join(appDir, 'app-config.yaml');
   const config = readFileSync(path, 'utf8').split('\n');
   const catalogAt = config.findIndex(line => /^catalog:\s*$/.test(line));
@@ -102,7 +94,7 @@ function addCatalogLocations(lines) {
       'catalog-location: app-config.yaml has no catalog.locations',
     );
   }
-  config.splice(locationsAt + 1, 0, ...local.map(line => `    ${line}`));
+  config.splice(locationsAt + 1, 0, ...lines.map(line => `    ${line}`));
   writeFileSync(path, config.join('\n'));
 }
 

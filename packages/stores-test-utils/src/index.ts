@@ -12,3 +12,5 @@ export {
 export type { InjectedFault } from './FakeKubernetesApi';
 export { testConfigData } from './testConfig';
 export { authWithActorsServiceFactory } from './authWithActors';
+export { withoutKubeconfig } from './withoutKubeconfig';
+export { storeTestDatabases } from './storeTestDatabases';

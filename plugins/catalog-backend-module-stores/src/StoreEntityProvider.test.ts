@@ -7,39 +7,14 @@ import { EntityProviderConnection } from '@backstage/plugin-catalog-node';
 import {
   Store,
   StoresClient,
-  storeEntityRef,
-  storeNamespace,
   STORES_EVENTS_TOPIC,
 } from '@storeplane/plugin-stores-common';
+import { makeReadyStore } from '@internal/stores-test-utils/store';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { StoreEntityProvider } from './StoreEntityProvider';
 
 const BASE_URL = 'http://localhost:7007/api/stores';
-
-function makeStore(id: string, patch: Partial<Store> = {}): Store {
-  return {
-    id,
-    name: id.slice(0, -6),
-    owner: 'group:default/team-a',
-    createdBy: 'user:default/ann',
-    engine: 'woocommerce',
-    plan: 'small',
-    status: 'Ready',
-    step: null,
-    namespace: storeNamespace(id),
-    entityRef: storeEntityRef(id),
-    attempts: 0,
-    nextAttemptAt: null,
-    lastError: null,
-    storefrontUrl: `https://${id}.shops.example.com`,
-    adminUrl: `https://${id}.shops.example.com/wp-admin`,
-    createdAt: '2025-01-01T00:00:00.000Z',
-    updatedAt: '2025-01-01T00:00:00.000Z',
-    readyAt: '2025-01-01T00:10:00.000Z',
-    ...patch,
-  };
-}
 
 describe('StoreEntityProvider', () => {
   const server = setupServer();
@@ -55,9 +30,17 @@ describe('StoreEntityProvider', () => {
 
   beforeEach(async () => {
     stores = [
-      makeStore('alpha-aaaaa'),
-      makeStore('beta-bbbbb', { status: 'Provisioning', step: 'workloads' }),
-      makeStore('gamma-ccccc', { status: 'Failed', lastError: 'boom' }),
+      makeReadyStore({ id: 'alpha-aaaaa' }),
+      makeReadyStore({
+        id: 'beta-bbbbb',
+        status: 'Provisioning',
+        step: 'workloads',
+      }),
+      makeReadyStore({
+        id: 'gamma-ccccc',
+        status: 'Failed',
+        lastError: 'boom',
+      }),
     ];
     authorizations = [];
     server.use(
@@ -189,7 +172,11 @@ describe('StoreEntityProvider', () => {
 
   it('adds or updates one store when its change event arrives', async () => {
     stores.push(
-      makeStore('delta-ddddd', { status: 'Provisioning', step: 'secret' }),
+      makeReadyStore({
+        id: 'delta-ddddd',
+        status: 'Provisioning',
+        step: 'secret',
+      }),
     );
 
     await events.publish({

@@ -4,32 +4,11 @@ import {
   resourceEntityV1alpha1Validator,
 } from '@backstage/catalog-model';
 import { Store, StoreStatus } from '@storeplane/plugin-stores-common';
+import { makeStore as makeSharedStore } from '@internal/stores-test-utils/store';
 import { storeToEntity } from './storeToEntity';
 
-function makeStore(patch: Partial<Store> = {}): Store {
-  return {
-    id: 'summer-sale-x1y2z',
-    name: 'summer-sale',
-    description: 'Summer sale landing shop',
-    owner: 'group:default/team-a',
-    createdBy: 'user:default/ann',
-    engine: 'woocommerce',
-    plan: 'small',
-    status: 'Provisioning',
-    step: 'helmInstall',
-    namespace: 'store-summer-sale-x1y2z',
-    entityRef: 'resource:default/store-summer-sale-x1y2z',
-    attempts: 0,
-    nextAttemptAt: null,
-    lastError: null,
-    storefrontUrl: null,
-    adminUrl: null,
-    createdAt: '2025-01-01T00:00:00.000Z',
-    updatedAt: '2025-01-01T00:00:00.000Z',
-    readyAt: null,
-    ...patch,
-  };
-}
+const makeStore = (patch: Partial<Store> = {}) =>
+  makeSharedStore({ description: 'Summer sale landing shop', ...patch });
 
 const ready = {
   status: 'Ready' as const,

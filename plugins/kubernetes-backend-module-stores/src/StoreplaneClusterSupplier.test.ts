@@ -5,11 +5,11 @@ import {
 } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { JsonObject } from '@backstage/types';
+import { withoutKubeconfig } from '@internal/stores-test-utils';
 import { readKubernetesSettings } from '@storeplane/plugin-stores-node';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { StoreplaneClusterSupplier } from './StoreplaneClusterSupplier';
 
@@ -109,25 +109,7 @@ describe('StoreplaneClusterSupplier', () => {
   });
 
   describe('without a usable identity', () => {
-    const saved = {
-      KUBECONFIG: process.env.KUBECONFIG,
-      HOME: process.env.HOME,
-    };
-    let home: string;
-
-    beforeEach(() => {
-      home = fs.mkdtempSync(path.join(os.tmpdir(), 'storeplane-home-'));
-      process.env.HOME = home;
-      delete process.env.KUBECONFIG;
-    });
-
-    afterEach(() => {
-      for (const [key, value] of Object.entries(saved)) {
-        if (value === undefined) delete process.env[key];
-        else process.env[key] = value;
-      }
-      fs.rmSync(home, { recursive: true, force: true });
-    });
+    const { home } = withoutKubeconfig();
 
     it('offers nothing when no cluster is configured, and says so once', async () => {
       const logger = mockServices.logger.mock();
@@ -147,7 +129,7 @@ describe('StoreplaneClusterSupplier', () => {
     });
 
     it('offers nothing for a client-certificate identity, which the Kubernetes plugin cannot use', async () => {
-      const file = path.join(home, 'config');
+      const file = path.join(home(), 'config');
       fs.writeFileSync(
         file,
         JSON.stringify({

@@ -7,10 +7,9 @@ import {
   FakeKubernetesApi,
   FAKE_KUBE_SERVER,
   testConfigData,
+  withoutKubeconfig,
 } from '@internal/stores-test-utils';
 import { setupServer } from 'msw/node';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import scaffolderPlugin from '@backstage/plugin-scaffolder-backend';
@@ -255,25 +254,7 @@ describe('create flow: template → scaffolder task → stores backend → catal
   });
 
   describe('on a machine without any kubeconfig', () => {
-    const saved = {
-      KUBECONFIG: process.env.KUBECONFIG,
-      HOME: process.env.HOME,
-    };
-    let emptyHome: string;
-
-    beforeAll(() => {
-      emptyHome = fs.mkdtempSync(path.join(os.tmpdir(), 'storeplane-home-'));
-      process.env.HOME = emptyHome;
-      delete process.env.KUBECONFIG;
-    });
-
-    afterAll(() => {
-      for (const [key, value] of Object.entries(saved)) {
-        if (value === undefined) delete process.env[key];
-        else process.env[key] = value;
-      }
-      fs.rmSync(emptyHome, { recursive: true, force: true });
-    });
+    withoutKubeconfig({ once: true });
 
     it('ends the task with the reason, keeps the store waiting, and deletes it at once', async () => {
       // The shipped default: storeplane.kubernetes.source kubeconfig, nothing else.

@@ -7,10 +7,12 @@ import {
   STORE_NAME_PATTERN,
 } from '@storeplane/plugin-stores-common';
 
-const repoRoot = path.resolve(__dirname, '../../..');
+const packageDir = path.resolve(__dirname, '..');
+const repoRoot = path.resolve(packageDir, '../..');
+// The copy the package ships (templates/ at the repository root links to it).
 const template = parse(
   readFileSync(
-    path.join(repoRoot, 'templates/woocommerce-store/template.yaml'),
+    path.join(packageDir, 'templates/woocommerce-store/template.yaml'),
     'utf8',
   ),
 );

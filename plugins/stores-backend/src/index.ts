@@ -18,3 +18,7 @@ export {
   createStoreConditionalDecision,
   isStoreOwner,
 } from './service/permissionRules';
+export type {
+  StoreOwnership,
+  StoreAccessFilter,
+} from './database/StoreRepository';

@@ -17,14 +17,14 @@ import {
   storesApiRef,
   storesPlugin,
 } from './index';
+import { makeReadyStore } from '@internal/stores-test-utils/store';
 import {
   ALL_STORE_PERMISSIONS,
   permissionApiAllowing,
-  readyStore,
   storeEntity,
-} from './testing/fixtures';
+} from './__testUtils__/fixtures';
 
-const store = readyStore();
+const store = makeReadyStore();
 const storesApi: Partial<StoresApi> = {
   listStores: async () => ({
     items: [store],

@@ -1,13 +1,8 @@
 import { mockServices } from '@backstage/backend-test-utils';
 import { ActionContext } from '@backstage/plugin-scaffolder-node';
 import { createMockActionContext } from '@backstage/plugin-scaffolder-node-test-utils';
-import {
-  Store,
-  StoreEvent,
-  StorePlan,
-  storeEntityRef,
-  storeNamespace,
-} from '@storeplane/plugin-stores-common';
+import { makeStore } from '@internal/stores-test-utils/store';
+import { Store, StoreEvent, StorePlan } from '@storeplane/plugin-stores-common';
 import { http, HttpResponse } from 'msw';
 
 export const STORES_BASE_URL = 'http://localhost:7007/api/stores';
@@ -22,30 +17,6 @@ export interface StoreTimelineEntry {
   events?: Array<Pick<StoreEvent, 'type' | 'message'> & Partial<StoreEvent>>;
   /** The store is gone from this poll on. */
   gone?: boolean;
-}
-
-export function makeStore(id: string, patch: Partial<Store> = {}): Store {
-  return {
-    id,
-    name: id.replace(/-[a-z0-9]{5}$/, ''),
-    owner: 'group:default/team-a',
-    createdBy: 'user:default/mock',
-    engine: 'woocommerce',
-    plan: 'small',
-    status: 'Provisioning',
-    step: 'guardrails',
-    namespace: storeNamespace(id),
-    entityRef: storeEntityRef(id),
-    attempts: 0,
-    nextAttemptAt: null,
-    lastError: null,
-    storefrontUrl: null,
-    adminUrl: null,
-    createdAt: '2025-01-01T00:00:00.000Z',
-    updatedAt: '2025-01-01T00:00:00.000Z',
-    readyAt: null,
-    ...patch,
-  };
 }
 
 const notFound = (message: string) =>
@@ -132,7 +103,9 @@ export class FakeStoresApi {
       http.post(`${STORES_BASE_URL}/stores`, async ({ request }) => {
         const body = (await request.json()) as Record<string, string>;
         this.record(request, body);
-        const store = makeStore(this.nextId, {
+        const store = makeStore({
+          id: this.nextId,
+          step: 'guardrails',
           name: body.name,
           owner: body.owner,
           plan: body.plan ?? 'small',

@@ -7,7 +7,6 @@ import {
   mockCredentials,
   mockServices,
   startTestBackend,
-  TestDatabases,
 } from '@backstage/backend-test-utils';
 import { Entity } from '@backstage/catalog-model';
 import { ResponseError } from '@backstage/errors';
@@ -20,19 +19,12 @@ import storesPlugin from '@storeplane/plugin-stores-backend';
 // eslint-disable-next-line @backstage/no-mixed-plugin-imports -- its test helpers
 import {
   authWithActorsServiceFactory,
+  storeTestDatabases,
   testConfigData,
 } from '@internal/stores-test-utils';
 import { createStoreCreateAction } from './createStoreAction';
 
-const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
-if (
-  process.env.STOREPLANE_REQUIRE_POSTGRES &&
-  !databases.supports('POSTGRES_15')
-) {
-  throw new Error(
-    'STOREPLANE_REQUIRE_POSTGRES is set but no PostgreSQL is configured: run the tests through scripts/with-postgres.sh',
-  );
-}
+const databases = storeTestDatabases();
 
 const ANN = 'user:default/ann';
 const entity = (kind: 'User' | 'Group', name: string): Entity => ({

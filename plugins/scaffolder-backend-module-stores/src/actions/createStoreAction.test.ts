@@ -3,12 +3,12 @@ import {
   mockServices,
   registerMswTestHooks,
 } from '@backstage/backend-test-utils';
+import { makeStore } from '@internal/stores-test-utils/store';
 import { setupServer } from 'msw/node';
 import {
   FakeStoresApi,
   fakeDiscovery,
   loggedLines,
-  makeStore,
   mockActionContext,
 } from '../__testUtils__/fakeStoresApi';
 import { createStoreCreateAction } from './createStoreAction';
@@ -348,7 +348,8 @@ describe('storeplane:store:create', () => {
 
   it('follows an existing store that is already ready', async () => {
     api.addStore(
-      makeStore('summer-sale-x1y2z', {
+      makeStore({
+        id: 'summer-sale-x1y2z',
         status: 'Ready',
         step: null,
         storefrontUrl: 'https://s.example.com',

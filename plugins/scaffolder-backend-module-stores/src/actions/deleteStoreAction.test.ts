@@ -2,11 +2,11 @@ import {
   mockServices,
   registerMswTestHooks,
 } from '@backstage/backend-test-utils';
+import { makeStore } from '@internal/stores-test-utils/store';
 import { setupServer } from 'msw/node';
 import {
   FakeStoresApi,
   fakeDiscovery,
-  makeStore,
   mockActionContext,
 } from '../__testUtils__/fakeStoresApi';
 import { createStoreDeleteAction } from './deleteStoreAction';
@@ -26,7 +26,7 @@ describe('storeplane:store:delete', () => {
   beforeEach(() => {
     api = new FakeStoresApi();
     server.use(...api.handlers());
-    api.addStore(makeStore(storeId, { status: 'Ready', step: null }));
+    api.addStore(makeStore({ id: storeId, status: 'Ready', step: null }));
   });
 
   it('deletes a store by id without waiting', async () => {

@@ -19,7 +19,7 @@ import { StoresService } from '../service/StoresService';
 
 export const CHART_DIR = resolvePackagePath(
   '@storeplane/plugin-stores-backend',
-  '../../charts/woocommerce-store',
+  'charts/woocommerce-store',
 );
 
 export function fakeKubernetesClient(

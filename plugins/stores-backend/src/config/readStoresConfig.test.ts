@@ -1,5 +1,8 @@
-import { ConfigReader } from '@backstage/config';
+import { Config, ConfigReader } from '@backstage/config';
 import { JsonObject } from '@backstage/types';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { readStoresConfig } from './readStoresConfig';
 
 const read = (storeplane: JsonObject) =>
@@ -58,6 +61,25 @@ describe('readStoresConfig', () => {
   it('appends the ingress port to nothing by default and reads it when set', () => {
     expect(read({}).ingress.port).toBeUndefined();
     expect(read({ ingress: { port: 8080 } }).ingress.port).toBe(8080);
+  });
+
+  it('reads annotations and labels whose names contain dots and slashes', () => {
+    const config = read({
+      ingress: {
+        annotations: { 'cert-manager.io/cluster-issuer': 'letsencrypt' },
+      },
+      network: {
+        ingressControllerNamespaceLabels: {
+          'kubernetes.io/metadata.name': 'traefik',
+        },
+      },
+    });
+    expect(config.ingress.annotations).toEqual({
+      'cert-manager.io/cluster-issuer': 'letsencrypt',
+    });
+    expect(config.network.ingressControllerNamespaceLabels).toEqual({
+      'kubernetes.io/metadata.name': 'traefik',
+    });
   });
 
   it('knows whether the app runs on the sandbox cluster', () => {
@@ -139,6 +161,14 @@ describe('readStoresConfig', () => {
       "Invalid config at 'storeplane.plans.tiny.cpu': cpu 'lots' is not a Kubernetes quantity",
     ],
     [
+      { ingress: { annotations: { 'example.com/replicas': 2 } } },
+      "Invalid config at 'storeplane.ingress.annotations': the value of 'example.com/replicas' is not a string; quote it",
+    ],
+    [
+      { ingress: { tls: { annotations: ['a=b'] } } },
+      "Invalid config at 'storeplane.ingress.tls.annotations': must be a map of names to strings",
+    ],
+    [
       { ingress: { port: 0 } },
       "Invalid config at 'storeplane.ingress.port': 0 is not a port number (1 to 65535)",
     ],
@@ -148,5 +178,78 @@ describe('readStoresConfig', () => {
     ],
   ])('refuses %j at startup, naming the key', (storeplane, message) => {
     expect(() => read(storeplane)).toThrow(message);
+  });
+});
+
+/** A view of `config` that adds every key it is asked for (full path) to `reads`. */
+function recordingReads(
+  config: Config,
+  prefix: string,
+  reads: Set<string>,
+): Config {
+  return new Proxy(config, {
+    get(target, property, receiver) {
+      const member = Reflect.get(target, property, receiver);
+      if (typeof member !== 'function') return member;
+      return (...args: unknown[]) => {
+        const result = member.apply(target, args);
+        if (typeof args[0] !== 'string') return result;
+        const key = `${prefix}${args[0]}`;
+        reads.add(key);
+        return result instanceof ConfigReader
+          ? recordingReads(result, `${key}.`, reads)
+          : result;
+      };
+    },
+  });
+}
+
+describe('the every-key config fixture', () => {
+  // scripts/test.sh checks this file against the packages' config schemas
+  // (`backstage-cli config:check --strict`), so a key read here without a schema fails there.
+  const fixture = parseYaml(
+    readFileSync(join(__dirname, '__fixtures__', 'every-key.yaml'), 'utf8'),
+  ) as JsonObject;
+  // Keys read only to refuse them (they were removed), never set in a valid config.
+  const removedKeys = ['storeplane.helm.backoffLimit'];
+  const durationUnits = [
+    'years',
+    'months',
+    'weeks',
+    'days',
+    'hours',
+    'minutes',
+    'seconds',
+    'milliseconds',
+  ];
+
+  it('is a valid config', () => {
+    expect(readStoresConfig(new ConfigReader(fixture)).kubernetes.source).toBe(
+      'url',
+    );
+  });
+
+  it('sets every key that readStoresConfig reads', () => {
+    const reads = new Set<string>();
+    readStoresConfig(recordingReads(new ConfigReader(fixture), '', reads));
+    const valueAt = (path: string[]) =>
+      path.reduce<unknown>(
+        (node, part) => (node as JsonObject | undefined)?.[part],
+        fixture,
+      );
+    const missing = [...reads].filter(key => {
+      const path = key.split('.');
+      // readDurationFromConfig looks up each unit of a duration written as an object.
+      const isDurationUnit =
+        durationUnits.includes(path[path.length - 1]) &&
+        valueAt(path.slice(0, -1)) !== undefined;
+      return (
+        !removedKeys.includes(key) &&
+        !isDurationUnit &&
+        valueAt(path) === undefined
+      );
+    });
+    expect(reads.size).toBeGreaterThan(50);
+    expect(missing).toEqual([]);
   });
 });

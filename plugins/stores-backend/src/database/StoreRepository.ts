@@ -54,7 +54,13 @@ export interface NewStoreEvent {
 }
 
 /** Who a store belongs to: what ownership permission rules look at. */
-export type StoreOwnership = Pick<StoreRecord, 'id' | 'owner' | 'createdBy'>;
+export interface StoreOwnership {
+  id: string;
+  /** Entity ref of the owning user or group. */
+  owner: string;
+  /** User entity ref of whoever created the store. */
+  createdBy: string;
+}
 
 /** Filter on owner/created-by produced from permission conditions (see permissionRules.ts). */
 export type StoreAccessFilter =

@@ -27,7 +27,10 @@ export interface EngineStoreInput {
   storageClass: string;
 }
 
-/** Totals of everything a store runs, sizing its namespace ResourceQuota. */
+/**
+ * Totals of everything the engine's release runs, sizing the store namespace's ResourceQuota
+ * and LimitRange. Storeplane adds room for its own Helm Job.
+ */
 export interface ResourceBudget {
   requestsCpu: number;
   requestsMemory: number;

@@ -10,10 +10,7 @@ import { readStoresConfig } from '../config/readStoresConfig';
 import { CHART_DIR } from '../__testUtils__/harness';
 import { REPO_ROOT, renderStoreChart } from '../__testUtils__/realCluster';
 import { parseQuantity } from './quantity';
-import {
-  createWooCommerceEngine,
-  HELM_JOB_RESOURCES,
-} from './woocommerceEngine';
+import { createWooCommerceEngine } from './woocommerceEngine';
 
 // The plans users really get: the ones in the repository's app-config.yaml.
 const appConfig = parse(
@@ -81,9 +78,25 @@ function totalsOf(objects: any[]): Totals {
     if (o.kind === 'PersistentVolumeClaim')
       totals.storage += parseQuantity(o.spec.resources.requests.storage);
   }
-  addContainers({ containers: [{ resources: HELM_JOB_RESOURCES }] }, 1);
   return totals;
 }
+
+describe('the WooCommerce chart', () => {
+  it('is carried by the package, where the engine finds it by default', () => {
+    const packageDir = path.resolve(__dirname, '../..');
+    const chartPath = createWooCommerceEngine().bundledChartPath;
+    expect(chartPath).toBe(
+      path.join(packageDir, 'charts', 'woocommerce-store'),
+    );
+    expect(
+      parse(readFileSync(path.join(chartPath, 'Chart.yaml'), 'utf8')).name,
+    ).toBe('woocommerce-store');
+    const packageJson = JSON.parse(
+      readFileSync(path.join(packageDir, 'package.json'), 'utf8'),
+    );
+    expect(packageJson.files).toContain('charts');
+  });
+});
 
 describe('WooCommerce engine ↔ charts/woocommerce-store contract', () => {
   it('covers every plan in app-config.yaml', () => {

@@ -16,17 +16,6 @@ const SETUP_JOB = {
   limitsCpu: 0.5,
   limitsMemory: 512 * 1024 ** 2,
 };
-/** The Helm Job the reconciler runs in the namespace (see kubernetes/storeResources.ts). */
-export const HELM_JOB_RESOURCES = {
-  requests: { cpu: '100m', memory: '128Mi' },
-  limits: { cpu: '500m', memory: '256Mi' },
-};
-const HELM_JOB = {
-  requestsCpu: 0.1,
-  requestsMemory: 128 * 1024 ** 2,
-  limitsCpu: 0.5,
-  limitsMemory: 256 * 1024 ** 2,
-};
 const MIN_DB_CPU = 0.1;
 
 interface Sizes {
@@ -96,7 +85,7 @@ export function createWooCommerceEngine(options?: {
       options?.chartPath ??
       resolvePackagePath(
         '@storeplane/plugin-stores-backend',
-        '../../charts/woocommerce-store',
+        'charts/woocommerce-store',
       ),
     workloadSelector: `app.kubernetes.io/instance=${RELEASE_NAME}`,
     healthCheck: { service: `${RELEASE_NAME}-wordpress`, port: 'http' },
@@ -165,7 +154,6 @@ export function createWooCommerceEngine(options?: {
         { ...sizes.wordpress, count: wordpressPods },
         { ...sizes.mariadb, count: 1 },
         { ...SETUP_JOB, count: 1 },
-        { ...HELM_JOB, count: 1 },
       ];
       const sum = (key: keyof typeof SETUP_JOB) =>
         parts.reduce((total, part) => total + part[key] * part.count, 0);
@@ -176,7 +164,7 @@ export function createWooCommerceEngine(options?: {
         limitsMemory: sum('limitsMemory'),
         storage: sizes.storage * 2,
         persistentVolumeClaims: 2,
-        pods: wordpressPods + 3,
+        pods: wordpressPods + 2,
         maxContainerCpu: Math.max(...parts.map(p => p.limitsCpu)),
         maxContainerMemory: Math.max(...parts.map(p => p.limitsMemory)),
       };

@@ -4,36 +4,21 @@ import {
   readKubernetesSettings,
 } from '@storeplane/plugin-stores-node';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { withoutKubeconfig } from '@internal/stores-test-utils';
 import { lazyKubernetesClient } from './lazyKubernetesClient';
 
 describe('lazyKubernetesClient', () => {
-  const saved = { KUBECONFIG: process.env.KUBECONFIG, HOME: process.env.HOME };
-  let home: string;
-
-  beforeEach(() => {
-    home = fs.mkdtempSync(path.join(os.tmpdir(), 'storeplane-home-'));
-    process.env.HOME = home;
-    delete process.env.KUBECONFIG;
-  });
-
-  afterEach(() => {
-    for (const [key, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-    fs.rmSync(home, { recursive: true, force: true });
-  });
+  const { home } = withoutKubeconfig();
 
   it('keeps looking until a kubeconfig appears, then keeps the client', () => {
     const client = lazyKubernetesClient(
       readKubernetesSettings(new ConfigReader({})),
     );
     expect(client).toThrow(NoClusterConfiguredError);
-    fs.mkdirSync(path.join(home, '.kube'));
+    fs.mkdirSync(path.join(home(), '.kube'));
     fs.writeFileSync(
-      path.join(home, '.kube', 'config'),
+      path.join(home(), '.kube', 'config'),
       JSON.stringify({
         apiVersion: 'v1',
         kind: 'Config',
@@ -46,7 +31,7 @@ describe('lazyKubernetesClient', () => {
       }),
     );
     const first = client();
-    fs.rmSync(path.join(home, '.kube'), { recursive: true });
+    fs.rmSync(path.join(home(), '.kube'), { recursive: true });
     expect(client()).toBe(first);
   });
 });

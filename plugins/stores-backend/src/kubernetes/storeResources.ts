@@ -6,7 +6,6 @@ import {
 import { StoresConfig } from '../config/readStoresConfig';
 import { formatMebibytes, formatMillicores } from '../engines/quantity';
 import { ResourceBudget, StoreEngine } from '../engines/types';
-import { HELM_JOB_RESOURCES } from '../engines/woocommerceEngine';
 
 /** The store fields the manifests need. */
 export interface StoreIdentity {
@@ -75,10 +74,43 @@ export function namespaceManifest(store: StoreIdentity): KubernetesObject {
   };
 }
 
+/** The Helm Job's container (helmJobManifest), in the units of ResourceBudget. */
+const HELM_JOB_CONTAINER = {
+  requestsCpu: 0.1,
+  requestsMemory: 128 * 1024 ** 2,
+  limitsCpu: 0.5,
+  limitsMemory: 256 * 1024 ** 2,
+};
+
+/**
+ * What a store namespace must admit: the engine's release and, beside it, the one Helm Job
+ * that installs, upgrades or uninstalls it. Engines size only their own release.
+ */
+export function namespaceBudget(engineBudget: ResourceBudget): ResourceBudget {
+  return {
+    ...engineBudget,
+    requestsCpu: engineBudget.requestsCpu + HELM_JOB_CONTAINER.requestsCpu,
+    requestsMemory:
+      engineBudget.requestsMemory + HELM_JOB_CONTAINER.requestsMemory,
+    limitsCpu: engineBudget.limitsCpu + HELM_JOB_CONTAINER.limitsCpu,
+    limitsMemory: engineBudget.limitsMemory + HELM_JOB_CONTAINER.limitsMemory,
+    pods: engineBudget.pods + 1,
+    maxContainerCpu: Math.max(
+      engineBudget.maxContainerCpu,
+      HELM_JOB_CONTAINER.limitsCpu,
+    ),
+    maxContainerMemory: Math.max(
+      engineBudget.maxContainerMemory,
+      HELM_JOB_CONTAINER.limitsMemory,
+    ),
+  };
+}
+
 export function resourceQuotaManifest(
   store: StoreIdentity,
-  budget: ResourceBudget,
+  engineBudget: ResourceBudget,
 ): KubernetesObject {
+  const budget = namespaceBudget(engineBudget);
   return {
     apiVersion: 'v1',
     kind: 'ResourceQuota',
@@ -101,8 +133,9 @@ export function resourceQuotaManifest(
 
 export function limitRangeManifest(
   store: StoreIdentity,
-  budget: ResourceBudget,
+  engineBudget: ResourceBudget,
 ): KubernetesObject {
+  const budget = namespaceBudget(engineBudget);
   return {
     apiVersion: 'v1',
     kind: 'LimitRange',
@@ -426,7 +459,16 @@ export function helmJobManifest(options: {
                 { name: 'HELM_CONFIG_HOME', value: '/tmp/.config/helm' },
                 { name: 'HELM_DATA_HOME', value: '/tmp/.local/share/helm' },
               ],
-              resources: HELM_JOB_RESOURCES,
+              resources: {
+                requests: {
+                  cpu: formatMillicores(HELM_JOB_CONTAINER.requestsCpu),
+                  memory: formatMebibytes(HELM_JOB_CONTAINER.requestsMemory),
+                },
+                limits: {
+                  cpu: formatMillicores(HELM_JOB_CONTAINER.limitsCpu),
+                  memory: formatMebibytes(HELM_JOB_CONTAINER.limitsMemory),
+                },
+              },
               terminationMessagePolicy: 'FallbackToLogsOnError',
               securityContext: {
                 allowPrivilegeEscalation: false,

@@ -108,9 +108,26 @@ export class SettingsReader {
     return this.config.getOptional<number[]>(key) ?? fallback;
   }
 
-  stringMap(key: string, fallback: Record<string, string> = {}) {
-    const value = this.config.getOptionalConfig(key);
-    if (!value) return fallback;
-    return Object.fromEntries(value.keys().map(k => [k, value.getString(k)]));
+  /**
+   * Names to strings, such as Kubernetes labels and annotations. Read as one value because
+   * their names (`cert-manager.io/cluster-issuer`) are not valid config keys.
+   */
+  stringMap(
+    key: string,
+    fallback: Record<string, string> = {},
+  ): Record<string, string> {
+    const value = this.config.getOptional(key);
+    if (value === undefined) return fallback;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new StoresConfigError(key, 'must be a map of names to strings');
+    }
+    const wrong = Object.entries(value).find(([, v]) => typeof v !== 'string');
+    if (wrong) {
+      throw new StoresConfigError(
+        key,
+        `the value of '${wrong[0]}' is not a string; quote it`,
+      );
+    }
+    return value as Record<string, string>;
   }
 }

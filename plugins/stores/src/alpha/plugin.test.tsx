@@ -11,7 +11,11 @@ import catalogPlugin from '@backstage/plugin-catalog/alpha';
 import scaffolderPlugin from '@backstage/plugin-scaffolder/alpha';
 import { catalogApiMock } from '@backstage/plugin-catalog-react/testUtils';
 import { STORE_ID_ANNOTATION } from '@storeplane/plugin-stores-common';
-import { readyStore, STORE_ID, storeEntity } from '../testing/fixtures';
+import { makeReadyStore, STORE_ID } from '@internal/stores-test-utils/store';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { storeEntity } from '../__testUtils__/fixtures';
 import storesPlugin from '.';
 
 // The plugin's own API extension talks to this: discovery and fetch are the test app's real ones.
@@ -19,7 +23,18 @@ const STORES_API = 'http://localhost:7007/api/stores';
 const server = setupServer();
 registerMswTestHooks(server);
 
-const store = readyStore();
+const store = makeReadyStore();
+
+// The template the scaffolder module ships, as the scaffolder backend serves its form.
+const template = parse(
+  readFileSync(
+    join(
+      __dirname,
+      '../../../scaffolder-backend-module-stores/templates/woocommerce-store/template.yaml',
+    ),
+    'utf8',
+  ),
+);
 
 // Pages and entity contents load lazily; the first import of the catalog's entity page and
 // of the stores components takes a few seconds under jest.
@@ -40,6 +55,17 @@ function serveStores() {
     ),
     http.get(`${STORES_API}/stores/${STORE_ID}/events`, () =>
       HttpResponse.json({ items: [] }),
+    ),
+    http.get(
+      'http://localhost:7007/api/scaffolder/v2/templates/default/template/woocommerce-store/parameter-schema',
+      () =>
+        HttpResponse.json({
+          title: template.metadata.title,
+          steps: template.spec.parameters.map((step: { title: string }) => ({
+            title: step.title,
+            schema: step,
+          })),
+        }),
     ),
   );
 }
@@ -115,6 +141,15 @@ describe('@storeplane/plugin-stores/alpha in a new-frontend-system app', () => {
     // The lifecycle stepper is only on the Store tab.
     expect(await screen.findByText('HTTP health check')).toBeInTheDocument();
   });
+
+  it("gives the scaffolder the template's StoreOwnerPicker field", async () => {
+    renderApp('/create/templates/default/woocommerce-store');
+
+    // Without the field extension the form leaves the Owner field out.
+    const owner = await screen.findByRole('textbox', { name: /^Owner/ });
+    // The picker's choices come from the signed-in user's identity (an autocomplete).
+    expect(owner).toHaveAttribute('aria-autocomplete', 'list');
+  }, 20_000);
 
   it.each(notStores.map(entity => [entity.kind, entity.metadata.name]))(
     'adds neither tab nor card to the %s %s',

@@ -8,7 +8,8 @@ import { storesPage } from './pages';
 
 /**
  * Storeplane for Backstage's new frontend system: the stores API, the Stores page (with its
- * sidebar item), a store entity's Store tab and overview card, and the template's owner field.
+ * sidebar item), a store entity's Store tab and overview card, and the template field
+ * `StoreOwnerPicker`.
  *
  * @alpha
  */

@@ -3,7 +3,11 @@ import { PropsWithChildren } from 'react';
 import { TestApiProvider } from '@backstage/test-utils';
 import { ResponseError } from '@backstage/errors';
 import { storesApiRef, StoresApi } from '../api';
-import { makeStore, readyStore, STORE_ID } from '../testing/fixtures';
+import {
+  makeReadyStore,
+  makeStore,
+  STORE_ID,
+} from '@internal/stores-test-utils/store';
 import { STORE_POLL_INTERVAL_MS, useStore } from './useStore';
 
 function renderUseStore(storesApi: Partial<StoresApi>) {
@@ -32,7 +36,7 @@ describe('useStore', () => {
       .fn()
       .mockResolvedValueOnce(makeStore({ step: 'secret' }))
       .mockResolvedValueOnce(makeStore({ step: 'health' }))
-      .mockResolvedValue(readyStore());
+      .mockResolvedValue(makeReadyStore());
     const getStoreEvents = jest.fn().mockResolvedValue({ items: [] });
     const { result } = renderUseStore({ getStore, getStoreEvents });
 

@@ -5,7 +5,12 @@ import {
   entityRouteRef,
 } from '@backstage/plugin-catalog-react';
 import { storesApiRef, StoresApi } from '../../api';
-import { makeStore, readyStore, storeEntity } from '../../testing/fixtures';
+import {
+  makeReadyStore,
+  makeStore,
+  STORE_ID,
+} from '@internal/stores-test-utils/store';
+import { storeEntity } from '../../__testUtils__/fixtures';
 import { EntityStoreCard } from './EntityStoreCard';
 
 async function renderCard(storesApi: Partial<StoresApi>) {
@@ -37,19 +42,21 @@ describe('EntityStoreCard', () => {
       screen.getByRole('link', { name: /View store details/ }),
     ).toHaveAttribute(
       'href',
-      '/catalog/default/resource/store-shop-a1b2c/store',
+      `/catalog/default/resource/store-${STORE_ID}/store`,
     );
   });
 
   it('shows the store links when Ready', async () => {
-    await renderCard({ getStore: jest.fn().mockResolvedValue(readyStore()) });
+    await renderCard({
+      getStore: jest.fn().mockResolvedValue(makeReadyStore()),
+    });
 
     expect(
       await screen.findByRole('link', { name: 'Open storefront' }),
-    ).toHaveAttribute('href', 'https://summer-sale.stores.example.com');
+    ).toHaveAttribute('href', 'https://summer-sale-x1y2z.stores.example.com');
     expect(screen.getByRole('link', { name: 'Open wp-admin' })).toHaveAttribute(
       'href',
-      'https://summer-sale.stores.example.com/wp-admin',
+      'https://summer-sale-x1y2z.stores.example.com/wp-admin/',
     );
     expect(screen.getByText('Step: All checks passed')).toBeInTheDocument();
   });

@@ -15,14 +15,16 @@ import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import { Store, StoresClient } from '@storeplane/plugin-stores-common';
 import { storesApiRef } from '../../api';
 import {
+  makeReadyStore,
+  makeStore,
+  STORE_ID,
+} from '@internal/stores-test-utils/store';
+import {
   ALL_STORE_PERMISSIONS,
   makeEvent,
-  makeStore,
   permissionApiAllowing,
-  readyStore,
-  STORE_ID,
   storeEntity,
-} from '../../testing/fixtures';
+} from '../../__testUtils__/fixtures';
 import { EntityStoreContent } from './EntityStoreContent';
 
 const BASE = 'http://localhost:7007/api/stores';
@@ -142,7 +144,7 @@ describe('EntityStoreContent', () => {
   });
 
   it('says plainly on the sandbox that the pods are simulated and no real WordPress runs', async () => {
-    serveStore(readyStore());
+    serveStore(makeReadyStore());
     await renderContent({ sandbox: true });
 
     const notice = await screen.findByRole('note', { name: 'Sandbox' });
@@ -155,7 +157,7 @@ describe('EntityStoreContent', () => {
   });
 
   it('shows no sandbox notice on a real cluster', async () => {
-    serveStore(readyStore());
+    serveStore(makeReadyStore());
     await renderContent();
 
     await screen.findByRole('link', { name: 'Open storefront' });
@@ -163,15 +165,15 @@ describe('EntityStoreContent', () => {
   });
 
   it('shows the links of a Ready store and no retry', async () => {
-    serveStore(readyStore());
+    serveStore(makeReadyStore());
     await renderContent();
 
     expect(
       await screen.findByRole('link', { name: 'Open storefront' }),
-    ).toHaveAttribute('href', 'https://summer-sale.stores.example.com');
+    ).toHaveAttribute('href', 'https://summer-sale-x1y2z.stores.example.com');
     expect(screen.getByRole('link', { name: 'Open wp-admin' })).toHaveAttribute(
       'href',
-      'https://summer-sale.stores.example.com/wp-admin',
+      'https://summer-sale-x1y2z.stores.example.com/wp-admin/',
     );
     expect(screen.getByLabelText('Status: Ready')).toBeInTheDocument();
     expect(screen.queryByRole('button', { name: 'Retry' })).toBeNull();
@@ -245,11 +247,14 @@ describe('EntityStoreContent', () => {
 
   it('deletes a store only after the user confirms in a dialog naming it', async () => {
     const deleted = jest.fn();
-    serveStore(readyStore());
+    serveStore(makeReadyStore());
     server.use(
       http.delete(`${BASE}/stores/${STORE_ID}`, () => {
         deleted();
-        const store = readyStore({ status: 'Deleting', step: 'helmUninstall' });
+        const store = makeReadyStore({
+          status: 'Deleting',
+          step: 'helmUninstall',
+        });
         serveStore(store);
         return HttpResponse.json(store, { status: 202 });
       }),
@@ -283,7 +288,7 @@ describe('EntityStoreContent', () => {
   });
 
   it('lists events newest first under Activity with their level', async () => {
-    serveStore(readyStore(), [
+    serveStore(makeReadyStore(), [
       makeEvent(1, 30, { message: 'Namespace created with guardrails' }),
       makeEvent(3, 1, { message: 'Store is ready', type: 'store.ready' }),
       makeEvent(2, 10, {
@@ -314,7 +319,7 @@ describe('EntityStoreContent', () => {
 
   describe('credentials', () => {
     it('are not offered without the credentials permission', async () => {
-      serveStore(readyStore());
+      serveStore(makeReadyStore());
       await renderContent({
         allowed: ['storeplane.store.read', 'storeplane.store.delete'],
       });
@@ -332,7 +337,7 @@ describe('EntityStoreContent', () => {
         .spyOn(navigator.clipboard, 'writeText')
         .mockResolvedValue(undefined);
       const fetched = jest.fn();
-      serveStore(readyStore());
+      serveStore(makeReadyStore());
       server.use(
         http.get(`${BASE}/stores/${STORE_ID}/credentials`, () => {
           fetched();

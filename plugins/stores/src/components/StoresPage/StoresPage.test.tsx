@@ -9,14 +9,16 @@ import { configApiRef } from '@backstage/core-plugin-api';
 import { catalogApiRef, entityRouteRef } from '@backstage/plugin-catalog-react';
 import { createStoreRouteRef } from '../../routes';
 import { storesApiRef } from '../../api';
-import { makeStore, readyStore } from '../../testing/fixtures';
+import { makeReadyStore, makeStore } from '@internal/stores-test-utils/store';
 import { StoresPage } from './StoresPage';
 
+const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000).toISOString();
 const stores = [
-  readyStore({
+  makeReadyStore({
     id: 'shop-1',
     name: 'summer-sale',
     entityRef: 'resource:default/store-shop-1',
+    createdAt: twoHoursAgo,
   }),
   makeStore({
     id: 'shop-2',
@@ -25,6 +27,7 @@ const stores = [
     status: 'Failed',
     plan: 'large',
     entityRef: 'resource:default/store-shop-2',
+    createdAt: twoHoursAgo,
   }),
 ];
 

@@ -1,47 +1,10 @@
 import { Entity } from '@backstage/catalog-model';
 import { PermissionApi } from '@backstage/plugin-permission-react';
+import { STORE_ID } from '@internal/stores-test-utils/store';
 import {
-  Store,
   STORE_ID_ANNOTATION,
   StoreEvent,
 } from '@storeplane/plugin-stores-common';
-
-export const STORE_ID = 'shop-a1b2c';
-
-export function makeStore(overrides: Partial<Store> = {}): Store {
-  const createdAt = new Date(Date.now() - 2 * 3_600_000).toISOString();
-  return {
-    id: STORE_ID,
-    name: 'summer-sale',
-    owner: 'group:default/team-a',
-    createdBy: 'user:default/ann',
-    engine: 'woocommerce',
-    plan: 'small',
-    status: 'Provisioning',
-    step: 'helmInstall',
-    namespace: `store-${STORE_ID}`,
-    entityRef: `resource:default/store-${STORE_ID}`,
-    attempts: 0,
-    nextAttemptAt: null,
-    lastError: null,
-    storefrontUrl: null,
-    adminUrl: null,
-    createdAt,
-    updatedAt: createdAt,
-    readyAt: null,
-    ...overrides,
-  };
-}
-
-export const readyStore = (overrides: Partial<Store> = {}) =>
-  makeStore({
-    status: 'Ready',
-    step: null,
-    storefrontUrl: 'https://summer-sale.stores.example.com',
-    adminUrl: 'https://summer-sale.stores.example.com/wp-admin',
-    readyAt: new Date().toISOString(),
-    ...overrides,
-  });
 
 export function makeEvent(
   id: number,

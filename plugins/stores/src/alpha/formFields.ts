@@ -1,0 +1,13 @@
+import { FormFieldBlueprint } from '@backstage/plugin-scaffolder-react/alpha';
+
+/**
+ * The template field `ui:field: StoreOwnerPicker` (the store's owner: the signed-in user or
+ * one of their groups) for the scaffolder of the new frontend system.
+ */
+export const storeOwnerPickerFormField = FormFieldBlueprint.make({
+  name: 'store-owner-picker',
+  params: {
+    field: () =>
+      import('./storeOwnerPickerField').then(m => m.storeOwnerPickerField),
+  },
+});
