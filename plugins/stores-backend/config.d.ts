@@ -115,6 +115,13 @@ export interface Config {
      * database (after the grace period), and marks stores whose namespace vanished. Disable it
      * only when several Storeplane installations share one cluster.
      */
+    monitor?: {
+      /**
+       * How often a Ready or Degraded store is checked again (workloads available, health
+       * check, guardrails re-applied). Default 5 minutes.
+       */
+      interval?: HumanDuration | string;
+    };
     orphanSweep?: {
       /** Default true. */
       enabled?: boolean;

@@ -358,7 +358,12 @@ export class FakeKubernetesApi {
         `the server could not find the requested resource (${path})`,
       );
     const { kind, namespace, name } = parsed;
-    if (kind !== 'RoleBinding' && !this.hasNamespaceRights(namespace)) {
+    // Storeplane may create and patch RoleBindings cluster-wide, but reads them only with the
+    // store-manager role, like everything else in a store namespace.
+    if (
+      (kind !== 'RoleBinding' || method === 'GET') &&
+      !this.hasNamespaceRights(namespace)
+    ) {
       return status(
         403,
         'Forbidden',

@@ -1,12 +1,27 @@
-/** Where a store is in its lifecycle. */
-export type StoreStatus = 'Provisioning' | 'Ready' | 'Failed' | 'Deleting';
+/**
+ * Where a store is in its lifecycle. `Degraded`: the store was Ready, and its latest check
+ * (workloads available, health check, guardrails) failed; it turns Ready again on its own
+ * once a check passes.
+ */
+export type StoreStatus =
+  | 'Provisioning'
+  | 'Ready'
+  | 'Degraded'
+  | 'Failed'
+  | 'Deleting';
 
 export const STORE_STATUSES: readonly StoreStatus[] = [
   'Provisioning',
   'Ready',
+  'Degraded',
   'Failed',
   'Deleting',
 ];
+
+/** The store passed every gate and still exists: its links lead to its shop (which may be failing when Degraded). */
+export function isStoreProvisioned(status: StoreStatus): boolean {
+  return status === 'Ready' || status === 'Degraded';
+}
 
 /**
  * The gates a store passes, in order, before it is Ready (the lifecycle contract),
@@ -58,7 +73,7 @@ export interface Store {
   engine: string;
   plan: string;
   status: StoreStatus;
-  /** The step the reconciler works on next; null when Ready. */
+  /** The step the reconciler works on next; null when Ready or Degraded. */
   step: StoreStep | null;
   namespace: string;
   /** Ref of the catalog entity that represents the store. */

@@ -23,6 +23,8 @@ import {
   StepOutcome,
 } from './steps';
 import { engineInputFor } from './engineInput';
+import { MonitorResult, monitorStore } from './monitorStore';
+import { vanishedNamespaceMessage } from './OrphanSweep';
 
 /** Announces store changes (catalog delta updates, live UI). */
 export type StoreChangeListener = (
@@ -78,7 +80,11 @@ export class StoreReconciler {
   ): Promise<StoreRecord | undefined> {
     let store = claimed;
     const step = store.step;
-    if (!step) return undefined;
+    if (!step) {
+      if (store.status === 'Ready' || store.status === 'Degraded')
+        await this.monitor(store, lease);
+      return undefined;
+    }
     try {
       if (store.status === 'Deleting' && store.reachedClusterAt === null) {
         await this.removeStoreThatNeverReachedACluster(store, lease);
@@ -210,6 +216,7 @@ export class StoreReconciler {
         storefrontUrl: url,
         adminUrl: `${url}${engine.adminPath}`,
         markReady: true,
+        nextAttemptInMs: this.options.config.monitor.intervalMs,
       });
       if (written) {
         await repository.addEvent(store.id, outcome.event);
@@ -245,6 +252,112 @@ export class StoreReconciler {
       lastError: null,
       stepStartedAt: lease.databaseNow(),
     };
+  }
+
+  /**
+   * The periodic check of a Ready or Degraded store (see monitorStore.ts): a failing check
+   * makes it Degraded, a passing one Ready again, each change with an event. A fault of the
+   * check itself (the API server unreachable, no cluster) is not the store's: its status
+   * stays, and the next check comes one interval later.
+   */
+  private async monitor(store: StoreRecord, lease: StoreLease): Promise<void> {
+    const { repository, config, logger, metrics } = this.options;
+    const intervalMs = config.monitor.intervalMs;
+    const write = (update: ClaimedStoreUpdate) =>
+      this.writeClaimed(store, lease, {
+        nextAttemptInMs: intervalMs,
+        ...update,
+      });
+    let result: MonitorResult;
+    try {
+      result = await monitorStore(this.stepContext(store, lease));
+    } catch (error) {
+      if (error instanceof LeaseLostError) {
+        logger.info(`${error.message}; this worker stops`);
+        return;
+      }
+      const fault = classifyFault(error);
+      metrics.recordReconcileError(fault.reason, fault.kind);
+      if (fault.kind === 'transient') {
+        logger.warn(
+          `Store ${store.id}: the periodic check could not run (${
+            fault.reason
+          }): ${fault.message}; next check in ${describeDuration(intervalMs)}`,
+        );
+        await write({});
+        return;
+      }
+      result = {
+        type: 'checked',
+        problems: [`Storeplane cannot check the store: ${fault.message}`],
+        restored: [],
+      };
+    }
+
+    if (result.type === 'namespaceVanished') {
+      const message = vanishedNamespaceMessage(store.namespace);
+      if (
+        await write({
+          status: 'Failed',
+          step: 'guardrails',
+          lastError: message,
+        })
+      ) {
+        await repository.addEvent(store.id, {
+          type: 'namespace.vanished',
+          level: 'error',
+          message,
+        });
+        logger.warn(`Store ${store.id}: ${message}`);
+        this.options.onChange(store.id, 'Failed');
+      }
+      return;
+    }
+
+    if (result.restored.length > 0) {
+      const message = `Guardrails deleted or changed outside Storeplane were applied again: ${result.restored.join(
+        ', ',
+      )}`;
+      await repository.addEvent(store.id, {
+        type: 'guardrails.restored',
+        level: 'warning',
+        message,
+      });
+      logger.warn(`Store ${store.id}: ${message}`);
+    }
+
+    if (result.problems.length > 0) {
+      const problem = result.problems.join('; ');
+      if (store.status === 'Degraded' && store.lastError === problem) {
+        await write({});
+        return;
+      }
+      if (await write({ status: 'Degraded', lastError: problem })) {
+        await repository.addEvent(store.id, {
+          type: 'degraded',
+          level: 'warning',
+          message: `Store is Degraded: ${problem}`,
+        });
+        logger.warn(`Store ${store.id} is Degraded: ${problem}`);
+        this.options.onChange(store.id, 'Degraded');
+      }
+      return;
+    }
+
+    if (store.status === 'Degraded') {
+      if (await write({ status: 'Ready', lastError: null })) {
+        await repository.addEvent(store.id, {
+          type: 'recovered',
+          level: 'info',
+          message:
+            'Every check passes again: workloads available, health check passed, guardrails in place. Store is Ready',
+        });
+        logger.info(`Store ${store.id} recovered and is Ready`);
+        this.options.onChange(store.id, 'Ready');
+      }
+      return;
+    }
+    await write({});
   }
 
   private async recordFault(

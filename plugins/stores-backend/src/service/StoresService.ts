@@ -16,6 +16,7 @@ import { EngineRegistry } from '../engines/EngineRegistry';
 import { KubernetesClient } from '../kubernetes/KubernetesClient';
 import { CREDENTIALS_SECRET } from '../kubernetes/storeResources';
 import { StoreChangeListener } from '../reconciler/StoreReconciler';
+import { describeDuration } from '../reconciler/steps';
 import { TooManyRequestsError } from './errors';
 
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -132,6 +133,15 @@ export class StoresService {
   }
 
   async retryStore(store: StoreRecord, actor: string): Promise<StoreRecord> {
+    if (store.status === 'Degraded') {
+      throw new ConflictError(
+        `Store '${
+          store.id
+        }' is Degraded; it is checked again every ${describeDuration(
+          this.options.config.monitor.intervalMs,
+        )} and turns Ready by itself once its checks pass (its last error says what failed). Only a Failed store can be retried`,
+      );
+    }
     if (store.status !== 'Failed') {
       throw new ConflictError(
         `Store '${store.id}' is ${store.status}; only a Failed store can be retried`,

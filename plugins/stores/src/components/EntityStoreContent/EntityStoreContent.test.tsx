@@ -178,6 +178,35 @@ describe('EntityStoreContent', () => {
     expect(screen.getByRole('button', { name: 'Delete' })).toBeEnabled();
   });
 
+  it('shows a Degraded store with what its latest check found, its links, every gate passed and no retry', async () => {
+    serveStore(
+      readyStore({
+        status: 'Degraded',
+        lastError:
+          'Workloads without all replicas available: Deployment/woocommerce-wordpress',
+      }),
+    );
+    await renderContent();
+
+    expect(
+      await screen.findByLabelText('Status: Degraded'),
+    ).toBeInTheDocument();
+    expect(screen.getByRole('alert')).toHaveTextContent(
+      "The store's latest check failed: Workloads without all replicas available: Deployment/woocommerce-wordpress",
+    );
+    expect(
+      screen.getByRole('link', { name: 'Open storefront' }),
+    ).toBeInTheDocument();
+    // Every gate was passed: none is current.
+    expect(
+      screen
+        .getByLabelText('Provisioning steps')
+        .querySelector('[aria-current="step"]'),
+    ).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Retry' })).toBeNull();
+    expect(screen.getByRole('button', { name: 'Delete' })).toBeEnabled();
+  });
+
   it('shows where a Failed store stopped and retries it', async () => {
     let store = makeStore({
       status: 'Failed',
