@@ -31,6 +31,11 @@ const discovery: Record<
     { name: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true },
     { name: 'pods', kind: 'Pod', namespaced: true },
     { name: 'services', kind: 'Service', namespaced: true },
+    {
+      name: 'persistentvolumeclaims',
+      kind: 'PersistentVolumeClaim',
+      namespaced: true,
+    },
   ],
   '/apis/networking.k8s.io/v1': [
     { name: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true },

@@ -19,6 +19,7 @@ import {
 } from './index';
 import {
   ALL_STORE_PERMISSIONS,
+  makeWorkloads,
   permissionApiAllowing,
   readyStore,
   storeEntity,
@@ -34,6 +35,7 @@ const storesApi: Partial<StoresApi> = {
   }),
   getStore: async () => store,
   getStoreEvents: async () => ({ items: [] }),
+  getStoreWorkloads: async () => makeWorkloads(),
 };
 
 /**

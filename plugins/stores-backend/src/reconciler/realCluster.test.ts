@@ -342,6 +342,40 @@ describeWithCluster('stores on a real Kubernetes API server', () => {
     expect(degraded!.lastError).toBe(
       'Workloads without all replicas available: Deployment/woocommerce-wordpress',
     );
+    // The workloads panel shows what the kubelet reported.
+    const failing = await h.service.readWorkloads(degraded!);
+    expect(
+      failing.pods.find(p => p.name === wordpressPod.metadata!.name),
+    ).toMatchObject({
+      phase: 'Running',
+      ready: false,
+      restarts: 1,
+      waitingReason: 'CrashLoopBackOff',
+      lastTermination: {
+        container: 'wordpress',
+        reason: 'OOMKilled',
+        exitCode: 137,
+      },
+    });
+    expect(failing.workloads).toEqual([
+      expect.objectContaining({
+        kind: 'Deployment',
+        name: 'woocommerce-wordpress',
+        desiredReplicas: 1,
+        availableReplicas: 0,
+      }),
+      expect.objectContaining({
+        kind: 'StatefulSet',
+        name: 'woocommerce-mariadb',
+        desiredReplicas: 1,
+        readyReplicas: 1,
+      }),
+    ]);
+    expect(failing.volumeClaims.map(c => [c.name, c.requested])).toEqual([
+      ['data-woocommerce-mariadb-0', '2Gi'],
+      ['woocommerce-wordpress', '2Gi'],
+    ]);
+    expect(failing.volumeClaims.every(c => c.usedBytes === null)).toBe(true);
     await setSimFail({});
     await h.runUntil(
       created.id,
@@ -911,6 +945,9 @@ describeWithCluster('stores on a real Kubernetes API server', () => {
     ]);
     const usedOnlyToClearAnInterruptedHelm = new Set(['secrets:delete']);
     const usedOnlyByTheOrphanSweep = new Set(['namespaces:list']);
+    const usedOnlyByTheWorkloadsRoute = new Set([
+      'persistentvolumeclaims:list',
+    ]);
     const usedOnlyByChecksOfReadyStores = new Set([
       'resourcequotas:get',
       'limitranges:get',
@@ -918,6 +955,7 @@ describeWithCluster('stores on a real Kubernetes API server', () => {
       'rolebindings:get',
     ]);
     const special = new Set([
+      ...usedOnlyByTheWorkloadsRoute,
       ...usedOnlyByChecksOfReadyStores,
       ...usedOnlyByDeletion,
       ...usedOnlyByHelmUninstall,
@@ -1115,6 +1153,25 @@ describeWithCluster('stores on a real Kubernetes API server', () => {
           expect(
             await h.runUntil(storeId, s => s?.status === 'Ready', 20),
           ).toMatchObject({ lastError: null });
+        },
+      );
+
+      it.each(
+        exercised
+          .filter(g => usedOnlyByTheWorkloadsRoute.has(key(g)))
+          .map(label),
+      )(
+        'without %s the workloads of a store cannot be read, and the answer says so',
+        async (_, grant) => {
+          const store = (await h.repository.getStore(storeId))!;
+          await withGrantRemoved(grant, async () => {
+            await expect(h.service.readWorkloads(store)).rejects.toThrow(
+              refused,
+            );
+          });
+          expect((await h.service.readWorkloads(store)).workloads).toHaveLength(
+            2,
+          );
         },
       );
     });

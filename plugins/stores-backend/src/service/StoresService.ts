@@ -4,6 +4,7 @@ import {
   createStoreRequestSchema,
   describeIssues,
   storeNamespace,
+  StoreWorkloads,
 } from '@storeplane/plugin-stores-common';
 import { randomBytes } from 'node:crypto';
 import { StoresConfig } from '../config/readStoresConfig';
@@ -17,6 +18,7 @@ import { KubernetesClient } from '../kubernetes/KubernetesClient';
 import { CREDENTIALS_SECRET } from '../kubernetes/storeResources';
 import { StoreChangeListener } from '../reconciler/StoreReconciler';
 import { describeDuration } from '../reconciler/steps';
+import { readStoreWorkloads, VOLUME_USAGE_NOTE } from './storeWorkloads';
 import { TooManyRequestsError } from './errors';
 
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -187,6 +189,34 @@ export class StoresService {
       this.options.wakeReconciler();
     }
     return this.getStore(store.id);
+  }
+
+  /**
+   * What runs in the store's namespace, read live from the cluster (nothing is cached). A
+   * store that never reached a cluster has nothing there.
+   */
+  async readWorkloads(store: StoreRecord): Promise<StoreWorkloads> {
+    if (store.reachedClusterAt === null) {
+      return {
+        namespace: store.namespace,
+        pods: [],
+        workloads: [],
+        volumeClaims: [],
+        usageNote: VOLUME_USAGE_NOTE,
+      };
+    }
+    try {
+      return await readStoreWorkloads(
+        this.options.kubernetes(),
+        store.namespace,
+      );
+    } catch (error) {
+      throw new ConflictError(
+        `The store's workloads cannot be read from Kubernetes: ${
+          (error as Error).message
+        }`,
+      );
+    }
   }
 
   /** Reads the admin login from the store's Secret in the cluster; it is never stored elsewhere. */

@@ -11,7 +11,12 @@ import catalogPlugin from '@backstage/plugin-catalog/alpha';
 import scaffolderPlugin from '@backstage/plugin-scaffolder/alpha';
 import { catalogApiMock } from '@backstage/plugin-catalog-react/testUtils';
 import { STORE_ID_ANNOTATION } from '@storeplane/plugin-stores-common';
-import { readyStore, STORE_ID, storeEntity } from '../testing/fixtures';
+import {
+  makeWorkloads,
+  readyStore,
+  STORE_ID,
+  storeEntity,
+} from '../testing/fixtures';
 import storesPlugin from '.';
 
 // The plugin's own API extension talks to this: discovery and fetch are the test app's real ones.
@@ -40,6 +45,9 @@ function serveStores() {
     ),
     http.get(`${STORES_API}/stores/${STORE_ID}/events`, () =>
       HttpResponse.json({ items: [] }),
+    ),
+    http.get(`${STORES_API}/stores/${STORE_ID}/workloads`, () =>
+      HttpResponse.json(makeWorkloads()),
     ),
   );
 }
