@@ -7,6 +7,7 @@ import { CONFIGURE_CLUSTER_ADVICE } from '@storeplane/plugin-stores-node';
 import { StoresConfig } from '../config/readStoresConfig';
 import {
   ClaimedStoreUpdate,
+  NewStoreEvent,
   StoreRecord,
   StoreRepository,
 } from '../database/StoreRepository';
@@ -42,6 +43,8 @@ export interface StoreReconcilerOptions {
   kubernetes: () => KubernetesClient;
   bundledChart: (engineName: string) => Promise<{ archiveBase64: string }>;
   onChange: StoreChangeListener;
+  /** A store got a new event (with or without a change of status or step). */
+  onActivity?: (storeId: string) => void;
   random?: () => number;
 }
 
@@ -125,7 +128,7 @@ export class StoreReconciler {
         store.generation,
       )
     ) {
-      await repository.addEvent(store.id, {
+      await this.addEvent(store.id, {
         type: 'deleted',
         level: 'info',
         message:
@@ -170,7 +173,7 @@ export class StoreReconciler {
         lastError: problem,
       });
       if (written && problem && store.lastError !== problem) {
-        await repository.addEvent(store.id, {
+        await this.addEvent(store.id, {
           type: 'waiting',
           level: 'warning',
           message: problem,
@@ -188,8 +191,8 @@ export class StoreReconciler {
           store.generation,
         )
       ) {
-        await repository.addEvent(store.id, outcome.event);
-        await repository.addEvent(store.id, {
+        await this.addEvent(store.id, outcome.event);
+        await this.addEvent(store.id, {
           type: 'deleted',
           level: 'info',
           message:
@@ -219,8 +222,8 @@ export class StoreReconciler {
         nextAttemptInMs: this.options.config.monitor.intervalMs,
       });
       if (written) {
-        await repository.addEvent(store.id, outcome.event);
-        await repository.addEvent(store.id, {
+        await this.addEvent(store.id, outcome.event);
+        await this.addEvent(store.id, {
           type: 'ready',
           level: 'info',
           message: `Store is Ready at ${url}`,
@@ -243,7 +246,7 @@ export class StoreReconciler {
       startStep: true,
     });
     if (!written) return undefined;
-    await repository.addEvent(store.id, outcome.event);
+    await this.addEvent(store.id, outcome.event);
     this.options.onChange(store.id, store.status);
     return {
       ...store,
@@ -261,7 +264,7 @@ export class StoreReconciler {
    * stays, and the next check comes one interval later.
    */
   private async monitor(store: StoreRecord, lease: StoreLease): Promise<void> {
-    const { repository, config, logger, metrics } = this.options;
+    const { config, logger, metrics } = this.options;
     const intervalMs = config.monitor.intervalMs;
     const write = (update: ClaimedStoreUpdate) =>
       this.writeClaimed(store, lease, {
@@ -303,7 +306,7 @@ export class StoreReconciler {
           lastError: message,
         })
       ) {
-        await repository.addEvent(store.id, {
+        await this.addEvent(store.id, {
           type: 'namespace.vanished',
           level: 'error',
           message,
@@ -318,7 +321,7 @@ export class StoreReconciler {
       const message = `Guardrails deleted or changed outside Storeplane were applied again: ${result.restored.join(
         ', ',
       )}`;
-      await repository.addEvent(store.id, {
+      await this.addEvent(store.id, {
         type: 'guardrails.restored',
         level: 'warning',
         message,
@@ -333,7 +336,7 @@ export class StoreReconciler {
         return;
       }
       if (await write({ status: 'Degraded', lastError: problem })) {
-        await repository.addEvent(store.id, {
+        await this.addEvent(store.id, {
           type: 'degraded',
           level: 'warning',
           message: `Store is Degraded: ${problem}`,
@@ -346,7 +349,7 @@ export class StoreReconciler {
 
     if (store.status === 'Degraded') {
       if (await write({ status: 'Ready', lastError: null })) {
-        await repository.addEvent(store.id, {
+        await this.addEvent(store.id, {
           type: 'recovered',
           level: 'info',
           message:
@@ -365,7 +368,7 @@ export class StoreReconciler {
     lease: StoreLease,
     fault: StoreFault,
   ) {
-    const { repository, config, metrics, logger } = this.options;
+    const { config, metrics, logger } = this.options;
     metrics.recordReconcileError(fault.reason, fault.kind);
     const decision = decideAfterFault(
       store,
@@ -385,7 +388,7 @@ export class StoreReconciler {
         startStep: true,
       });
       if (written && store.lastError !== fault.message) {
-        await repository.addEvent(store.id, {
+        await this.addEvent(store.id, {
           type: NO_CLUSTER_EVENT_TYPE,
           level: 'warning',
           message: fault.message,
@@ -401,7 +404,7 @@ export class StoreReconciler {
         lastError: decision.message,
       });
       if (written) {
-        await repository.addEvent(store.id, {
+        await this.addEvent(store.id, {
           type: 'failed',
           level: 'error',
           message: decision.message,
@@ -425,7 +428,7 @@ export class StoreReconciler {
         store.status === 'Deleting'
           ? ''
           : ` of ${config.reconciler.maxAttempts}`;
-      await repository.addEvent(store.id, {
+      await this.addEvent(store.id, {
         type: 'retry.scheduled',
         level: 'warning',
         message: `${fault.message} (attempt ${
@@ -436,6 +439,11 @@ export class StoreReconciler {
         `Store ${store.id} step ${store.step} will be retried (${fault.reason}): ${fault.message}`,
       );
     }
+  }
+
+  private async addEvent(storeId: string, event: NewStoreEvent) {
+    await this.options.repository.addEvent(storeId, event);
+    this.options.onActivity?.(storeId);
   }
 
   /** Writes the outcome only while this claim holds the store and its generation is unchanged. */
@@ -453,7 +461,7 @@ export class StoreReconciler {
   }
 
   private stepContext(store: StoreRecord, lease: StoreLease): StepContext {
-    const { engines, config, repository } = this.options;
+    const { engines, config } = this.options;
     const engine = engines.get(store.engine);
     // Deleting needs no plan; a store whose plan was removed from config must still go away.
     const plan =
@@ -489,7 +497,7 @@ export class StoreReconciler {
       config,
       bundledChart: () => this.options.bundledChart(engine.name),
       stepElapsedMs: lease.databaseNow() - store.stepStartedAt,
-      record: event => repository.addEvent(store.id, event),
+      record: event => this.addEvent(store.id, event),
     };
   }
 }

@@ -198,8 +198,11 @@ describe.each(databases.eachSupportedId())(
         undefined,
       );
 
+      const activityBefore = harness.activity.length;
       const checked = await checkAgain(harness, store.id);
       expect(checked.status).toBe('Ready');
+      // The new event is announced (signals), though the status stayed.
+      expect(harness.activity.slice(activityBefore)).toEqual([store.id]);
       expect(
         fake.get('NetworkPolicy', ns, 'storeplane-default-deny')!.spec,
       ).toEqual(policy.spec);

@@ -11,6 +11,11 @@ import storesPolicyModule from '@storeplane/plugin-permission-backend-module-sto
 import { Knex } from 'knex';
 import { setupServer } from 'msw/node';
 import request from 'supertest';
+import { createServiceFactory } from '@backstage/backend-plugin-api';
+import {
+  SignalPayload,
+  signalsServiceRef,
+} from '@backstage/plugin-signals-node';
 import { StoreRepository } from '../database/StoreRepository';
 import { storesPlugin } from '../plugin';
 import {
@@ -77,6 +82,7 @@ async function startBackend(
     permissions?: ReturnType<typeof mockServices.permissions.mock>;
     auditor?: ReturnType<typeof mockServices.auditor.mock>;
     allowedServices?: string[];
+    signals?: SignalPayload[];
   } = {},
 ) {
   const { server: app } = await startTestBackend({
@@ -114,6 +120,18 @@ async function startBackend(
         ? [options.permissions.factory]
         : [permissionPlugin, storesPolicyModule]),
       ...(options.auditor ? [options.auditor.factory] : []),
+      ...(options.signals
+        ? [
+            createServiceFactory({
+              service: signalsServiceRef,
+              deps: {},
+              factory: () => ({
+                publish: async (signal: SignalPayload) =>
+                  void options.signals!.push(signal),
+              }),
+            }),
+          ]
+        : []),
     ],
   });
   return app;
@@ -131,6 +149,29 @@ describe.each(databases.eachSupportedId())(
     });
     const start = (options: Parameters<typeof startBackend>[0] = {}) =>
       startBackend({ ...options, knex });
+
+    it('signals every change on the store channel and the list channel, with no store data', async () => {
+      const signals: SignalPayload[] = [];
+      const app = await start({ signals });
+      const created = await request(app)
+        .post('/api/stores/stores')
+        .set('Authorization', ANN)
+        .send(valid);
+      await request(app)
+        .delete(`/api/stores/stores/${created.body.id}`)
+        .set('Authorization', ANN);
+      const channels = signals.map(s => s.channel);
+      expect(channels).toEqual(
+        expect.arrayContaining([
+          `storeplane:store:${created.body.id}`,
+          'storeplane:stores',
+        ]),
+      );
+      for (const signal of signals) {
+        expect(signal.recipients).toEqual({ type: 'broadcast' });
+        expect(Object.keys(signal.message)).toEqual(['at']);
+      }
+    });
 
     it('requires authentication on every route', async () => {
       const app = await start();
