@@ -14,6 +14,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { chromium } = require('playwright-core');
+const { runLiveStatusSteps } = require('./liveStatus');
 
 const APP_URL = process.env.E2E_APP_URL || 'http://localhost:3000';
 const BACKEND_URL = process.env.E2E_BACKEND_URL || 'http://localhost:7007';
@@ -496,6 +497,16 @@ async function main() {
         return found.join(', ');
       },
     );
+
+    await runLiveStatusSteps({
+      page,
+      lifecycleStep,
+      assert,
+      token,
+      APP_URL,
+      BACKEND_URL,
+    });
+    await page.goto(storeUrl);
 
     let storesShotTaken = false;
     await lifecycleStep(

@@ -7,7 +7,9 @@
 #   ./scripts/e2e.sh
 #
 # The browser creates a store through the template, waits for it to be Ready with every gate
-# passed, opens its storefront and its Kubernetes tab, and deletes it. Where the sandbox
+# passed, opens its storefront and its Kubernetes tab, and deletes it. With polling off, a
+# second store walks its gates on an open Store tab and turns Degraded and Ready again when
+# its pod crashes and recovers (e2e/liveStatus.js, which prints the latencies). Where the sandbox
 # cannot start (no Go toolchain and no earlier build) the app runs with `--no-sandbox` and
 # those steps print `# SKIP`.
 #
@@ -90,7 +92,9 @@ trap 'exit 143' TERM
 
 t0=$(date +%s)
 log "starting ./scripts/dev.sh $dev_mode, log: $app_log"
-setsid ./scripts/dev.sh "$dev_mode" >"$app_log" 2>&1 </dev/null &
+# e2e/app-config.e2e.yaml: no polling (pages update from signals alone) and a short check
+# interval of Ready stores, for the live-status steps.
+setsid ./scripts/dev.sh "$dev_mode" -- --config e2e/app-config.e2e.yaml >"$app_log" 2>&1 </dev/null &
 app_pgid=$!
 
 http_status() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$1" 2>/dev/null || true; }

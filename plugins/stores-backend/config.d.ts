@@ -82,6 +82,13 @@ export interface Config {
        */
       stepTimeout?: HumanDuration | string;
     };
+    monitor?: {
+      /**
+       * How often a Ready or Degraded store is checked again (workloads available, health
+       * check, guardrails re-applied). Default 5 minutes.
+       */
+      interval?: HumanDuration | string;
+    };
     /**
      * A global task that deletes namespaces labelled as Storeplane's that have no store in the
      * database (after the grace period), and marks stores whose namespace vanished. Disable it

@@ -9,5 +9,14 @@ export interface Config {
        */
       enabled?: boolean;
     };
+    polling?: {
+      /**
+       * The Store tab, overview card and Stores page update from Backstage signals; only when
+       * the app has no signals do they poll. False turns that polling off (the browser e2e
+       * does, to show updates come from signals alone). Default true.
+       * @visibility frontend
+       */
+      enabled?: boolean;
+    };
   };
 }

@@ -51,6 +51,11 @@ import (
 const (
 	exitCodeAnnotation = "storeplane.io/sim-exit-code"
 	exitCodeEnv        = "SIM_EXIT_CODE"
+	// Pod annotation: while present, the pod's containers have crashed with this reason
+	// ("Error", "OOMKilled", ...) and are not ready: each container's restartCount goes up by
+	// one and its lastState says terminated with the reason. Removing it makes the pod ready
+	// again; restartCount and lastState stay, as after a real restart.
+	failAnnotation = "storeplane.io/sim-fail"
 )
 
 type sim struct {
@@ -466,10 +471,67 @@ func (s *sim) syncPod(ctx context.Context, key string) (time.Duration, error) {
 		code := simExitCode(pod)
 		return 0, s.setTerminated(ctx, pod, code, "")
 	}
+	if reason, failing := pod.Annotations[failAnnotation]; failing {
+		if crashedWith(pod, reason) {
+			return 0, nil
+		}
+		return 0, s.setCrashed(ctx, pod, reason)
+	}
 	if pod.Status.Phase != corev1.PodRunning || !podReady(pod) {
 		return 0, s.setRunning(ctx, pod, true)
 	}
 	return 0, nil
+}
+
+// crashedWith: the pod already shows the crash the fail annotation asks for.
+func crashedWith(pod *corev1.Pod, reason string) bool {
+	if pod.Status.Phase != corev1.PodRunning || podReady(pod) || len(pod.Status.ContainerStatuses) == 0 {
+		return false
+	}
+	for _, c := range pod.Status.ContainerStatuses {
+		last := c.LastTerminationState.Terminated
+		if c.Ready || last == nil || last.Reason != reason || c.State.Waiting == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// setCrashed is what the kubelet reports after a container exited and waits to be restarted:
+// restartCount+1, lastState terminated with the reason, waiting in CrashLoopBackOff, not ready.
+func (s *sim) setCrashed(ctx context.Context, pod *corev1.Pod, reason string) error {
+	if pod.Status.Phase != corev1.PodRunning {
+		if err := s.setRunning(ctx, pod, false); err != nil {
+			return err
+		}
+		var err error
+		if pod, err = s.client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{}); err != nil {
+			return err
+		}
+	}
+	p := pod.DeepCopy()
+	now := metav1.Now()
+	code := int32(1)
+	if reason == "OOMKilled" {
+		code = 137
+	}
+	conds := setCond(p.Status.Conditions, corev1.ContainersReady, corev1.ConditionFalse, "ContainersNotReady")
+	p.Status.Conditions = setCond(conds, corev1.PodReady, corev1.ConditionFalse, "ContainersNotReady")
+	for i := range p.Status.ContainerStatuses {
+		c := &p.Status.ContainerStatuses[i]
+		started := now
+		if c.State.Running != nil {
+			started = c.State.Running.StartedAt
+		}
+		c.RestartCount++
+		c.LastTerminationState = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+			ExitCode: code, Reason: reason, StartedAt: started, FinishedAt: now, ContainerID: c.ContainerID}}
+		c.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{
+			Reason: "CrashLoopBackOff", Message: fmt.Sprintf("back-off restarting failed container %s", c.Name)}}
+		c.Ready, c.Started = false, ptr.To(false)
+	}
+	_, err := s.client.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+	return err
 }
 
 func simExitCode(pod *corev1.Pod) int32 {
@@ -566,13 +628,23 @@ func (s *sim) setRunning(ctx context.Context, pod *corev1.Pod, ready bool) error
 				ContainerID: containerID(p, c.Name)}},
 		})
 	}
+	// A container that crashed before keeps its restart count and last state, and runs since now.
+	previous := map[string]corev1.ContainerStatus{}
+	for _, c := range p.Status.ContainerStatuses {
+		previous[c.Name] = c
+	}
 	p.Status.ContainerStatuses = nil
 	for _, c := range p.Spec.Containers {
-		p.Status.ContainerStatuses = append(p.Status.ContainerStatuses, corev1.ContainerStatus{
+		status := corev1.ContainerStatus{
 			Name: c.Name, Image: c.Image, ImageID: imageID(c.Image), ContainerID: containerID(p, c.Name),
 			Ready: ready, Started: ptr.To(true),
 			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: *p.Status.StartTime}},
-		})
+		}
+		if old, ok := previous[c.Name]; ok && old.RestartCount > 0 {
+			status.RestartCount, status.LastTerminationState = old.RestartCount, old.LastTerminationState
+			status.State.Running.StartedAt = now
+		}
+		p.Status.ContainerStatuses = append(p.Status.ContainerStatuses, status)
 	}
 	_, err := s.client.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
 	return err

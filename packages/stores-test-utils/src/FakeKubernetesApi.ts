@@ -31,6 +31,11 @@ const discovery: Record<
     { name: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true },
     { name: 'pods', kind: 'Pod', namespaced: true },
     { name: 'services', kind: 'Service', namespaced: true },
+    {
+      name: 'persistentvolumeclaims',
+      kind: 'PersistentVolumeClaim',
+      namespaced: true,
+    },
   ],
   '/apis/networking.k8s.io/v1': [
     { name: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true },
@@ -358,7 +363,12 @@ export class FakeKubernetesApi {
         `the server could not find the requested resource (${path})`,
       );
     const { kind, namespace, name } = parsed;
-    if (kind !== 'RoleBinding' && !this.hasNamespaceRights(namespace)) {
+    // Storeplane may create and patch RoleBindings cluster-wide, but reads them only with the
+    // store-manager role, like everything else in a store namespace.
+    if (
+      (kind !== 'RoleBinding' || method === 'GET') &&
+      !this.hasNamespaceRights(namespace)
+    ) {
       return status(
         403,
         'Forbidden',

@@ -3,7 +3,11 @@ import {
   SchemaValidEntityPolicy,
   resourceEntityV1alpha1Validator,
 } from '@backstage/catalog-model';
-import { Store, StoreStatus } from '@storeplane/plugin-stores-common';
+import {
+  Store,
+  STORE_STATUSES,
+  StoreStatus,
+} from '@storeplane/plugin-stores-common';
 import { makeStore as makeSharedStore } from '@internal/stores-test-utils/store';
 import { storeToEntity } from './storeToEntity';
 
@@ -112,7 +116,23 @@ describe('storeToEntity', () => {
     );
   });
 
-  it.each<StoreStatus>(['Provisioning', 'Ready', 'Failed', 'Deleting'])(
+  it('labels a Degraded store and keeps its links: its shop exists, its latest check failed', () => {
+    const entity = storeToEntity(
+      makeStore({
+        ...ready,
+        status: 'Degraded',
+        lastError: 'WordPress answered HTTP 500',
+      }),
+      { system: 'storeplane' },
+    );
+    expect(entity.metadata.labels?.['storeplane.io/status']).toBe('degraded');
+    expect(entity.metadata.links?.map(l => l.title)).toEqual([
+      'Storefront',
+      'WordPress admin',
+    ]);
+  });
+
+  it.each<StoreStatus>(STORE_STATUSES)(
     'produces an entity the catalog accepts when %s',
     async status => {
       const entity = storeToEntity(makeStore({ ...ready, status }), {

@@ -5,6 +5,7 @@ import {
   EntityLink,
 } from '@backstage/catalog-model';
 import {
+  isStoreProvisioned,
   escapeMarkdown,
   KUBERNETES_ID_LABEL,
   STORE_ENTITY_TYPE,
@@ -65,9 +66,12 @@ export function storeToEntity(
   };
 }
 
-/** Links only once the store passed its health check; before that the URLs lead nowhere. */
+/**
+ * Links only once the store passed its health check (Ready, or Degraded afterwards); before
+ * that the URLs lead nowhere.
+ */
 function storeLinks(store: Store): EntityLink[] {
-  if (store.status !== 'Ready') return [];
+  if (!isStoreProvisioned(store.status)) return [];
   const links: EntityLink[] = [];
   if (store.storefrontUrl) {
     links.push({

@@ -1,4 +1,5 @@
 import { metrics } from '@opentelemetry/api';
+import { STORE_STATUSES } from '@storeplane/plugin-stores-common';
 import { StoreRepository } from './database/StoreRepository';
 
 /** OpenTelemetry instruments of the stores plugin (exported by the app's OTel SDK, e.g. as Prometheus). */
@@ -17,7 +18,7 @@ export function createStoresMetrics(
   });
   storesByStatus.addCallback(async result => {
     const counts = await repository.countByStatus();
-    for (const status of ['Provisioning', 'Ready', 'Failed', 'Deleting']) {
+    for (const status of STORE_STATUSES) {
       result.observe(counts[status] ?? 0, { status });
     }
   });

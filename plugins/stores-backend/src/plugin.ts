@@ -4,6 +4,7 @@ import {
 } from '@backstage/backend-plugin-api';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { eventsServiceRef } from '@backstage/plugin-events-node';
+import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import {
   isWellFormedStoreId,
   StoreChangedEvent,
@@ -37,6 +38,7 @@ import { OwnerVerifier } from './service/OwnerVerifier';
 import { createRouter } from './service/router';
 import { logStartupNotices } from './service/startupNotices';
 import { StoresService } from './service/StoresService';
+import { StoreSignalPublisher } from './service/StoreSignalPublisher';
 
 /**
  * The `stores` backend plugin: desired state in the database, a lease-based reconciler on the
@@ -66,6 +68,7 @@ export const storesPlugin = createBackendPlugin({
         auditor: coreServices.auditor,
         lifecycle: coreServices.lifecycle,
         events: eventsServiceRef,
+        signals: signalsServiceRef,
       },
       async init(deps) {
         const { rootConfig, logger, database, scheduler, httpRouter, events } =
@@ -95,7 +98,9 @@ export const storesPlugin = createBackendPlugin({
           return charts.get(engineName)!;
         };
 
+        const storeSignals = new StoreSignalPublisher(deps.signals, logger);
         const onChange: StoreChangeListener = (storeId, status) => {
+          storeSignals.storeChanged(storeId);
           events
             .publish({
               topic: STORES_EVENTS_TOPIC,
@@ -118,6 +123,7 @@ export const storesPlugin = createBackendPlugin({
           kubernetes,
           bundledChart,
           onChange,
+          onActivity: storeId => storeSignals.storeActivity(storeId),
         });
         const loop = new ReconcileLoop({
           repository,

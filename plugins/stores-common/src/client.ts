@@ -9,6 +9,7 @@ import {
   StoreList,
   StorePlan,
   StoreStatus,
+  StoreWorkloads,
 } from './types';
 
 /** The parts of Backstage's discovery and fetch APIs that the client needs. */
@@ -82,6 +83,18 @@ export class StoresClient {
     return this.request(
       'GET',
       `/stores/${encodeURIComponent(id)}/links`,
+      options,
+    );
+  }
+
+  /** Pods, Deployments/StatefulSets and volume claims of the store's namespace. */
+  getStoreWorkloads(
+    id: string,
+    options?: StoresRequestOptions,
+  ): Promise<StoreWorkloads> {
+    return this.request(
+      'GET',
+      `/stores/${encodeURIComponent(id)}/workloads`,
       options,
     );
   }

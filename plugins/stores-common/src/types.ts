@@ -1,12 +1,27 @@
-/** Where a store is in its lifecycle. */
-export type StoreStatus = 'Provisioning' | 'Ready' | 'Failed' | 'Deleting';
+/**
+ * Where a store is in its lifecycle. `Degraded`: the store was Ready, and its latest check
+ * (workloads available, health check, guardrails) failed; it turns Ready again on its own
+ * once a check passes.
+ */
+export type StoreStatus =
+  | 'Provisioning'
+  | 'Ready'
+  | 'Degraded'
+  | 'Failed'
+  | 'Deleting';
 
 export const STORE_STATUSES: readonly StoreStatus[] = [
   'Provisioning',
   'Ready',
+  'Degraded',
   'Failed',
   'Deleting',
 ];
+
+/** The store passed every gate and still exists: its links lead to its shop (which may be failing when Degraded). */
+export function isStoreProvisioned(status: StoreStatus): boolean {
+  return status === 'Ready' || status === 'Degraded';
+}
 
 /**
  * The gates a store passes, in order, before it is Ready (the lifecycle contract),
@@ -58,7 +73,7 @@ export interface Store {
   engine: string;
   plan: string;
   status: StoreStatus;
-  /** The step the reconciler works on next; null when Ready. */
+  /** The step the reconciler works on next; null when Ready or Degraded. */
   step: StoreStep | null;
   namespace: string;
   /** Ref of the catalog entity that represents the store. */
@@ -119,4 +134,60 @@ export interface StorePlan {
 export interface StoreEngineInfo {
   name: string;
   title: string;
+}
+
+/** A pod of a store's namespace, as `GET /stores/:id/workloads` reports it. */
+export interface StorePod {
+  name: string;
+  /** Pending, Running, Succeeded, Failed or Unknown. */
+  phase: string;
+  ready: boolean;
+  /** Container restarts, summed over the pod's containers. */
+  restarts: number;
+  /** Why a container is waiting (e.g. `CrashLoopBackOff`), if one is. */
+  waitingReason: string | null;
+  /** How a container last ended before its current run (e.g. `OOMKilled`), newest first. */
+  lastTermination: {
+    container: string;
+    reason: string;
+    exitCode: number;
+    finishedAt: string | null;
+  } | null;
+  createdAt: string | null;
+}
+
+/** A Deployment or StatefulSet of a store, with its replica counts. */
+export interface StoreWorkload {
+  kind: 'Deployment' | 'StatefulSet';
+  name: string;
+  desiredReplicas: number;
+  readyReplicas: number;
+  availableReplicas: number;
+}
+
+/** A PersistentVolumeClaim of a store. */
+export interface StoreVolumeClaim {
+  name: string;
+  /** Pending, Bound or Lost. */
+  phase: string;
+  /** What the claim asks for, e.g. `2Gi`. */
+  requested: string | null;
+  /** What the bound volume provides; null until bound. */
+  capacity: string | null;
+  storageClass: string | null;
+  /**
+   * Bytes used. Always null: only the kubelet's volume stats report it, and Storeplane holds
+   * no rights on nodes (see `usageNote`).
+   */
+  usedBytes: number | null;
+}
+
+/** What runs in a store's namespace (`GET /stores/:id/workloads`). */
+export interface StoreWorkloads {
+  namespace: string;
+  pods: StorePod[];
+  workloads: StoreWorkload[];
+  volumeClaims: StoreVolumeClaim[];
+  /** Why volume usage is not shown. */
+  usageNote: string;
 }

@@ -20,6 +20,7 @@ import {
 import { makeReadyStore } from '@internal/stores-test-utils/store';
 import {
   ALL_STORE_PERMISSIONS,
+  makeWorkloads,
   permissionApiAllowing,
   storeEntity,
 } from './__testUtils__/fixtures';
@@ -34,6 +35,7 @@ const storesApi: Partial<StoresApi> = {
   }),
   getStore: async () => store,
   getStoreEvents: async () => ({ items: [] }),
+  getStoreWorkloads: async () => makeWorkloads(),
 };
 
 /**

@@ -68,6 +68,33 @@ describe('storeplane:store:create', () => {
     ]);
   }
 
+  it('finishes with a warning when the store is already Degraded at its first look after provisioning', async () => {
+    api.timelines.set(api.nextId, [
+      {
+        patch: {
+          status: 'Degraded',
+          step: null,
+          lastError: 'WordPress answered HTTP 500 on /wp-login.php',
+          storefrontUrl: 'https://summer-sale.shops.example.com',
+          adminUrl: 'https://summer-sale.shops.example.com/wp-admin',
+        },
+        events: [{ type: 'degraded', message: 'Store is Degraded' }],
+      },
+    ]);
+    const { ctx, logger } = mockActionContext(input);
+
+    await action.handler(ctx);
+
+    expect(ctx.output).toHaveBeenCalledWith('status', 'Degraded');
+    expect(ctx.output).toHaveBeenCalledWith(
+      'storefrontUrl',
+      'https://summer-sale.shops.example.com',
+    );
+    expect(logger.warn).toHaveBeenCalledWith(
+      'Store summer-sale-x1y2z was provisioned but its latest check failed: WordPress answered HTTP 500 on /wp-login.php. It turns Ready by itself once its checks pass.',
+    );
+  });
+
   it('creates the store on behalf of the user and waits until it is ready', async () => {
     provisionsToReady();
     const { ctx, logger } = mockActionContext(input);

@@ -25,7 +25,9 @@ export function isNotFound(error: unknown): boolean {
 }
 
 /**
- * Polls a store until it is Ready. Logs every status or step change and every new store
+ * Polls a store until it is Ready, or Degraded: a store is only Degraded after it passed every
+ * gate, so it was provisioned and only its latest check failed (it turns Ready by itself once
+ * its checks pass); the template finishes with a warning. Logs every status or step change and every new store
  * event, so the task log reads like the store's own event list.
  */
 export async function waitForStoreReady(
@@ -50,8 +52,15 @@ export async function waitForStoreReady(
         `Store ${storeId} is being deleted, so it will never become ready`,
       );
     }
-    return store.status === 'Ready';
+    return store.status === 'Ready' || store.status === 'Degraded';
   });
+  if (settled!.status === 'Degraded') {
+    options.logger.warn(
+      `Store ${storeId} was provisioned but its latest check failed: ${
+        settled!.lastError ?? 'no reason was recorded'
+      }. It turns Ready by itself once its checks pass.`,
+    );
+  }
   return settled!;
 }
 

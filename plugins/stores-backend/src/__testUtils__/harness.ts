@@ -48,6 +48,8 @@ export interface Harness {
   reconciler: StoreReconciler;
   loop: ReconcileLoop;
   changes: Array<{ storeId: string; status: string }>;
+  /** Stores that got a new event from the reconciler, in order. */
+  activity: string[];
   logs: string[];
   metrics: { errors: string[]; retries: string[]; provisioned: number[] };
   /** Runs reconcile passes until `done` holds for the store (or it is gone), at most `passes` times. */
@@ -92,6 +94,7 @@ export async function createHarness(
     debug: (message: string) => void logs.push(message),
   } as any);
   const changes: Harness['changes'] = [];
+  const activity: string[] = [];
   const metricsRecord = {
     errors: [] as string[],
     retries: [] as string[],
@@ -115,6 +118,7 @@ export async function createHarness(
     kubernetes,
     bundledChart: () => chart,
     onChange: (storeId, status) => void changes.push({ storeId, status }),
+    onActivity: storeId => void activity.push(storeId),
   });
   const loop = new ReconcileLoop({
     repository,
@@ -142,6 +146,7 @@ export async function createHarness(
     reconciler,
     loop,
     changes,
+    activity,
     logs,
     metrics: metricsRecord,
     async runUntil(storeId, done, passes = 30, between) {

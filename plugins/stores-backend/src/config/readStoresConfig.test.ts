@@ -24,6 +24,7 @@ describe('readStoresConfig', () => {
     });
     expect(config.helm.timeout).toBe('1200s');
     expect(config.healthCheck.timeoutMs).toBe(10_000);
+    expect(config.monitor).toEqual({ intervalMs: 300_000 });
     expect(config.orphanSweep).toEqual({
       enabled: true,
       frequencyMs: 600_000,
@@ -94,12 +95,14 @@ describe('readStoresConfig', () => {
     });
   });
 
-  it('reads the health check deadline and the orphan sweep', () => {
+  it('reads the health check deadline, the monitor interval and the orphan sweep', () => {
     const config = read({
       healthCheck: { timeout: '3s' },
+      monitor: { interval: { seconds: 30 } },
       orphanSweep: { enabled: false, frequency: '1m', gracePeriod: '2h' },
     });
     expect(config.healthCheck.timeoutMs).toBe(3000);
+    expect(config.monitor.intervalMs).toBe(30_000);
     expect(config.orphanSweep).toEqual({
       enabled: false,
       frequencyMs: 60_000,
@@ -143,6 +146,10 @@ describe('readStoresConfig', () => {
     [
       { helm: { backoffLimit: 2 } },
       "Invalid config at 'storeplane.helm.backoffLimit': this setting was removed: a Helm Job now runs helm once",
+    ],
+    [
+      { monitor: { interval: 'hourly' } },
+      "Invalid config at 'storeplane.monitor.interval'",
     ],
     [
       { orphanSweep: { gracePeriod: 'soon' } },

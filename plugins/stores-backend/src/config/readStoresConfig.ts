@@ -61,6 +61,10 @@ export interface StoresConfig {
     maxBackoffMs: number;
     stepTimeoutMs: number;
   };
+  monitor: {
+    /** How often a Ready or Degraded store is checked again. */
+    intervalMs: number;
+  };
   orphanSweep: {
     enabled: boolean;
     frequencyMs: number;
@@ -238,6 +242,9 @@ export function readStoresConfig(root: Config): StoresConfig {
       ),
       maxBackoffMs: read.durationMs('reconciler.maxBackoff', 5 * MINUTE),
       stepTimeoutMs: read.durationMs('reconciler.stepTimeout', 30 * MINUTE),
+    },
+    monitor: {
+      intervalMs: read.durationMs('monitor.interval', 5 * MINUTE),
     },
     orphanSweep: {
       enabled: read.boolean('orphanSweep.enabled', true),

@@ -127,10 +127,24 @@ export interface StoreNamespaceRecord {
   generation: number;
 }
 
-const ACTIVE_STATUSES: StoreStatus[] = ['Provisioning', 'Ready', 'Failed'];
+/** Stores that count against the per-user and per-owner limits. */
+const ACTIVE_STATUSES: StoreStatus[] = [
+  'Provisioning',
+  'Ready',
+  'Degraded',
+  'Failed',
+];
 
-/** The statuses the reconcile loop works on. */
-const RECONCILED_STATUSES: StoreStatus[] = ['Provisioning', 'Deleting'];
+/**
+ * The statuses the reconcile loop works on: provisioning and deletion, and the periodic
+ * checks of Ready and Degraded stores (due at their next check time like any other work).
+ */
+const RECONCILED_STATUSES: StoreStatus[] = [
+  'Provisioning',
+  'Ready',
+  'Degraded',
+  'Deleting',
+];
 
 export interface StoreRepositoryOptions {
   /**
@@ -464,10 +478,11 @@ export class StoreRepository {
       markReachedCluster,
       ...fields
     } = update;
-    const row: Record<string, unknown> = {
-      ...toRow(fields),
-      updated_at: this.clock(),
-    };
+    const row: Record<string, unknown> = toRow(fields);
+    // A pass that only schedules the next look (a passing check of a Ready store) changes
+    // nothing a reader sees, so the store does not count as updated.
+    if (Object.keys(row).length > 0 || startStep || markReady)
+      row.updated_at = this.clock();
     if (nextAttemptInMs !== undefined)
       row.next_attempt_at = this.db.raw('? + ?', [
         this.clock(),

@@ -114,7 +114,7 @@ export class OrphanSweep {
     const provisioning = store.status === 'Provisioning';
     const message = provisioning
       ? `Namespace ${store.namespace} vanished while the store was being provisioned (deleted outside Storeplane); provisioning starts over from the namespace`
-      : `Namespace ${store.namespace} no longer exists: it was deleted outside Storeplane, and the store's data went with it. Retry provisions the store again from scratch (new credentials, an empty shop); Delete removes it.`;
+      : vanishedNamespaceMessage(store.namespace);
     const status = provisioning ? 'Provisioning' : 'Failed';
     const moved = await repository.resetVanishedStore(store, {
       status,
@@ -136,4 +136,9 @@ export class OrphanSweep {
 /** Stores at the first step may not have created their namespace yet; deletion handles its own. */
 function shouldHaveNamespace(store: StoreNamespaceRecord): boolean {
   return store.status !== 'Deleting' && store.step !== 'guardrails';
+}
+
+/** Why a store that had been provisioned is Failed once its namespace is gone. */
+export function vanishedNamespaceMessage(namespace: string): string {
+  return `Namespace ${namespace} no longer exists: it was deleted outside Storeplane, and the store's data went with it. Retry provisions the store again from scratch (new credentials, an empty shop); Delete removes it.`;
 }

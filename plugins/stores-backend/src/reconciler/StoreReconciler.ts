@@ -7,6 +7,7 @@ import { CONFIGURE_CLUSTER_ADVICE } from '@storeplane/plugin-stores-node';
 import { StoresConfig } from '../config/readStoresConfig';
 import {
   ClaimedStoreUpdate,
+  NewStoreEvent,
   StoreRecord,
   StoreRepository,
 } from '../database/StoreRepository';
@@ -23,6 +24,8 @@ import {
   StepOutcome,
 } from './steps';
 import { engineInputFor } from './engineInput';
+import { MonitorResult, monitorStore } from './monitorStore';
+import { vanishedNamespaceMessage } from './OrphanSweep';
 
 /** Announces store changes (catalog delta updates, live UI). */
 export type StoreChangeListener = (
@@ -40,6 +43,8 @@ export interface StoreReconcilerOptions {
   kubernetes: () => KubernetesClient;
   bundledChart: (engineName: string) => Promise<{ archiveBase64: string }>;
   onChange: StoreChangeListener;
+  /** A store got a new event (with or without a change of status or step). */
+  onActivity?: (storeId: string) => void;
   random?: () => number;
 }
 
@@ -78,7 +83,11 @@ export class StoreReconciler {
   ): Promise<StoreRecord | undefined> {
     let store = claimed;
     const step = store.step;
-    if (!step) return undefined;
+    if (!step) {
+      if (store.status === 'Ready' || store.status === 'Degraded')
+        await this.monitor(store, lease);
+      return undefined;
+    }
     try {
       if (store.status === 'Deleting' && store.reachedClusterAt === null) {
         await this.removeStoreThatNeverReachedACluster(store, lease);
@@ -119,7 +128,7 @@ export class StoreReconciler {
         store.generation,
       )
     ) {
-      await repository.addEvent(store.id, {
+      await this.addEvent(store.id, {
         type: 'deleted',
         level: 'info',
         message:
@@ -164,7 +173,7 @@ export class StoreReconciler {
         lastError: problem,
       });
       if (written && problem && store.lastError !== problem) {
-        await repository.addEvent(store.id, {
+        await this.addEvent(store.id, {
           type: 'waiting',
           level: 'warning',
           message: problem,
@@ -182,8 +191,8 @@ export class StoreReconciler {
           store.generation,
         )
       ) {
-        await repository.addEvent(store.id, outcome.event);
-        await repository.addEvent(store.id, {
+        await this.addEvent(store.id, outcome.event);
+        await this.addEvent(store.id, {
           type: 'deleted',
           level: 'info',
           message:
@@ -210,10 +219,11 @@ export class StoreReconciler {
         storefrontUrl: url,
         adminUrl: `${url}${engine.adminPath}`,
         markReady: true,
+        nextAttemptInMs: this.options.config.monitor.intervalMs,
       });
       if (written) {
-        await repository.addEvent(store.id, outcome.event);
-        await repository.addEvent(store.id, {
+        await this.addEvent(store.id, outcome.event);
+        await this.addEvent(store.id, {
           type: 'ready',
           level: 'info',
           message: `Store is Ready at ${url}`,
@@ -236,7 +246,7 @@ export class StoreReconciler {
       startStep: true,
     });
     if (!written) return undefined;
-    await repository.addEvent(store.id, outcome.event);
+    await this.addEvent(store.id, outcome.event);
     this.options.onChange(store.id, store.status);
     return {
       ...store,
@@ -247,12 +257,118 @@ export class StoreReconciler {
     };
   }
 
+  /**
+   * The periodic check of a Ready or Degraded store (see monitorStore.ts): a failing check
+   * makes it Degraded, a passing one Ready again, each change with an event. A fault of the
+   * check itself (the API server unreachable, no cluster) is not the store's: its status
+   * stays, and the next check comes one interval later.
+   */
+  private async monitor(store: StoreRecord, lease: StoreLease): Promise<void> {
+    const { config, logger, metrics } = this.options;
+    const intervalMs = config.monitor.intervalMs;
+    const write = (update: ClaimedStoreUpdate) =>
+      this.writeClaimed(store, lease, {
+        nextAttemptInMs: intervalMs,
+        ...update,
+      });
+    let result: MonitorResult;
+    try {
+      result = await monitorStore(this.stepContext(store, lease));
+    } catch (error) {
+      if (error instanceof LeaseLostError) {
+        logger.info(`${error.message}; this worker stops`);
+        return;
+      }
+      const fault = classifyFault(error);
+      metrics.recordReconcileError(fault.reason, fault.kind);
+      if (fault.kind === 'transient') {
+        logger.warn(
+          `Store ${store.id}: the periodic check could not run (${
+            fault.reason
+          }): ${fault.message}; next check in ${describeDuration(intervalMs)}`,
+        );
+        await write({});
+        return;
+      }
+      result = {
+        type: 'checked',
+        problems: [`Storeplane cannot check the store: ${fault.message}`],
+        restored: [],
+      };
+    }
+
+    if (result.type === 'namespaceVanished') {
+      const message = vanishedNamespaceMessage(store.namespace);
+      if (
+        await write({
+          status: 'Failed',
+          step: 'guardrails',
+          lastError: message,
+        })
+      ) {
+        await this.addEvent(store.id, {
+          type: 'namespace.vanished',
+          level: 'error',
+          message,
+        });
+        logger.warn(`Store ${store.id}: ${message}`);
+        this.options.onChange(store.id, 'Failed');
+      }
+      return;
+    }
+
+    if (result.restored.length > 0) {
+      const message = `Guardrails deleted or changed outside Storeplane were applied again: ${result.restored.join(
+        ', ',
+      )}`;
+      await this.addEvent(store.id, {
+        type: 'guardrails.restored',
+        level: 'warning',
+        message,
+      });
+      logger.warn(`Store ${store.id}: ${message}`);
+    }
+
+    if (result.problems.length > 0) {
+      const problem = result.problems.join('; ');
+      if (store.status === 'Degraded' && store.lastError === problem) {
+        await write({});
+        return;
+      }
+      if (await write({ status: 'Degraded', lastError: problem })) {
+        await this.addEvent(store.id, {
+          type: 'degraded',
+          level: 'warning',
+          message: `Store is Degraded: ${problem}`,
+        });
+        logger.warn(`Store ${store.id} is Degraded: ${problem}`);
+        this.options.onChange(store.id, 'Degraded');
+      }
+      return;
+    }
+
+    if (store.status === 'Degraded') {
+      if (await write({ status: 'Ready', lastError: null })) {
+        await this.addEvent(store.id, {
+          type: 'recovered',
+          level: 'info',
+          message:
+            'Every check passes again: workloads available, health check passed, guardrails in place. Store is Ready',
+        });
+        logger.info(`Store ${store.id} recovered and is Ready`);
+        this.options.onChange(store.id, 'Ready');
+      }
+      return;
+    }
+    await write({});
+  }
+
   private async recordFault(
     store: StoreRecord,
     lease: StoreLease,
     fault: StoreFault,
   ) {
-    const { repository, config, metrics, logger } = this.options;
+    const { config, metrics, logger } = this.options;
     metrics.recordReconcileError(fault.reason, fault.kind);
     const decision = decideAfterFault(
       store,
@@ -272,7 +388,7 @@ export class StoreReconciler {
         startStep: true,
       });
       if (written && store.lastError !== fault.message) {
-        await repository.addEvent(store.id, {
+        await this.addEvent(store.id, {
           type: NO_CLUSTER_EVENT_TYPE,
           level: 'warning',
           message: fault.message,
@@ -288,7 +404,7 @@ export class StoreReconciler {
         lastError: decision.message,
       });
       if (written) {
-        await repository.addEvent(store.id, {
+        await this.addEvent(store.id, {
           type: 'failed',
           level: 'error',
           message: decision.message,
@@ -312,7 +428,7 @@ export class StoreReconciler {
         store.status === 'Deleting'
           ? ''
           : ` of ${config.reconciler.maxAttempts}`;
-      await repository.addEvent(store.id, {
+      await this.addEvent(store.id, {
         type: 'retry.scheduled',
         level: 'warning',
         message: `${fault.message} (attempt ${
@@ -323,6 +439,11 @@ export class StoreReconciler {
         `Store ${store.id} step ${store.step} will be retried (${fault.reason}): ${fault.message}`,
       );
     }
+  }
+
+  private async addEvent(storeId: string, event: NewStoreEvent) {
+    await this.options.repository.addEvent(storeId, event);
+    this.options.onActivity?.(storeId);
   }
 
   /** Writes the outcome only while this claim holds the store and its generation is unchanged. */
@@ -340,7 +461,7 @@ export class StoreReconciler {
   }
 
   private stepContext(store: StoreRecord, lease: StoreLease): StepContext {
-    const { engines, config, repository } = this.options;
+    const { engines, config } = this.options;
     const engine = engines.get(store.engine);
     // Deleting needs no plan; a store whose plan was removed from config must still go away.
     const plan =
@@ -376,7 +497,7 @@ export class StoreReconciler {
       config,
       bundledChart: () => this.options.bundledChart(engine.name),
       stepElapsedMs: lease.databaseNow() - store.stepStartedAt,
-      record: event => repository.addEvent(store.id, event),
+      record: event => this.addEvent(store.id, event),
     };
   }
 }

@@ -39,6 +39,9 @@ import {
 const WEBHOOK_REFUSED =
   'Error: INSTALLATION FAILED: 1 error occurred:\n\t* Internal error occurred: failed calling webhook "validate.nginx.ingress.kubernetes.io": failed to call webhook: Post "https://ingress-nginx-controller-admission.ingress-nginx.svc:443/networking/v1/ingresses?timeout=10s": dial tcp 10.96.0.12:443: connect: connection refused';
 
+/** storeplane.monitor.interval of the lifecycle test. */
+const MONITOR_SECONDS = 3;
+
 describeWithRealCluster('stores on a real Kubernetes API server', () => {
   jest.setTimeout(15 * 60_000);
   const suite = RealClusterSuite.use();
@@ -66,6 +69,26 @@ describeWithRealCluster('stores on a real Kubernetes API server', () => {
         'NetworkPolicy',
         'storeplane-allow-egress',
       ),
+      ingressController: await read(
+        'networking.k8s.io/v1',
+        'NetworkPolicy',
+        'storeplane-allow-ingress-controller',
+      ),
+      database: await read(
+        'networking.k8s.io/v1',
+        'NetworkPolicy',
+        'storeplane-allow-database',
+      ),
+      helmToApiServer: await read(
+        'networking.k8s.io/v1',
+        'NetworkPolicy',
+        'storeplane-allow-helm-to-apiserver',
+      ),
+      installerBinding: await read(
+        'rbac.authorization.k8s.io/v1',
+        'RoleBinding',
+        'storeplane-store-installer',
+      ),
       helmAccount: await read('v1', 'ServiceAccount', 'storeplane-helm'),
       managerBinding: await read(
         'rbac.authorization.k8s.io/v1',
@@ -75,8 +98,10 @@ describeWithRealCluster('stores on a real Kubernetes API server', () => {
     };
   }
 
-  it('provisions a store to Ready with helm really installing the chart, then deletes it completely', async () => {
-    const h = await suite.harness();
+  it('provisions a store to Ready with helm really installing the chart, watches it after Ready, then deletes it completely', async () => {
+    const h = await suite.harness({
+      monitor: { interval: { seconds: MONITOR_SECONDS } },
+    });
     const started = Date.now();
     const created = await h.service.createStore(
       { name: 'real-shop', owner: OWNER, plan: 'small' },
@@ -158,6 +183,144 @@ describeWithRealCluster('stores on a real Kubernetes API server', () => {
     await h.runUntil(created.id, s => s?.status === 'Ready', 60);
     expect(await resourceVersions(ns)).toEqual(before);
 
+    // Watched after Ready, every monitor.interval. A check that finds nothing changed leaves
+    // every resourceVersion as it was and writes no event.
+    const checkOnce = async () => {
+      const { nextAttemptAt } = (await h.repository.getStore(created.id))!;
+      return (await h.runUntil(
+        created.id,
+        s => s!.nextAttemptAt > nextAttemptAt,
+        MONITOR_SECONDS + 5,
+      ))!;
+    };
+    await checkOnce();
+    const versionsBeforeCheck = await resourceVersions(ns);
+    const eventCount = (await suite.events(h, created.id)).length;
+    const checkStarted = Date.now();
+    expect(await checkOnce()).toMatchObject({
+      status: 'Ready',
+      lastError: null,
+    });
+    // Discovery requests (no object) are left out: the shipped client keeps its discovery
+    // cache for good, while this harness makes a client per claim.
+    const callsPerCheck = auditedRequests(
+      suite.cluster.auditLogPath!,
+      suite.serviceAccountUser(),
+      checkStarted,
+    ).filter(c => !c.resource.startsWith('/'));
+    expect(await resourceVersions(ns)).toEqual(versionsBeforeCheck);
+    expect(await suite.events(h, created.id)).toHaveLength(eventCount);
+    expect(callsPerCheck.filter(c => c.code >= 400)).toEqual([]);
+
+    // A NetworkPolicy deleted by hand is back after the next check, with an event.
+    await suite.admin.delete(
+      'networking.k8s.io/v1',
+      'NetworkPolicy',
+      ns,
+      'storeplane-default-deny',
+    );
+    const policyDeletedAt = Date.now();
+    expect(await checkOnce()).toMatchObject({ status: 'Ready' });
+    const restoredAfterMs = Date.now() - policyDeletedAt;
+    expect(
+      await suite.admin.read(
+        'networking.k8s.io/v1',
+        'NetworkPolicy',
+        ns,
+        'storeplane-default-deny',
+      ),
+    ).toBeDefined();
+    expect((await suite.events(h, created.id)).slice(eventCount)).toEqual([
+      expect.objectContaining({
+        type: 'guardrails.restored',
+        level: 'warning',
+        message:
+          'Guardrails deleted or changed outside Storeplane were applied again: NetworkPolicy/storeplane-default-deny (deleted; created again)',
+      }),
+    ]);
+
+    // WordPress crashes (the kubelet stand-in reports it, the Deployment controller counts it
+    // unavailable): Degraded, saying what failed; Ready again once it runs.
+    const [wordpressPod] = await suite.admin.list<KubernetesObject>(
+      'v1',
+      'Pod',
+      ns,
+      'app.kubernetes.io/component=wordpress',
+    );
+    const setSimFail = (annotations: Record<string, string>) =>
+      suite.admin.apply({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name: wordpressPod.metadata!.name,
+          namespace: ns,
+          annotations,
+        },
+      });
+    await setSimFail({ 'storeplane.io/sim-fail': 'OOMKilled' });
+    const degraded = await h.runUntil(
+      created.id,
+      s => s?.status === 'Degraded',
+      MONITOR_SECONDS * 3 + 10,
+    );
+    expect(degraded!.lastError).toBe(
+      'Workloads without all replicas available: Deployment/woocommerce-wordpress',
+    );
+    // The workloads panel shows what the kubelet reported.
+    const failing = await h.service.readWorkloads(degraded!);
+    expect(
+      failing.pods.find(p => p.name === wordpressPod.metadata!.name),
+    ).toMatchObject({
+      phase: 'Running',
+      ready: false,
+      restarts: 1,
+      waitingReason: 'CrashLoopBackOff',
+      lastTermination: {
+        container: 'wordpress',
+        reason: 'OOMKilled',
+        exitCode: 137,
+      },
+    });
+    expect(failing.workloads).toEqual([
+      expect.objectContaining({
+        kind: 'Deployment',
+        name: 'woocommerce-wordpress',
+        desiredReplicas: 1,
+        availableReplicas: 0,
+      }),
+      expect.objectContaining({
+        kind: 'StatefulSet',
+        name: 'woocommerce-mariadb',
+        desiredReplicas: 1,
+        readyReplicas: 1,
+      }),
+    ]);
+    expect(failing.volumeClaims.map(c => [c.name, c.requested])).toEqual([
+      ['data-woocommerce-mariadb-0', '2Gi'],
+      ['woocommerce-wordpress', '2Gi'],
+    ]);
+    expect(failing.volumeClaims.every(c => c.usedBytes === null)).toBe(true);
+    await setSimFail({});
+    await h.runUntil(
+      created.id,
+      s => s?.status === 'Ready',
+      MONITOR_SECONDS * 3 + 10,
+    );
+    expect(
+      (await suite.events(h, created.id))
+        .slice(eventCount + 1)
+        .map(e => [e.type, e.message]),
+    ).toEqual([
+      [
+        'degraded',
+        'Store is Degraded: Workloads without all replicas available: Deployment/woocommerce-wordpress',
+      ],
+      [
+        'recovered',
+        'Every check passes again: workloads available, health check passed, guardrails in place. Store is Ready',
+      ],
+    ]);
+
     const deleteStarted = Date.now();
     await h.service.deleteStore(
       (await h.repository.getStore(created.id))!,
@@ -195,6 +358,21 @@ describeWithRealCluster('stores on a real Kubernetes API server', () => {
         deleteStarted,
       ).length,
     };
+    // eslint-disable-next-line no-console
+    console.log(
+      `API calls of one check of a Ready store: ${
+        callsPerCheck.length
+      } (${Object.entries(
+        callsPerCheck.reduce<Record<string, number>>((byVerb, c) => {
+          byVerb[c.verb] = (byVerb[c.verb] ?? 0) + 1;
+          return byVerb;
+        }, {}),
+      )
+        .map(([verb, n]) => `${verb} ${n}`)
+        .join(
+          ', ',
+        )}); a NetworkPolicy deleted by hand was back ${restoredAfterMs} ms later (interval ${MONITOR_SECONDS} s)`,
+    );
     // eslint-disable-next-line no-console
     console.log(
       `API calls by Storeplane's ServiceAccount for one store: ${

@@ -6,6 +6,7 @@
 import { mockServices } from '@backstage/backend-test-utils';
 import { KubernetesObject } from '@kubernetes/client-node';
 import { OrphanSweep } from './OrphanSweep';
+import { Harness } from '../__testUtils__/harness';
 import { readRbacRules, setSimHelmFaults } from '../__testUtils__/realCluster';
 import {
   describeWithRealCluster,
@@ -54,7 +55,18 @@ describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
     ]);
     const usedOnlyToClearAnInterruptedHelm = new Set(['secrets:delete']);
     const usedOnlyByTheOrphanSweep = new Set(['namespaces:list']);
+    const usedOnlyByTheWorkloadsRoute = new Set([
+      'persistentvolumeclaims:list',
+    ]);
+    const usedOnlyByChecksOfReadyStores = new Set([
+      'resourcequotas:get',
+      'limitranges:get',
+      'networkpolicies:get',
+      'rolebindings:get',
+    ]);
     const special = new Set([
+      ...usedOnlyByTheWorkloadsRoute,
+      ...usedOnlyByChecksOfReadyStores,
       ...usedOnlyByDeletion,
       ...usedOnlyByHelmUninstall,
       ...usedOnlyToClearAnInterruptedHelm,
@@ -222,6 +234,57 @@ describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
         }
       },
     );
+
+    describe('on one Ready store', () => {
+      let h: Harness;
+      let storeId: string;
+      beforeAll(async () => {
+        h = await suite.harness({ monitor: { interval: { seconds: 2 } } });
+        storeId = (
+          await h.service.createStore(
+            { name: 'rbac-check', owner: OWNER, plan: 'small' },
+            USER,
+          )
+        ).id;
+        await h.runUntil(storeId, s => s?.status === 'Ready', 180);
+      });
+
+      it.each(
+        exercised
+          .filter(g => usedOnlyByChecksOfReadyStores.has(key(g)))
+          .map(label),
+      )(
+        'without %s the check of a Ready store is refused: Degraded, saying so, and Ready once it is back',
+        async (_, grant) => {
+          const degraded = await withGrantRemoved(grant, () =>
+            h.runUntil(storeId, s => s?.status === 'Degraded', 20),
+          );
+          expect(degraded!.lastError).toMatch(refused);
+          expect(
+            await h.runUntil(storeId, s => s?.status === 'Ready', 20),
+          ).toMatchObject({ lastError: null });
+        },
+      );
+
+      it.each(
+        exercised
+          .filter(g => usedOnlyByTheWorkloadsRoute.has(key(g)))
+          .map(label),
+      )(
+        'without %s the workloads of a store cannot be read, and the answer says so',
+        async (_, grant) => {
+          const store = (await h.repository.getStore(storeId))!;
+          await withGrantRemoved(grant, async () => {
+            await expect(h.service.readWorkloads(store)).rejects.toThrow(
+              refused,
+            );
+          });
+          expect((await h.service.readWorkloads(store)).workloads).toHaveLength(
+            2,
+          );
+        },
+      );
+    });
 
     it.each(
       exercised.filter(g => usedOnlyByTheOrphanSweep.has(key(g))).map(label),

@@ -85,7 +85,7 @@ const RBAC_PROPAGATION_CHECKS = 20;
 export async function applyNamespaceGuardrails(
   ctx: StepContext,
 ): Promise<StepOutcome> {
-  const { kube, store, config, engine, plan } = ctx;
+  const { kube, store } = ctx;
   const existing = await kube.read<
     KubernetesObject & { status?: { phase?: string } }
   >('v1', 'Namespace', undefined, store.namespace);
@@ -98,29 +98,36 @@ export async function applyNamespaceGuardrails(
   }
   await kube.apply(namespaceManifest(store));
   await ensureNamespaceRights(ctx);
-
-  const budget = engine.resourceBudget(plan);
-  await kube.apply(resourceQuotaManifest(store, budget));
-  await kube.apply(limitRangeManifest(store, budget));
-  for (const policy of networkPolicyManifests(
-    store,
-    config.network,
-    engine.network,
-  )) {
-    await kube.apply(policy);
+  for (const manifest of namespaceGuardrailManifests(ctx)) {
+    await kube.apply(manifest);
   }
-  await kube.apply(helmServiceAccountManifest(store));
-  await kube.apply(
-    installerRoleBindingManifest(
-      store,
-      config.kubernetes.storeInstallerClusterRole,
-    ),
-  );
   return advance(
     'secret',
     `Namespace ${store.namespace} ready with ResourceQuota, LimitRange, NetworkPolicies and Helm ServiceAccount`,
     'guardrails.applied',
   );
+}
+
+/**
+ * The guardrails inside a store's namespace, in the order they are applied: quota, limit
+ * range, network policies, the Helm ServiceAccount and its RoleBinding. The periodic check of
+ * a Ready store re-applies the same list.
+ */
+export function namespaceGuardrailManifests(
+  ctx: Pick<StepContext, 'store' | 'config' | 'engine' | 'plan'>,
+): KubernetesObject[] {
+  const { store, config, engine, plan } = ctx;
+  const budget = engine.resourceBudget(plan);
+  return [
+    resourceQuotaManifest(store, budget),
+    limitRangeManifest(store, budget),
+    ...networkPolicyManifests(store, config.network, engine.network),
+    helmServiceAccountManifest(store),
+    installerRoleBindingManifest(
+      store,
+      config.kubernetes.storeInstallerClusterRole,
+    ),
+  ];
 }
 
 /** A new RoleBinding takes a moment to reach the API server's authorizer. */
@@ -214,10 +221,10 @@ interface Workload extends KubernetesObject {
   };
 }
 
-/** Step 4: every Deployment and StatefulSet of the release has all replicas available. */
-export async function checkWorkloadsAvailable(
-  ctx: StepContext,
-): Promise<StepOutcome> {
+/** The release's Deployments and StatefulSets, and those without all replicas available. */
+export async function workloadAvailability(
+  ctx: Pick<StepContext, 'kube' | 'store' | 'engine'>,
+): Promise<{ workloads: string[]; unavailable: string[] }> {
   const { kube, store, engine } = ctx;
   const workloads = [
     ...(await kube.list<Workload>(
@@ -233,6 +240,28 @@ export async function checkWorkloadsAvailable(
       engine.workloadSelector,
     )),
   ];
+  const name = (w: Workload) => `${w.kind}/${w.metadata?.name}`;
+  return {
+    workloads: workloads.map(name),
+    unavailable: workloads
+      .filter(w => {
+        const wanted = w.spec?.replicas ?? 1;
+        const available =
+          w.kind === 'StatefulSet'
+            ? w.status?.readyReplicas
+            : w.status?.availableReplicas;
+        return (available ?? 0) < wanted;
+      })
+      .map(name),
+  };
+}
+
+/** Step 4: every Deployment and StatefulSet of the release has all replicas available. */
+export async function checkWorkloadsAvailable(
+  ctx: StepContext,
+): Promise<StepOutcome> {
+  const { store, engine } = ctx;
+  const { workloads, unavailable } = await workloadAvailability(ctx);
   if (workloads.length === 0) {
     throw new StoreFault(
       `Helm reported success but no Deployments or StatefulSets match ${engine.workloadSelector} in ${store.namespace}`,
@@ -240,33 +269,28 @@ export async function checkWorkloadsAvailable(
       'workloads_missing',
     );
   }
-  const notReady = workloads.filter(w => {
-    const wanted = w.spec?.replicas ?? 1;
-    const available =
-      w.kind === 'StatefulSet'
-        ? w.status?.readyReplicas
-        : w.status?.availableReplicas;
-    return (available ?? 0) < wanted;
-  });
-  if (notReady.length > 0) {
+  if (unavailable.length > 0) {
     return wait(
-      `workloads ${notReady
-        .map(w => `${w.kind}/${w.metadata?.name}`)
-        .join(', ')} to become available`,
+      `workloads ${unavailable.join(', ')} to become available`,
       3000,
     );
   }
   return advance(
     'health',
-    `Workloads available: ${workloads
-      .map(w => `${w.kind}/${w.metadata?.name}`)
-      .join(', ')}`,
+    `Workloads available: ${workloads.join(', ')}`,
     'workloads.available',
   );
 }
 
-/** Step 5: WordPress answers HTTP from inside the cluster's network. */
-export async function checkStoreHealth(ctx: StepContext): Promise<StepOutcome> {
+/** What the WordPress health check saw: an HTTP status, or why it could not connect. */
+export type HealthProbe =
+  | { passed: boolean; message: string }
+  | { passed: false; message: string; unreachable: true };
+
+/** Asks WordPress for the health check path, from inside the cluster's network. */
+export async function probeStoreHealth(
+  ctx: Pick<StepContext, 'kube' | 'store' | 'engine' | 'config'>,
+): Promise<HealthProbe> {
   const { kube, store, engine, config } = ctx;
   const { service, port } = engine.healthCheck;
   const path = config.healthCheck.path;
@@ -296,21 +320,31 @@ export async function checkStoreHealth(ctx: StepContext): Promise<StepOutcome> {
       );
     }
   } catch (error) {
-    throw new StoreFault(
-      `WordPress health check could not connect: ${(error as Error).message}`,
-      'transient',
-      'health_check',
-    );
+    return {
+      passed: false,
+      unreachable: true,
+      message: `WordPress health check could not connect: ${
+        (error as Error).message
+      }`,
+    };
   }
-  if (status >= 200 && status < 400) {
-    return advance(
-      'ready',
-      `WordPress answered HTTP ${status} on ${path} via ${via}`,
-      'health.passed',
-    );
-  }
+  return status >= 200 && status < 400
+    ? {
+        passed: true,
+        message: `WordPress answered HTTP ${status} on ${path} via ${via}`,
+      }
+    : {
+        passed: false,
+        message: `WordPress answered HTTP ${status} on ${path}`,
+      };
+}
+
+/** Step 5: WordPress answers HTTP from inside the cluster's network. */
+export async function checkStoreHealth(ctx: StepContext): Promise<StepOutcome> {
+  const probe = await probeStoreHealth(ctx);
+  if (probe.passed) return advance('ready', probe.message, 'health.passed');
   throw new StoreFault(
-    `WordPress answered HTTP ${status} on ${path}; will retry`,
+    'unreachable' in probe ? probe.message : `${probe.message}; will retry`,
     'transient',
     'health_check',
   );
@@ -391,7 +425,7 @@ export async function runHelmUninstall(ctx: StepContext): Promise<StepOutcome> {
 }
 
 /** Re-binds the store-manager role to Storeplane in the namespace (idempotent) and waits for it. */
-async function ensureNamespaceRights(ctx: StepContext) {
+export async function ensureNamespaceRights(ctx: StepContext) {
   const { kube, store, config } = ctx;
   const rbac = config.kubernetes;
   if (!rbac.serviceAccount) return;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { STORE_STATUSES } from '@storeplane/plugin-stores-common';
 
 describe('openapi.yaml', () => {
   it('documents exactly the routes the router serves', () => {
@@ -31,5 +32,14 @@ describe('openapi.yaml', () => {
       .map(([, method, route]) => `${method.toUpperCase()} ${route}`)
       .sort();
     expect(documented).toEqual(served);
+  });
+
+  it('lists every store status there is', () => {
+    const spec = parse(
+      readFileSync(path.join(__dirname, 'openapi.yaml'), 'utf8'),
+    );
+    expect(spec.components.schemas.Store.properties.status.enum).toEqual(
+      STORE_STATUSES,
+    );
   });
 });

@@ -4,6 +4,7 @@ import {
   createStoreRequestSchema,
   describeIssues,
   storeNamespace,
+  StoreWorkloads,
 } from '@storeplane/plugin-stores-common';
 import { randomBytes } from 'node:crypto';
 import { StoresConfig } from '../config/readStoresConfig';
@@ -16,6 +17,8 @@ import { EngineRegistry } from '../engines/EngineRegistry';
 import { KubernetesClient } from '../kubernetes/KubernetesClient';
 import { CREDENTIALS_SECRET } from '../kubernetes/storeResources';
 import { StoreChangeListener } from '../reconciler/StoreReconciler';
+import { describeDuration } from '../reconciler/steps';
+import { readStoreWorkloads, VOLUME_USAGE_NOTE } from './storeWorkloads';
 import { TooManyRequestsError } from './errors';
 
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -132,6 +135,15 @@ export class StoresService {
   }
 
   async retryStore(store: StoreRecord, actor: string): Promise<StoreRecord> {
+    if (store.status === 'Degraded') {
+      throw new ConflictError(
+        `Store '${
+          store.id
+        }' is Degraded; it is checked again every ${describeDuration(
+          this.options.config.monitor.intervalMs,
+        )} and turns Ready by itself once its checks pass (its last error says what failed). Only a Failed store can be retried`,
+      );
+    }
     if (store.status !== 'Failed') {
       throw new ConflictError(
         `Store '${store.id}' is ${store.status}; only a Failed store can be retried`,
@@ -177,6 +189,34 @@ export class StoresService {
       this.options.wakeReconciler();
     }
     return this.getStore(store.id);
+  }
+
+  /**
+   * What runs in the store's namespace, read live from the cluster (nothing is cached). A
+   * store that never reached a cluster has nothing there.
+   */
+  async readWorkloads(store: StoreRecord): Promise<StoreWorkloads> {
+    if (store.reachedClusterAt === null) {
+      return {
+        namespace: store.namespace,
+        pods: [],
+        workloads: [],
+        volumeClaims: [],
+        usageNote: VOLUME_USAGE_NOTE,
+      };
+    }
+    try {
+      return await readStoreWorkloads(
+        this.options.kubernetes(),
+        store.namespace,
+      );
+    } catch (error) {
+      throw new ConflictError(
+        `The store's workloads cannot be read from Kubernetes: ${
+          (error as Error).message
+        }`,
+      );
+    }
   }
 
   /** Reads the admin login from the store's Secret in the cluster; it is never stored elsewhere. */

@@ -11,6 +11,11 @@ import storesPolicyModule from '@storeplane/plugin-permission-backend-module-sto
 import { Knex } from 'knex';
 import { setupServer } from 'msw/node';
 import request from 'supertest';
+import { createServiceFactory } from '@backstage/backend-plugin-api';
+import {
+  SignalPayload,
+  signalsServiceRef,
+} from '@backstage/plugin-signals-node';
 import { StoreRepository } from '../database/StoreRepository';
 import { storesPlugin } from '../plugin';
 import {
@@ -77,6 +82,7 @@ async function startBackend(
     permissions?: ReturnType<typeof mockServices.permissions.mock>;
     auditor?: ReturnType<typeof mockServices.auditor.mock>;
     allowedServices?: string[];
+    signals?: SignalPayload[];
   } = {},
 ) {
   const { server: app } = await startTestBackend({
@@ -114,6 +120,18 @@ async function startBackend(
         ? [options.permissions.factory]
         : [permissionPlugin, storesPolicyModule]),
       ...(options.auditor ? [options.auditor.factory] : []),
+      ...(options.signals
+        ? [
+            createServiceFactory({
+              service: signalsServiceRef,
+              deps: {},
+              factory: () => ({
+                publish: async (signal: SignalPayload) =>
+                  void options.signals!.push(signal),
+              }),
+            }),
+          ]
+        : []),
     ],
   });
   return app;
@@ -131,6 +149,29 @@ describe.each(databases.eachSupportedId())(
     });
     const start = (options: Parameters<typeof startBackend>[0] = {}) =>
       startBackend({ ...options, knex });
+
+    it('signals every change on the store channel and the list channel, with no store data', async () => {
+      const signals: SignalPayload[] = [];
+      const app = await start({ signals });
+      const created = await request(app)
+        .post('/api/stores/stores')
+        .set('Authorization', ANN)
+        .send(valid);
+      await request(app)
+        .delete(`/api/stores/stores/${created.body.id}`)
+        .set('Authorization', ANN);
+      const channels = signals.map(s => s.channel);
+      expect(channels).toEqual(
+        expect.arrayContaining([
+          `storeplane:store:${created.body.id}`,
+          'storeplane:stores',
+        ]),
+      );
+      for (const signal of signals) {
+        expect(signal.recipients).toEqual({ type: 'broadcast' });
+        expect(Object.keys(signal.message)).toEqual(['at']);
+      }
+    });
 
     it('requires authentication on every route', async () => {
       const app = await start();
@@ -361,6 +402,7 @@ describe.each(databases.eachSupportedId())(
         ['delete', `/api/stores/stores/a%00b`],
         ['post', `/api/stores/stores/a%01b/retry`],
         ['get', `/api/stores/stores/a%00b/credentials`],
+        ['get', `/api/stores/stores/a%00b/workloads`],
         ['get', `/api/stores/stores?owner=group:default/a%00b`],
         [
           'get',
@@ -437,6 +479,177 @@ describe.each(databases.eachSupportedId())(
         .get(`/api/stores/stores/${created.body.id}/credentials`)
         .set('Authorization', BOB);
       expect(creds.status).toBe(403);
+    });
+
+    it('serves what runs in the store namespace, read live and permission-checked like reading the store', async () => {
+      const app = await start();
+      const created = await request(app)
+        .post('/api/stores/stores')
+        .set('Authorization', ANN)
+        .send(valid);
+      const { id, namespace: ns } = created.body;
+      const workloads = () =>
+        request(app)
+          .get(`/api/stores/stores/${id}/workloads`)
+          .set('Authorization', ANN);
+
+      await knex('stores').where({ id }).update({ reached_cluster_at: 1 });
+      const put = (obj: Record<string, any>) =>
+        fake.objects.set(`${obj.kind}/${ns}/${obj.metadata.name}`, {
+          ...obj,
+          metadata: { ...obj.metadata, namespace: ns },
+        } as any);
+      put({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name: 'woocommerce-wordpress-abc',
+          creationTimestamp: '2026-11-27T10:00:00Z',
+        },
+        status: {
+          phase: 'Running',
+          conditions: [{ type: 'Ready', status: 'False' }],
+          containerStatuses: [
+            {
+              name: 'wordpress',
+              image: 'wordpress',
+              imageID: '',
+              ready: false,
+              restartCount: 3,
+              state: { waiting: { reason: 'CrashLoopBackOff' } },
+              lastState: {
+                terminated: {
+                  exitCode: 137,
+                  reason: 'OOMKilled',
+                  finishedAt: '2026-11-27T10:05:00Z',
+                },
+              },
+            },
+          ],
+        },
+      });
+      put({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'woocommerce-wordpress' },
+        spec: { replicas: 1 },
+        status: { replicas: 1, readyReplicas: 0, availableReplicas: 0 },
+      });
+      put({
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'woocommerce-mariadb' },
+        spec: { replicas: 1 },
+        status: { replicas: 1, readyReplicas: 1, availableReplicas: 1 },
+      });
+      put({
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: 'data-woocommerce-mariadb-0' },
+        spec: {
+          storageClassName: 'standard',
+          resources: { requests: { storage: '2Gi' } },
+        },
+        status: { phase: 'Bound', capacity: { storage: '2Gi' } },
+      });
+
+      const res = await workloads();
+      expect(res.status).toBe(200);
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.body).toEqual({
+        namespace: ns,
+        pods: [
+          {
+            name: 'woocommerce-wordpress-abc',
+            phase: 'Running',
+            ready: false,
+            restarts: 3,
+            waitingReason: 'CrashLoopBackOff',
+            lastTermination: {
+              container: 'wordpress',
+              reason: 'OOMKilled',
+              exitCode: 137,
+              finishedAt: '2026-11-27T10:05:00.000Z',
+            },
+            createdAt: '2026-11-27T10:00:00.000Z',
+          },
+        ],
+        workloads: [
+          {
+            kind: 'Deployment',
+            name: 'woocommerce-wordpress',
+            desiredReplicas: 1,
+            readyReplicas: 0,
+            availableReplicas: 0,
+          },
+          {
+            kind: 'StatefulSet',
+            name: 'woocommerce-mariadb',
+            desiredReplicas: 1,
+            readyReplicas: 1,
+            availableReplicas: 1,
+          },
+        ],
+        volumeClaims: [
+          {
+            name: 'data-woocommerce-mariadb-0',
+            phase: 'Bound',
+            requested: '2Gi',
+            capacity: '2Gi',
+            storageClass: 'standard',
+            usedBytes: null,
+          },
+        ],
+        usageNote: expect.stringContaining(
+          "only the kubelet's volume stats report it",
+        ),
+      });
+
+      fake.injectFault({ status: 500, message: 'etcd is down' }, 20);
+      const broken = await workloads();
+      expect(broken.status).toBe(409);
+      expect(broken.body.error.message).toMatch(
+        /The store's workloads cannot be read from Kubernetes/,
+      );
+
+      expect(
+        (
+          await request(app)
+            .get('/api/stores/stores/nope/workloads')
+            .set('Authorization', ANN)
+        ).status,
+      ).toBe(404);
+    });
+
+    it('refuses the workloads of a store the caller may not read', async () => {
+      const permissions = mockServices.permissions.mock({
+        authorize: async requests =>
+          requests.map(r => ({
+            result:
+              r.permission.name === 'storeplane.store.read'
+                ? AuthorizeResult.DENY
+                : AuthorizeResult.ALLOW,
+          })),
+        authorizeConditional: async requests =>
+          requests.map(() => ({ result: AuthorizeResult.ALLOW })),
+      });
+      const app = await start({ permissions });
+      const created = await request(app)
+        .post('/api/stores/stores')
+        .set('Authorization', ANN)
+        .send(valid);
+      await knex('stores')
+        .where({ id: created.body.id })
+        .update({ reached_cluster_at: 1 });
+      const res = await request(app)
+        .get(`/api/stores/stores/${created.body.id}/workloads`)
+        .set('Authorization', BOB);
+      expect(res.status).toBe(403);
+      expect(res.body.error.message).toMatch(/storeplane\.store\.read/);
+      // Refused before the cluster is asked (only this route lists volume claims).
+      expect(
+        fake.requests.filter(r => r.includes('/persistentvolumeclaims')),
+      ).toEqual([]);
     });
 
     it('returns credentials from the cluster Secret, never cached', async () => {

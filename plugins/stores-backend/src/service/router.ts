@@ -265,6 +265,12 @@ export async function createRouter(
     });
   });
 
+  router.get('/stores/:id/workloads', async (req, res) => {
+    const { store } = await authorizeStore(req, storeReadPermission);
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(await service.readWorkloads(store));
+  });
+
   router.get('/stores/:id/credentials', async (req, res) => {
     const result = await audited(
       req,

@@ -4,6 +4,7 @@ import { STORE_ID } from '@internal/stores-test-utils/store';
 import {
   STORE_ID_ANNOTATION,
   StoreEvent,
+  StoreWorkloads,
 } from '@storeplane/plugin-stores-common';
 
 export function makeEvent(
@@ -57,3 +58,44 @@ export const ALL_STORE_PERMISSIONS = [
   'storeplane.store.retry',
   'storeplane.store.credentials.read',
 ];
+
+/** What `GET /stores/:id/workloads` answers for a running store. */
+export function makeWorkloads(
+  overrides: Partial<StoreWorkloads> = {},
+): StoreWorkloads {
+  return {
+    namespace: `store-${STORE_ID}`,
+    pods: [
+      {
+        name: 'woocommerce-wordpress-7d9f-x2',
+        phase: 'Running',
+        ready: true,
+        restarts: 0,
+        waitingReason: null,
+        lastTermination: null,
+        createdAt: new Date().toISOString(),
+      },
+    ],
+    workloads: [
+      {
+        kind: 'Deployment',
+        name: 'woocommerce-wordpress',
+        desiredReplicas: 1,
+        readyReplicas: 1,
+        availableReplicas: 1,
+      },
+    ],
+    volumeClaims: [
+      {
+        name: 'woocommerce-wordpress',
+        phase: 'Bound',
+        requested: '2Gi',
+        capacity: '2Gi',
+        storageClass: 'standard',
+        usedBytes: null,
+      },
+    ],
+    usageNote: 'Volume usage is not shown.',
+    ...overrides,
+  };
+}

@@ -15,7 +15,7 @@ import { makeReadyStore, STORE_ID } from '@internal/stores-test-utils/store';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { storeEntity } from '../__testUtils__/fixtures';
+import { makeWorkloads, storeEntity } from '../__testUtils__/fixtures';
 import storesPlugin from '.';
 
 // The plugin's own API extension talks to this: discovery and fetch are the test app's real ones.
@@ -66,6 +66,9 @@ function serveStores() {
             schema: step,
           })),
         }),
+    ),
+    http.get(`${STORES_API}/stores/${STORE_ID}/workloads`, () =>
+      HttpResponse.json(makeWorkloads()),
     ),
   );
 }

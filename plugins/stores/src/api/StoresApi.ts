@@ -12,6 +12,7 @@ export type StoresApi = Pick<
   | 'getStoreEvents'
   | 'getStoreLinks'
   | 'getStoreCredentials'
+  | 'getStoreWorkloads'
   | 'retryStore'
   | 'deleteStore'
   | 'listPlans'

@@ -1,6 +1,13 @@
 import { act, renderHook, waitFor } from '@testing-library/react';
 import { PropsWithChildren } from 'react';
-import { TestApiProvider } from '@backstage/test-utils';
+import {
+  mockApis,
+  TestApiProvider,
+  TestApiProviderProps,
+} from '@backstage/test-utils';
+import { StoreSignal } from '@storeplane/plugin-stores-common';
+import { configApiRef } from '@backstage/core-plugin-api';
+import { signalApiRef, SignalApi } from '@backstage/plugin-signals-react';
 import { ResponseError } from '@backstage/errors';
 import { storesApiRef, StoresApi } from '../api';
 import {
@@ -8,13 +15,59 @@ import {
   makeStore,
   STORE_ID,
 } from '@internal/stores-test-utils/store';
-import { STORE_POLL_INTERVAL_MS, useStore } from './useStore';
+import {
+  SETTLED_STORE_POLL_INTERVAL_MS,
+  STORE_POLL_INTERVAL_MS,
+  useStore,
+} from './useStore';
 
-function renderUseStore(storesApi: Partial<StoresApi>) {
+/** A signal API whose channels the test publishes on. */
+function fakeSignals() {
+  const subscribers = new Map<string, Array<(message: StoreSignal) => void>>();
+  const api: SignalApi = {
+    subscribe(channel, onMessage) {
+      const subscriber = onMessage as unknown as (message: StoreSignal) => void;
+      subscribers.set(channel, [
+        ...(subscribers.get(channel) ?? []),
+        subscriber,
+      ]);
+      return {
+        unsubscribe: () =>
+          subscribers.set(
+            channel,
+            (subscribers.get(channel) ?? []).filter(s => s !== subscriber),
+          ),
+      };
+    },
+  };
+  const publish = (channel: string) =>
+    act(() => {
+      for (const subscriber of subscribers.get(channel) ?? [])
+        subscriber({ at: Date.now() });
+    });
+  return { api, publish, subscribers };
+}
+
+function renderUseStore(
+  storesApi: Partial<StoresApi>,
+  options: { signals?: SignalApi; polling?: boolean } = {},
+) {
+  const apis: TestApiProviderProps<any>['apis'] = [
+    [storesApiRef, storesApi],
+    ...(options.signals ? [[signalApiRef, options.signals] as const] : []),
+    ...(options.polling !== undefined
+      ? [
+          [
+            configApiRef,
+            mockApis.config({
+              data: { storeplane: { polling: { enabled: options.polling } } },
+            }),
+          ] as const,
+        ]
+      : []),
+  ];
   const wrapper = ({ children }: PropsWithChildren<{}>) => (
-    <TestApiProvider apis={[[storesApiRef, storesApi]]}>
-      {children}
-    </TestApiProvider>
+    <TestApiProvider apis={apis}>{children}</TestApiProvider>
   );
   return renderHook(() => useStore(STORE_ID, { withEvents: true }), {
     wrapper,
@@ -31,7 +84,7 @@ describe('useStore', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
 
-  it('polls while Provisioning and stops once the store is Ready', async () => {
+  it('without signals, polls while Provisioning and slows down once the store is Ready', async () => {
     const getStore = jest
       .fn()
       .mockResolvedValueOnce(makeStore({ step: 'secret' }))
@@ -53,9 +106,44 @@ describe('useStore', () => {
 
     await advance(STORE_POLL_INTERVAL_MS * 10);
     expect(getStore).toHaveBeenCalledTimes(3);
+    // A Ready store may still turn Degraded: a slow poll notices.
+    await advance(SETTLED_STORE_POLL_INTERVAL_MS);
+    expect(getStore).toHaveBeenCalledTimes(4);
   });
 
-  it('does not poll a Failed store', async () => {
+  it('with signals, re-reads the store on each signal of its channel and never polls', async () => {
+    const signals = fakeSignals();
+    const getStore = jest
+      .fn()
+      .mockResolvedValueOnce(makeStore({ step: 'secret' }))
+      .mockResolvedValue(makeReadyStore({ status: 'Degraded' }));
+    const { result } = renderUseStore(
+      { getStore, getStoreEvents: jest.fn().mockResolvedValue({ items: [] }) },
+      { signals: signals.api },
+    );
+    await waitFor(() => expect(result.current.store?.step).toBe('secret'));
+    await advance(SETTLED_STORE_POLL_INTERVAL_MS * 2);
+    expect(getStore).toHaveBeenCalledTimes(1);
+
+    signals.publish('storeplane:stores');
+    expect(getStore).toHaveBeenCalledTimes(1);
+    signals.publish(`storeplane:store:${STORE_ID}`);
+    await waitFor(() => expect(result.current.store?.status).toBe('Degraded'));
+    expect(getStore).toHaveBeenCalledTimes(2);
+  });
+
+  it('does not poll when storeplane.polling.enabled is false, even without signals', async () => {
+    const getStore = jest.fn().mockResolvedValue(makeStore({ step: 'secret' }));
+    const { result } = renderUseStore(
+      { getStore, getStoreEvents: jest.fn().mockResolvedValue({ items: [] }) },
+      { polling: false },
+    );
+    await waitFor(() => expect(result.current.store?.step).toBe('secret'));
+    await advance(SETTLED_STORE_POLL_INTERVAL_MS * 2);
+    expect(getStore).toHaveBeenCalledTimes(1);
+  });
+
+  it('polls a Failed store only slowly', async () => {
     const getStore = jest
       .fn()
       .mockResolvedValue(makeStore({ status: 'Failed', lastError: 'boom' }));

@@ -1,12 +1,19 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import useInterval from 'react-use/esm/useInterval';
 import useMountedState from 'react-use/esm/useMountedState';
 import { useApi } from '@backstage/core-plugin-api';
-import { Store, StoreEvent } from '@storeplane/plugin-stores-common';
+import {
+  Store,
+  StoreEvent,
+  storeSignalChannel,
+} from '@storeplane/plugin-stores-common';
 import { storesApiRef } from '../api';
+import { useRefreshOnSignal } from './useRefreshOnSignal';
 
-/** How often a store is refreshed while the reconciler is working on it. */
+/** Without signals: how often a store is polled while the reconciler is working on it. */
 export const STORE_POLL_INTERVAL_MS = 5000;
+
+/** Without signals: how often a settled store is polled (a Ready store may turn Degraded). */
+export const SETTLED_STORE_POLL_INTERVAL_MS = 60_000;
 
 export interface StoreState {
   store?: Store;
@@ -23,8 +30,9 @@ export function isStoreSettling(store: Store | undefined): boolean {
 }
 
 /**
- * Loads a store (and optionally its events) and keeps it fresh while it is Provisioning or
- * Deleting. Polling stops once the store is Ready or Failed, or when the store is gone.
+ * Loads a store (and optionally its events) and keeps it fresh: re-read on every signal the
+ * stores backend sends for it. Without signals it polls: every 5 s while Provisioning or
+ * Deleting, every minute once settled, not at all once the store is gone.
  */
 export function useStore(
   storeId: string,
@@ -77,10 +85,13 @@ export function useStore(
   }, [refresh]);
 
   const gone = (state.error as { statusCode?: number })?.statusCode === 404;
-  useInterval(
-    poll,
-    isStoreSettling(state.store) && !gone ? STORE_POLL_INTERVAL_MS : null,
-  );
+  let pollIntervalMs: number | null = null;
+  if (!gone) {
+    pollIntervalMs = isStoreSettling(state.store)
+      ? STORE_POLL_INTERVAL_MS
+      : SETTLED_STORE_POLL_INTERVAL_MS;
+  }
+  useRefreshOnSignal(storeSignalChannel(storeId), poll, pollIntervalMs);
 
   return { ...state, refresh };
 }

@@ -7,6 +7,7 @@ import {
   useEntityRefLink,
 } from '@backstage/plugin-catalog-react';
 import {
+  isStoreProvisioned,
   Store,
   STORE_ID_ANNOTATION,
   STORE_STEP_TITLES,
@@ -21,6 +22,7 @@ import {
 
 function describeStep(store: Store): string {
   if (store.status === 'Ready') return 'All checks passed';
+  if (store.status === 'Degraded') return 'Latest check failed';
   if (!store.step) return 'Waiting for the reconciler';
   const title = STORE_STEP_TITLES[store.step];
   return store.status === 'Failed' ? `Stopped at: ${title}` : title;
@@ -33,12 +35,13 @@ const StoreOverview = ({ store }: { store: Store }) => (
       <Typography variant="body2">Plan: {store.plan}</Typography>
     </Box>
     <Typography variant="body2">Step: {describeStep(store)}</Typography>
-    {store.status === 'Failed' && store.lastError && (
-      <Typography variant="body2" color="error">
-        {store.lastError}
-      </Typography>
-    )}
-    {store.status === 'Ready' && (
+    {(store.status === 'Failed' || store.status === 'Degraded') &&
+      store.lastError && (
+        <Typography variant="body2" color="error">
+          {store.lastError}
+        </Typography>
+      )}
+    {isStoreProvisioned(store.status) && (
       <StoreLinkButtons store={store} size="small" />
     )}
   </Box>

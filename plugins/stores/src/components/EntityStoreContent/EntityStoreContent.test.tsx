@@ -22,6 +22,7 @@ import {
 import {
   ALL_STORE_PERMISSIONS,
   makeEvent,
+  makeWorkloads,
   permissionApiAllowing,
   storeEntity,
 } from '../../__testUtils__/fixtures';
@@ -37,9 +38,16 @@ const storesApi = new StoresClient({
   fetchApi: { fetch: (input, init) => fetch(input, init) },
 });
 
-function serveStore(store: Store, events = [makeEvent(1, 5)]) {
+function serveStore(
+  store: Store,
+  events = [makeEvent(1, 5)],
+  workloads = makeWorkloads(),
+) {
   server.use(
     http.get(`${BASE}/stores/${STORE_ID}`, () => HttpResponse.json(store)),
+    http.get(`${BASE}/stores/${STORE_ID}/workloads`, () =>
+      HttpResponse.json(workloads),
+    ),
     http.get(`${BASE}/stores/${STORE_ID}/events`, () =>
       HttpResponse.json({ items: events }),
     ),
@@ -178,6 +186,90 @@ describe('EntityStoreContent', () => {
     expect(screen.getByLabelText('Status: Ready')).toBeInTheDocument();
     expect(screen.queryByRole('button', { name: 'Retry' })).toBeNull();
     expect(screen.getByRole('button', { name: 'Delete' })).toBeEnabled();
+  });
+
+  it('shows a Degraded store with what its latest check found, its links, every gate passed and no retry', async () => {
+    serveStore(
+      makeReadyStore({
+        status: 'Degraded',
+        lastError:
+          'Workloads without all replicas available: Deployment/woocommerce-wordpress',
+      }),
+    );
+    await renderContent();
+
+    expect(
+      await screen.findByLabelText('Status: Degraded'),
+    ).toBeInTheDocument();
+    expect(screen.getByRole('alert')).toHaveTextContent(
+      "The store's latest check failed: Workloads without all replicas available: Deployment/woocommerce-wordpress",
+    );
+    expect(
+      screen.getByRole('link', { name: 'Open storefront' }),
+    ).toBeInTheDocument();
+    // Every gate was passed: none is current.
+    expect(
+      screen
+        .getByLabelText('Provisioning steps')
+        .querySelector('[aria-current="step"]'),
+    ).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Retry' })).toBeNull();
+    expect(screen.getByRole('button', { name: 'Delete' })).toBeEnabled();
+  });
+
+  it('shows the workloads panel: a crashing pod with its restarts and why it last ended, replicas, volumes, and a link to the Kubernetes tab', async () => {
+    serveStore(
+      makeReadyStore({ status: 'Degraded', lastError: 'Workloads not available' }),
+      [makeEvent(1, 5)],
+      makeWorkloads({
+        pods: [
+          {
+            name: 'woocommerce-wordpress-7d9f-x2',
+            phase: 'Running',
+            ready: false,
+            restarts: 4,
+            waitingReason: 'CrashLoopBackOff',
+            lastTermination: {
+              container: 'wordpress',
+              reason: 'OOMKilled',
+              exitCode: 137,
+              finishedAt: null,
+            },
+            createdAt: null,
+          },
+        ],
+        workloads: [
+          {
+            kind: 'Deployment',
+            name: 'woocommerce-wordpress',
+            desiredReplicas: 1,
+            readyReplicas: 0,
+            availableReplicas: 0,
+          },
+        ],
+      }),
+    );
+    await renderContent();
+
+    const pods = await screen.findByRole('table', { name: 'Pods' });
+    const row = within(pods).getByRole('row', {
+      name: /woocommerce-wordpress-7d9f-x2/,
+    });
+    expect(row).toHaveTextContent('Running (CrashLoopBackOff)');
+    expect(row).toHaveTextContent('no');
+    expect(row).toHaveTextContent('4');
+    expect(row).toHaveTextContent('OOMKilled (exit 137)');
+    expect(
+      screen.getByText(
+        'Deployment woocommerce-wordpress: 0 of 1 ready, 0 available',
+      ),
+    ).toBeInTheDocument();
+    expect(
+      screen.getByText('Volume woocommerce-wordpress: Bound, 2Gi'),
+    ).toBeInTheDocument();
+    expect(
+      screen.getByRole('link', { name: 'Open the Kubernetes tab' }),
+    ).toHaveAttribute('href', expect.stringMatching(/\/kubernetes$/));
   });
 
   it('shows where a Failed store stopped and retries it', async () => {

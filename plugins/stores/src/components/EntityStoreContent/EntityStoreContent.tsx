@@ -17,6 +17,7 @@ import {
 import { StoreActionsCard } from './StoreActionsCard';
 import { StoreActivity } from './StoreActivity';
 import { StoreStatusCard } from './StoreStatusCard';
+import { StoreWorkloadsCard } from './StoreWorkloadsCard';
 
 const StoreContent = (props: { storeId: string; entityRef: string }) => {
   const { storeId, entityRef } = props;
@@ -55,6 +56,9 @@ const StoreContent = (props: { storeId: string; entityRef: string }) => {
           entityRef={entityRef}
           onChanged={refresh}
         />
+      </Grid>
+      <Grid item xs={12}>
+        <StoreWorkloadsCard store={store} />
       </Grid>
       <Grid item xs={12}>
         <StoreActivity events={events ?? []} />

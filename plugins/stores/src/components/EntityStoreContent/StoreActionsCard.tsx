@@ -7,6 +7,7 @@ import { InfoCard } from '@backstage/core-components';
 import { useApi } from '@backstage/core-plugin-api';
 import { usePermission } from '@backstage/plugin-permission-react';
 import {
+  isStoreProvisioned,
   Store,
   storeCredentialsReadPermission,
   storeDeletePermission,
@@ -18,7 +19,7 @@ import { StoreCredentialsPanel } from './StoreCredentialsPanel';
 import { StoreLinkButtons } from '../shared';
 
 const StoreLinks = ({ store }: { store: Store }) => {
-  if (store.status !== 'Ready') {
+  if (!isStoreProvisioned(store.status)) {
     return (
       <Typography variant="body2" color="textSecondary">
         Links appear when the store is Ready.
@@ -74,7 +75,7 @@ export const StoreActionsCard = (props: {
   const canRetry = store.status === 'Failed' && retryPermission.allowed;
   const canDelete = store.status !== 'Deleting' && deletePermission.allowed;
   const canReadCredentials =
-    store.status === 'Ready' && credentialsPermission.allowed;
+    isStoreProvisioned(store.status) && credentialsPermission.allowed;
 
   return (
     <InfoCard

@@ -16,6 +16,16 @@ const StoreProblem = ({ store }: { store: Store }) => {
       </Alert>
     );
   }
+  if (store.status === 'Degraded') {
+    return (
+      <Alert severity="warning" role="alert">
+        <strong>The store's latest check failed:</strong>{' '}
+        {store.lastError ?? 'No reason was recorded.'} Storeplane checks it
+        again periodically; it turns Ready by itself once the check passes. The
+        Workloads panel and the Kubernetes tab show its pods.
+      </Alert>
+    );
+  }
   if (store.lastError && store.status !== 'Ready') {
     return (
       <Alert severity="warning">

@@ -4,6 +4,7 @@ import Stepper from '@material-ui/core/Stepper';
 import Typography from '@material-ui/core/Typography';
 import {
   DELETION_STEPS,
+  isStoreProvisioned,
   PROVISIONING_STEPS,
   Store,
   STORE_STEP_TITLES,
@@ -11,14 +12,15 @@ import {
 
 /**
  * The lifecycle gates of a store as a stepper: passed gates are checked, the gate the
- * reconciler works on is active, and the gate a Failed store stopped at is red.
+ * reconciler works on is active, and the gate a Failed store stopped at is red. A Degraded
+ * store passed them all; what its latest check found is shown above the stepper.
  */
 export const StoreStepper = ({ store }: { store: Store }) => {
   const deleting = store.status === 'Deleting';
   const steps = deleting ? DELETION_STEPS : PROVISIONING_STEPS;
   const currentIndex = store.step ? steps.indexOf(store.step) : -1;
-  const activeStep =
-    store.status === 'Ready' ? steps.length : Math.max(currentIndex, 0);
+  const provisioned = isStoreProvisioned(store.status);
+  const activeStep = provisioned ? steps.length : Math.max(currentIndex, 0);
   const failedIndex = store.status === 'Failed' ? currentIndex : -1;
 
   return (
@@ -29,7 +31,7 @@ export const StoreStepper = ({ store }: { store: Store }) => {
     >
       {steps.map((step, index) => {
         const failed = index === failedIndex;
-        const current = index === activeStep && store.status !== 'Ready';
+        const current = index === activeStep && !provisioned;
         return (
           <Step key={step} completed={index < activeStep}>
             <StepLabel

@@ -5,7 +5,6 @@ import Typography from '@material-ui/core/Typography';
 import AddIcon from '@material-ui/icons/Add';
 import useAsync from 'react-use/esm/useAsync';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
-import useInterval from 'react-use/esm/useInterval';
 import {
   Content,
   ContentHeader,
@@ -28,15 +27,18 @@ import {
   Store,
   STORE_STATUSES,
   StoreStatus,
+  STORES_SIGNAL_CHANNEL,
 } from '@storeplane/plugin-stores-common';
 import { storesApiRef } from '../../api';
 import { createStoreRouteRef, STORE_TEMPLATE } from '../../routes';
 import { isStoreSettling } from '../../hooks/useStore';
+import { useRefreshOnSignal } from '../../hooks/useRefreshOnSignal';
 import { relativeTime, SandboxNotice, StoreStatusChip } from '../shared';
 
 /** The API's page limit; the page shows one page and says so when there is more. */
 const PAGE_LIMIT = 200;
 const LIST_POLL_INTERVAL_MS = 10000;
+const SETTLED_LIST_POLL_INTERVAL_MS = 60_000;
 
 const StoreNameLink = ({ store }: { store: Store }) => {
   const entityLink = useEntityRefLink();
@@ -161,10 +163,14 @@ export const StoresPage = () => {
     [storesApi, owner, status],
   );
 
-  // Keep statuses moving while some store is still being set up or torn down.
-  useInterval(
+  // Re-read on every signal of a store change; without signals, poll (faster while some
+  // store is still being set up or torn down).
+  useRefreshOnSignal(
+    STORES_SIGNAL_CHANNEL,
     retry,
-    value?.items.some(isStoreSettling) ? LIST_POLL_INTERVAL_MS : null,
+    value?.items.some(isStoreSettling)
+      ? LIST_POLL_INTERVAL_MS
+      : SETTLED_LIST_POLL_INTERVAL_MS,
   );
 
   return (

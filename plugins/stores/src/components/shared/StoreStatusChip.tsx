@@ -11,6 +11,10 @@ const useStyles = makeStyles(theme => ({
     backgroundColor: theme.palette.success.main,
     color: theme.palette.success.contrastText,
   },
+  Degraded: {
+    backgroundColor: theme.palette.warning.dark,
+    color: theme.palette.warning.contrastText,
+  },
   Failed: {
     backgroundColor: theme.palette.error.main,
     color: theme.palette.error.contrastText,
