@@ -219,7 +219,10 @@ describe('EntityStoreContent', () => {
 
   it('shows the workloads panel: a crashing pod with its restarts and why it last ended, replicas, volumes, and a link to the Kubernetes tab', async () => {
     serveStore(
-      makeReadyStore({ status: 'Degraded', lastError: 'Workloads not available' }),
+      makeReadyStore({
+        status: 'Degraded',
+        lastError: 'Workloads not available',
+      }),
       [makeEvent(1, 5)],
       makeWorkloads({
         pods: [
