@@ -26,6 +26,7 @@ import {
   FakeKubernetesApi,
   FAKE_KUBE_SERVER,
   testConfigData,
+  waitFor,
 } from '@internal/stores-test-utils';
 import { setupServer } from 'msw/node';
 import { readFileSync } from 'node:fs';
@@ -61,20 +62,6 @@ afterAll(() => server.close());
 const A = mockCredentials.user.header('user:default/sam');
 const B = mockCredentials.user.header('user:default/bob');
 const ADMIN = mockCredentials.user.header('user:default/ada');
-
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise(resolve => setTimeout(resolve, 250));
-  }
-}
 
 describe('the shipped owner policy', () => {
   jest.setTimeout(90_000);

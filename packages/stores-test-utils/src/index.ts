@@ -14,3 +14,4 @@ export { testConfigData } from './testConfig';
 export { authWithActorsServiceFactory } from './authWithActors';
 export { withoutKubeconfig } from './withoutKubeconfig';
 export { storeTestDatabases } from './storeTestDatabases';
+export { waitFor } from './waitFor';

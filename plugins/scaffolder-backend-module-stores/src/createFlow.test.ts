@@ -8,6 +8,7 @@ import {
   FAKE_KUBE_SERVER,
   testConfigData,
   withoutKubeconfig,
+  waitFor,
 } from '@internal/stores-test-utils';
 import { setupServer } from 'msw/node';
 import path from 'node:path';
@@ -38,20 +39,6 @@ const userInfo = mockServices.userInfo.mock({
     ownershipEntityRefs: ['user:default/sam', 'group:default/shop-team'],
   }),
 });
-
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise(resolve => setTimeout(resolve, 500));
-  }
-}
 
 describe('create flow: template → scaffolder task → stores backend → catalog', () => {
   jest.setTimeout(120_000);
