@@ -91,7 +91,12 @@ export function useStore(
       ? STORE_POLL_INTERVAL_MS
       : SETTLED_STORE_POLL_INTERVAL_MS;
   }
-  useRefreshOnSignal(storeSignalChannel(storeId), poll, pollIntervalMs);
+  useRefreshOnSignal(
+    storeSignalChannel(storeId),
+    refresh,
+    pollIntervalMs,
+    poll,
+  );
 
   return { ...state, refresh };
 }

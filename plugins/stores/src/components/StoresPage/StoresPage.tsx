@@ -1,4 +1,4 @@
-import { ChangeEvent, useState } from 'react';
+import { ChangeEvent, useCallback, useState } from 'react';
 import Box from '@material-ui/core/Box';
 import TextField from '@material-ui/core/TextField';
 import Typography from '@material-ui/core/Typography';
@@ -152,6 +152,10 @@ export const StoresPage = () => {
   const owners = useOwnerChoices();
   const [owner, setOwner] = useState('');
   const [status, setStatus] = useState('');
+  // Bumped by each signal: unlike `retry`, which does nothing while a load is in flight, it
+  // always loads again, so a change right after the last read is not missed.
+  const [signalled, setSignalled] = useState(0);
+  const reloadOnSignal = useCallback(() => setSignalled(n => n + 1), []);
 
   const { value, loading, error, retry } = useAsyncRetry(
     () =>
@@ -160,17 +164,18 @@ export const StoresPage = () => {
         status: (status || undefined) as StoreStatus | undefined,
         limit: PAGE_LIMIT,
       }),
-    [storesApi, owner, status],
+    [storesApi, owner, status, signalled],
   );
 
   // Re-read on every signal of a store change; without signals, poll (faster while some
   // store is still being set up or torn down).
   useRefreshOnSignal(
     STORES_SIGNAL_CHANNEL,
-    retry,
+    reloadOnSignal,
     value?.items.some(isStoreSettling)
       ? LIST_POLL_INTERVAL_MS
       : SETTLED_LIST_POLL_INTERVAL_MS,
+    retry,
   );
 
   return (
