@@ -108,6 +108,7 @@ async function main() {
       leaseMs: config.reconciler.leaseMs,
       eventRetentionMs: config.eventRetentionMs,
       createRateWindowMs: config.limits.createRate.windowMs,
+      unfinishedRetryMs: config.reconciler.frequencyMs,
       replicaId: `replica-${i}`,
     });
   });

@@ -133,18 +133,20 @@ export const storesPlugin = createBackendPlugin({
           leaseMs: config.reconciler.leaseMs,
           eventRetentionMs: config.eventRetentionMs,
           createRateWindowMs: config.limits.createRate.windowMs,
+          unfinishedRetryMs: config.reconciler.frequencyMs,
         });
+        deps.lifecycle.addStartupHook(() => loop.start());
+        deps.lifecycle.addShutdownHook(() => loop.stop());
 
-        // Every replica runs the loop (scope local): per-store leases keep them apart, and
-        // more replicas reconcile more stores at once.
+        // Every replica runs the loop: per-store leases keep them apart, and more replicas
+        // reconcile more stores at once. The loop wakes itself when a store is due; this tick
+        // (scope local) is the safety net, and finds stores whose lease another replica lost.
         await scheduler.scheduleTask({
           id: 'storeplane-reconcile',
           frequency: { milliseconds: config.reconciler.frequencyMs },
-          timeout: {
-            milliseconds: Math.max(60_000, config.reconciler.leaseMs * 2),
-          },
+          timeout: { minutes: 1 },
           scope: 'local',
-          fn: () => loop.trigger(),
+          fn: async () => loop.wake(),
         });
         if (config.orphanSweep.enabled) {
           const sweep = new OrphanSweep({
@@ -205,11 +207,7 @@ export const storesPlugin = createBackendPlugin({
           config,
           kubernetes,
           onChange,
-          wakeReconciler: () => {
-            loop
-              .trigger()
-              .catch(error => logger.error('Reconcile pass failed', error));
-          },
+          wakeReconciler: () => loop.wake(),
         });
         httpRouter.use(
           await createRouter({

@@ -128,6 +128,7 @@ export async function createHarness(
     leaseMs: config.reconciler.leaseMs,
     eventRetentionMs: config.eventRetentionMs,
     createRateWindowMs: config.limits.createRate.windowMs,
+    unfinishedRetryMs: config.reconciler.frequencyMs,
     replicaId: options.replicaId,
   });
   const service = new StoresService({

@@ -112,6 +112,14 @@ export interface DueStore {
   generation: number;
 }
 
+/** What a claim saw of its store, to tell at release whether anything scheduled its next look. */
+export interface UnfinishedClaim {
+  generation: number;
+  nextAttemptAt: number;
+  /** Look at the store again this long from now if nothing did schedule it. */
+  retryInMs: number;
+}
+
 /** A store taken under lease; `claimedAt` is the database's clock at the claim. */
 export interface ClaimedStore {
   store: StoreRecord;
@@ -400,15 +408,49 @@ export class StoreRepository {
     }));
   }
 
+  /**
+   * When the next store without a live lease becomes due, with the database's clock now, for
+   * the loop's wake-up timer. One ordered `limit 1` per status, so each is a short walk of
+   * `stores_due_idx` (status, next_attempt_at) that stops at the first store nobody holds,
+   * rather than a scan of every Ready store.
+   */
+  async nextDueTime(): Promise<{ nextDueAt: number | undefined; now: number }> {
+    const earliest = Object.fromEntries(
+      RECONCILED_STATUSES.map(status => [
+        `due_${status}`,
+        this.whereLeaseFree(this.db('stores').where('status', status))
+          .orderBy('next_attempt_at', 'asc')
+          .limit(1)
+          .select('next_attempt_at'),
+      ]),
+    );
+    const row: Record<string, unknown> = await this.db
+      .select(earliest)
+      .select(this.db.raw('? as now', [this.clock()]))
+      .first();
+    const times = RECONCILED_STATUSES.map(status =>
+      toNumber(row[`due_${status}`]),
+    ).filter((time): time is number => time !== null);
+    return {
+      nextDueAt: times.length > 0 ? Math.min(...times) : undefined,
+      now: Number(row.now),
+    };
+  }
+
   private whereDue(query: Knex.QueryBuilder): Knex.QueryBuilder {
-    return query
-      .whereIn('status', RECONCILED_STATUSES)
-      .andWhere('next_attempt_at', '<=', this.clock())
-      .andWhere(q =>
-        q
-          .whereNull('lease_expires_at')
-          .orWhere('lease_expires_at', '<', this.clock()),
-      );
+    return this.whereLeaseFree(
+      query
+        .whereIn('status', RECONCILED_STATUSES)
+        .andWhere('next_attempt_at', '<=', this.clock()),
+    );
+  }
+
+  private whereLeaseFree(query: Knex.QueryBuilder): Knex.QueryBuilder {
+    return query.andWhere(q =>
+      q
+        .whereNull('lease_expires_at')
+        .orWhere('lease_expires_at', '<', this.clock()),
+    );
   }
 
   /**
@@ -452,12 +494,34 @@ export class StoreRepository {
     return updated === 1;
   }
 
-  /** Gives the lease up; returns the database's clock at the release. */
-  async releaseStore(id: string, token: string): Promise<number> {
+  /**
+   * Gives the lease up; returns the database's clock at the release. With `unfinished`: a store
+   * whose claim ended without scheduling its next look (its next attempt time and generation
+   * are still what the claim saw, so the reconciler failed unexpectedly) is put off by
+   * `retryInMs`, so that a loop claiming due stores back to back does not claim it again at
+   * once, forever.
+   */
+  async releaseStore(
+    id: string,
+    token: string,
+    unfinished?: UnfinishedClaim,
+  ): Promise<number> {
     const releasedAt = await this.databaseNow();
-    await this.db('stores')
-      .where({ id, lease_holder: token })
-      .update({ lease_holder: null, lease_expires_at: null });
+    const update: Record<string, unknown> = {
+      lease_holder: null,
+      lease_expires_at: null,
+    };
+    if (unfinished)
+      update.next_attempt_at = this.db.raw(
+        'case when next_attempt_at = ? and generation = ? then ? + ? else next_attempt_at end',
+        [
+          unfinished.nextAttemptAt,
+          unfinished.generation,
+          this.clock(),
+          Math.round(unfinished.retryInMs),
+        ],
+      );
+    await this.db('stores').where({ id, lease_holder: token }).update(update);
     return releasedAt;
   }
 

@@ -87,12 +87,20 @@ export class StoreLease {
     if (!(await this.renew())) throw new LeaseLostError(this.lostReason);
   }
 
-  /** Ends the claim: stops the heartbeat and frees the store (if still held). */
-  async release(): Promise<ClaimSpan> {
+  /**
+   * Ends the claim: stops the heartbeat and frees the store (if still held). A store whose
+   * next look nothing scheduled during the claim is looked at again `unfinishedRetryInMs` later.
+   */
+  async release(unfinishedRetryInMs: number): Promise<ClaimSpan> {
     clearInterval(this.heartbeat);
     const releasedAt = await this.repository.releaseStore(
       this.store.id,
       this.token,
+      {
+        generation: this.store.generation,
+        nextAttemptAt: this.store.nextAttemptAt,
+        retryInMs: unfinishedRetryInMs,
+      },
     );
     return {
       storeId: this.store.id,

@@ -1,0 +1,282 @@
+import { mockServices } from '@backstage/backend-test-utils';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { storeTestDatabases } from '../__testUtils__/databases';
+import { migrateDatabase } from '../database/migrateDatabase';
+import { StoreRecord, StoreRepository } from '../database/StoreRepository';
+import { ReconcileLoop } from './ReconcileLoop';
+import { StoreLease } from './StoreLease';
+
+const databases = storeTestDatabases();
+
+const LEASE_MS = 60_000;
+
+function storeRecord(id: string): StoreRecord {
+  const now = Date.now();
+  return {
+    id,
+    name: id,
+    description: null,
+    owner: 'group:default/team-a',
+    createdBy: 'user:default/ann',
+    engine: 'woocommerce',
+    plan: 'small',
+    desiredState: 'present',
+    status: 'Provisioning',
+    step: 'guardrails',
+    namespace: `store-${id}`,
+    storefrontUrl: null,
+    adminUrl: null,
+    generation: 1,
+    attempts: 0,
+    nextAttemptAt: now,
+    stepStartedAt: now,
+    lastError: null,
+    leaseHolder: null,
+    leaseExpiresAt: null,
+    createdAt: now,
+    updatedAt: now,
+    readyAt: null,
+    reachedClusterAt: null,
+  };
+}
+
+/** What a stub reconciler does with one claim of a store. */
+type Behaviour = (
+  lease: StoreLease,
+  claim: number,
+) => { workMs?: number; nextAttemptInMs?: number; fail?: boolean };
+
+interface Claim {
+  id: string;
+  claimedAt: number;
+  doneAt?: number;
+}
+
+/**
+ * Reconciles with a stand-in for StoreReconciler that takes `workMs` and then schedules the
+ * store's next look (or does not, or throws), on a real database, so that only the loop is
+ * under test.
+ */
+async function setup(
+  databaseId: Parameters<typeof databases.init>[0],
+  options: { concurrency: number; unfinishedRetryMs?: number },
+  behaviour: Behaviour,
+) {
+  const knex = await databases.init(databaseId);
+  await migrateDatabase(knex);
+  const repository = new StoreRepository(knex);
+  const claims: Claim[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const loop = new ReconcileLoop({
+    repository,
+    logger: mockServices.logger.mock(),
+    concurrency: options.concurrency,
+    leaseMs: LEASE_MS,
+    eventRetentionMs: 0,
+    createRateWindowMs: 0,
+    unfinishedRetryMs: options.unfinishedRetryMs ?? 5_000,
+    reconciler: {
+      async reconcile(lease) {
+        const claim: Claim = { id: lease.store.id, claimedAt: Date.now() };
+        const previous = claims.filter(c => c.id === claim.id).length;
+        claims.push(claim);
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        try {
+          const outcome = behaviour(lease, previous + 1);
+          if (outcome.workMs) await sleep(outcome.workMs);
+          if (outcome.fail) throw new Error('the reconciler broke');
+          if (outcome.nextAttemptInMs !== undefined)
+            await repository.updateClaimedStore(
+              lease.store.id,
+              lease.token,
+              lease.store.generation,
+              { nextAttemptInMs: outcome.nextAttemptInMs },
+            );
+        } finally {
+          inFlight--;
+          claim.doneAt = Date.now();
+        }
+      },
+    },
+  });
+  /** Inserts stores due now, each due a millisecond after the one before. */
+  const addStores = async (...ids: string[]) => {
+    const now = await repository.databaseNow();
+    for (const [index, id] of ids.entries()) {
+      await repository.insertStore(
+        storeRecord(id),
+        { type: 'requested', level: 'info', message: 'requested' },
+        { rateLimitUser: 'user:default/ann', rateWindowStart: 0 },
+      );
+      await knex('stores')
+        .where({ id })
+        .update({ next_attempt_at: now - ids.length + index });
+    }
+  };
+  return {
+    knex,
+    repository,
+    loop,
+    claims,
+    addStores,
+    maxInFlight: () => maxInFlight,
+    claimsOf: (id: string) => claims.filter(c => c.id === id),
+  };
+}
+
+async function until(what: string, done: () => boolean, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+const DONE = { nextAttemptInMs: 3_600_000 };
+
+describe.each(databases.eachSupportedId())(
+  'the reconcile work queue on %s',
+  databaseId => {
+    let stopLoop: (() => Promise<void>) | undefined;
+    afterEach(async () => {
+      await stopLoop?.();
+      stopLoop = undefined;
+    });
+
+    it('drains a burst continuously at its concurrency, oldest due first', async () => {
+      const slow = 'slow';
+      const fast = Array.from({ length: 15 }, (_, i) => `fast-${i}`);
+      const t = await setup(databaseId, { concurrency: 3 }, lease => ({
+        workMs: lease.store.id === slow ? 1_500 : 20,
+        ...DONE,
+      }));
+      stopLoop = () => t.loop.stop();
+      await t.addStores(slow, ...fast);
+      t.loop.start();
+
+      await until('every store claimed once', () => t.claims.length === 16);
+      // More stores than one pass of the old loop took (concurrency × 4), all while the slow
+      // one still held a worker: a free worker claims the next store without waiting.
+      const slowClaim = t.claimsOf(slow)[0];
+      for (const id of fast) expect(t.claimsOf(id)).toHaveLength(1);
+      await until('the fast stores done', () =>
+        fast.every(id => t.claimsOf(id)[0].doneAt !== undefined),
+      );
+      const lastFastDone = Math.max(
+        ...fast.map(id => t.claimsOf(id)[0].doneAt!),
+      );
+      expect(slowClaim.doneAt ?? Infinity).toBeGreaterThan(lastFastDone);
+      expect(t.maxInFlight()).toBe(3);
+      // Oldest due first: workers claim side by side, so a store may start up to
+      // concurrency − 1 places away from its place in due order, never further.
+      const order = t.claims.map(c => c.id);
+      expect(order[0]).toBe(slow);
+      fast.forEach((id, index) =>
+        expect(Math.abs(order.indexOf(id) - (index + 1))).toBeLessThan(3),
+      );
+    });
+
+    it('wakes up for a store at its own due time, without a tick', async () => {
+      const requeueMs = 700;
+      const t = await setup(databaseId, { concurrency: 2 }, (_lease, claim) =>
+        claim === 1 ? { nextAttemptInMs: requeueMs } : DONE,
+      );
+      stopLoop = () => t.loop.stop();
+      await t.addStores('waiting');
+      t.loop.start();
+
+      await until('the second look', () => t.claims.length === 2, 5_000);
+      const [first, second] = t.claims;
+      const lateMs = second.claimedAt - (first.doneAt! + requeueMs);
+      // Not before its time (the write lands just before doneAt), and not a tick later.
+      expect(lateMs).toBeGreaterThanOrEqual(-50);
+      expect(lateMs).toBeLessThan(300);
+    });
+
+    it('claims a store at once when woken, and a store that advanced right away again', async () => {
+      const t = await setup(databaseId, { concurrency: 2 }, (lease, claim) =>
+        // "advanced" ran out of its claim's budget and asks for the next look now.
+        lease.store.id === 'advanced' && claim === 1
+          ? { nextAttemptInMs: 0 }
+          : DONE,
+      );
+      stopLoop = () => t.loop.stop();
+      t.loop.start();
+      await sleep(100);
+      expect(t.claims).toEqual([]);
+
+      const wokenAt = Date.now();
+      await t.addStores('created', 'advanced');
+      t.loop.wake();
+      await until('three claims', () => t.claims.length === 3, 2_000);
+      expect(t.claimsOf('created')).toHaveLength(1);
+      expect(t.claimsOf('advanced')).toHaveLength(2);
+      expect(t.claims[2].claimedAt - wokenAt).toBeLessThan(500);
+    });
+
+    it('puts off a store whose reconcile broke instead of claiming it back to back', async () => {
+      const retryMs = 600;
+      const t = await setup(
+        databaseId,
+        { concurrency: 2, unfinishedRetryMs: retryMs },
+        (_lease, claim) => (claim === 1 ? { fail: true } : DONE),
+      );
+      stopLoop = () => t.loop.stop();
+      await t.addStores('broken');
+      t.loop.start();
+
+      await until('the second look', () => t.claims.length === 2, 5_000);
+      const [first, second] = t.claims;
+      expect(second.claimedAt - first.doneAt!).toBeGreaterThanOrEqual(
+        retryMs - 50,
+      );
+      await sleep(200);
+      expect(t.claims).toHaveLength(2);
+    });
+
+    it('stops: the claim in flight is released and nothing more is claimed', async () => {
+      const t = await setup(databaseId, { concurrency: 1 }, () => ({
+        workMs: 300,
+        nextAttemptInMs: 100,
+      }));
+      await t.addStores('busy');
+      t.loop.start();
+      await until('the first claim', () => t.claims.length === 1, 2_000);
+
+      await t.loop.stop();
+      expect(t.claims[0].doneAt).toBeDefined();
+      expect(await t.repository.getStore('busy')).toMatchObject({
+        leaseHolder: null,
+      });
+      await t.addStores('late');
+      t.loop.wake();
+      await sleep(400);
+      expect(t.claims.map(c => c.id)).toEqual(['busy']);
+    });
+
+    it('reports the next due time of stores nobody holds, on the database clock', async () => {
+      const t = await setup(databaseId, { concurrency: 1 }, () => DONE);
+      expect((await t.repository.nextDueTime()).nextDueAt).toBeUndefined();
+
+      await t.addStores('held', 'later', 'failed');
+      const future = (await t.repository.databaseNow()) + 30_000;
+      await t.knex('stores').where({ id: 'later' }).update({
+        next_attempt_at: future,
+      });
+      await t.knex('stores').where({ id: 'failed' }).update({
+        status: 'Failed',
+        next_attempt_at: 0,
+      });
+      await t.repository.claimStore(
+        { id: 'held', generation: 1 },
+        'other-replica/1',
+        LEASE_MS,
+      );
+      const { nextDueAt, now } = await t.repository.nextDueTime();
+      expect(nextDueAt).toBe(future);
+      expect(Math.abs(now - Date.now())).toBeLessThan(1_000);
+    });
+  },
+);
