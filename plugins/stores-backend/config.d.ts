@@ -62,7 +62,11 @@ export interface Config {
       healthCheckSourceCidrs?: string[];
     };
     reconciler?: {
-      /** How often each replica looks for due stores. Default 5 seconds. */
+      /**
+       * How often each replica looks for due stores as a safety net (the loop also wakes itself
+       * when a store falls due, and on every create, delete and retry), and how long a store
+       * whose reconcile failed unexpectedly is put off. Default 5 seconds.
+       */
       frequency?: HumanDuration | string;
       /** Stores worked on at once per replica. Default 4. */
       concurrency?: number;
