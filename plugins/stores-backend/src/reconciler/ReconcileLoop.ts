@@ -153,9 +153,8 @@ export class ReconcileLoop {
         this.fetching = undefined;
       });
       const fetched = await this.fetching;
-      if (fetched === 0 && this.queue.length === 0) {
-        if (this.wakeUps === wakeUpsBefore) return undefined;
-      }
+      const nothingDue = fetched === 0 && this.queue.length === 0;
+      if (nothingDue && this.wakeUps === wakeUpsBefore) return undefined;
     }
     return undefined;
   }
