@@ -256,6 +256,36 @@ describe.each(databases.eachSupportedId())(
       expect(t.claims.map(c => c.id)).toEqual(['busy']);
     });
 
+    it('puts off only a store nothing rescheduled during its claim, never one a user changed', async () => {
+      const t = await setup(databaseId, { concurrency: 1 }, () => DONE);
+      await t.addStores('untouched', 'deleted-meanwhile');
+      const release = async (id: string, during?: () => Promise<unknown>) => {
+        const [due] = (await t.repository.findDueStores(10)).filter(
+          d => d.id === id,
+        );
+        const claimed = await t.repository.claimStore(due, 'w/1', LEASE_MS);
+        await during?.();
+        await t.repository.releaseStore(id, 'w/1', {
+          generation: claimed!.store.generation,
+          nextAttemptAt: claimed!.store.nextAttemptAt,
+          retryInMs: 60_000,
+        });
+        return (await t.repository.getStore(id))!;
+      };
+
+      const now = await t.repository.databaseNow();
+      const untouched = await release('untouched');
+      expect(untouched.nextAttemptAt).toBeGreaterThanOrEqual(now + 60_000);
+      const deleted = await release('deleted-meanwhile', () =>
+        t.repository.requestDeletion('deleted-meanwhile', Date.now()),
+      );
+      expect(deleted).toMatchObject({ status: 'Deleting', leaseHolder: null });
+      expect(deleted.nextAttemptAt).toBeLessThan(now + 60_000);
+      expect((await t.repository.findDueStores(10)).map(d => d.id)).toEqual([
+        'deleted-meanwhile',
+      ]);
+    });
+
     it('reports the next due time of stores nobody holds, on the database clock', async () => {
       const t = await setup(databaseId, { concurrency: 1 }, () => DONE);
       expect((await t.repository.nextDueTime()).nextDueAt).toBeUndefined();
