@@ -60,7 +60,10 @@ export const ownerRefSchema = cleanText('owner', {
       'owner must be a full user or group entity ref, e.g. group:default/team-a',
   });
 
-/** Body of `POST /stores`. Unknown fields are rejected. */
+/**
+ * The product's rules for the body of `POST /stores`, beyond what openapi.yaml says (the
+ * router has checked that first): clean text, the normalised name, the owner ref's form.
+ */
 export const createStoreRequestSchema = z.strictObject({
   name: storeNameSchema,
   owner: ownerRefSchema,
@@ -72,8 +75,7 @@ export const createStoreRequestSchema = z.strictObject({
   }).optional(),
 });
 
-export type CreateStoreRequest = z.input<typeof createStoreRequestSchema>;
-
+/** The product's rules for the query of `GET /stores`, beyond openapi.yaml's. */
 export const listStoresQuerySchema = z.strictObject({
   owner: ownerRefSchema.optional(),
   entityRef: cleanText('entityRef', {
@@ -83,8 +85,6 @@ export const listStoresQuerySchema = z.strictObject({
   offset: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
-
-export type ListStoresQuery = z.input<typeof listStoresQuerySchema>;
 
 /** Turns zod issues into one plain-words sentence for a 400 response. */
 export function describeIssues(error: z.ZodError): string {

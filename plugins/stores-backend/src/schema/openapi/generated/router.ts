@@ -161,9 +161,13 @@ export const spec = {
           },
           owner: {
             type: 'string',
+            description:
+              'Entity ref of the owning user or group, e.g. group:default/team-a.',
           },
           createdBy: {
             type: 'string',
+            description:
+              'Who asked for the store: a user entity ref, or service:<subject>.',
           },
           engine: {
             type: 'string',
@@ -177,6 +181,8 @@ export const spec = {
           step: {
             type: 'string',
             nullable: true,
+            description:
+              'The step the reconciler works on next; null when Ready or Degraded.',
             enum: [
               'guardrails',
               'secret',
@@ -192,9 +198,11 @@ export const spec = {
           },
           entityRef: {
             type: 'string',
+            description: 'Ref of the catalog entity that represents the store.',
           },
           attempts: {
             type: 'integer',
+            description: 'Failed attempts of the current step.',
           },
           nextAttemptAt: {
             type: 'string',
@@ -374,6 +382,7 @@ export const spec = {
       },
       StoreWorkloads: {
         type: 'object',
+        description: "What runs in a store's namespace.",
         required: [
           'namespace',
           'pods',
@@ -388,133 +397,159 @@ export const spec = {
           pods: {
             type: 'array',
             items: {
-              type: 'object',
-              required: [
-                'name',
-                'phase',
-                'ready',
-                'restarts',
-                'waitingReason',
-                'lastTermination',
-                'createdAt',
-              ],
-              properties: {
-                name: {
-                  type: 'string',
-                },
-                phase: {
-                  type: 'string',
-                },
-                ready: {
-                  type: 'boolean',
-                },
-                restarts: {
-                  type: 'integer',
-                },
-                waitingReason: {
-                  type: 'string',
-                  nullable: true,
-                },
-                lastTermination: {
-                  type: 'object',
-                  nullable: true,
-                  required: ['container', 'reason', 'exitCode', 'finishedAt'],
-                  properties: {
-                    container: {
-                      type: 'string',
-                    },
-                    reason: {
-                      type: 'string',
-                    },
-                    exitCode: {
-                      type: 'integer',
-                    },
-                    finishedAt: {
-                      type: 'string',
-                      nullable: true,
-                      description: 'ISO 8601 date-time',
-                    },
-                  },
-                },
-                createdAt: {
-                  type: 'string',
-                  nullable: true,
-                  description: 'ISO 8601 date-time',
-                },
-              },
+              $ref: '#/components/schemas/StorePod',
             },
           },
           workloads: {
             type: 'array',
             items: {
-              type: 'object',
-              required: [
-                'kind',
-                'name',
-                'desiredReplicas',
-                'readyReplicas',
-                'availableReplicas',
-              ],
-              properties: {
-                kind: {
-                  type: 'string',
-                  enum: ['Deployment', 'StatefulSet'],
-                },
-                name: {
-                  type: 'string',
-                },
-                desiredReplicas: {
-                  type: 'integer',
-                },
-                readyReplicas: {
-                  type: 'integer',
-                },
-                availableReplicas: {
-                  type: 'integer',
-                },
-              },
+              $ref: '#/components/schemas/StoreWorkload',
             },
           },
           volumeClaims: {
             type: 'array',
             items: {
-              type: 'object',
-              required: [
-                'name',
-                'phase',
-                'requested',
-                'capacity',
-                'storageClass',
-                'usedBytes',
-              ],
-              properties: {
-                name: {
-                  type: 'string',
-                },
-                phase: {
-                  type: 'string',
-                },
-                requested: {
-                  type: 'string',
-                  nullable: true,
-                },
-                capacity: {
-                  type: 'string',
-                  nullable: true,
-                },
-                storageClass: {
-                  type: 'string',
-                  nullable: true,
-                },
-                usedBytes: {
-                  type: 'integer',
-                  nullable: true,
-                },
-              },
+              $ref: '#/components/schemas/StoreVolumeClaim',
             },
           },
           usageNote: {
             type: 'string',
+            description: 'Why volume usage is not shown.',
+          },
+        },
+      },
+      StorePod: {
+        type: 'object',
+        description: "A pod of a store's namespace.",
+        required: [
+          'name',
+          'phase',
+          'ready',
+          'restarts',
+          'waitingReason',
+          'lastTermination',
+          'createdAt',
+        ],
+        properties: {
+          name: {
+            type: 'string',
+          },
+          phase: {
+            type: 'string',
+            description: 'Pending, Running, Succeeded, Failed or Unknown.',
+          },
+          ready: {
+            type: 'boolean',
+          },
+          restarts: {
+            type: 'integer',
+            description:
+              "Container restarts, summed over the pod's containers.",
+          },
+          waitingReason: {
+            type: 'string',
+            nullable: true,
+            description:
+              'Why a container is waiting (e.g. CrashLoopBackOff), if one is.',
+          },
+          lastTermination: {
+            type: 'object',
+            nullable: true,
+            description:
+              'How a container last ended before its current run (e.g. OOMKilled), newest first.',
+            required: ['container', 'reason', 'exitCode', 'finishedAt'],
+            properties: {
+              container: {
+                type: 'string',
+              },
+              reason: {
+                type: 'string',
+              },
+              exitCode: {
+                type: 'integer',
+              },
+              finishedAt: {
+                type: 'string',
+                nullable: true,
+                description: 'ISO 8601 date-time',
+              },
+            },
+          },
+          createdAt: {
+            type: 'string',
+            nullable: true,
+            description: 'ISO 8601 date-time',
+          },
+        },
+      },
+      StoreWorkload: {
+        type: 'object',
+        description:
+          'A Deployment or StatefulSet of a store, with its replica counts.',
+        required: [
+          'kind',
+          'name',
+          'desiredReplicas',
+          'readyReplicas',
+          'availableReplicas',
+        ],
+        properties: {
+          kind: {
+            type: 'string',
+            enum: ['Deployment', 'StatefulSet'],
+          },
+          name: {
+            type: 'string',
+          },
+          desiredReplicas: {
+            type: 'integer',
+          },
+          readyReplicas: {
+            type: 'integer',
+          },
+          availableReplicas: {
+            type: 'integer',
+          },
+        },
+      },
+      StoreVolumeClaim: {
+        type: 'object',
+        description: 'A PersistentVolumeClaim of a store.',
+        required: [
+          'name',
+          'phase',
+          'requested',
+          'capacity',
+          'storageClass',
+          'usedBytes',
+        ],
+        properties: {
+          name: {
+            type: 'string',
+          },
+          phase: {
+            type: 'string',
+            description: 'Pending, Bound or Lost.',
+          },
+          requested: {
+            type: 'string',
+            nullable: true,
+            description: 'What the claim asks for, e.g. 2Gi.',
+          },
+          capacity: {
+            type: 'string',
+            nullable: true,
+            description: 'What the bound volume provides; null until bound.',
+          },
+          storageClass: {
+            type: 'string',
+            nullable: true,
+          },
+          usedBytes: {
+            type: 'integer',
+            nullable: true,
+            description:
+              "Bytes used. Always null: only the kubelet's volume stats report it, and Storeplane holds no rights on nodes (see usageNote).",
           },
         },
       },
@@ -542,6 +577,8 @@ export const spec = {
           },
           type: {
             type: 'string',
+            description:
+              'Machine-readable kind of event, e.g. guardrails.applied, retry.scheduled.',
           },
           level: {
             type: 'string',
@@ -553,6 +590,8 @@ export const spec = {
           actor: {
             type: 'string',
             nullable: true,
+            description:
+              'User or service that caused the event; null for the reconciler.',
           },
         },
       },

@@ -13,14 +13,29 @@ export interface Store {
   id: string;
   name: string;
   description?: string;
+  /**
+   * Entity ref of the owning user or group, e.g. group:default/team-a.
+   */
   owner: string;
+  /**
+   * Who asked for the store: a user entity ref, or service:<subject>.
+   */
   createdBy: string;
   engine: string;
   plan: string;
   status: StoreStatus;
+  /**
+   * The step the reconciler works on next; null when Ready or Degraded.
+   */
   step: StoreStepEnum | null;
   namespace: string;
+  /**
+   * Ref of the catalog entity that represents the store.
+   */
   entityRef: string;
+  /**
+   * Failed attempts of the current step.
+   */
   attempts: number;
   /**
    * ISO 8601 date-time

@@ -14,9 +14,15 @@ export interface StoreEvent {
    * ISO 8601 date-time
    */
   createdAt: string;
+  /**
+   * Machine-readable kind of event, e.g. guardrails.applied, retry.scheduled.
+   */
   type: string;
   level: StoreEventLevelEnum;
   message: string;
+  /**
+   * User or service that caused the event; null for the reconciler.
+   */
   actor: string | null;
 }
 

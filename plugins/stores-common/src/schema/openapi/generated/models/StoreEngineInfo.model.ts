@@ -7,11 +7,7 @@
 /**
  * @public
  */
-export interface StoreWorkloadsVolumeClaimsInner {
+export interface StoreEngineInfo {
   name: string;
-  phase: string;
-  requested: string | null;
-  capacity: string | null;
-  storageClass: string | null;
-  usedBytes: number | null;
+  title: string;
 }

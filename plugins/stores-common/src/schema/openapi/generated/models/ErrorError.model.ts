@@ -7,12 +7,7 @@
 /**
  * @public
  */
-export type StoreWorkloadsPodsInnerLastTermination = {
-  container: string;
-  reason: string;
-  exitCode: number;
-  /**
-   * ISO 8601 date-time
-   */
-  finishedAt: string | null;
-} | null;
+export interface ErrorError {
+  name: string;
+  message: string;
+}

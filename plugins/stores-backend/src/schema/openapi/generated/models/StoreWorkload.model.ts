@@ -5,10 +5,11 @@
 // ******************************************************************
 
 /**
+ * A Deployment or StatefulSet of a store, with its replica counts.
  * @public
  */
-export interface StoreWorkloadsWorkloadsInner {
-  kind: StoreWorkloadsWorkloadsInnerKindEnum;
+export interface StoreWorkload {
+  kind: StoreWorkloadKindEnum;
   name: string;
   desiredReplicas: number;
   readyReplicas: number;
@@ -18,4 +19,4 @@ export interface StoreWorkloadsWorkloadsInner {
 /**
  * @public
  */
-export type StoreWorkloadsWorkloadsInnerKindEnum = 'Deployment' | 'StatefulSet';
+export type StoreWorkloadKindEnum = 'Deployment' | 'StatefulSet';
