@@ -422,6 +422,17 @@ describe.each(databases.eachSupportedId())(
       });
     });
 
+    it('serves its OpenAPI document', async () => {
+      const app = await start();
+      const document = await request(app)
+        .get('/api/stores/openapi.json')
+        .set('Authorization', ANN);
+      expect(document.status).toBe(200);
+      expect(Object.keys(document.body.paths)).toContain(
+        '/api/stores/stores/{id}',
+      );
+    });
+
     it('rejects a bad list query with 400', async () => {
       const app = await start();
       const res = await request(app)
