@@ -7,7 +7,6 @@ import {
   STORE_NAME_INPUT_MAX_LENGTH,
   textProblem,
 } from './textRules';
-import { STORE_STATUSES, StoreStatus } from './types';
 
 // Namespace and name as the catalog allows them (at most 63 characters each).
 const entityRefPattern =
@@ -75,15 +74,16 @@ export const createStoreRequestSchema = z.strictObject({
   }).optional(),
 });
 
-/** The product's rules for the query of `GET /stores`, beyond openapi.yaml's. */
-export const listStoresQuerySchema = z.strictObject({
+/**
+ * The product's rules for the filters of `GET /stores`, beyond openapi.yaml's (the router has
+ * checked the query's form, the status and the paging against it first): clean text, the
+ * owner ref's form. Other parameters pass through untouched.
+ */
+export const listStoresQuerySchema = z.object({
   owner: ownerRefSchema.optional(),
   entityRef: cleanText('entityRef', {
     maxLength: ENTITY_REF_MAX_LENGTH,
   }).optional(),
-  status: z.enum(STORE_STATUSES as [StoreStatus, ...StoreStatus[]]).optional(),
-  offset: z.coerce.number().int().min(0).default(0),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 
 /** Turns zod issues into one plain-words sentence for a 400 response. */

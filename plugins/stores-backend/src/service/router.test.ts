@@ -433,6 +433,23 @@ describe.each(databases.eachSupportedId())(
       );
     });
 
+    it('pages the list with the defaults of the spec, numbers as numbers', async () => {
+      const app = await start();
+      const first = await request(app)
+        .get('/api/stores/stores')
+        .set('Authorization', ANN);
+      expect(first.body).toEqual({
+        items: [],
+        totalCount: 0,
+        offset: 0,
+        limit: 50,
+      });
+      const later = await request(app)
+        .get('/api/stores/stores?offset=20&limit=10')
+        .set('Authorization', ANN);
+      expect(later.body).toMatchObject({ offset: 20, limit: 10 });
+    });
+
     it('rejects a bad list query with 400', async () => {
       const app = await start();
       const res = await request(app)

@@ -201,7 +201,12 @@ export async function createRouter(
     const parsed = listStoresQuerySchema.safeParse(req.query);
     if (!parsed.success)
       throw new InputError(`Invalid query: ${describeIssues(parsed.error)}`);
-    const { owner, entityRef, status, offset, limit } = parsed.data;
+    const { owner, entityRef } = parsed.data;
+    // The validator has applied openapi.yaml's defaults (offset 0, limit 50); the generated
+    // types still say optional.
+    const { status } = req.query;
+    const offset = req.query.offset!;
+    const limit = req.query.limit!;
     const credentials = await credentialsOf(req);
     const [decision] = await permissions.authorizeConditional(
       [{ permission: storeReadPermission }],
