@@ -79,6 +79,11 @@ export async function createRouter(
   // cannot express: clean text, name normalisation, owner integrity, permissions, limits.
   const router = await createOpenApiRouter({
     middleware: [express.json({ limit: '16kb' })],
+    // Outside production, every response is checked against the spec too (a mismatch is a
+    // 500), so the tests and the e2e prove that the generated client's types are true.
+    validatorOptions: {
+      validateResponses: process.env.NODE_ENV !== 'production',
+    },
   });
   router.use(
     nameUnknownBodyFields(

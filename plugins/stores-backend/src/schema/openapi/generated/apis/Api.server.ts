@@ -20,7 +20,7 @@ import { StoreWorkloads } from '../models/StoreWorkloads.model';
  */
 export type CreateStore = {
   body: CreateStoreRequest;
-  response: Store | Error | Error | Error | void;
+  response: Store | Error | Error | Error | Error | Error;
 };
 /**
  * @public
@@ -29,7 +29,7 @@ export type DeleteStore = {
   path: {
     id: string;
   };
-  response: Store | Error | Error;
+  response: Store | Error | Error | Error;
 };
 /**
  * @public
@@ -38,7 +38,7 @@ export type GetStore = {
   path: {
     id: string;
   };
-  response: Store | Error | Error;
+  response: Store | Error | Error | Error;
 };
 /**
  * @public
@@ -47,7 +47,7 @@ export type GetStoreCredentials = {
   path: {
     id: string;
   };
-  response: StoreCredentials | Error | Error | Error;
+  response: StoreCredentials | Error | Error | Error | Error;
 };
 /**
  * @public
@@ -56,7 +56,7 @@ export type GetStoreEvents = {
   path: {
     id: string;
   };
-  response: StoreEventList | Error | Error;
+  response: StoreEventList | Error | Error | Error;
 };
 /**
  * @public
@@ -65,7 +65,7 @@ export type GetStoreLinks = {
   path: {
     id: string;
   };
-  response: StoreLinks | Error | Error;
+  response: StoreLinks | Error | Error | Error;
 };
 /**
  * @public
@@ -74,19 +74,19 @@ export type GetStoreWorkloads = {
   path: {
     id: string;
   };
-  response: StoreWorkloads | Error | Error | Error;
+  response: StoreWorkloads | Error | Error | Error | Error;
 };
 /**
  * @public
  */
 export type ListEngines = {
-  response: StoreEngineList;
+  response: StoreEngineList | Error;
 };
 /**
  * @public
  */
 export type ListPlans = {
-  response: StorePlanList;
+  response: StorePlanList | Error;
 };
 /**
  * @public
@@ -99,7 +99,7 @@ export type ListStores = {
     offset?: number;
     limit?: number;
   };
-  response: StoreList | Error | Error;
+  response: StoreList | Error | Error | Error;
 };
 /**
  * @public
@@ -108,7 +108,7 @@ export type RetryStore = {
   path: {
     id: string;
   };
-  response: Store | Error | Error | Error;
+  response: Store | Error | Error | Error | Error;
 };
 
 export type EndpointMap = {
