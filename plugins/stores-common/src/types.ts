@@ -56,7 +56,9 @@ export function isStoreProvisioned(status: StoreStatus): boolean {
  * The gates a store passes, in order, before it is Ready (the lifecycle contract),
  * followed by the steps of deletion.
  */
-export type StoreStep = StoreStepEnum;
+// openapi.yaml lists null among the step's values (a nullable enum needs it, or a null step
+// fails validation); the generator writes that member as '', which no step is.
+export type StoreStep = Exclude<StoreStepEnum, ''>;
 
 export const PROVISIONING_STEPS: readonly StoreStep[] = [
   'guardrails',

@@ -182,7 +182,7 @@ export const spec = {
             type: 'string',
             nullable: true,
             description:
-              'The step the reconciler works on next; null when Ready or Degraded.',
+              'The step the reconciler works on next; null when Ready or Degraded (null is in the enum, as a nullable enum needs in OpenAPI 3.0).',
             enum: [
               'guardrails',
               'secret',
@@ -191,6 +191,7 @@ export const spec = {
               'health',
               'helmUninstall',
               'namespaceDeletion',
+              null,
             ],
           },
           namespace: {

@@ -25,7 +25,7 @@ export interface Store {
   plan: string;
   status: StoreStatus;
   /**
-   * The step the reconciler works on next; null when Ready or Degraded.
+   * The step the reconciler works on next; null when Ready or Degraded (null is in the enum, as a nullable enum needs in OpenAPI 3.0).
    */
   step: StoreStepEnum | null;
   namespace: string;
@@ -68,4 +68,5 @@ export type StoreStepEnum =
   | 'workloads'
   | 'health'
   | 'helmUninstall'
-  | 'namespaceDeletion';
+  | 'namespaceDeletion'
+  | '';
