@@ -1,14 +1,18 @@
 import { ResponseError } from '@backstage/errors';
-import { CreateStoreRequest } from './schemas';
 import {
+  DefaultApiClient,
+  ListStores,
+  TypedResponse,
+} from './schema/openapi/generated';
+import {
+  CreateStoreRequest,
   Store,
   StoreCredentials,
-  StoreEngineInfo,
-  StoreEvent,
+  StoreEngineList,
+  StoreEventList,
   StoreLinks,
   StoreList,
-  StorePlan,
-  StoreStatus,
+  StorePlanList,
   StoreWorkloads,
 } from './types';
 
@@ -24,55 +28,57 @@ export interface StoresRequestOptions {
   signal?: AbortSignal;
 }
 
-export interface ListStoresOptions {
-  owner?: string;
-  entityRef?: string;
-  status?: StoreStatus;
-  offset?: number;
-  limit?: number;
-}
+export type { ListStores } from './schema/openapi/generated';
 
-/** Typed client of the `stores` REST API, usable from the frontend and from other backend plugins. */
+/** Filters and page of `GET /stores`. */
+export type ListStoresOptions = ListStores['query'];
+
+/**
+ * Typed client of the `stores` REST API, usable from the frontend and from other backend
+ * plugins. The requests are the generated client's (from openapi.yaml); this class turns an
+ * error status into a ResponseError and returns the parsed body.
+ */
 export class StoresClient {
   private readonly discoveryApi: StoresClientOptions['discoveryApi'];
-  private readonly fetchFn: typeof fetch;
+  private readonly fetchApi: { fetch: typeof fetch };
 
   constructor(options: StoresClientOptions) {
     this.discoveryApi = options.discoveryApi;
-    this.fetchFn = options.fetchApi?.fetch ?? fetch;
+    this.fetchApi = options.fetchApi ?? {
+      fetch: (input, init) => fetch(input, init),
+    };
   }
 
   createStore(
     body: CreateStoreRequest,
     options?: StoresRequestOptions,
   ): Promise<Store> {
-    return this.request('POST', '/stores', options, body);
+    return this.call(options, api =>
+      api.createStore({ body }, { token: options?.token }),
+    );
   }
 
   listStores(
     query: ListStoresOptions = {},
     options?: StoresRequestOptions,
   ): Promise<StoreList> {
-    const params = new URLSearchParams();
-    for (const [key, value] of Object.entries(query)) {
-      if (value !== undefined) params.set(key, String(value));
-    }
-    const search = params.toString();
-    return this.request('GET', `/stores${search ? `?${search}` : ''}`, options);
+    return this.call(options, api =>
+      api.listStores({ query }, { token: options?.token }),
+    );
   }
 
   getStore(id: string, options?: StoresRequestOptions): Promise<Store> {
-    return this.request('GET', `/stores/${encodeURIComponent(id)}`, options);
+    return this.call(options, api =>
+      api.getStore({ path: { id } }, { token: options?.token }),
+    );
   }
 
   getStoreEvents(
     id: string,
     options?: StoresRequestOptions,
-  ): Promise<{ items: StoreEvent[] }> {
-    return this.request(
-      'GET',
-      `/stores/${encodeURIComponent(id)}/events`,
-      options,
+  ): Promise<StoreEventList> {
+    return this.call(options, api =>
+      api.getStoreEvents({ path: { id } }, { token: options?.token }),
     );
   }
 
@@ -80,10 +86,8 @@ export class StoresClient {
     id: string,
     options?: StoresRequestOptions,
   ): Promise<StoreLinks> {
-    return this.request(
-      'GET',
-      `/stores/${encodeURIComponent(id)}/links`,
-      options,
+    return this.call(options, api =>
+      api.getStoreLinks({ path: { id } }, { token: options?.token }),
     );
   }
 
@@ -92,10 +96,8 @@ export class StoresClient {
     id: string,
     options?: StoresRequestOptions,
   ): Promise<StoreWorkloads> {
-    return this.request(
-      'GET',
-      `/stores/${encodeURIComponent(id)}/workloads`,
-      options,
+    return this.call(options, api =>
+      api.getStoreWorkloads({ path: { id } }, { token: options?.token }),
     );
   }
 
@@ -103,55 +105,59 @@ export class StoresClient {
     id: string,
     options?: StoresRequestOptions,
   ): Promise<StoreCredentials> {
-    return this.request(
-      'GET',
-      `/stores/${encodeURIComponent(id)}/credentials`,
-      options,
+    return this.call(options, api =>
+      api.getStoreCredentials({ path: { id } }, { token: options?.token }),
     );
   }
 
   retryStore(id: string, options?: StoresRequestOptions): Promise<Store> {
-    return this.request(
-      'POST',
-      `/stores/${encodeURIComponent(id)}/retry`,
-      options,
+    return this.call(options, api =>
+      api.retryStore({ path: { id } }, { token: options?.token }),
     );
   }
 
   deleteStore(id: string, options?: StoresRequestOptions): Promise<Store> {
-    return this.request('DELETE', `/stores/${encodeURIComponent(id)}`, options);
+    return this.call(options, api =>
+      api.deleteStore({ path: { id } }, { token: options?.token }),
+    );
   }
 
-  listPlans(options?: StoresRequestOptions): Promise<{ items: StorePlan[] }> {
-    return this.request('GET', '/plans', options);
+  listPlans(options?: StoresRequestOptions): Promise<StorePlanList> {
+    return this.call(options, api =>
+      api.listPlans({}, { token: options?.token }),
+    );
   }
 
-  listEngines(
-    options?: StoresRequestOptions,
-  ): Promise<{ items: StoreEngineInfo[] }> {
-    return this.request('GET', '/engines', options);
+  listEngines(options?: StoresRequestOptions): Promise<StoreEngineList> {
+    return this.call(options, api =>
+      api.listEngines({}, { token: options?.token }),
+    );
   }
 
-  private async request<T>(
-    method: string,
-    path: string,
+  /**
+   * The generated client takes no abort signal and lets the browser cache GETs, so each call
+   * gets one whose fetch adds the caller's signal and `cache: 'no-store'` (a store's status
+   * changes between two reads of the same URL).
+   */
+  private async call<T>(
     options: StoresRequestOptions | undefined,
-    body?: unknown,
+    send: (api: DefaultApiClient) => Promise<TypedResponse<T>>,
   ): Promise<T> {
-    const baseUrl = await this.discoveryApi.getBaseUrl('stores');
-    const headers: Record<string, string> = {};
-    if (options?.token) headers.Authorization = `Bearer ${options.token}`;
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const response = await this.fetchFn(`${baseUrl}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: options?.signal,
-      cache: 'no-store',
+    const api = new DefaultApiClient({
+      discoveryApi: this.discoveryApi,
+      fetchApi: {
+        fetch: (input, init) =>
+          this.fetchApi.fetch(input, {
+            ...init,
+            signal: options?.signal,
+            cache: 'no-store',
+          }),
+      },
     });
+    const response = await send(api);
     if (!response.ok) {
-      throw await ResponseError.fromResponse(response);
+      throw await ResponseError.fromResponse(response as Response);
     }
-    return (await response.json()) as T;
+    return response.json();
   }
 }

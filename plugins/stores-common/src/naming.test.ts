@@ -90,18 +90,16 @@ describe('createStoreRequestSchema', () => {
 });
 
 describe('listStoresQuerySchema', () => {
-  it('coerces paging and applies defaults', () => {
-    expect(listStoresQuerySchema.parse({ offset: '10' })).toEqual({
-      offset: 10,
-      limit: 50,
-    });
-  });
-  it('rejects an unknown status and an oversized limit', () => {
-    expect(listStoresQuerySchema.safeParse({ status: 'Running' }).success).toBe(
-      false,
-    );
-    expect(listStoresQuerySchema.safeParse({ limit: '1000' }).success).toBe(
-      false,
-    );
+  it('normalises the owner ref and refuses control characters', () => {
+    expect(
+      listStoresQuerySchema.parse({ owner: ' Group:default/Team-A ' }),
+    ).toEqual({ owner: 'group:default/team-a' });
+    expect(
+      describeIssues(
+        listStoresQuerySchema.safeParse({
+          entityRef: 'resource:default/a\u0000',
+        }).error!,
+      ),
+    ).toMatch(/entityRef: entityRef must not contain control characters/);
   });
 });

@@ -7,7 +7,6 @@ import {
   STORE_NAME_INPUT_MAX_LENGTH,
   textProblem,
 } from './textRules';
-import { STORE_STATUSES, StoreStatus } from './types';
 
 // Namespace and name as the catalog allows them (at most 63 characters each).
 const entityRefPattern =
@@ -60,7 +59,10 @@ export const ownerRefSchema = cleanText('owner', {
       'owner must be a full user or group entity ref, e.g. group:default/team-a',
   });
 
-/** Body of `POST /stores`. Unknown fields are rejected. */
+/**
+ * The product's rules for the body of `POST /stores`, beyond what openapi.yaml says (the
+ * router has checked that first): clean text, the normalised name, the owner ref's form.
+ */
 export const createStoreRequestSchema = z.strictObject({
   name: storeNameSchema,
   owner: ownerRefSchema,
@@ -72,19 +74,17 @@ export const createStoreRequestSchema = z.strictObject({
   }).optional(),
 });
 
-export type CreateStoreRequest = z.input<typeof createStoreRequestSchema>;
-
-export const listStoresQuerySchema = z.strictObject({
+/**
+ * The product's rules for the filters of `GET /stores`, beyond openapi.yaml's (the router has
+ * checked the query's form, the status and the paging against it first): clean text, the
+ * owner ref's form. Other parameters pass through untouched.
+ */
+export const listStoresQuerySchema = z.object({
   owner: ownerRefSchema.optional(),
   entityRef: cleanText('entityRef', {
     maxLength: ENTITY_REF_MAX_LENGTH,
   }).optional(),
-  status: z.enum(STORE_STATUSES as [StoreStatus, ...StoreStatus[]]).optional(),
-  offset: z.coerce.number().int().min(0).default(0),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
 });
-
-export type ListStoresQuery = z.input<typeof listStoresQuerySchema>;
 
 /** Turns zod issues into one plain-words sentence for a 400 response. */
 export function describeIssues(error: z.ZodError): string {

@@ -273,7 +273,7 @@ describe.each(databases.eachSupportedId())(
       [
         'a missing name',
         { owner: 'group:default/team-a' },
-        /name: name is required/,
+        /request\/body must have required property 'name'/,
       ],
       [
         'a name that is not DNS-safe',
@@ -285,7 +285,11 @@ describe.each(databases.eachSupportedId())(
         { ...valid, name: 'a'.repeat(31) },
         /3 to 30 characters/,
       ],
-      ['an unknown field', { ...valid, replicas: 9 }, /replicas/],
+      [
+        'an unknown field',
+        { ...valid, replicas: 9 },
+        /Unknown field in the request body: replicas; allowed fields are name, owner, plan, engine, description/,
+      ],
       [
         'an owner that is not an entity ref',
         { ...valid, owner: 'team-a' },
@@ -301,7 +305,7 @@ describe.each(databases.eachSupportedId())(
         { ...valid, engine: 'medusa' },
         /Unknown engine 'medusa'; installed engines: woocommerce/,
       ],
-      ['a body that is not an object', ['x'], /Invalid store request/],
+      ['a body that is not an object', ['x'], /request\/body must be object/],
       [
         'an owner that is another team (spoofed owner)',
         { ...valid, owner: 'group:default/team-b' },
@@ -321,7 +325,7 @@ describe.each(databases.eachSupportedId())(
       [
         'an owner of 300 characters',
         { ...valid, owner: `group:default/${'a'.repeat(286)}` },
-        /owner: owner must be at most 140 characters long \(got 300\)/,
+        /request\/body\/owner must NOT have more than 140 characters/,
       ],
       [
         'an owner with a NUL byte',
@@ -346,7 +350,7 @@ describe.each(databases.eachSupportedId())(
       [
         'a description of 501 characters',
         { ...valid, description: 'x'.repeat(501) },
-        /description: description must be at most 500 characters long/,
+        /request\/body\/description must NOT have more than 500 characters/,
       ],
       [
         'a name with a NUL byte',
@@ -361,7 +365,7 @@ describe.each(databases.eachSupportedId())(
       [
         'a name that is a number',
         { ...valid, name: 7 },
-        /name: name must be a string/,
+        /request\/body\/name must be string/,
       ],
     ];
 
@@ -416,6 +420,34 @@ describe.each(databases.eachSupportedId())(
         expect(res.status).toBe(400);
         expect(res.body.error.name).toBe('InputError');
       });
+    });
+
+    it('serves its OpenAPI document', async () => {
+      const app = await start();
+      const document = await request(app)
+        .get('/api/stores/openapi.json')
+        .set('Authorization', ANN);
+      expect(document.status).toBe(200);
+      expect(Object.keys(document.body.paths)).toContain(
+        '/api/stores/stores/{id}',
+      );
+    });
+
+    it('pages the list with the defaults of the spec, numbers as numbers', async () => {
+      const app = await start();
+      const first = await request(app)
+        .get('/api/stores/stores')
+        .set('Authorization', ANN);
+      expect(first.body).toEqual({
+        items: [],
+        totalCount: 0,
+        offset: 0,
+        limit: 50,
+      });
+      const later = await request(app)
+        .get('/api/stores/stores?offset=20&limit=10')
+        .set('Authorization', ANN);
+      expect(later.body).toMatchObject({ offset: 20, limit: 10 });
     });
 
     it('rejects a bad list query with 400', async () => {

@@ -1,0 +1,39 @@
+import { InputError } from '@backstage/errors';
+import { ErrorRequestHandler } from 'express';
+
+/**
+ * The OpenAPI request validator rejects a body with fields its schema does not allow, but
+ * its message ("request/body must NOT have additional properties") does not say which;
+ * this names them and the allowed ones, so the caller knows what to fix.
+ */
+export function nameUnknownBodyFields(
+  allowedFields: readonly string[],
+): ErrorRequestHandler {
+  return (error, req, _res, next) => {
+    const body: unknown = req.body;
+    if (
+      error instanceof InputError &&
+      error.message.endsWith(
+        'request/body must NOT have additional properties',
+      ) &&
+      typeof body === 'object' &&
+      body !== null &&
+      !Array.isArray(body)
+    ) {
+      const unknown = Object.keys(body).filter(
+        key => !allowedFields.includes(key),
+      );
+      next(
+        new InputError(
+          `Unknown field${
+            unknown.length === 1 ? '' : 's'
+          } in the request body: ${unknown.join(
+            ', ',
+          )}; allowed fields are ${allowedFields.join(', ')}`,
+        ),
+      );
+      return;
+    }
+    next(error);
+  };
+}

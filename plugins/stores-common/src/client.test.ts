@@ -1,0 +1,93 @@
+import { ResponseError } from '@backstage/errors';
+import { StoresClient } from './client';
+
+/** A fetch that records each request and answers with the next queued response. */
+function recordingFetch(...responses: Response[]) {
+  const requests: Array<{ url: string; init: RequestInit }> = [];
+  const fetchFn = async (input: RequestInfo | URL, init?: RequestInit) => {
+    requests.push({ url: String(input), init: init ?? {} });
+    return responses.shift()!;
+  };
+  return { requests, fetchApi: { fetch: fetchFn as typeof fetch } };
+}
+
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), {
+    status,
+    headers: { 'Content-Type': 'application/json' },
+  });
+
+const discoveryApi = {
+  getBaseUrl: async (pluginId: string) => `http://backstage/api/${pluginId}`,
+};
+
+describe('StoresClient', () => {
+  it('sends the list filters as a query, with the token, uncached', async () => {
+    const page = { items: [], totalCount: 0, offset: 0, limit: 10 };
+    const { requests, fetchApi } = recordingFetch(json(200, page));
+    const client = new StoresClient({ discoveryApi, fetchApi });
+    const controller = new AbortController();
+
+    await expect(
+      client.listStores(
+        { owner: 'group:default/team-a', status: 'Ready', limit: 10 },
+        { token: 'secret', signal: controller.signal },
+      ),
+    ).resolves.toEqual(page);
+
+    const [{ url, init }] = requests;
+    expect(url).toBe(
+      'http://backstage/api/stores/stores?owner=group%3Adefault%2Fteam-a&status=Ready&limit=10',
+    );
+    expect(init.method).toBe('GET');
+    expect(init.cache).toBe('no-store');
+    expect(init.signal).toBe(controller.signal);
+    expect(new Headers(init.headers).get('Authorization')).toBe(
+      'Bearer secret',
+    );
+  });
+
+  it('posts a create request as JSON', async () => {
+    const { requests, fetchApi } = recordingFetch(
+      json(201, { id: 'shop-a1b2c' }),
+    );
+    const client = new StoresClient({ discoveryApi, fetchApi });
+    const body = { name: 'shop', owner: 'group:default/team-a' };
+
+    await expect(client.createStore(body)).resolves.toEqual({
+      id: 'shop-a1b2c',
+    });
+    expect(requests[0].url).toBe('http://backstage/api/stores/stores');
+    expect(requests[0].init.method).toBe('POST');
+    expect(JSON.parse(String(requests[0].init.body))).toEqual(body);
+  });
+
+  it('escapes the store id in the path', async () => {
+    const { requests, fetchApi } = recordingFetch(json(200, { items: [] }));
+    await new StoresClient({ discoveryApi, fetchApi }).getStoreEvents('a/b?c');
+    expect(requests[0].url).toBe(
+      'http://backstage/api/stores/stores/a%2Fb%3Fc/events',
+    );
+  });
+
+  it('throws a ResponseError carrying the backend error for a non-2xx answer', async () => {
+    const { fetchApi } = recordingFetch(
+      json(409, {
+        error: {
+          name: 'ConflictError',
+          message: 'Only a Failed store can be retried',
+        },
+        response: { statusCode: 409 },
+      }),
+    );
+    const error = await new StoresClient({ discoveryApi, fetchApi })
+      .retryStore('shop-a1b2c')
+      .catch(e => e);
+    expect(error).toBeInstanceOf(ResponseError);
+    expect(error.statusCode).toBe(409);
+    expect(error.body.error).toEqual({
+      name: 'ConflictError',
+      message: 'Only a Failed store can be retried',
+    });
+  });
+});
