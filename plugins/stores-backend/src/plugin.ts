@@ -15,21 +15,14 @@ import {
   STORES_EVENTS_TOPIC,
 } from '@storeplane/plugin-stores-common';
 import { readStoresConfig } from './config/readStoresConfig';
+import { createStoresRuntime } from './createStoresRuntime';
 import { migrateDatabase } from './database/migrateDatabase';
-import { StoreRepository } from './database/StoreRepository';
-import { EngineRegistry } from './engines/EngineRegistry';
 import { StoreEngine, storesEnginesExtensionPoint } from './engines/types';
-import { createWooCommerceEngine } from './engines/woocommerceEngine';
-import { packageChart } from './kubernetes/bundledChart';
 import { lazyKubernetesClient } from './kubernetes/lazyKubernetesClient';
 import { createStoresMetrics } from './metrics';
 import { classifyFault } from './reconciler/faults';
 import { OrphanSweep } from './reconciler/OrphanSweep';
-import { ReconcileLoop } from './reconciler/ReconcileLoop';
-import {
-  StoreChangeListener,
-  StoreReconciler,
-} from './reconciler/StoreReconciler';
+import { StoreChangeListener } from './reconciler/StoreReconciler';
 import {
   storePermissionRules,
   storeResourceRef,
@@ -37,7 +30,6 @@ import {
 import { OwnerVerifier } from './service/OwnerVerifier';
 import { createRouter } from './service/router';
 import { logStartupNotices } from './service/startupNotices';
-import { StoresService } from './service/StoresService';
 import { StoreSignalPublisher } from './service/StoreSignalPublisher';
 
 /**
@@ -76,27 +68,7 @@ export const storesPlugin = createBackendPlugin({
         const config = readStoresConfig(rootConfig);
         const knex = await database.getClient();
         if (!database.migrations?.skip) await migrateDatabase(knex);
-        const repository = new StoreRepository(knex);
-
-        const engines = new EngineRegistry();
-        engines.add(
-          createWooCommerceEngine({ chartPath: config.helm.chartPath }),
-        );
-        addedEngines.forEach(engine => engines.add(engine));
-
         const kubernetes = lazyKubernetesClient(config.kubernetes);
-
-        const charts = new Map<string, ReturnType<typeof packageChart>>();
-        const bundledChart = (engineName: string) => {
-          if (!charts.has(engineName)) {
-            const packed = packageChart(
-              engines.get(engineName).bundledChartPath,
-            );
-            packed.catch(() => charts.delete(engineName));
-            charts.set(engineName, packed);
-          }
-          return charts.get(engineName)!;
-        };
 
         const storeSignals = new StoreSignalPublisher(deps.signals, logger);
         const onChange: StoreChangeListener = (storeId, status) => {
@@ -113,27 +85,15 @@ export const storesPlugin = createBackendPlugin({
             );
         };
 
-        const metrics = createStoresMetrics(repository);
-        const reconciler = new StoreReconciler({
-          repository,
-          engines,
+        const { repository, engines, loop, service } = createStoresRuntime({
+          knex,
           config,
           logger,
-          metrics,
           kubernetes,
-          bundledChart,
+          metrics: createStoresMetrics,
+          addedEngines,
           onChange,
           onActivity: storeId => storeSignals.storeActivity(storeId),
-        });
-        const loop = new ReconcileLoop({
-          repository,
-          reconciler,
-          logger,
-          concurrency: config.reconciler.concurrency,
-          leaseMs: config.reconciler.leaseMs,
-          eventRetentionMs: config.eventRetentionMs,
-          createRateWindowMs: config.limits.createRate.windowMs,
-          unfinishedRetryMs: config.reconciler.frequencyMs,
         });
         deps.lifecycle.addStartupHook(() => loop.start());
         deps.lifecycle.addShutdownHook(() => loop.stop());
@@ -201,14 +161,6 @@ export const storesPlugin = createBackendPlugin({
             ),
         });
 
-        const service = new StoresService({
-          repository,
-          engines,
-          config,
-          kubernetes,
-          onChange,
-          wakeReconciler: () => loop.wake(),
-        });
         httpRouter.use(
           await createRouter({
             httpAuth: deps.httpAuth,

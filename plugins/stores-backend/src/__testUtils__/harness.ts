@@ -8,9 +8,7 @@ import { FAKE_KUBE_SERVER, testConfigData } from '@internal/stores-test-utils';
 import { readStoresConfig, StoresConfig } from '../config/readStoresConfig';
 import { migrateDatabase } from '../database/migrateDatabase';
 import { StoreRecord, StoreRepository } from '../database/StoreRepository';
-import { EngineRegistry } from '../engines/EngineRegistry';
-import { createWooCommerceEngine } from '../engines/woocommerceEngine';
-import { packageChart } from '../kubernetes/bundledChart';
+import { createStoresRuntime } from '../createStoresRuntime';
 import { KubernetesClient } from '../kubernetes/KubernetesClient';
 import { StoresMetrics } from '../metrics';
 import { ReconcileLoop } from '../reconciler/ReconcileLoop';
@@ -81,11 +79,6 @@ export async function createHarness(
     new ConfigReader(testConfigData(options.configOverrides)),
   );
   const clock = options.clock ?? { shiftMs: 0 };
-  const repository = new StoreRepository(knex, {
-    clockShiftMs: () => clock.shiftMs,
-  });
-  const engines = new EngineRegistry();
-  engines.add(createWooCommerceEngine({ chartPath: CHART_DIR }));
   const logs: string[] = [];
   const logger = mockServices.logger.mock({
     info: (message: string) => void logs.push(message),
@@ -108,36 +101,19 @@ export async function createHarness(
   const kubernetes =
     options.kubernetes ??
     (() => fakeKubernetesClient(undefined, config.kubernetes.requestTimeoutMs));
-  const chart = packageChart(CHART_DIR);
-  const reconciler = new StoreReconciler({
-    repository,
-    engines,
+  const onChange = (storeId: string, status: string) =>
+    void changes.push({ storeId, status });
+  const { repository, reconciler, loop, service } = createStoresRuntime({
+    knex,
     config,
     logger,
-    metrics,
     kubernetes,
-    bundledChart: () => chart,
-    onChange: (storeId, status) => void changes.push({ storeId, status }),
+    metrics: () => metrics,
+    onChange,
     onActivity: storeId => void activity.push(storeId),
-  });
-  const loop = new ReconcileLoop({
-    repository,
-    reconciler,
-    logger,
+    clockShiftMs: () => clock.shiftMs,
     concurrency: 2,
-    leaseMs: config.reconciler.leaseMs,
-    eventRetentionMs: config.eventRetentionMs,
-    createRateWindowMs: config.limits.createRate.windowMs,
-    unfinishedRetryMs: config.reconciler.frequencyMs,
     replicaId: options.replicaId,
-  });
-  const service = new StoresService({
-    repository,
-    engines,
-    config,
-    kubernetes,
-    onChange: (storeId, status) => void changes.push({ storeId, status }),
-    wakeReconciler: () => {},
   });
   return {
     clock,

@@ -1,0 +1,106 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { Knex } from 'knex';
+import { StoresConfig } from './config/readStoresConfig';
+import { StoreRepository } from './database/StoreRepository';
+import { EngineRegistry } from './engines/EngineRegistry';
+import { StoreEngine } from './engines/types';
+import { createWooCommerceEngine } from './engines/woocommerceEngine';
+import { packageChart } from './kubernetes/bundledChart';
+import { KubernetesClient } from './kubernetes/KubernetesClient';
+import { StoresMetrics } from './metrics';
+import { ReconcileLoop } from './reconciler/ReconcileLoop';
+import {
+  StoreChangeListener,
+  StoreReconciler,
+} from './reconciler/StoreReconciler';
+import { StoresService } from './service/StoresService';
+
+export interface StoresRuntimeOptions {
+  knex: Knex;
+  config: StoresConfig;
+  logger: LoggerService;
+  /** Returns the cluster client, or throws when no cluster is configured. */
+  kubernetes: () => KubernetesClient;
+  /** Instruments; given the repository because the gauges read store counts from it. */
+  metrics: (repository: StoreRepository) => StoresMetrics;
+  /** Engines added through the extension point, beside the built-in WooCommerce engine. */
+  addedEngines?: StoreEngine[];
+  onChange: StoreChangeListener;
+  onActivity?: (storeId: string) => void;
+  /** Moves the database clock (tests only). */
+  clockShiftMs?: () => number;
+  /** Defaults to `storeplane.reconciler.concurrency`. */
+  concurrency?: number;
+  replicaId?: string;
+}
+
+/** The parts of the stores plugin that do not depend on HTTP or the scheduler. */
+export interface StoresRuntime {
+  repository: StoreRepository;
+  engines: EngineRegistry;
+  reconciler: StoreReconciler;
+  loop: ReconcileLoop;
+  service: StoresService;
+}
+
+/**
+ * Builds the stores plugin's desired-state store, engines, reconciler, work queue and service
+ * the same way for the plugin and for tests, so that tests exercise the shipped wiring.
+ */
+export function createStoresRuntime(
+  options: StoresRuntimeOptions,
+): StoresRuntime {
+  const { config, logger, kubernetes, onChange } = options;
+  const repository = new StoreRepository(options.knex, {
+    clockShiftMs: options.clockShiftMs,
+  });
+
+  const engines = new EngineRegistry();
+  engines.add(createWooCommerceEngine({ chartPath: config.helm.chartPath }));
+  options.addedEngines?.forEach(engine => engines.add(engine));
+
+  const reconciler = new StoreReconciler({
+    repository,
+    engines,
+    config,
+    logger,
+    metrics: options.metrics(repository),
+    kubernetes,
+    bundledChart: bundledChartsOf(engines),
+    onChange,
+    onActivity: options.onActivity,
+  });
+  const loop = new ReconcileLoop({
+    repository,
+    reconciler,
+    logger,
+    concurrency: options.concurrency ?? config.reconciler.concurrency,
+    leaseMs: config.reconciler.leaseMs,
+    eventRetentionMs: config.eventRetentionMs,
+    createRateWindowMs: config.limits.createRate.windowMs,
+    unfinishedRetryMs: config.reconciler.frequencyMs,
+    replicaId: options.replicaId,
+  });
+  const service = new StoresService({
+    repository,
+    engines,
+    config,
+    kubernetes,
+    onChange,
+    wakeReconciler: () => loop.wake(),
+  });
+  return { repository, engines, reconciler, loop, service };
+}
+
+/** Each engine's chart, packed once on first use (and again after a failed attempt). */
+function bundledChartsOf(engines: EngineRegistry) {
+  const charts = new Map<string, ReturnType<typeof packageChart>>();
+  return (engineName: string) => {
+    if (!charts.has(engineName)) {
+      const packed = packageChart(engines.get(engineName).bundledChartPath);
+      packed.catch(() => charts.delete(engineName));
+      charts.set(engineName, packed);
+    }
+    return charts.get(engineName)!;
+  };
+}
