@@ -1,7 +1,7 @@
 /**
  * The reconciler against a real kube-apiserver, etcd, controller-manager and a kubelet stand-in
  * that really runs helm (packages/test-cluster, built from Go modules). Storeplane acts with the
- * ServiceAccount token and RBAC that charts/backstage-storeplane grants it. The HTTP health
+ * ServiceAccount token and RBAC that charts/storeplane-rbac grants it. The HTTP health
  * gate uses mode url with a local stand-in here; healthCheckThroughApiServer.test.ts covers the
  * default mode, through the API server's service proxy. Deletion under faults is in
  * realClusterDeletion.test.ts, least privilege in realClusterLeastPrivilege.test.ts: each file

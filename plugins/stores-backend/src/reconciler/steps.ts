@@ -141,7 +141,7 @@ async function waitForNamespaceRights(
     await new Promise(resolve => setTimeout(resolve, 500));
   }
   throw new StoreFault(
-    `Storeplane bound ClusterRole ${clusterRole} in ${namespace} but still has no rights there; check that the ClusterRole exists and grants what charts/backstage-storeplane/files/rbac-rules.yaml lists`,
+    `Storeplane bound ClusterRole ${clusterRole} in ${namespace} but still has no rights there; check that the ClusterRole exists and grants what the storeplane-rbac chart's files/rbac-rules.yaml lists`,
     'permanent',
     'forbidden',
   );
