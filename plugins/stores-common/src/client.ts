@@ -12,18 +12,31 @@ import {
   StoreWorkloads,
 } from './types';
 
-/** The parts of Backstage's discovery and fetch APIs that the client needs. */
+/**
+ * The parts of Backstage's discovery and fetch APIs that the client needs.
+ *
+ * @public
+ */
 export interface StoresClientOptions {
   discoveryApi: { getBaseUrl(pluginId: string): Promise<string> };
   fetchApi?: { fetch: typeof fetch };
 }
 
-/** Per-call options; `token` is needed where fetchApi does not add one (backend callers). */
+/**
+ * Per-call options; `token` is needed where fetchApi does not add one (backend callers).
+ *
+ * @public
+ */
 export interface StoresRequestOptions {
   token?: string;
   signal?: AbortSignal;
 }
 
+/**
+ * Filters and paging of `StoresClient.listStores`.
+ *
+ * @public
+ */
 export interface ListStoresOptions {
   owner?: string;
   entityRef?: string;
@@ -32,7 +45,11 @@ export interface ListStoresOptions {
   limit?: number;
 }
 
-/** Typed client of the `stores` REST API, usable from the frontend and from other backend plugins. */
+/**
+ * Typed client of the `stores` REST API, usable from the frontend and from other backend plugins.
+ *
+ * @public
+ */
 export class StoresClient {
   private readonly discoveryApi: StoresClientOptions['discoveryApi'];
   private readonly fetchFn: typeof fetch;

@@ -41,6 +41,11 @@ function cleanText(
     });
 }
 
+/**
+ * Validates and normalises a store's name (what the store id is made from).
+ *
+ * @public
+ */
 export const storeNameSchema = cleanText('name', {
   maxLength: STORE_NAME_INPUT_MAX_LENGTH,
 })
@@ -50,6 +55,11 @@ export const storeNameSchema = cleanText('name', {
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
+/**
+ * A store owner's entity ref (user or group), trimmed and lower-cased.
+ *
+ * @public
+ */
 export const ownerRefSchema = cleanText('owner', {
   maxLength: ENTITY_REF_MAX_LENGTH,
 })
@@ -60,7 +70,11 @@ export const ownerRefSchema = cleanText('owner', {
       'owner must be a full user or group entity ref, e.g. group:default/team-a',
   });
 
-/** Body of `POST /stores`. Unknown fields are rejected. */
+/**
+ * Body of `POST /stores`. Unknown fields are rejected.
+ *
+ * @public
+ */
 export const createStoreRequestSchema = z.strictObject({
   name: storeNameSchema,
   owner: ownerRefSchema,
@@ -72,8 +86,18 @@ export const createStoreRequestSchema = z.strictObject({
   }).optional(),
 });
 
+/**
+ * The body of `POST /stores`, as a client sends it.
+ *
+ * @public
+ */
 export type CreateStoreRequest = z.input<typeof createStoreRequestSchema>;
 
+/**
+ * Validates the query of `GET /stores`: filters, then `offset` and `limit` (1 to 200, default 50).
+ *
+ * @public
+ */
 export const listStoresQuerySchema = z.strictObject({
   owner: ownerRefSchema.optional(),
   entityRef: cleanText('entityRef', {
@@ -84,9 +108,18 @@ export const listStoresQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 
+/**
+ * The query of `GET /stores`, as a client sends it.
+ *
+ * @public
+ */
 export type ListStoresQuery = z.input<typeof listStoresQuerySchema>;
 
-/** Turns zod issues into one plain-words sentence for a 400 response. */
+/**
+ * Turns zod issues into one plain-words sentence for a 400 response.
+ *
+ * @public
+ */
 export function describeIssues(error: z.ZodError): string {
   return error.issues
     .map(issue =>

@@ -2,6 +2,8 @@
  * Where a store is in its lifecycle. `Degraded`: the store was Ready, and its latest check
  * (workloads available, health check, guardrails) failed; it turns Ready again on its own
  * once a check passes.
+ *
+ * @public
  */
 export type StoreStatus =
   | 'Provisioning'
@@ -10,6 +12,11 @@ export type StoreStatus =
   | 'Failed'
   | 'Deleting';
 
+/**
+ * Every store status.
+ *
+ * @public
+ */
 export const STORE_STATUSES: readonly StoreStatus[] = [
   'Provisioning',
   'Ready',
@@ -18,7 +25,11 @@ export const STORE_STATUSES: readonly StoreStatus[] = [
   'Deleting',
 ];
 
-/** The store passed every gate and still exists: its links lead to its shop (which may be failing when Degraded). */
+/**
+ * The store passed every gate and still exists: its links lead to its shop (which may be failing when Degraded).
+ *
+ * @public
+ */
 export function isStoreProvisioned(status: StoreStatus): boolean {
   return status === 'Ready' || status === 'Degraded';
 }
@@ -26,6 +37,8 @@ export function isStoreProvisioned(status: StoreStatus): boolean {
 /**
  * The gates a store passes, in order, before it is Ready (the lifecycle contract),
  * followed by the steps of deletion.
+ *
+ * @public
  */
 export type StoreStep =
   | 'guardrails'
@@ -36,6 +49,11 @@ export type StoreStep =
   | 'helmUninstall'
   | 'namespaceDeletion';
 
+/**
+ * The steps of provisioning a store, in order.
+ *
+ * @public
+ */
 export const PROVISIONING_STEPS: readonly StoreStep[] = [
   'guardrails',
   'secret',
@@ -44,11 +62,21 @@ export const PROVISIONING_STEPS: readonly StoreStep[] = [
   'health',
 ];
 
+/**
+ * The steps of deleting a store, in order.
+ *
+ * @public
+ */
 export const DELETION_STEPS: readonly StoreStep[] = [
   'helmUninstall',
   'namespaceDeletion',
 ];
 
+/**
+ * What the UI calls each step.
+ *
+ * @public
+ */
 export const STORE_STEP_TITLES: Record<StoreStep, string> = {
   guardrails: 'Namespace and guardrails',
   secret: 'Credentials secret',
@@ -59,9 +87,18 @@ export const STORE_STEP_TITLES: Record<StoreStep, string> = {
   namespaceDeletion: 'Namespace deleted',
 };
 
+/**
+ * How serious a store event is.
+ *
+ * @public
+ */
 export type StoreEventLevel = 'info' | 'warning' | 'error';
 
-/** A store as the REST API returns it. Credentials are never part of it. */
+/**
+ * A store as the REST API returns it. Credentials are never part of it.
+ *
+ * @public
+ */
 export interface Store {
   id: string;
   name: string;
@@ -89,6 +126,11 @@ export interface Store {
   readyAt: string | null;
 }
 
+/**
+ * One entry of a store's activity log.
+ *
+ * @public
+ */
 export interface StoreEvent {
   id: number;
   storeId: string;
@@ -101,18 +143,33 @@ export interface StoreEvent {
   actor: string | null;
 }
 
+/**
+ * Where a store is reached: its storefront, its admin and its catalog entity.
+ *
+ * @public
+ */
 export interface StoreLinks {
   storefrontUrl: string | null;
   adminUrl: string | null;
   entityRef: string;
 }
 
+/**
+ * A store's WordPress administrator login (`GET /stores/:id/credentials`).
+ *
+ * @public
+ */
 export interface StoreCredentials {
   adminUsername: string;
   adminPassword: string;
   adminUrl: string | null;
 }
 
+/**
+ * One page of stores (`GET /stores`).
+ *
+ * @public
+ */
 export interface StoreList {
   items: Store[];
   totalCount: number;
@@ -120,7 +177,11 @@ export interface StoreList {
   limit: number;
 }
 
-/** A named resource tier chosen when a store is created. */
+/**
+ * A named resource tier chosen when a store is created.
+ *
+ * @public
+ */
 export interface StorePlan {
   name: string;
   title: string;
@@ -131,12 +192,21 @@ export interface StorePlan {
   replicas: number;
 }
 
+/**
+ * A store engine the backend offers (`GET /engines`).
+ *
+ * @public
+ */
 export interface StoreEngineInfo {
   name: string;
   title: string;
 }
 
-/** A pod of a store's namespace, as `GET /stores/:id/workloads` reports it. */
+/**
+ * A pod of a store's namespace, as `GET /stores/:id/workloads` reports it.
+ *
+ * @public
+ */
 export interface StorePod {
   name: string;
   /** Pending, Running, Succeeded, Failed or Unknown. */
@@ -156,7 +226,11 @@ export interface StorePod {
   createdAt: string | null;
 }
 
-/** A Deployment or StatefulSet of a store, with its replica counts. */
+/**
+ * A Deployment or StatefulSet of a store, with its replica counts.
+ *
+ * @public
+ */
 export interface StoreWorkload {
   kind: 'Deployment' | 'StatefulSet';
   name: string;
@@ -165,7 +239,11 @@ export interface StoreWorkload {
   availableReplicas: number;
 }
 
-/** A PersistentVolumeClaim of a store. */
+/**
+ * A PersistentVolumeClaim of a store.
+ *
+ * @public
+ */
 export interface StoreVolumeClaim {
   name: string;
   /** Pending, Bound or Lost. */
@@ -182,7 +260,11 @@ export interface StoreVolumeClaim {
   usedBytes: number | null;
 }
 
-/** What runs in a store's namespace (`GET /stores/:id/workloads`). */
+/**
+ * What runs in a store's namespace (`GET /stores/:id/workloads`).
+ *
+ * @public
+ */
 export interface StoreWorkloads {
   namespace: string;
   pods: StorePod[];

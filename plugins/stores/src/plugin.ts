@@ -16,6 +16,11 @@ import {
   rootRouteRef,
 } from './routes';
 
+/**
+ * The stores frontend plugin (legacy frontend system).
+ *
+ * @public
+ */
 export const storesPlugin = createPlugin({
   id: 'stores',
   apis: [
@@ -34,7 +39,11 @@ export const storesPlugin = createPlugin({
   },
 });
 
-/** The "Store" tab of a store entity: status, activity, links and actions. */
+/**
+ * The "Store" tab of a store entity: status, activity, links and actions.
+ *
+ * @public
+ */
 export const EntityStoreContent = storesPlugin.provide(
   createRoutableExtension({
     name: 'EntityStoreContent',
@@ -44,7 +53,11 @@ export const EntityStoreContent = storesPlugin.provide(
   }),
 );
 
-/** Compact overview card of a store entity. */
+/**
+ * Compact overview card of a store entity.
+ *
+ * @public
+ */
 export const EntityStoreCard = storesPlugin.provide(
   createComponentExtension({
     name: 'EntityStoreCard',
@@ -55,7 +68,11 @@ export const EntityStoreCard = storesPlugin.provide(
   }),
 );
 
-/** Lists all stores the user may see, with filters and a "Create store" button. */
+/**
+ * Lists all stores the user may see, with filters and a "Create store" button.
+ *
+ * @public
+ */
 export const StoresPage = storesPlugin.provide(
   createRoutableExtension({
     name: 'StoresPage',
@@ -67,6 +84,8 @@ export const StoresPage = storesPlugin.provide(
 /**
  * Template field `ui:field: StoreOwnerPicker`: the signed-in user (default) or one of their
  * groups. Add it inside `<ScaffolderFieldExtensions>` of the app's scaffolder route.
+ *
+ * @public
  */
 export const StoreOwnerPickerFieldExtension = storesPlugin.provide(
   createScaffolderFieldExtension({
