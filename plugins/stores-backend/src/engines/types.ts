@@ -82,8 +82,11 @@ export interface StoreEngine {
   };
   /** Label selector of the release's Deployments and StatefulSets. */
   workloadSelector: string;
-  /** Service and port the HTTP health check targets. */
-  healthCheck: { service: string; port: string };
+  /**
+   * Service and port the HTTP health check targets, and the path it asks for
+   * (`storeplane.healthCheck.path` when unset).
+   */
+  healthCheck: { service: string; port: string; path?: string };
   /** Path of the admin UI under the storefront URL. */
   adminPath: string;
   /** Which pods serve the web and the database, for the store's NetworkPolicies. */

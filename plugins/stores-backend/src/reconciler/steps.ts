@@ -293,7 +293,7 @@ export async function probeStoreHealth(
 ): Promise<HealthProbe> {
   const { kube, store, engine, config } = ctx;
   const { service, port } = engine.healthCheck;
-  const path = config.healthCheck.path;
+  const path = engine.healthCheck.path ?? config.healthCheck.path;
   let status: number;
   let via: string;
   try {
