@@ -9,6 +9,7 @@ import {
 import { createScaffolderFieldExtension } from '@backstage/plugin-scaffolder-react';
 import { StoresClient } from '@storeplane/plugin-stores-common';
 import { storesApiRef } from './api';
+import { StoreEnginePicker } from './components/StoreEnginePicker';
 import { StoreOwnerPicker } from './components/StoreOwnerPicker';
 import {
   createStoreRouteRef,
@@ -91,5 +92,19 @@ export const StoreOwnerPickerFieldExtension = storesPlugin.provide(
   createScaffolderFieldExtension({
     name: 'StoreOwnerPicker',
     component: StoreOwnerPicker,
+  }),
+);
+
+/**
+ * Template field `ui:field: StoreEnginePicker`: the engines the stores backend runs
+ * (`GET /engines`), the first by default. Add it inside `<ScaffolderFieldExtensions>` of the
+ * app's scaffolder route.
+ *
+ * @public
+ */
+export const StoreEnginePickerFieldExtension = storesPlugin.provide(
+  createScaffolderFieldExtension({
+    name: 'StoreEnginePicker',
+    component: StoreEnginePicker,
   }),
 );

@@ -18,6 +18,7 @@ export type StoresApi = Pick<
   | 'retryStore'
   | 'deleteStore'
   | 'listPlans'
+  | 'listEngines'
 >;
 
 /**
