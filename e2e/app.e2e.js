@@ -246,24 +246,34 @@ async function main() {
       await shot(page, 'create-template.png');
     });
 
-    await step('template form has Store name, Owner, Plan', async () => {
-      const card = page
-        .locator('article, .MuiCard-root')
-        .filter({ hasText: 'WooCommerce store' })
-        .first();
-      const choose = card.getByRole('button', { name: /choose/i });
-      const chooseLink = card.getByRole('link', { name: /choose/i });
-      await choose.or(chooseLink).first().click();
-      await page.waitForURL(/\/create\/templates\/default\/woocommerce-store/);
-      for (const label of ['Store name', 'Owner', 'Plan']) {
+    await step(
+      'template form has Store name, Owner, Engine, Plan',
+      async () => {
+        const card = page
+          .locator('article, .MuiCard-root')
+          .filter({ hasText: 'WooCommerce store' })
+          .first();
+        const choose = card.getByRole('button', { name: /choose/i });
+        const chooseLink = card.getByRole('link', { name: /choose/i });
+        await choose.or(chooseLink).first().click();
+        await page.waitForURL(
+          /\/create\/templates\/default\/woocommerce-store/,
+        );
+        for (const label of ['Store name', 'Owner', 'Engine', 'Plan']) {
+          await page
+            .locator('label')
+            .filter({ hasText: new RegExp(`^${label}\\b`) })
+            .first()
+            .waitFor();
+        }
+        // The engine field lists the backend's GET /engines and starts on the first.
         await page
-          .locator('label')
-          .filter({ hasText: new RegExp(`^${label}\\b`) })
+          .getByRole('button', { name: /WooCommerce/ })
           .first()
           .waitFor();
-      }
-      await shot(page, 'template-form.png');
-    });
+        await shot(page, 'template-form.png');
+      },
+    );
 
     const nameInput = page.getByRole('textbox', { name: /store name/i });
     const nextButton = page.getByRole('button', { name: /^(next|review)$/i });

@@ -6,11 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 HELM=$(scripts/ensure-helm.sh)
 WC=charts/woocommerce-store
+RB=charts/storeplane-rbac
 BS=charts/backstage-storeplane
 passed=0
 failed=0
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+work=$(mktemp -d)
+trap 'rm -rf "$out" "$work"' EXIT
 
 report() { # report <ok:0|1> <name>
   if [ "$1" = 0 ]; then
@@ -97,10 +99,50 @@ else
   report 1 "woocommerce-store: no Secret, no Bitnami, limits on every container, store-id labels"
 fi
 
+## storeplane-rbac
+# helm template/lint assume Kubernetes 1.20 offline; the guard needs ValidatingAdmissionPolicy (1.30+).
+kv=(--kube-version 1.34.0)
+expect_ok "storeplane-rbac: lint --strict (default values)" "$HELM" lint --strict "$RB" "${kv[@]}"
+for f in "$RB"/ci/*.yaml; do
+  expect_ok "storeplane-rbac: lint --strict -f ${f#"$RB"/}" "$HELM" lint --strict "$RB" -f "$f" "${kv[@]}"
+done
+expect_fail "storeplane-rbac: schema rejects an unknown key" "additional properties 'bogus'" \
+  "$HELM" template storeplane "$RB" "${kv[@]}" --set bogus=1
+expect_fail "storeplane-rbac: schema rejects an invalid role name" "/storeManagerRole" \
+  "$HELM" template storeplane "$RB" "${kv[@]}" --set storeManagerRole=Bad_Role
+if "$HELM" template storeplane "$RB" "${kv[@]}" -n storeplane-rbac --set serviceAccount.name=backstage \
+  --set serviceAccount.namespace=backstage >"$out" 2>&1 \
+  && grep -A3 '^subjects:' "$out" | grep -q 'name: backstage' && grep -A3 '^subjects:' "$out" | grep -q 'namespace: backstage' \
+  && grep -q "system:serviceaccount:backstage:backstage" "$out" && ! grep -q '^kind: ServiceAccount$' "$out" \
+  && [ "$(grep -c '^kind: ClusterRole$' "$out")" -eq 3 ] && grep -q '^kind: ValidatingAdmissionPolicyBinding$' "$out"; then
+  report 0 "storeplane-rbac: beside an existing Backstage, binds and guards that Backstage's ServiceAccount (creates none)"
+else
+  report 1 "storeplane-rbac: beside an existing Backstage, binds and guards that Backstage's ServiceAccount (creates none)"
+fi
+expect_render "storeplane-rbac: namespace guard scopes the ServiceAccount to store namespaces" \
+  "startsWith\('store-'\)" storeplane "$RB" "${kv[@]}" --show-only templates/namespace-guard.yaml
+expect_render "storeplane-rbac: namespace guard allows only the restricted Pod Security level" \
+  "optional.of\('restricted'\)" storeplane "$RB" "${kv[@]}" --show-only templates/namespace-guard.yaml
+expect_fail "storeplane-rbac: refuses a cluster without ValidatingAdmissionPolicy (Kubernetes 1.29)" \
+  "has no admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy API.*namespaceGuard.enabled=false" \
+  "$HELM" template storeplane "$RB" --kube-version 1.29.0
+expect_ok "storeplane-rbac: the API's presence (--api-versions) is enough" \
+  "$HELM" template storeplane "$RB" --api-versions admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy
+if "$HELM" template storeplane "$RB" --kube-version 1.29.0 --set namespaceGuard.enabled=false >"$out" 2>&1 \
+  && ! grep -q '^kind: ValidatingAdmissionPolicy' "$out" && grep -q '^kind: ClusterRole$' "$out"; then
+  report 0 "storeplane-rbac: namespaceGuard.enabled=false is the explicit opt-out on older clusters"
+else
+  report 1 "storeplane-rbac: namespaceGuard.enabled=false is the explicit opt-out on older clusters"
+fi
+if "$HELM" template storeplane "$RB" "${kv[@]}" >"$out" 2>&1 && [ "$(grep -c '^kind: ClusterRole$' "$out")" -eq 3 ] \
+  && ! grep -Eq '"\*"\]?$|- "\*"|verbs: \[\*\]|escalate|impersonate' <(sed -n '/^kind: ClusterRole$/,/^---/p' "$out"); then
+  report 0 "storeplane-rbac: no wildcard, escalate or impersonate in ClusterRoles"
+else
+  report 1 "storeplane-rbac: no wildcard, escalate or impersonate in ClusterRoles"
+fi
+
 ## backstage-storeplane
 pg=(--set database.postgres.host=postgres.db --set database.postgres.password=pw)
-# helm template/lint assume Kubernetes 1.20 offline; the chart needs ValidatingAdmissionPolicy (1.30+).
-kv=(--kube-version 1.34.0)
 expect_ok "backstage-storeplane: lint --strict (default values)" "$HELM" lint --strict "$BS" "${kv[@]}"
 expect_ok "backstage-storeplane: template (default values + PostgreSQL)" \
   "$HELM" template backstage "$BS" "${kv[@]}" -n backstage "${pg[@]}"
@@ -134,28 +176,72 @@ if "$HELM" template backstage "$BS" "${kv[@]}" -n backstage "${pg[@]}" --show-on
 else
   report 1 "backstage-storeplane: app-config tells the plugin its own ServiceAccount (it binds the store-manager role to it)"
 fi
+# The umbrella renders its RBAC through the storeplane-rbac dependency: exactly what the chart
+# renders on its own for the same release, ServiceAccount and roles (only the "# Source" lines differ).
+umbrella_rbac() { # umbrella_rbac <release> <namespace> <helm args...>
+  local release=$1 namespace=$2; shift 2
+  "$HELM" template "$release" "$BS" "${kv[@]}" -n "$namespace" "${pg[@]}" "$@" \
+    --show-only charts/rbac/templates/rbac.yaml --show-only charts/rbac/templates/namespace-guard.yaml 2>/dev/null | grep -v '^# Source:'
+}
+standalone_rbac() { # standalone_rbac <release> <namespace> <helm args...>
+  local release=$1 namespace=$2; shift 2
+  "$HELM" template "$release" "$RB" "${kv[@]}" -n "$namespace" "$@" \
+    --show-only templates/rbac.yaml --show-only templates/namespace-guard.yaml 2>/dev/null | grep -v '^# Source:'
+}
+if umbrella_rbac storeplane storeplane-system >"$work/umbrella.yaml" \
+  && standalone_rbac storeplane storeplane-system >"$work/standalone.yaml" \
+  && umbrella_rbac sp shop --set rbac.serviceAccount.name=custom --set rbac.storeManagerRole=sm \
+    --set rbac.storeInstallerRole=si --set rbac.storeNamespacePrefix=shop- >"$work/umbrella-set.yaml" \
+  && standalone_rbac sp shop --set serviceAccount.name=custom --set storeManagerRole=sm \
+    --set storeInstallerRole=si --set storeNamespacePrefix=shop- >"$work/standalone-set.yaml" \
+  && [ "$(grep -c '^kind:' "$work/umbrella.yaml")" -eq 6 ] \
+  && diff "$work/umbrella.yaml" "$work/standalone.yaml" >"$out" && diff "$work/umbrella-set.yaml" "$work/standalone-set.yaml" >"$out"; then
+  report 0 "backstage-storeplane: renders the RBAC and guard of storeplane-rbac (defaults and every rbac.* value)"
+else
+  report 1 "backstage-storeplane: renders the RBAC and guard of storeplane-rbac (defaults and every rbac.* value)"
+fi
+# The names and subjects it rendered before the RBAC moved into its own chart.
+if "$HELM" template backstage "$BS" "${kv[@]}" -n backstage "${pg[@]}" >"$out" 2>/dev/null \
+  && grep -q '^  name: backstage-controller$' "$out" && grep -q '^  name: backstage-store-manager$' "$out" \
+  && grep -q '^  name: backstage-store-installer$' "$out" && grep -q '^  name: backstage-store-namespaces$' "$out" \
+  && grep -A3 '^subjects:' "$out" | grep -q 'name: backstage$' && grep -A3 '^subjects:' "$out" | grep -q 'namespace: backstage$' \
+  && grep -q "system:serviceaccount:backstage:backstage" "$out" && [ "$(grep -c '^kind: ServiceAccount$' "$out")" -eq 1 ]; then
+  report 0 "backstage-storeplane: default names: <release>-controller/-store-manager/-store-installer bound to the chart's ServiceAccount"
+else
+  report 1 "backstage-storeplane: default names: <release>-controller/-store-manager/-store-installer bound to the chart's ServiceAccount"
+fi
+if "$HELM" template backstage "$BS" "${kv[@]}" -n backstage "${pg[@]}" --set rbac.create=false \
+  --set rbac.serviceAccount.name=bs --set rbac.storeManagerRole=sm --set rbac.storeInstallerRole=si >"$out" 2>/dev/null \
+  && ! grep -Eq '^kind: (ClusterRole|ClusterRoleBinding|ValidatingAdmissionPolicy)$' "$out" \
+  && grep -q 'storeManagerClusterRole: sm' "$out" && grep -q 'storeInstallerClusterRole: si' "$out" \
+  && grep -q 'serviceAccountName: bs' "$out"; then
+  report 0 "backstage-storeplane: rbac.create=false uses a separate storeplane-rbac release's names"
+else
+  report 1 "backstage-storeplane: rbac.create=false uses a separate storeplane-rbac release's names"
+fi
+expect_fail "backstage-storeplane: rbac.* is checked by storeplane-rbac's schema" "additional properties 'bogus'" \
+  "$HELM" template backstage "$BS" "${kv[@]}" "${pg[@]}" --set rbac.bogus=1
+expect_fail "backstage-storeplane: serviceAccount.name moved to rbac.serviceAccount.name" "additional properties 'name'" \
+  "$HELM" template backstage "$BS" "${kv[@]}" "${pg[@]}" --set serviceAccount.name=x
+# What an operator installs from a packaged umbrella chart carries the dependency's content.
+if "$HELM" package "$BS" -d "$work" >"$out" 2>&1 \
+  && "$HELM" template backstage "$work"/backstage-storeplane-*.tgz "${kv[@]}" -n backstage "${pg[@]}" >"$out" 2>&1 \
+  && [ "$(grep -c '^kind: ClusterRole$' "$out")" -eq 3 ]; then
+  report 0 "backstage-storeplane: helm package bundles storeplane-rbac"
+else
+  report 1 "backstage-storeplane: helm package bundles storeplane-rbac"
+fi
 expect_render "backstage-storeplane: appConfig is merged over the generated config" \
   "baseUrl: https://override.example.com" backstage "$BS" "${kv[@]}" "${pg[@]}" --set baseUrl=https://b.example.com \
   --set appConfig.app.baseUrl=https://override.example.com --show-only templates/configmap.yaml
-expect_render "backstage-storeplane: namespace guard scopes the ServiceAccount to store namespaces" \
-  "startsWith\('store-'\)" backstage "$BS" "${kv[@]}" -n backstage "${pg[@]}" --show-only templates/namespace-guard.yaml
-expect_render "backstage-storeplane: namespace guard allows only the restricted Pod Security level" \
-  "optional.of\('restricted'\)" backstage "$BS" "${kv[@]}" -n backstage "${pg[@]}" --show-only templates/namespace-guard.yaml
 expect_fail "backstage-storeplane: refuses a cluster without ValidatingAdmissionPolicy (Kubernetes 1.29)" \
-  "has no admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy API.*rbac.namespaceGuard.enabled=false" \
+  "has no admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy API.*rbac.namespaceGuard.enabled" \
   "$HELM" template backstage "$BS" --kube-version 1.29.0 "${pg[@]}"
-expect_ok "backstage-storeplane: the API's presence (--api-versions) is enough" \
-  "$HELM" template backstage "$BS" "${pg[@]}" --api-versions admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy
 if "$HELM" template backstage "$BS" --kube-version 1.29.0 "${pg[@]}" --set rbac.namespaceGuard.enabled=false >"$out" 2>&1 \
   && ! grep -q '^kind: ValidatingAdmissionPolicy' "$out" && grep -q '^kind: ClusterRole$' "$out"; then
   report 0 "backstage-storeplane: rbac.namespaceGuard.enabled=false is the explicit opt-out on older clusters"
 else
   report 1 "backstage-storeplane: rbac.namespaceGuard.enabled=false is the explicit opt-out on older clusters"
-fi
-if "$HELM" template backstage "$BS" "${kv[@]}" "${pg[@]}" >"$out" 2>&1 && ! grep -Eq '"\*"\]?$|- "\*"|verbs: \[\*\]|escalate|impersonate' <(sed -n '/^kind: ClusterRole$/,/^---/p' "$out"); then
-  report 0 "backstage-storeplane: no wildcard, escalate or impersonate in ClusterRoles"
-else
-  report 1 "backstage-storeplane: no wildcard, escalate or impersonate in ClusterRoles"
 fi
 
 echo "$passed passed, $failed failed"

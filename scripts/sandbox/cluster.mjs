@@ -7,7 +7,7 @@
 // Starts packages/test-cluster (etcd, kube-apiserver, controller-manager and a kubelet
 // stand-in that really runs helm and answers HTTP for its simulated pods, plus an ingress
 // controller stand-in on a loopback port), installs Storeplane's RBAC exactly as
-// charts/backstage-storeplane renders it, and writes into <dir>:
+// charts/storeplane-rbac renders it (for the ServiceAccount it creates), and writes into <dir>:
 //
 //   kubeconfig                Storeplane's ServiceAccount (what the app uses)
 //   admin.kubeconfig          cluster-admin, for looking around with kubectl
@@ -74,49 +74,45 @@ function writeState(values) {
   );
 }
 
-/** Storeplane's ServiceAccount and ClusterRoles from charts/backstage-storeplane. */
+/** Storeplane's ServiceAccount, and its RBAC from charts/storeplane-rbac bound to it. */
 function renderStoreplaneRbac() {
   const helm = execFileSync(path.join(ROOT, 'scripts/ensure-helm.sh'), {
     encoding: 'utf8',
   }).trim();
+  const serviceAccount = RELEASE;
   const output = execFileSync(
     helm,
     [
       'template',
       RELEASE,
-      path.join(ROOT, 'charts/backstage-storeplane'),
+      path.join(ROOT, 'charts/storeplane-rbac'),
       '--namespace',
       STOREPLANE_NAMESPACE,
-      '--values',
-      path.join(ROOT, 'charts/backstage-storeplane/ci/postgres-values.yaml'),
+      '--set',
+      `serviceAccount.name=${serviceAccount}`,
       // Render as for the test control plane (Kubernetes 1.34), not helm's offline default.
       '--kube-version',
       '1.34.0',
     ],
     { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
   );
-  const kinds = new Set([
-    'ServiceAccount',
-    'ClusterRole',
-    'ClusterRoleBinding',
-    'ValidatingAdmissionPolicy',
-    'ValidatingAdmissionPolicyBinding',
-  ]);
-  const objects = parseAllDocuments(output)
-    .map(d => d.toJS())
-    .filter(o => o && kinds.has(o.kind));
-  for (const o of objects) {
-    if (o.kind === 'ServiceAccount')
-      o.metadata.namespace ??= STOREPLANE_NAMESPACE;
-  }
+  const objects = [
+    {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: serviceAccount, namespace: STOREPLANE_NAMESPACE },
+    },
+    ...parseAllDocuments(output)
+      .map(d => d.toJS())
+      .filter(o => o?.kind),
+  ];
   const role = suffix =>
     objects.find(
       o => o.kind === 'ClusterRole' && o.metadata.name.endsWith(suffix),
     ).metadata.name;
   return {
     objects,
-    serviceAccount: objects.find(o => o.kind === 'ServiceAccount').metadata
-      .name,
+    serviceAccount,
     storeManagerRole: role('-store-manager'),
     storeInstallerRole: role('-store-installer'),
   };

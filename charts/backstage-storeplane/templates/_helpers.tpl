@@ -20,11 +20,10 @@ app.kubernetes.io/part-of: storeplane
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 
+{{- /* The names below are the storeplane-rbac chart's defaults for the same values (rbac.*). */ -}}
 {{- define "bs.serviceAccountName" -}}
-{{- .Values.serviceAccount.name | default (include "bs.fullname" .) -}}
+{{- .Values.rbac.serviceAccount.name | default (include "bs.fullname" .) -}}
 {{- end -}}
-
-{{- define "bs.controllerRole" -}}{{ include "bs.fullname" . }}-controller{{- end -}}
 
 {{- define "bs.storeManagerRole" -}}
 {{- .Values.rbac.storeManagerRole | default (printf "%s-store-manager" (include "bs.fullname" .)) -}}
@@ -32,15 +31,6 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{- define "bs.storeInstallerRole" -}}
 {{- .Values.rbac.storeInstallerRole | default (printf "%s-store-installer" (include "bs.fullname" .)) -}}
-{{- end -}}
-
-{{/* files/rbac-rules.yaml parsed; fails when it does not parse. */}}
-{{- define "bs.rbacRules" -}}
-{{- $rules := .Files.Get "files/rbac-rules.yaml" | fromYaml -}}
-{{- if or (not $rules) (hasKey $rules "Error") -}}
-{{- fail (printf "files/rbac-rules.yaml is missing or invalid: %v" ($rules | default dict).Error) -}}
-{{- end -}}
-{{- toYaml $rules -}}
 {{- end -}}
 
 {{- define "bs.postgresSecretName" -}}

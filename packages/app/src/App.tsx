@@ -31,6 +31,7 @@ import { RequirePermission } from '@backstage/plugin-permission-react';
 import { catalogEntityCreatePermission } from '@backstage/plugin-catalog-common/alpha';
 import { SignalsDisplay } from '@backstage/plugin-signals';
 import {
+  StoreEnginePickerFieldExtension,
   StoreOwnerPickerFieldExtension,
   StoresPage,
   storesPlugin,
@@ -74,6 +75,7 @@ const routes = (
     <Route path="/create" element={<ScaffolderPage />}>
       <ScaffolderFieldExtensions>
         <StoreOwnerPickerFieldExtension />
+        <StoreEnginePickerFieldExtension />
       </ScaffolderFieldExtensions>
     </Route>
     <Route path="/api-docs" element={<ApiExplorerPage />} />

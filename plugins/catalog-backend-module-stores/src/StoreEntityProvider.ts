@@ -38,6 +38,11 @@ const DEFAULT_SCHEDULE: SchedulerServiceTaskScheduleDefinition = {
   scope: 'global',
 };
 
+/**
+ * What the store entity provider needs: the stores API client, Backstage's services and its settings.
+ *
+ * @public
+ */
 export interface StoreEntityProviderOptions {
   client: StoresClient;
   auth: AuthService;

@@ -18,6 +18,11 @@ import {
 /** The location every store entity claims to come from; stores have no YAML file. */
 export const STORES_LOCATION = 'storeplane:stores';
 
+/**
+ * How stores become catalog entities.
+ *
+ * @public
+ */
 export interface StoreEntityOptions {
   /** `spec.system` of the entity. */
   system: string;
@@ -27,6 +32,8 @@ export interface StoreEntityOptions {
  * The catalog `Resource` that represents a store. Its name is the store's namespace; its
  * Kubernetes annotations make the Kubernetes tab look in that namespace for objects labelled
  * with the store's kubernetes-id, which the stores backend puts on every workload and pod.
+ *
+ * @public
  */
 export function storeToEntity(
   store: Store,

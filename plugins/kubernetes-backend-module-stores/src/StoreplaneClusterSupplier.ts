@@ -12,7 +12,11 @@ import {
 } from '@storeplane/plugin-stores-node';
 import https from 'node:https';
 
-/** Name of the stores' cluster in Backstage's Kubernetes plugin. */
+/**
+ * Name of the stores' cluster in Backstage's Kubernetes plugin.
+ *
+ * @public
+ */
 export const STOREPLANE_CLUSTER_NAME = 'storeplane';
 
 const METRICS_CHECK_INTERVAL_MS = 10 * 60_000;
@@ -26,6 +30,8 @@ const METRICS_CHECK_INTERVAL_MS = 10 * 60_000;
  * token based (a ServiceAccount token, inCluster, url + token, or a kubeconfig whose user
  * yields a token, e.g. through an exec plugin); a client-certificate identity is not offered
  * to the plugin, and a warning says so.
+ *
+ * @public
  */
 export class StoreplaneClusterSupplier implements KubernetesClustersSupplier {
   private kubeConfig: KubeConfig | undefined;

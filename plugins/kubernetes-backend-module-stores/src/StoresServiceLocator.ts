@@ -10,6 +10,8 @@ import { STOREPLANE_CLUSTER_NAME } from './StoreplaneClusterSupplier';
  * Looks for a store entity's objects in the stores' cluster only, and for every other
  * entity's in the other clusters only: Storeplane's identity may read store namespaces and
  * nothing else, so asking it about other entities would only show permission errors.
+ *
+ * @public
  */
 export class StoresServiceLocator implements KubernetesServiceLocator {
   constructor(private readonly locator: KubernetesServiceLocator) {}

@@ -8,7 +8,7 @@ const rbacRules = parse(
   readFileSync(
     path.resolve(
       __dirname,
-      '../../../charts/backstage-storeplane/files/rbac-rules.yaml',
+      '../../../charts/storeplane-rbac/files/rbac-rules.yaml',
     ),
     'utf8',
   ),

@@ -23,6 +23,8 @@ import {
  * other plugin's permissions (catalog, scaffolder, the Kubernetes tab's reads, search, …), as
  * Backstage's allow-all policy did. An app that restricts those too writes its own policy and
  * calls `decideStorePermission` from it.
+ *
+ * @public
  */
 export class StoresPermissionPolicy implements PermissionPolicy {
   constructor(

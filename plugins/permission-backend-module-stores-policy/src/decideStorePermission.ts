@@ -13,12 +13,21 @@ import {
   storeReadPermission,
 } from '@storeplane/plugin-stores-common';
 
-/** Who asks, as Backstage's user info service describes a signed-in user. */
+/**
+ * Who asks, as Backstage's user info service describes a signed-in user.
+ *
+ * @public
+ */
 export interface StorePolicyCaller {
   userEntityRef: string;
   ownershipEntityRefs: string[];
 }
 
+/**
+ * Settings of Storeplane's owner policy.
+ *
+ * @public
+ */
 export interface StorePolicyOptions {
   /** Entity refs of administrators (users or groups), see `storeplane.permissions.admins`. */
   admins: string[];
@@ -36,6 +45,8 @@ export interface StorePolicyOptions {
  *   on stores the caller owns or created, as a conditional decision, so lists and batch
  *   checks are filtered by the stores backend;
  * - any other Storeplane permission (creating a store for someone else's owner): deny.
+ *
+ * @public
  */
 export function decideStorePermission(
   request: PolicyQuery,

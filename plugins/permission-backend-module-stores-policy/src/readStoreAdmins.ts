@@ -7,6 +7,8 @@ const KEY = 'storeplane.permissions.admins';
  * `storeplane.permissions.admins`: full user or group entity refs, normalised to lowercase.
  * A wrong entry stops the backend at startup with the key and the entry, rather than
  * silently granting nobody (or somebody else) administration.
+ *
+ * @public
  */
 export function readStoreAdmins(config: Config): string[] {
   const refs = config.getOptionalStringArray(KEY) ?? [];

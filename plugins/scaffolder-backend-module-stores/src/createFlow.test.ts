@@ -135,6 +135,7 @@ describe('create flow: template → scaffolder task → stores backend → catal
           name,
           owner: 'group:default/shop-team',
           plan: 'small',
+          engine: 'woocommerce',
           description: 'From the test',
         },
       });
@@ -213,6 +214,7 @@ describe('create flow: template → scaffolder task → stores backend → catal
       status: 'Ready',
       owner: 'group:default/shop-team',
       createdBy: 'user:default/sam',
+      engine: 'woocommerce',
       description: 'From the test',
     });
 

@@ -39,6 +39,14 @@ describe('templates/woocommerce-store', () => {
     });
   });
 
+  it("offers the backend's engines (GET /engines), not a list of its own, and passes the choice on", () => {
+    expect(properties.engine['ui:field']).toBe('StoreEnginePicker');
+    expect(properties.engine.enum).toBeUndefined();
+    expect(template.spec.steps[0].input.engine).toBe(
+      '${{ parameters.engine }}',
+    );
+  });
+
   it('runs storeplane:store:create and links to the store and its entity', () => {
     expect(template.spec.steps.map((s: any) => s.action)).toEqual([
       'storeplane:store:create',

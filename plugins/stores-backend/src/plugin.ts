@@ -35,6 +35,8 @@ import { StoreSignalPublisher } from './service/StoreSignalPublisher';
 /**
  * The `stores` backend plugin: desired state in the database, a lease-based reconciler on the
  * scheduler, Kubernetes/Helm actuation, and the REST API at /api/stores.
+ *
+ * @public
  */
 export const storesPlugin = createBackendPlugin({
   pluginId: 'stores',

@@ -16,13 +16,21 @@ import {
   StoreWorkloads,
 } from './types';
 
-/** The parts of Backstage's discovery and fetch APIs that the client needs. */
+/**
+ * The parts of Backstage's discovery and fetch APIs that the client needs.
+ *
+ * @public
+ */
 export interface StoresClientOptions {
   discoveryApi: { getBaseUrl(pluginId: string): Promise<string> };
   fetchApi?: { fetch: typeof fetch };
 }
 
-/** Per-call options; `token` is needed where fetchApi does not add one (backend callers). */
+/**
+ * Per-call options; `token` is needed where fetchApi does not add one (backend callers).
+ *
+ * @public
+ */
 export interface StoresRequestOptions {
   token?: string;
   signal?: AbortSignal;
@@ -30,13 +38,19 @@ export interface StoresRequestOptions {
 
 export type { ListStores } from './schema/openapi/generated';
 
-/** Filters and page of `GET /stores`. */
+/**
+ * Filters and page of `GET /stores`.
+ *
+ * @public
+ */
 export type ListStoresOptions = ListStores['query'];
 
 /**
  * Typed client of the `stores` REST API, usable from the frontend and from other backend
  * plugins. The requests are the generated client's (from openapi.yaml); this class turns an
  * error status into a ResponseError and returns the parsed body.
+ *
+ * @public
  */
 export class StoresClient {
   private readonly discoveryApi: StoresClientOptions['discoveryApi'];

@@ -3,12 +3,25 @@ import {
   PermissionCondition,
 } from '@backstage/plugin-permission-common';
 
-/** Plugin id of the stores backend, which evaluates store permission conditions. */
+/**
+ * Plugin id of the stores backend, which evaluates store permission conditions.
+ *
+ * @public
+ */
 export const STORES_PLUGIN_ID = 'stores';
 
-/** Resource type of stores in permission rules (ownership conditions). */
+/**
+ * Resource type of stores in permission rules (ownership conditions).
+ *
+ * @public
+ */
 export const STORE_RESOURCE_TYPE = 'storeplane-store';
 
+/**
+ * Create a store.
+ *
+ * @public
+ */
 export const storeCreatePermission = createPermission({
   name: 'storeplane.store.create',
   attributes: { action: 'create' },
@@ -18,25 +31,41 @@ export const storeCreatePermission = createPermission({
  * Creating a store for an owner that is neither the caller nor one of the caller's groups
  * (their ownership entity refs). Without it, a user cannot spend another team's quota or
  * plant entities in its name. No `action` attribute, so no "allow every create" rule grants it.
+ *
+ * @public
  */
 export const storeAssignOwnerPermission = createPermission({
   name: 'storeplane.store.owner.assign',
   attributes: {},
 });
 
+/**
+ * Read a store (a resource permission).
+ *
+ * @public
+ */
 export const storeReadPermission = createPermission({
   name: 'storeplane.store.read',
   attributes: { action: 'read' },
   resourceType: STORE_RESOURCE_TYPE,
 });
 
+/**
+ * Delete a store (a resource permission: owners and administrators in the shipped policy).
+ *
+ * @public
+ */
 export const storeDeletePermission = createPermission({
   name: 'storeplane.store.delete',
   attributes: { action: 'delete' },
   resourceType: STORE_RESOURCE_TYPE,
 });
 
-/** Retrying a failed store is an update of the store. */
+/**
+ * Retrying a failed store is an update of the store.
+ *
+ * @public
+ */
 export const storeRetryPermission = createPermission({
   name: 'storeplane.store.retry',
   attributes: { action: 'update' },
@@ -46,6 +75,8 @@ export const storeRetryPermission = createPermission({
 /**
  * Reading a store's wp-admin password. Deliberately not a `read` action: a policy that
  * allows every read (a common first policy) must not hand out passwords.
+ *
+ * @public
  */
 export const storeCredentialsReadPermission = createPermission({
   name: 'storeplane.store.credentials.read',
@@ -53,6 +84,11 @@ export const storeCredentialsReadPermission = createPermission({
   resourceType: STORE_RESOURCE_TYPE,
 });
 
+/**
+ * Every Storeplane permission, for the permission backend's integration.
+ *
+ * @public
+ */
 export const storeplanePermissions = [
   storeCreatePermission,
   storeAssignOwnerPermission,
@@ -62,13 +98,19 @@ export const storeplanePermissions = [
   storeCredentialsReadPermission,
 ];
 
-/** Name of the stores backend's ownership rule (see {@link isStoreOwnerCondition}). */
+/**
+ * Name of the stores backend's ownership rule (see {@link isStoreOwnerCondition}).
+ *
+ * @public
+ */
 export const IS_STORE_OWNER_RULE = 'IS_STORE_OWNER';
 
 /**
  * The condition "the store's owner or creator is one of these entity refs", for conditional
  * decisions of permission policies. `claims` are usually the caller's user entity ref and
  * ownership entity refs.
+ *
+ * @public
  */
 export function isStoreOwnerCondition(
   claims: string[],

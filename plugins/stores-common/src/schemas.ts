@@ -40,6 +40,11 @@ function cleanText(
     });
 }
 
+/**
+ * A store name as a user types it: clean text, normalised to the DNS-safe form, then checked.
+ *
+ * @public
+ */
 export const storeNameSchema = cleanText('name', {
   maxLength: STORE_NAME_INPUT_MAX_LENGTH,
 })
@@ -49,6 +54,11 @@ export const storeNameSchema = cleanText('name', {
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
+/**
+ * An owner entity ref: clean text, trimmed and lower-cased.
+ *
+ * @public
+ */
 export const ownerRefSchema = cleanText('owner', {
   maxLength: ENTITY_REF_MAX_LENGTH,
 })
@@ -62,6 +72,8 @@ export const ownerRefSchema = cleanText('owner', {
 /**
  * The product's rules for the body of `POST /stores`, beyond what openapi.yaml says (the
  * router has checked that first): clean text, the normalised name, the owner ref's form.
+ *
+ * @public
  */
 export const createStoreRequestSchema = z.strictObject({
   name: storeNameSchema,
@@ -78,6 +90,8 @@ export const createStoreRequestSchema = z.strictObject({
  * The product's rules for the filters of `GET /stores`, beyond openapi.yaml's (the router has
  * checked the query's form, the status and the paging against it first): clean text, the
  * owner ref's form. Other parameters pass through untouched.
+ *
+ * @public
  */
 export const listStoresQuerySchema = z.object({
   owner: ownerRefSchema.optional(),
@@ -86,7 +100,11 @@ export const listStoresQuerySchema = z.object({
   }).optional(),
 });
 
-/** Turns zod issues into one plain-words sentence for a 400 response. */
+/**
+ * Turns zod issues into one plain-words sentence for a 400 response.
+ *
+ * @public
+ */
 export function describeIssues(error: z.ZodError): string {
   return error.issues
     .map(issue =>

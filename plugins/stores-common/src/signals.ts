@@ -5,15 +5,27 @@
  * subscriber must already know.
  */
 
-/** Channel of one store: its status, step or events changed. */
+/**
+ * Channel of one store: its status, step or events changed.
+ *
+ * @public
+ */
 export function storeSignalChannel(storeId: string): string {
   return `storeplane:store:${storeId}`;
 }
 
-/** Channel of the store list: some store was created, changed or removed. */
+/**
+ * Channel of the store list: some store was created, changed or removed.
+ *
+ * @public
+ */
 export const STORES_SIGNAL_CHANNEL = 'storeplane:stores';
 
-/** Message on either channel; `at` (epoch ms) makes every signal a new value. */
+/**
+ * Message on either channel; `at` (epoch ms) makes every signal a new value.
+ *
+ * @public
+ */
 export interface StoreSignal {
   at: number;
   [key: string]: number;

@@ -4,12 +4,29 @@
  * control characters are refused before they reach a database: the same 400 on both.
  */
 
-/** Longest user or group entity ref: `group:` + namespace (63) + `/` + name (63). */
+/**
+ * Longest user or group entity ref: `group:` + namespace (63) + `/` + name (63).
+ *
+ * @public
+ */
 export const ENTITY_REF_MAX_LENGTH = 140;
+/**
+ * The longest store description, in characters.
+ *
+ * @public
+ */
 export const STORE_DESCRIPTION_MAX_LENGTH = 500;
-/** Raw store name before normalisation; the normalised name is shorter still. */
+/**
+ * Raw store name before normalisation; the normalised name is shorter still.
+ *
+ * @public
+ */
 export const STORE_NAME_INPUT_MAX_LENGTH = 100;
-/** Plan and engine names. */
+/**
+ * Plan and engine names.
+ *
+ * @public
+ */
 export const KEY_MAX_LENGTH = 63;
 
 // C0 controls (NUL included), DEL and C1 controls.
@@ -33,6 +50,8 @@ function codePoint(char: string): string {
 /**
  * What is wrong with a user-supplied string, in plain words, or undefined when it is clean.
  * `multiline` allows tab and newline (descriptions).
+ *
+ * @public
  */
 export function textProblem(
   value: string,
@@ -70,6 +89,8 @@ const WORD_JOINER = '\u2060';
 /**
  * Text that renders as itself when shown as Markdown (the catalog's About card renders an
  * entity's description as Markdown): users' descriptions never become links or images.
+ *
+ * @public
  */
 export function escapeMarkdown(text: string): string {
   return text

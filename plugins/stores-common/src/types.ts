@@ -43,23 +43,39 @@ const everyStoreStatus: Record<StoreStatus, true> = {
   Deleting: true,
 };
 
+/**
+ * Every status a store can have, in the order the lifecycle reaches them.
+ *
+ * @public
+ */
 export const STORE_STATUSES: readonly StoreStatus[] = Object.keys(
   everyStoreStatus,
 ) as StoreStatus[];
 
-/** The store passed every gate and still exists: its links lead to its shop (which may be failing when Degraded). */
+/**
+ * The store passed every gate and still exists: its links lead to its shop (which may be failing when Degraded).
+ *
+ * @public
+ */
 export function isStoreProvisioned(status: StoreStatus): boolean {
   return status === 'Ready' || status === 'Degraded';
 }
 
+// openapi.yaml lists null among the step's values (a nullable enum needs it, or a null step
+// fails validation); the generator writes that member as '', which no step is.
 /**
  * The gates a store passes, in order, before it is Ready (the lifecycle contract),
  * followed by the steps of deletion.
+ *
+ * @public
  */
-// openapi.yaml lists null among the step's values (a nullable enum needs it, or a null step
-// fails validation); the generator writes that member as '', which no step is.
 export type StoreStep = Exclude<StoreStepEnum, ''>;
 
+/**
+ * The gates of provisioning, in order.
+ *
+ * @public
+ */
 export const PROVISIONING_STEPS: readonly StoreStep[] = [
   'guardrails',
   'secret',
@@ -68,11 +84,21 @@ export const PROVISIONING_STEPS: readonly StoreStep[] = [
   'health',
 ];
 
+/**
+ * The steps of deletion, in order.
+ *
+ * @public
+ */
 export const DELETION_STEPS: readonly StoreStep[] = [
   'helmUninstall',
   'namespaceDeletion',
 ];
 
+/**
+ * What each step is called on the page and in events.
+ *
+ * @public
+ */
 export const STORE_STEP_TITLES: Record<StoreStep, string> = {
   guardrails: 'Namespace and guardrails',
   secret: 'Credentials secret',
@@ -83,4 +109,9 @@ export const STORE_STEP_TITLES: Record<StoreStep, string> = {
   namespaceDeletion: 'Namespace deleted',
 };
 
+/**
+ * How serious a store event is.
+ *
+ * @public
+ */
 export type StoreEventLevel = StoreEventLevelEnum;

@@ -9,6 +9,7 @@ export {
   EntityStoreCard,
   StoresPage,
   StoreOwnerPickerFieldExtension,
+  StoreEnginePickerFieldExtension,
 } from './plugin';
 export { isStoreAvailable } from './components/shared/isStoreAvailable';
 export { storesApiRef } from './api';

@@ -9,6 +9,7 @@ import {
 import { createScaffolderFieldExtension } from '@backstage/plugin-scaffolder-react';
 import { StoresClient } from '@storeplane/plugin-stores-common';
 import { storesApiRef } from './api';
+import { StoreEnginePicker } from './components/StoreEnginePicker';
 import { StoreOwnerPicker } from './components/StoreOwnerPicker';
 import {
   createStoreRouteRef,
@@ -16,6 +17,11 @@ import {
   rootRouteRef,
 } from './routes';
 
+/**
+ * The stores frontend plugin (legacy frontend system).
+ *
+ * @public
+ */
 export const storesPlugin = createPlugin({
   id: 'stores',
   apis: [
@@ -34,7 +40,11 @@ export const storesPlugin = createPlugin({
   },
 });
 
-/** The "Store" tab of a store entity: status, activity, links and actions. */
+/**
+ * The "Store" tab of a store entity: status, activity, links and actions.
+ *
+ * @public
+ */
 export const EntityStoreContent = storesPlugin.provide(
   createRoutableExtension({
     name: 'EntityStoreContent',
@@ -44,7 +54,11 @@ export const EntityStoreContent = storesPlugin.provide(
   }),
 );
 
-/** Compact overview card of a store entity. */
+/**
+ * Compact overview card of a store entity.
+ *
+ * @public
+ */
 export const EntityStoreCard = storesPlugin.provide(
   createComponentExtension({
     name: 'EntityStoreCard',
@@ -55,7 +69,11 @@ export const EntityStoreCard = storesPlugin.provide(
   }),
 );
 
-/** Lists all stores the user may see, with filters and a "Create store" button. */
+/**
+ * Lists all stores the user may see, with filters and a "Create store" button.
+ *
+ * @public
+ */
 export const StoresPage = storesPlugin.provide(
   createRoutableExtension({
     name: 'StoresPage',
@@ -67,10 +85,26 @@ export const StoresPage = storesPlugin.provide(
 /**
  * Template field `ui:field: StoreOwnerPicker`: the signed-in user (default) or one of their
  * groups. Add it inside `<ScaffolderFieldExtensions>` of the app's scaffolder route.
+ *
+ * @public
  */
 export const StoreOwnerPickerFieldExtension = storesPlugin.provide(
   createScaffolderFieldExtension({
     name: 'StoreOwnerPicker',
     component: StoreOwnerPicker,
+  }),
+);
+
+/**
+ * Template field `ui:field: StoreEnginePicker`: the engines the stores backend runs
+ * (`GET /engines`), the first by default. Add it inside `<ScaffolderFieldExtensions>` of the
+ * app's scaffolder route.
+ *
+ * @public
+ */
+export const StoreEnginePickerFieldExtension = storesPlugin.provide(
+  createScaffolderFieldExtension({
+    name: 'StoreEnginePicker',
+    component: StoreEnginePicker,
   }),
 );

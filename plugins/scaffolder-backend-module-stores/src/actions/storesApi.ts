@@ -2,7 +2,11 @@ import { AuthService, DiscoveryService } from '@backstage/backend-plugin-api';
 import { ActionContext } from '@backstage/plugin-scaffolder-node';
 import { StoresClient } from '@storeplane/plugin-stores-common';
 
-/** What the store actions need from the backend, plus knobs for tests. */
+/**
+ * What the store actions need from the backend, plus knobs for tests.
+ *
+ * @public
+ */
 export interface StoreActionOptions {
   discovery: DiscoveryService;
   auth: AuthService;

@@ -59,9 +59,11 @@ export function renderChart(
   ];
   for (const file of options.valuesFiles ?? []) args.push('--values', file);
   for (const value of options.set ?? []) args.push('--set', value);
+  // stderr is piped: helm notes the umbrella chart's vendored dependency (a symlink) there.
   const output = execFileSync(helmBinary(), args, {
     encoding: 'utf8',
     maxBuffer: 16 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   return parseAllDocuments(output)
     .map(doc => doc.toJS() as KubernetesObject | null)
@@ -91,39 +93,31 @@ export function renderStoreChart(planName: string, config: StoresConfig) {
   });
 }
 
-/** Storeplane's RBAC exactly as charts/backstage-storeplane renders it (one source: files/rbac-rules.yaml). */
+/**
+ * Storeplane's RBAC as an operator installs it beside an existing Backstage: the
+ * storeplane-rbac chart (one source: its files/rbac-rules.yaml) bound to Backstage's own
+ * ServiceAccount, which the chart does not create.
+ */
 export function renderStoreplaneRbac() {
-  const objects = renderChart('backstage-storeplane', {
-    release: RELEASE,
-    namespace: STOREPLANE_NAMESPACE,
-    valuesFiles: [
-      path.join(
-        REPO_ROOT,
-        'charts/backstage-storeplane/ci/postgres-values.yaml',
-      ),
-    ],
-  });
-  const rbacKinds = new Set([
-    'ServiceAccount',
-    'ClusterRole',
-    'ClusterRoleBinding',
-    'ValidatingAdmissionPolicy',
-    'ValidatingAdmissionPolicyBinding',
-  ]);
-  const rbac = objects.filter(o => rbacKinds.has(o.kind!));
-  // helm template leaves the release namespace off namespaced objects; helm install adds it.
-  for (const object of rbac) {
-    if (object.kind === 'ServiceAccount')
-      object.metadata!.namespace ??= STOREPLANE_NAMESPACE;
-  }
-  const serviceAccount = rbac.find(o => o.kind === 'ServiceAccount')!.metadata!
-    .name!;
+  const serviceAccount = RELEASE;
+  const objects: KubernetesObject[] = [
+    {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: serviceAccount, namespace: STOREPLANE_NAMESPACE },
+    },
+    ...renderChart('storeplane-rbac', {
+      release: RELEASE,
+      namespace: STOREPLANE_NAMESPACE,
+      set: [`serviceAccount.name=${serviceAccount}`],
+    }),
+  ];
   const roleNamed = (suffix: string) =>
-    rbac.find(
+    objects.find(
       o => o.kind === 'ClusterRole' && o.metadata!.name!.endsWith(suffix),
     )!.metadata!.name!;
   return {
-    objects: rbac,
+    objects,
     serviceAccount,
     controllerRole: roleNamed('-controller'),
     storeManagerRole: roleNamed('-store-manager'),
@@ -134,7 +128,7 @@ export function renderStoreplaneRbac() {
 export function readRbacRules(): any {
   return parseAllDocuments(
     readFileSync(
-      path.join(REPO_ROOT, 'charts/backstage-storeplane/files/rbac-rules.yaml'),
+      path.join(REPO_ROOT, 'charts/storeplane-rbac/files/rbac-rules.yaml'),
       'utf8',
     ),
   )[0].toJS();

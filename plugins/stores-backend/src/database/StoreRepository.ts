@@ -53,7 +53,11 @@ export interface NewStoreEvent {
   actor?: string | null;
 }
 
-/** Who a store belongs to: what ownership permission rules look at. */
+/**
+ * Who a store belongs to: what ownership permission rules look at.
+ *
+ * @public
+ */
 export interface StoreOwnership {
   id: string;
   /** Entity ref of the owning user or group. */
@@ -62,7 +66,11 @@ export interface StoreOwnership {
   createdBy: string;
 }
 
-/** Filter on owner/created-by produced from permission conditions (see permissionRules.ts). */
+/**
+ * Filter on owner/created-by produced from permission conditions (see permissionRules.ts).
+ *
+ * @public
+ */
 export type StoreAccessFilter =
   | { anyOf: StoreAccessFilter[] }
   | { allOf: StoreAccessFilter[] }

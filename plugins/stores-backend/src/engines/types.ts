@@ -1,7 +1,11 @@
 import { createExtensionPoint } from '@backstage/backend-plugin-api';
 import { StorePlan } from '@storeplane/plugin-stores-common';
 
-/** What an engine knows about the store it renders. */
+/**
+ * What an engine knows about the store it renders.
+ *
+ * @public
+ */
 export interface EngineStoreInput {
   id: string;
   name: string;
@@ -30,6 +34,8 @@ export interface EngineStoreInput {
 /**
  * Totals of everything the engine's release runs, sizing the store namespace's ResourceQuota
  * and LimitRange. Storeplane adds room for its own Helm Job.
+ *
+ * @public
  */
 export interface ResourceBudget {
   requestsCpu: number;
@@ -44,12 +50,21 @@ export interface ResourceBudget {
   maxContainerMemory: number;
 }
 
+/**
+ * Credentials an engine generates once per store; Storeplane keeps them in the store's Secret.
+ *
+ * @public
+ */
 export interface GeneratedCredentials {
   /** Secret data (string values). */
   data: Record<string, string>;
 }
 
-/** A kind of store Storeplane can run. WooCommerce is built in; modules can add others. */
+/**
+ * A kind of store Storeplane can run. WooCommerce is built in; modules can add others.
+ *
+ * @public
+ */
 export interface StoreEngine {
   name: string;
   title: string;
@@ -67,8 +82,11 @@ export interface StoreEngine {
   };
   /** Label selector of the release's Deployments and StatefulSets. */
   workloadSelector: string;
-  /** Service and port the HTTP health check targets. */
-  healthCheck: { service: string; port: string };
+  /**
+   * Service and port the HTTP health check targets, and the path it asks for
+   * (`storeplane.healthCheck.path` when unset).
+   */
+  healthCheck: { service: string; port: string; path?: string };
   /** Path of the admin UI under the storefront URL. */
   adminPath: string;
   /** Which pods serve the web and the database, for the store's NetworkPolicies. */
@@ -80,11 +98,20 @@ export interface StoreEngine {
   };
 }
 
+/**
+ * Adds store engines to the stores backend plugin (see `storesEnginesExtensionPoint`).
+ *
+ * @public
+ */
 export interface StoresEnginesExtensionPoint {
   addEngine(engine: StoreEngine): void;
 }
 
-/** Lets backend modules add store engines without touching the plugin. */
+/**
+ * Lets backend modules add store engines without touching the plugin.
+ *
+ * @public
+ */
 export const storesEnginesExtensionPoint =
   createExtensionPoint<StoresEnginesExtensionPoint>({
     id: 'stores.engines',

@@ -73,7 +73,11 @@ function resources(size: Sizes['wordpress']) {
 
 const password = () => randomBytes(24).toString('base64url');
 
-/** WooCommerce on the official WordPress and MariaDB images (charts/woocommerce-store). */
+/**
+ * WooCommerce on the official WordPress and MariaDB images (charts/woocommerce-store).
+ *
+ * @public
+ */
 export function createWooCommerceEngine(options?: {
   chartPath?: string;
 }): StoreEngine {

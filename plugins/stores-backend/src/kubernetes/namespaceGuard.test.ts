@@ -1,5 +1,5 @@
 /**
- * The chart's admission policy (charts/backstage-storeplane/templates/namespace-guard.yaml) on a
+ * The admission policy of charts/storeplane-rbac (templates/namespace-guard.yaml) on a
  * real kube-apiserver: every rule is attempted by Storeplane's ServiceAccount with the chart's
  * RBAC, and refused; every allowed request succeeds. The whole store lifecycle under the same
  * policy is reconciler/realCluster.test.ts (it installs the same objects).

@@ -71,7 +71,7 @@ export function classifyFault(error: unknown): StoreFault {
     }
     if (code === 403) {
       return new StoreFault(
-        `Kubernetes refused the request (403): ${message}. Storeplane's service account lacks this permission; check the ClusterRoles from charts/backstage-storeplane.`,
+        `Kubernetes refused the request (403): ${message}. Storeplane's service account lacks this permission; check the ClusterRoles from the storeplane-rbac chart.`,
         'permanent',
         'forbidden',
       );

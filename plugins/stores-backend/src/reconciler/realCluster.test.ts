@@ -1,7 +1,7 @@
 /**
  * The reconciler against a real kube-apiserver, etcd, controller-manager and a kubelet stand-in
  * that really runs helm (packages/test-cluster, built from Go modules). Storeplane acts with the
- * ServiceAccount token and RBAC that charts/backstage-storeplane grants it. The HTTP health
+ * ServiceAccount token and RBAC that charts/storeplane-rbac grants it. The HTTP health
  * gate uses mode url with a local stand-in here; healthCheckThroughApiServer.test.ts covers the
  * default mode, through the API server's service proxy. Deletion under faults is in
  * realClusterDeletion.test.ts, least privilege in realClusterLeastPrivilege.test.ts: each file
@@ -35,6 +35,13 @@ import {
   RealClusterSuite,
   USER,
 } from '../__testUtils__/realClusterSuite';
+import {
+  startRealClusterBackend,
+  USER_AUTHORIZATION,
+} from '../__testUtils__/realClusterBackend';
+import { medusaEngineModule } from '../__testUtils__/medusaEngine/medusaEngine';
+import { waitFor } from '@internal/stores-test-utils';
+import request from 'supertest';
 
 const WEBHOOK_REFUSED =
   'Error: INSTALLATION FAILED: 1 error occurred:\n\t* Internal error occurred: failed calling webhook "validate.nginx.ingress.kubernetes.io": failed to call webhook: Post "https://ingress-nginx-controller-admission.ingress-nginx.svc:443/networking/v1/ingresses?timeout=10s": dial tcp 10.96.0.12:443: connect: connection refused';
@@ -578,6 +585,98 @@ describeWithRealCluster('stores on a real Kubernetes API server', () => {
         ...passes,
       )} ms; Ready once it answers`,
     );
+  });
+
+  it('runs a store of an engine a backend module adds (Medusa), chosen through the API, from request to deletion', async () => {
+    const started = Date.now();
+    const backend = await startRealClusterBackend(suite, [medusaEngineModule]);
+    try {
+      const api = (method: 'get' | 'post' | 'delete', url: string) =>
+        request(backend.server)
+          [method](`/api/stores${url}`)
+          .set('Authorization', USER_AUTHORIZATION);
+
+      // What a client (the template's engine field) offers: the backend's engines.
+      const engines = await api('get', '/engines');
+      expect(engines.body.items).toEqual([
+        { name: 'woocommerce', title: 'WooCommerce' },
+        { name: 'medusa', title: 'Medusa' },
+      ]);
+      const created = await api('post', '/stores').send({
+        name: 'medusa-shop',
+        owner: OWNER,
+        plan: 'small',
+        engine: 'medusa',
+      });
+      expect(created.status).toBe(201);
+      const { id, namespace } = created.body;
+
+      const settled = await waitFor(
+        'the Medusa store to settle',
+        async () => {
+          const { body } = await api('get', `/stores/${id}`);
+          return ['Ready', 'Failed'].includes(body.status) ? body : undefined;
+        },
+        180_000,
+      ).catch(async error => {
+        const { body: store } = await api('get', `/stores/${id}`);
+        const { body: events } = await api('get', `/stores/${id}/events`);
+        throw new Error(
+          `${error.message}: ${JSON.stringify({ store, events }, null, 1)}`,
+        );
+      });
+      expect(settled).toMatchObject({
+        status: 'Ready',
+        engine: 'medusa',
+        lastError: null,
+        adminUrl: expect.stringMatching(/\/app$/),
+      });
+      // helm installed the engine's own chart, under the installer role, in the guardrails.
+      const deployment = await suite.admin.read<KubernetesObject>(
+        'apps/v1',
+        'Deployment',
+        namespace,
+        'medusa-server',
+      );
+      expect(deployment?.metadata?.labels).toMatchObject({
+        'app.kubernetes.io/managed-by': 'Helm',
+        'app.kubernetes.io/name': 'medusa-store',
+      });
+      for (const [apiVersion, kind, name] of [
+        ['apps/v1', 'StatefulSet', 'medusa-postgres'],
+        ['networking.k8s.io/v1', 'Ingress', 'medusa-server'],
+        ['v1', 'Secret', 'sh.helm.release.v1.medusa.v1'],
+        ['networking.k8s.io/v1', 'NetworkPolicy', 'storeplane-allow-database'],
+      ]) {
+        expect(
+          await suite.admin.read(apiVersion, kind, namespace, name),
+        ).toBeDefined();
+      }
+      expect(suite.health.requests).toContain(`/${namespace}/health`);
+      const credentials = await api('get', `/stores/${id}/credentials`);
+      expect(credentials.body).toMatchObject({
+        adminUsername: `admin@${namespace}.stores.example.com`,
+        adminPassword: expect.stringMatching(/^[\w-]{32}$/),
+      });
+      const readyMs = Date.now() - started;
+
+      expect((await api('delete', `/stores/${id}`)).status).toBe(202);
+      await waitFor(
+        'the Medusa store to be deleted',
+        async () =>
+          (await api('get', `/stores/${id}`)).status === 404 ? true : undefined,
+        120_000,
+      );
+      await suite.waitForNamespaceGone(namespace);
+      // eslint-disable-next-line no-console
+      console.log(
+        `Medusa engine from a module: Ready in ${readyMs} ms, deleted ${
+          Date.now() - started - readyMs
+        } ms later`,
+      );
+    } finally {
+      await backend.stop();
+    }
   });
 
   it('cannot grant itself more than it holds: binding a ClusterRole without `bind` on it is refused', async () => {

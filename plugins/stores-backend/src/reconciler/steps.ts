@@ -141,7 +141,7 @@ async function waitForNamespaceRights(
     await new Promise(resolve => setTimeout(resolve, 500));
   }
   throw new StoreFault(
-    `Storeplane bound ClusterRole ${clusterRole} in ${namespace} but still has no rights there; check that the ClusterRole exists and grants what charts/backstage-storeplane/files/rbac-rules.yaml lists`,
+    `Storeplane bound ClusterRole ${clusterRole} in ${namespace} but still has no rights there; check that the ClusterRole exists and grants what the storeplane-rbac chart's files/rbac-rules.yaml lists`,
     'permanent',
     'forbidden',
   );
@@ -293,7 +293,7 @@ export async function probeStoreHealth(
 ): Promise<HealthProbe> {
   const { kube, store, engine, config } = ctx;
   const { service, port } = engine.healthCheck;
-  const path = config.healthCheck.path;
+  const path = engine.healthCheck.path ?? config.healthCheck.path;
   let status: number;
   let via: string;
   try {

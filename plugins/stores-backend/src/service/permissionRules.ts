@@ -23,7 +23,11 @@ export const storeResourceRef = createPermissionResourceRef<
   resourceType: STORE_RESOURCE_TYPE,
 });
 
-/** Allows stores owned by, or created by, one of the given entity refs (the user and their groups). */
+/**
+ * Allows stores owned by, or created by, one of the given entity refs (the user and their groups).
+ *
+ * @public
+ */
 export const isStoreOwner = createPermissionRule({
   name: IS_STORE_OWNER_RULE,
   description:
@@ -45,11 +49,21 @@ export const isStoreOwner = createPermissionRule({
 
 export const storePermissionRules = [isStoreOwner];
 
-/** For permission policies: `storeConditions.isStoreOwner({ claims })`. */
-export const {
-  conditions: storeConditions,
-  createConditionalDecision: createStoreConditionalDecision,
-} = createConditionExports({
+const { conditions, createConditionalDecision } = createConditionExports({
   resourceRef: storeResourceRef,
   rules: { isStoreOwner },
 });
+
+/**
+ * The store conditions for permission policies: `storeConditions.isStoreOwner({ claims })`.
+ *
+ * @public
+ */
+export const storeConditions = conditions;
+
+/**
+ * A conditional decision on stores for permission policies, built from `storeConditions`.
+ *
+ * @public
+ */
+export const createStoreConditionalDecision = createConditionalDecision;

@@ -1,7 +1,11 @@
 import { Config, readDurationFromConfig } from '@backstage/config';
 import { durationToMilliseconds } from '@backstage/types';
 
-/** A setting is present but wrong: startup stops with the key and what is allowed. */
+/**
+ * A setting is present but wrong: startup stops with the key and what is allowed.
+ *
+ * @public
+ */
 export class StoresConfigError extends Error {
   readonly name = 'StoresConfigError';
   constructor(key: string, problem: string) {
@@ -9,7 +13,11 @@ export class StoresConfigError extends Error {
   }
 }
 
-/** Reads `storeplane.*` values with defaults, refusing values that would silently mean something else. */
+/**
+ * Reads `storeplane.*` values with defaults, refusing values that would silently mean something else.
+ *
+ * @public
+ */
 export class SettingsReader {
   constructor(private readonly config: Config) {}
 

@@ -1,7 +1,11 @@
 import { Config, ConfigReader } from '@backstage/config';
 import { SettingsReader, StoresConfigError } from './SettingsReader';
 
-/** `storeplane.kubernetes`: which cluster stores go to, and Storeplane's identity there. */
+/**
+ * `storeplane.kubernetes`: which cluster stores go to, and Storeplane's identity there.
+ *
+ * @public
+ */
 export interface KubernetesSettings {
   source: 'kubeconfig' | 'inCluster' | 'url';
   kubeconfigPath?: string;
@@ -21,6 +25,8 @@ export interface KubernetesSettings {
  * stores backend's config.d.ts; throws {@link StoresConfigError} on values that are present
  * but wrong. The stores backend and the Kubernetes module read the cluster through this one
  * function, so they cannot disagree about it.
+ *
+ * @public
  */
 export function readKubernetesSettings(root: Config): KubernetesSettings {
   const config =

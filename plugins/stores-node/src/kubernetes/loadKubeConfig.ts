@@ -6,13 +6,19 @@ import { KubernetesSettings } from '../config/readKubernetesSettings';
 
 const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
-/** What to do about a missing cluster, for events and logs. */
+/**
+ * What to do about a missing cluster, for events and logs.
+ *
+ * @public
+ */
 export const CONFIGURE_CLUSTER_ADVICE =
   'Set storeplane.kubernetes in app-config (a kubeconfig file and context, inCluster, or url and token; see docs/operations.md), or, in the Storeplane repository, run ./scripts/dev.sh --sandbox for a local cluster with simulated pods';
 
 /**
  * There is no cluster to work in: none is configured, or the configured one cannot be
  * loaded. The message says what was looked at.
+ *
+ * @public
  */
 export class NoClusterConfiguredError extends Error {
   readonly name = 'NoClusterConfiguredError';
@@ -24,6 +30,8 @@ export class NoClusterConfiguredError extends Error {
  * or a URL and token. Unlike `KubeConfig.loadFromDefault`, it never falls back to an
  * assumed cluster (client-node's is http://localhost:8080): without one it throws
  * {@link NoClusterConfiguredError}.
+ *
+ * @public
  */
 export function loadKubeConfig(settings: KubernetesSettings): KubeConfig {
   const kc = new KubeConfig();
@@ -114,7 +122,11 @@ function kubeconfigFiles(configuredPath?: string) {
   };
 }
 
-/** Where a loaded config points, for logs: server and context, never credentials. */
+/**
+ * Where a loaded config points, for logs: server and context, never credentials.
+ *
+ * @public
+ */
 export function describeKubeConfig(kc: KubeConfig): string {
   return `${
     kc.getCurrentCluster()?.server

@@ -11,3 +11,15 @@ export const storeOwnerPickerFormField = FormFieldBlueprint.make({
       import('./storeOwnerPickerField').then(m => m.storeOwnerPickerField),
   },
 });
+
+/**
+ * The template field `ui:field: StoreEnginePicker` (the store's engine, from the backend's
+ * `GET /engines`) for the scaffolder of the new frontend system.
+ */
+export const storeEnginePickerFormField = FormFieldBlueprint.make({
+  name: 'store-engine-picker',
+  params: {
+    field: () =>
+      import('./storeEnginePickerField').then(m => m.storeEnginePickerField),
+  },
+});

@@ -3,13 +3,16 @@ import StorefrontIcon from '@material-ui/icons/Storefront';
 import { createStoreRouteRef, rootRouteRef } from '../routes';
 import { storesApi } from './apis';
 import { entityStoreCard, entityStoreContent } from './entityExtensions';
-import { storeOwnerPickerFormField } from './formFields';
+import {
+  storeEnginePickerFormField,
+  storeOwnerPickerFormField,
+} from './formFields';
 import { storesPage } from './pages';
 
 /**
  * Storeplane for Backstage's new frontend system: the stores API, the Stores page (with its
- * sidebar item), a store entity's Store tab and overview card, and the template field
- * `StoreOwnerPicker`.
+ * sidebar item), a store entity's Store tab and overview card, and the template fields
+ * `StoreOwnerPicker` and `StoreEnginePicker`.
  *
  * @alpha
  */
@@ -26,5 +29,6 @@ export default createFrontendPlugin({
     entityStoreContent,
     entityStoreCard,
     storeOwnerPickerFormField,
+    storeEnginePickerFormField,
   ],
 });

@@ -4,6 +4,8 @@ import { StoresClient } from '@storeplane/plugin-stores-common';
 /**
  * What the frontend needs from the `stores` backend: the methods of the shared REST client,
  * so a mock or another implementation can stand in for it.
+ *
+ * @public
  */
 export type StoresApi = Pick<
   StoresClient,
@@ -16,8 +18,14 @@ export type StoresApi = Pick<
   | 'retryStore'
   | 'deleteStore'
   | 'listPlans'
+  | 'listEngines'
 >;
 
+/**
+ * The stores API's reference, for `useApi`.
+ *
+ * @public
+ */
 export const storesApiRef = createApiRef<StoresApi>({
   id: 'plugin.storeplane.stores',
 });

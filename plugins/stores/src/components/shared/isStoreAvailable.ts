@@ -4,6 +4,8 @@ import { STORE_ID_ANNOTATION } from '@storeplane/plugin-stores-common';
 /**
  * True for a store's entity: a catalog Resource that names its store in the
  * `storeplane.io/store-id` annotation (the alpha plugin's entity filter says the same).
+ *
+ * @public
  */
 export function isStoreAvailable(entity: Entity): boolean {
   return (

@@ -1,0 +1,1 @@
+export { StoreEnginePicker } from './StoreEnginePicker';
