@@ -109,16 +109,24 @@ try {
     return `"Create store" → ${href}`;
   });
 
-  await step('template form renders: Store name, Owner, Plan', async () => {
-    await page.getByRole('button', { name: 'Create store' }).click();
-    for (const label of ['Store name', 'Owner', 'Plan']) {
+  await step(
+    'template form renders: Store name, Owner, Engine, Plan',
+    async () => {
+      await page.getByRole('button', { name: 'Create store' }).click();
+      for (const label of ['Store name', 'Owner', 'Engine', 'Plan']) {
+        await page
+          .locator('label')
+          .filter({ hasText: new RegExp(`^${label}\\b`) })
+          .first()
+          .waitFor();
+      }
+      // The engine field (plugin's form field extension) lists the backend's GET /engines.
       await page
-        .locator('label')
-        .filter({ hasText: new RegExp(`^${label}\\b`) })
+        .getByRole('button', { name: /WooCommerce/ })
         .first()
         .waitFor();
-    }
-  });
+    },
+  );
 
   await step(`template creates store "${STORE_NAME}"`, async () => {
     await page.getByRole('textbox', { name: /store name/i }).fill(STORE_NAME);
