@@ -115,7 +115,10 @@ export interface StoreCredentials {
 
 export interface StoreList {
   items: Store[];
+  /** Stores that match, counted up to 1,000 past `offset`; a lower bound when `totalCountCapped`. */
   totalCount: number;
+  /** More stores match than were counted; absent from older backends. */
+  totalCountCapped?: boolean;
   offset: number;
   limit: number;
 }
