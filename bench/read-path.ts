@@ -91,6 +91,14 @@ function processCpuMs(pid: number): number {
   return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
 }
 
+/** Resident memory of a process, in MiB (Linux /proc). */
+function residentMiB(pid: number): number {
+  const kib = /VmRSS:\s+(\d+) kB/.exec(
+    readFileSync(`/proc/${pid}/status`, 'utf8'),
+  )?.[1];
+  return Math.round(Number(kib) / 1024);
+}
+
 async function guestToken(baseUrl: string): Promise<string> {
   const response = await fetch(
     `${baseUrl}/api/auth/guest/refresh?env=development`,
@@ -191,13 +199,15 @@ async function main() {
     logLevel: 'info',
     nodeArgs: PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${workDir}`] : [],
   });
-  await backend.start().catch(error => {
+  await backend.start().catch(async error => {
     console.error(
       backend.logTail
         .filter(line => !line.includes('/.backstage/health'))
         .slice(-30)
         .join('\n'),
     );
+    // A backend whose startup failed may keep running.
+    await backend.kill();
     throw error;
   });
   const failures: string[] = [];
@@ -246,7 +256,9 @@ async function main() {
     console.log(
       `idle backend: ${((idleCpuMs / (IDLE * 1000)) * 100).toFixed(
         1,
-      )} % of a core over ${IDLE} s`,
+      )} % of a core over ${IDLE} s, resident memory ${residentMiB(
+        backend.pid!,
+      )} MiB`,
     );
     console.log(
       'route | connections | p50 ms | p99 ms | requests/s | backend CPU ms per request',

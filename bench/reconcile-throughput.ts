@@ -15,7 +15,6 @@
  *   STORES=500 REPLICAS=1 CONCURRENCY=4 to change the size
  */
 import { ConfigReader } from '@backstage/config';
-import { ChildProcess, fork } from 'node:child_process';
 import knexFactory, { Knex } from 'knex';
 import { readStoresConfig } from '../plugins/stores-backend/src/config/readStoresConfig';
 import { migrateDatabase } from '../plugins/stores-backend/src/database/migrateDatabase';
@@ -32,7 +31,7 @@ import {
   fakeKubernetesClient,
 } from '../plugins/stores-backend/src/__testUtils__/harness';
 import { ClaimRecord, overlappingClaims } from './reliability/BackendProcess';
-import type { FakeServerStats } from './throughput/fakeKubernetesServer';
+import { startFakeKubernetes } from './throughput/fakeKubernetesProcess';
 
 const STORES = Number(process.env.STORES ?? 500);
 const REPLICAS = Number(process.env.REPLICAS ?? 1);
@@ -53,44 +52,6 @@ function quietLogger(claims: ClaimRecord[], replica: string): any {
     child: () => logger,
   };
   return logger;
-}
-
-/** The next message from `child` that `pick` accepts (the transform also sends its own). */
-function nextMessage<T>(
-  child: ChildProcess,
-  pick: (message: any) => T | undefined,
-): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (message: unknown) => {
-      const picked = pick(message);
-      if (picked === undefined) return;
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      resolve(picked);
-    };
-    const onExit = (code: number | null) =>
-      reject(new Error(`the Kubernetes fake exited (${code})`));
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-}
-
-async function startFakeKubernetes() {
-  const child = fork(require.resolve('./throughput/fakeKubernetesServer'), {
-    execArgv: [
-      '--require',
-      require.resolve('@backstage/cli/config/nodeTransform.cjs'),
-    ],
-  });
-  const port = await nextMessage(child, m => m?.port as number | undefined);
-  const stats = () => {
-    const next = nextMessage(child, m =>
-      typeof m?.requests === 'number' ? (m as FakeServerStats) : undefined,
-    );
-    child.send('stats');
-    return next;
-  };
-  return { url: `http://127.0.0.1:${port}`, stats, stop: () => child.kill() };
 }
 
 async function openDatabase(): Promise<{

@@ -2,7 +2,7 @@
  * The Kubernetes API fake (`FakeKubernetesApi` with `autoProgress`: Jobs complete and workloads
  * become available as soon as Storeplane looks again) behind a real HTTP server, in a process
  * of its own, so the bench's CPU figures are Storeplane's and not the fake's. `/health/<ns>`
- * answers the health check. Run with `fork`: sends `{ port }` once it listens and answers a
+ * answers the health check. FAKE_LATENCY_MS delays every answer (an API server's round trip). Run with `fork`: sends `{ port }` once it listens and answers a
  * `'stats'` message with what it served.
  */
 import http from 'node:http';
@@ -16,6 +16,7 @@ export interface FakeServerStats {
 
 const fake = new FakeKubernetesApi();
 fake.autoProgress = true;
+const latencyMs = Number(process.env.FAKE_LATENCY_MS ?? 0);
 
 async function answer(req: http.IncomingMessage, res: http.ServerResponse) {
   const url = `http://${req.headers.host}${req.url}`;
@@ -23,6 +24,8 @@ async function answer(req: http.IncomingMessage, res: http.ServerResponse) {
     res.writeHead(200).end('ok');
     return;
   }
+  if (latencyMs > 0)
+    await new Promise(resolve => setTimeout(resolve, latencyMs));
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
