@@ -31,6 +31,14 @@ export class BackendProcess {
     readonly port: number,
     private readonly configFile: string,
     private readonly clockOffsetMs = 0,
+    private readonly options: {
+      /** The backend's entry point, relative to the repository. */
+      entry?: string;
+      /** `debug` (the default) logs every claim, which the reliability bench reads. */
+      logLevel?: string;
+      /** More node options, e.g. `--cpu-prof`. */
+      nodeArgs?: string[];
+    } = {},
   ) {}
 
   static writeConfig(file: string, config: unknown) {
@@ -41,6 +49,11 @@ export class BackendProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** The running backend's process id. */
+  get pid() {
+    return this.child?.pid;
+  }
+
   get running() {
     return this.child !== undefined;
   }
@@ -49,9 +62,13 @@ export class BackendProcess {
     const child = spawn(
       process.execPath,
       [
+        ...(this.options.nodeArgs ?? []),
         '--require',
         require.resolve('@backstage/cli/config/nodeTransform.cjs'),
-        path.join(REPO_ROOT, 'bench/reliability/backend.ts'),
+        path.join(
+          REPO_ROOT,
+          this.options.entry ?? 'bench/reliability/backend.ts',
+        ),
         '--config',
         this.configFile,
       ],
@@ -60,7 +77,7 @@ export class BackendProcess {
         env: {
           ...process.env,
           NODE_ENV: 'production',
-          LOG_LEVEL: 'debug',
+          LOG_LEVEL: this.options.logLevel ?? 'debug',
           STOREPLANE_BENCH_CLOCK_OFFSET_MS: String(this.clockOffsetMs),
         },
         stdio: ['ignore', 'pipe', 'pipe'],

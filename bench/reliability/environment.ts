@@ -14,7 +14,7 @@ import {
 import { OWNER } from './owner';
 
 export const BENCH_TOKEN = 'reliability-bench-0123456789abcdef';
-const BENCH_SUBJECT = 'reliability-bench';
+export const BENCH_SUBJECT = 'reliability-bench';
 export { OWNER };
 
 /** The in-cluster health check's stand-in; `onRequest` may stop a backend mid-check. */

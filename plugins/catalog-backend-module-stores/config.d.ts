@@ -7,7 +7,8 @@ export interface Config {
       storeplane?: {
         /**
          * How often every store is re-read into the catalog. Store changes arrive as events in
-         * between, so this only repairs missed events. Defaults to every 30 seconds.
+         * between, so this only repairs missed events: it is how long a missed change can stay
+         * wrong in the catalog. Defaults to every 10 minutes.
          */
         schedule?: SchedulerServiceTaskScheduleDefinitionConfig;
         /** `spec.system` of store entities. Defaults to `storeplane`. */

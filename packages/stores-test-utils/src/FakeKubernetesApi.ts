@@ -87,8 +87,64 @@ function deepMerge(target: any, source: any): any {
   return out;
 }
 
+const namespaceOf = (obj: Obj): string => obj.metadata.namespace ?? '';
+
+function indexed(index: Map<string, Map<string, Obj>>, value: string) {
+  let entries = index.get(value);
+  if (!entries) {
+    entries = new Map();
+    index.set(value, entries);
+  }
+  return entries;
+}
+
+/**
+ * The fake's objects by `Kind/namespace/name`, indexed by kind and by namespace, so a request
+ * costs what its namespace holds, not what the whole fake holds. Tests may set and delete
+ * entries directly; the indexes follow.
+ */
+class ObjectStore extends Map<string, Obj> {
+  private readonly byKind = new Map<string, Map<string, Obj>>();
+  private readonly byNamespace = new Map<string, Map<string, Obj>>();
+
+  set(key: string, obj: Obj): this {
+    this.unindex(key);
+    super.set(key, obj);
+    indexed(this.byKind, obj.kind).set(key, obj);
+    indexed(this.byNamespace, namespaceOf(obj)).set(key, obj);
+    return this;
+  }
+
+  delete(key: string): boolean {
+    this.unindex(key);
+    return super.delete(key);
+  }
+
+  clear(): void {
+    super.clear();
+    this.byKind.clear();
+    this.byNamespace.clear();
+  }
+
+  ofKind(kind: string): Obj[] {
+    return [...(this.byKind.get(kind)?.values() ?? [])];
+  }
+
+  /** Everything in a namespace (the Namespace object itself is cluster-scoped, not in it). */
+  inNamespace(namespace: string): Array<[string, Obj]> {
+    return [...(this.byNamespace.get(namespace)?.entries() ?? [])];
+  }
+
+  private unindex(key: string) {
+    const obj = super.get(key);
+    if (!obj) return;
+    this.byKind.get(obj.kind)?.delete(key);
+    this.byNamespace.get(namespaceOf(obj))?.delete(key);
+  }
+}
+
 export class FakeKubernetesApi {
-  readonly objects = new Map<string, Obj>();
+  readonly objects: Map<string, Obj> = new ObjectStore();
   /**
    * When set, plays the cluster's controllers on every request: Jobs succeed at once, workloads
    * are available, Terminating namespaces are finalized. For tests of whole flows.
@@ -129,10 +185,12 @@ export class FakeKubernetesApi {
   }
 
   list(kind: string, namespace?: string): Obj[] {
-    return [...this.objects.values()].filter(
-      o =>
-        o.kind === kind && (!namespace || o.metadata.namespace === namespace),
-    );
+    const store = this.objects as ObjectStore;
+    if (!namespace) return store.ofKind(kind);
+    return store
+      .inNamespace(namespace)
+      .map(([, obj]) => obj)
+      .filter(obj => obj.kind === kind);
   }
 
   /**
@@ -263,34 +321,65 @@ export class FakeKubernetesApi {
 
   /** What the namespace controller does: remove a Terminating namespace and all it contains. */
   finalizeTerminatingNamespaces() {
-    for (const ns of this.list('Namespace')) {
-      if (ns.status?.phase !== 'Terminating') continue;
-      for (const [key, obj] of this.objects) {
-        if (obj.metadata.namespace === ns.metadata.name)
-          this.objects.delete(key);
-      }
-      this.objects.delete(this.key('Namespace', undefined, ns.metadata.name));
-    }
+    for (const ns of this.list('Namespace')) this.finalizeIfTerminating(ns);
   }
 
   /** What the garbage collector does for foreground deletion: pods first, then their Job. */
   finishForegroundDeletions() {
-    for (const job of this.list('Job')) {
-      if (!job.metadata.deletionTimestamp) continue;
-      this.removeJobAndPods(job.metadata.namespace, job.metadata.name);
-    }
+    for (const job of this.list('Job')) this.finishForegroundDeletion(job);
   }
 
   /** One round of what the Job, Deployment, namespace and garbage collector controllers would do. */
   progress() {
-    this.finishForegroundDeletions();
-    for (const job of this.list('Job')) {
+    for (const ns of this.list('Namespace')) this.progressNamespace(ns);
+  }
+
+  /**
+   * The controllers' round for one namespace only. With `autoProgress`, a request plays it for
+   * the namespace it reads or writes, the only one whose state it can see, so the fake costs
+   * the same per request with 10 stores or 1,000.
+   */
+  private progressNamespace(ns: Obj) {
+    const namespace = ns.metadata.name;
+    for (const job of this.list('Job', namespace))
+      this.finishForegroundDeletion(job);
+    for (const job of this.list('Job', namespace)) {
       if (!job.status?.conditions)
-        this.completeJob(job.metadata.namespace, job.metadata.name);
+        this.completeJob(namespace, job.metadata.name);
     }
-    for (const ns of this.list('Namespace'))
-      this.makeWorkloadsAvailable(ns.metadata.name);
-    this.finalizeTerminatingNamespaces();
+    this.makeWorkloadsAvailable(namespace);
+    this.finalizeIfTerminating(ns);
+  }
+
+  private finishForegroundDeletion(job: Obj) {
+    if (job.metadata.deletionTimestamp)
+      this.removeJobAndPods(job.metadata.namespace, job.metadata.name);
+  }
+
+  private finalizeIfTerminating(ns: Obj) {
+    if (ns.status?.phase !== 'Terminating') return;
+    const store = this.objects as ObjectStore;
+    for (const [key] of store.inNamespace(ns.metadata.name))
+      this.objects.delete(key);
+    this.objects.delete(this.key('Namespace', undefined, ns.metadata.name));
+  }
+
+  /**
+   * Plays the controllers where a request can see their work: the namespace it reads or
+   * writes, everywhere for a cluster-wide list, nowhere for discovery and access reviews.
+   */
+  private progressFor(path: string) {
+    const parsed = this.parsePath(path);
+    if (!parsed) return;
+    const namespace =
+      parsed.namespace ??
+      (parsed.kind === 'Namespace' ? parsed.name : undefined);
+    if (!namespace) {
+      this.progress();
+      return;
+    }
+    const ns = this.get('Namespace', undefined, namespace);
+    if (ns) this.progressNamespace(ns);
   }
 
   /** Answers one request to the API (also usable behind a real HTTP server, see bench/). */
@@ -298,7 +387,7 @@ export class FakeKubernetesApi {
     const url = new URL(request.url);
     const method = request.method;
     this.requests.push(`${method} ${url.pathname}`);
-    if (this.autoProgress) this.progress();
+    if (this.autoProgress) this.progressFor(url.pathname);
     const faultIndex = this.faults.findIndex(f =>
       f.match(method, url.pathname),
     );

@@ -93,11 +93,11 @@ describe('StoreEntityProvider', () => {
     expect(provider.getProviderName()).toBe('storeplane-stores');
   });
 
-  it('schedules a global full sync every 30 seconds by default', () => {
+  it('schedules a global full sync every 10 minutes by default', () => {
     expect(scheduler.scheduleTask).toHaveBeenCalledWith(
       expect.objectContaining({
         id: 'storeplane-stores:full-sync',
-        frequency: { seconds: 30 },
+        frequency: { minutes: 10 },
         scope: 'global',
       }),
     );

@@ -29,11 +29,13 @@ const PAGE_SIZE = 100;
 /**
  * A full sync is one list of every store, written to the shared catalog database, so the
  * result is the same whichever replica runs it. `global` scope lets exactly one replica do it
- * per interval instead of every replica hammering the stores API and re-diffing the catalog;
- * events keep entities fresh in between.
+ * per interval instead of every replica hammering the stores API and re-diffing the catalog.
+ * Events keep entities current in between, so the sync only repairs a missed event: every
+ * 10 minutes bounds how long one can stay wrong, while an idle backend with 10,000 stores does
+ * not page through all of them (100 requests and a 10,000-entity diff) twice a minute.
  */
 const DEFAULT_SCHEDULE: SchedulerServiceTaskScheduleDefinition = {
-  frequency: { seconds: 30 },
+  frequency: { minutes: 10 },
   timeout: { minutes: 3 },
   scope: 'global',
 };

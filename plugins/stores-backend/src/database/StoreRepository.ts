@@ -86,6 +86,17 @@ export interface ListStoresFilter {
   limit: number;
 }
 
+/** How many matches past a page's offset the list counts before it stops counting. */
+export const COUNTED_PAST_OFFSET = 1000;
+
+export interface StorePage {
+  items: StoreRecord[];
+  /** Stores that match; a lower bound when `totalCountCapped`. */
+  totalCount: number;
+  /** More stores match than were counted (more than `offset + COUNTED_PAST_OFFSET`). */
+  totalCountCapped: boolean;
+}
+
 /** What a requester and an owner already use, checked against limits before a create. */
 export interface CreateUsage {
   /** Times of the requester's accepted creates within the rate window, oldest first. */
@@ -352,15 +363,17 @@ export class StoreRepository {
     return row ? fromRow(row) : undefined;
   }
 
-  async listStores(
-    filter: ListStoresFilter,
-  ): Promise<{ items: StoreRecord[]; totalCount: number }> {
+  /**
+   * A page of stores, newest first, read in the order of the list indexes. The count stops
+   * `COUNTED_PAST_OFFSET` rows past the page's offset so no page counts every store; a short
+   * page is counted without a query.
+   */
+  async listStores(filter: ListStoresFilter): Promise<StorePage> {
     const base = this.db('stores');
     if (filter.owner) base.where('owner', filter.owner);
     if (filter.status) base.where('status', filter.status);
     if (filter.ids) base.whereIn('id', filter.ids);
     if (filter.access) applyAccessFilter(base, filter.access);
-    const [{ count }] = await base.clone().count({ count: '*' });
     const rows = await base
       .clone()
       .select('*')
@@ -370,7 +383,32 @@ export class StoreRepository {
       ])
       .offset(filter.offset)
       .limit(filter.limit);
-    return { items: rows.map(fromRow), totalCount: Number(count) };
+    const items = rows.map(fromRow);
+    if (
+      items.length < filter.limit &&
+      (items.length > 0 || filter.offset === 0)
+    )
+      return {
+        items,
+        totalCount: filter.offset + items.length,
+        totalCountCapped: false,
+      };
+    const countLimit = filter.offset + COUNTED_PAST_OFFSET;
+    const [{ count }] = await this.db
+      .from(
+        base
+          .clone()
+          .select(this.db.raw('1'))
+          .limit(countLimit + 1)
+          .as('matches'),
+      )
+      .count({ count: '*' });
+    const matches = Number(count);
+    return {
+      items,
+      totalCount: Math.min(matches, countLimit),
+      totalCountCapped: matches > countLimit,
+    };
   }
 
   async countActiveStores(

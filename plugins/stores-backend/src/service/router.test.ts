@@ -245,7 +245,11 @@ describe.each(databases.eachSupportedId())(
       const filtered = await request(app)
         .get('/api/stores/stores?status=Ready')
         .set('Authorization', ANN);
-      expect(filtered.body).toMatchObject({ items: [], totalCount: 0 });
+      expect(filtered.body).toMatchObject({
+        items: [],
+        totalCount: 0,
+        totalCountCapped: false,
+      });
 
       const retry = await request(app)
         .post(`/api/stores/stores/${id}/retry`)

@@ -225,7 +225,7 @@ export async function createRouter(
       );
     }
     const ids = entityRef ? [storeIdFromRef(entityRef)] : undefined;
-    const { items, totalCount } = await repository.listStores({
+    const { items, ...counted } = await repository.listStores({
       owner,
       status,
       ids,
@@ -236,7 +236,7 @@ export async function createRouter(
           ? (transformConditions(decision.conditions) as any)
           : undefined,
     });
-    res.json({ items: items.map(toStoreView), totalCount, offset, limit });
+    res.json({ items: items.map(toStoreView), ...counted, offset, limit });
   });
 
   router.get('/stores/:id', async (req, res) => {

@@ -168,6 +168,21 @@ describe('StoresPage', () => {
     );
   });
 
+  it('says when more stores match than the backend counted', async () => {
+    const listStores = jest.fn().mockResolvedValue({
+      items: stores,
+      totalCount: 1000,
+      totalCountCapped: true,
+      offset: 0,
+      limit: 200,
+    });
+    await renderPage(listStores);
+    expect(await screen.findByText('Stores (1000+)')).toBeInTheDocument();
+    expect(
+      screen.getByText(/Showing 2 of more than 1000 stores/),
+    ).toBeInTheDocument();
+  });
+
   it('hides "Create store" when the app did not bind it', async () => {
     const listStores = jest
       .fn()

@@ -211,7 +211,9 @@ export const StoresPage = () => {
           <ResponseErrorPanel error={error} title="Could not list stores" />
         ) : (
           <Table<Store>
-            title={`Stores (${value?.totalCount ?? 0})`}
+            title={`Stores (${value?.totalCount ?? 0}${
+              value?.totalCountCapped ? '+' : ''
+            })`}
             isLoading={loading && !value}
             columns={columns}
             data={value?.items ?? []}
@@ -231,8 +233,9 @@ export const StoresPage = () => {
         )}
         {value && value.totalCount > value.items.length && (
           <Typography variant="body2" color="textSecondary">
-            Showing {value.items.length} of {value.totalCount} stores; narrow
-            the list with the filters.
+            Showing {value.items.length} of{' '}
+            {value.totalCountCapped ? 'more than ' : ''}
+            {value.totalCount} stores; narrow the list with the filters.
           </Typography>
         )}
       </Content>

@@ -255,6 +255,13 @@ export const spec = {
           },
           totalCount: {
             type: 'integer',
+            description:
+              'Stores that match, counted up to 1,000 past `offset`; a lower bound when `totalCountCapped`.',
+          },
+          totalCountCapped: {
+            type: 'boolean',
+            description:
+              'More stores match than were counted; absent from older backends.',
           },
           offset: {
             type: 'integer',

@@ -10,7 +10,14 @@ import { Store } from '../models/Store.model';
  */
 export interface StoreList {
   items: Array<Store>;
+  /**
+   * Stores that match, counted up to 1,000 past `offset`; a lower bound when `totalCountCapped`.
+   */
   totalCount: number;
+  /**
+   * More stores match than were counted; absent from older backends.
+   */
+  totalCountCapped?: boolean;
   offset: number;
   limit: number;
 }

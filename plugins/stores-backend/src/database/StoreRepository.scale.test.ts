@@ -1,0 +1,183 @@
+import { Knex } from 'knex';
+import { migrateDatabase } from './migrateDatabase';
+import { COUNTED_PAST_OFFSET, StoreRepository } from './StoreRepository';
+import { storeTestDatabases } from '../__testUtils__/databases';
+
+const databases = storeTestDatabases();
+
+const STORES = 10_000;
+// Many owners, as in a company: one owner's stores are a small share of all.
+const OWNERS = 200;
+const START = 1_700_000_000_000;
+
+/** Rows as the backend writes them: statuses, owners and creation times spread out. */
+async function seed(knex: Knex) {
+  const rows = Array.from({ length: STORES }, (_, i) => ({
+    id: `s${String(i).padStart(5, '0')}`,
+    name: `s${i}`,
+    owner: `group:default/team-${i % OWNERS}`,
+    created_by: `user:default/u${i % 50}`,
+    engine: 'woocommerce',
+    plan: 'small',
+    desired_state: 'present',
+    status: i % 100 === 0 ? 'Failed' : 'Ready',
+    step: null,
+    namespace: `store-s${i}`,
+    generation: 1,
+    attempts: 0,
+    next_attempt_at: START + i,
+    step_started_at: START + i,
+    // Several stores share a creation time, so the id decides their order.
+    created_at: START + Math.floor(i / 3),
+    updated_at: START + i,
+  }));
+  await knex.batchInsert('stores', rows, 200);
+  const events = Array.from({ length: STORES }, (_, i) => ({
+    store_id: `s${String(i % 500).padStart(5, '0')}`,
+    created_at: START + i,
+    type: 'checked',
+    level: 'info',
+    message: 'x',
+  }));
+  await knex.batchInsert('store_events', events, 500);
+  await knex.raw('analyze');
+}
+
+/** Runs `read` and returns the plan of each SQL statement it sent, one line per plan node. */
+async function plansOf(
+  knex: Knex,
+  read: () => Promise<unknown>,
+): Promise<string[]> {
+  const sent: Array<{ sql: string; bindings: readonly unknown[] }> = [];
+  const listener = (query: { sql: string; bindings?: unknown[] }) =>
+    sent.push({ sql: query.sql, bindings: query.bindings ?? [] });
+  knex.on('query', listener);
+  try {
+    await read();
+  } finally {
+    knex.off('query', listener);
+  }
+  const postgres = knex.client.config.client === 'pg';
+  const plans: string[] = [];
+  for (const { sql, bindings } of sent) {
+    if (postgres) {
+      const result = await knex.raw(
+        `explain ${sql.replace(/\$\d+/g, '?')}`,
+        bindings as Knex.RawBinding[],
+      );
+      plans.push(
+        result.rows
+          .map((row: Record<string, string>) => row['QUERY PLAN'])
+          .join('\n'),
+      );
+    } else {
+      const rows = await knex.raw(
+        `explain query plan ${sql}`,
+        bindings as Knex.RawBinding[],
+      );
+      plans.push(rows.map((row: { detail: string }) => row.detail).join('\n'));
+    }
+  }
+  return plans;
+}
+
+/** A plan that sorts (a temporary B-tree on SQLite, a Sort node on PostgreSQL). */
+const SORTS = /TEMP B-TREE|Sort/;
+/** A plan sorts nothing, or only the rows an index lookup found (never a whole table). */
+const sortsOnlyLookedUpRows = (plan: string) =>
+  !SORTS.test(plan) || /Index Cond/.test(plan);
+/** A plan that reads a whole table. */
+const FULL_SCAN = /Seq Scan|SCAN (stores|store_events)\b(?! USING)/;
+
+describe.each(databases.eachSupportedId())(
+  'StoreRepository with 10,000 stores on %s',
+  databaseId => {
+    let knex: Knex;
+    let repository: StoreRepository;
+
+    beforeAll(async () => {
+      knex = await databases.init(databaseId);
+      await migrateDatabase(knex);
+      await seed(knex);
+      repository = new StoreRepository(knex);
+    }, 60_000);
+
+    // SQLite always walks the index that starts with the filter's column. PostgreSQL chooses by
+    // cost: a common status walks the list index and skips the rest; one owner's few stores are
+    // looked up by the owner index and those few sorted. Neither reads or sorts every store.
+    it.each([
+      ['every store', {}],
+      ['one status', { status: 'Ready' as const }],
+      ['one status that is rare', { status: 'Failed' as const }],
+      ['one owner', { owner: 'group:default/team-3' }],
+    ])('reads a page of %s through an index', async (_, filter) => {
+      const [plan] = await plansOf(knex, () =>
+        repository.listStores({ ...filter, offset: 0, limit: 50 }),
+      );
+      expect(plan).toMatch(/stores_(status_|owner_)?list_idx/);
+      expect(plan).not.toMatch(FULL_SCAN);
+      expect(sortsOnlyLookedUpRows(plan)).toBe(true);
+    });
+
+    // PostgreSQL may sort the few rows of the one store it found through the index.
+    it('reads a store’s events through the index, never the whole table', async () => {
+      const [plan] = await plansOf(knex, () =>
+        repository.listEvents('s00007', 50),
+      );
+      expect(plan).toContain('store_events_store_idx');
+      expect(plan).not.toMatch(FULL_SCAN);
+    });
+
+    it('pages in the documented order: newest first, then by id', async () => {
+      const first = await repository.listStores({ offset: 0, limit: 4 });
+      expect(first.items.map(s => s.id)).toEqual([
+        's09999',
+        's09996',
+        's09997',
+        's09998',
+      ]);
+    });
+
+    it('counts at most a bounded number of stores past the offset', async () => {
+      const first = await repository.listStores({ offset: 0, limit: 50 });
+      expect(first).toMatchObject({
+        totalCount: COUNTED_PAST_OFFSET,
+        totalCountCapped: true,
+      });
+      const middle = await repository.listStores({ offset: 5_000, limit: 50 });
+      expect(middle).toMatchObject({
+        totalCount: 5_000 + COUNTED_PAST_OFFSET,
+        totalCountCapped: true,
+      });
+      const nearEnd = await repository.listStores({
+        offset: 9_500,
+        limit: 200,
+      });
+      expect(nearEnd).toMatchObject({
+        totalCount: STORES,
+        totalCountCapped: false,
+      });
+      const last = await repository.listStores({ offset: 9_990, limit: 50 });
+      expect(last.items).toHaveLength(10);
+      expect(last).toMatchObject({
+        totalCount: STORES,
+        totalCountCapped: false,
+      });
+      const past = await repository.listStores({ offset: 20_000, limit: 50 });
+      expect(past).toMatchObject({
+        items: [],
+        totalCount: STORES,
+        totalCountCapped: false,
+      });
+      const failed = await repository.listStores({
+        status: 'Failed',
+        offset: 0,
+        limit: 50,
+      });
+      expect(failed).toMatchObject({
+        totalCount: 100,
+        totalCountCapped: false,
+      });
+    });
+  },
+);
