@@ -445,6 +445,7 @@ describe.each(databases.eachSupportedId())(
       expect(first.body).toEqual({
         items: [],
         totalCount: 0,
+        totalCountCapped: false,
         offset: 0,
         limit: 50,
       });
