@@ -110,6 +110,10 @@ function renderApp(path: string) {
 }
 
 describe('@storeplane/plugin-stores/alpha in a new-frontend-system app', () => {
+  // Each test renders a whole new-frontend-system app; beside the real-cluster suites on 2 cores
+  // one render has taken more than Jest's default 5 s.
+  jest.setTimeout(20_000);
+
   it('adds the Stores page at /stores and its sidebar item', async () => {
     renderApp('/stores');
 
