@@ -10,6 +10,10 @@ import {
 // titles.
 export type {
   CreateStoreRequest,
+  ErrorError,
+  ErrorRequest,
+  ErrorResponse,
+  ModelError,
   Store,
   StoreCredentials,
   StoreEngineInfo,
