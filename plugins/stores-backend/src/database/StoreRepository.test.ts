@@ -2,42 +2,14 @@ import { resolvePackagePath } from '@backstage/backend-plugin-api';
 import { rollbackDatabase, migrateDatabase } from './migrateDatabase';
 import { StoreRecord, StoreRepository } from './StoreRepository';
 import { storeTestDatabases } from '../__testUtils__/databases';
+import { storeRecord as testStoreRecord } from '../__testUtils__/storeRecord';
 
 const databases = storeTestDatabases();
 
-function storeRecord(
-  id: string,
-  overrides: Partial<StoreRecord> = {},
-): StoreRecord {
-  const now = 1_700_000_000_000;
-  return {
-    id,
-    name: id,
-    description: null,
-    owner: 'group:default/team-a',
-    createdBy: 'user:default/ann',
-    engine: 'woocommerce',
-    plan: 'small',
-    desiredState: 'present',
-    status: 'Provisioning',
-    step: 'guardrails',
-    namespace: `store-${id}`,
-    storefrontUrl: null,
-    adminUrl: null,
-    generation: 1,
-    attempts: 0,
-    nextAttemptAt: now,
-    stepStartedAt: now,
-    lastError: null,
-    leaseHolder: null,
-    leaseExpiresAt: null,
-    createdAt: now,
-    updatedAt: now,
-    readyAt: null,
-    reachedClusterAt: null,
-    ...overrides,
-  };
-}
+/** When the stores of these tests were asked for (100 s before NOW). */
+const REQUESTED_AT = 1_700_000_000_000;
+const storeRecord = (id: string, overrides: Partial<StoreRecord> = {}) =>
+  testStoreRecord(id, overrides, REQUESTED_AT);
 
 const NOW = 1_700_000_100_000;
 const LEASE = 60_000;

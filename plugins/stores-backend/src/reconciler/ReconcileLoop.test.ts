@@ -1,44 +1,15 @@
 import { mockServices } from '@backstage/backend-test-utils';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { storeTestDatabases } from '../__testUtils__/databases';
+import { storeRecord } from '../__testUtils__/storeRecord';
 import { migrateDatabase } from '../database/migrateDatabase';
-import { StoreRecord, StoreRepository } from '../database/StoreRepository';
+import { StoreRepository } from '../database/StoreRepository';
 import { ReconcileLoop } from './ReconcileLoop';
 import { StoreLease } from './StoreLease';
 
 const databases = storeTestDatabases();
 
 const LEASE_MS = 60_000;
-
-function storeRecord(id: string): StoreRecord {
-  const now = Date.now();
-  return {
-    id,
-    name: id,
-    description: null,
-    owner: 'group:default/team-a',
-    createdBy: 'user:default/ann',
-    engine: 'woocommerce',
-    plan: 'small',
-    desiredState: 'present',
-    status: 'Provisioning',
-    step: 'guardrails',
-    namespace: `store-${id}`,
-    storefrontUrl: null,
-    adminUrl: null,
-    generation: 1,
-    attempts: 0,
-    nextAttemptAt: now,
-    stepStartedAt: now,
-    lastError: null,
-    leaseHolder: null,
-    leaseExpiresAt: null,
-    createdAt: now,
-    updatedAt: now,
-    readyAt: null,
-    reachedClusterAt: null,
-  };
-}
 
 /** What a stub reconciler does with one claim of a store. */
 type Behaviour = (

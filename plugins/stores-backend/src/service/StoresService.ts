@@ -3,7 +3,6 @@ import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
 import {
   createStoreRequestSchema,
   describeIssues,
-  storeNamespace,
   StoreWorkloads,
 } from '@storeplane/plugin-stores-common';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +12,7 @@ import {
   StoreRecord,
   StoreRepository,
 } from '../database/StoreRepository';
+import { newStoreRecord } from '../database/newStoreRecord';
 import { EngineRegistry } from '../engines/EngineRegistry';
 import { KubernetesClient } from '../kubernetes/KubernetesClient';
 import { CREDENTIALS_SECRET } from '../kubernetes/storeResources';
@@ -80,32 +80,18 @@ export class StoresService {
     const request = this.validateCreate(body);
     const now = this.now();
     const id = `${request.name}-${randomSuffix()}`;
-    const store: StoreRecord = {
-      id,
-      name: request.name,
-      description: request.description ?? null,
-      owner: request.owner,
-      createdBy: requester,
-      engine: request.engine,
-      plan: request.plan,
-      desiredState: 'present',
-      status: 'Provisioning',
-      step: 'guardrails',
-      namespace: storeNamespace(id),
-      storefrontUrl: null,
-      adminUrl: null,
-      generation: 1,
-      attempts: 0,
-      nextAttemptAt: now,
-      stepStartedAt: now,
-      lastError: null,
-      leaseHolder: null,
-      leaseExpiresAt: null,
-      createdAt: now,
-      updatedAt: now,
-      readyAt: null,
-      reachedClusterAt: null,
-    };
+    const store = newStoreRecord(
+      {
+        id,
+        name: request.name,
+        description: request.description ?? null,
+        owner: request.owner,
+        createdBy: requester,
+        engine: request.engine,
+        plan: request.plan,
+      },
+      now,
+    );
     await this.options.repository.insertStore(
       store,
       {
