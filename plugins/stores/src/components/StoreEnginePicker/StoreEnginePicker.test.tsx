@@ -1,27 +1,19 @@
-import { useState } from 'react';
 import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { renderInTestApp, TestApiProvider } from '@backstage/test-utils';
 import { storesApiRef } from '../../api/StoresApi';
+import { FieldForm } from '../../__testUtils__/FieldForm';
 import { StoreEnginePicker } from './StoreEnginePicker';
 
 function Form(props: { onValue: (value: string) => void }) {
-  const [value, setValue] = useState<string>();
-  const change = (next: string) => {
-    setValue(next);
-    props.onValue(next);
-  };
   return (
-    <StoreEnginePicker
-      {...({
-        onChange: change,
-        formData: value,
-        required: false,
-        rawErrors: [],
-        schema: { title: 'Engine', description: 'What kind of store' },
-        idSchema: { $id: 'root_engine' },
-        uiSchema: {},
-      } as any)}
+    <FieldForm
+      field={StoreEnginePicker}
+      id="engine"
+      title="Engine"
+      description="What kind of store"
+      required={false}
+      onValue={props.onValue}
     />
   );
 }

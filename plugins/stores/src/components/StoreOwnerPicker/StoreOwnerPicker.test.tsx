@@ -1,8 +1,8 @@
-import { useState } from 'react';
 import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { identityApiRef } from '@backstage/core-plugin-api';
 import { renderInTestApp, TestApiProvider } from '@backstage/test-utils';
+import { FieldForm } from '../../__testUtils__/FieldForm';
 import { StoreOwnerPicker } from './StoreOwnerPicker';
 
 const identityApi = {
@@ -14,22 +14,14 @@ const identityApi = {
 };
 
 function Form(props: { onValue: (value: string) => void }) {
-  const [value, setValue] = useState<string>();
-  const change = (next: string) => {
-    setValue(next);
-    props.onValue(next);
-  };
   return (
-    <StoreOwnerPicker
-      {...({
-        onChange: change,
-        formData: value,
-        required: true,
-        rawErrors: [],
-        schema: { title: 'Owner', description: 'You or one of your teams' },
-        idSchema: { $id: 'root_owner' },
-        uiSchema: {},
-      } as any)}
+    <FieldForm
+      field={StoreOwnerPicker}
+      id="owner"
+      title="Owner"
+      description="You or one of your teams"
+      required
+      onValue={props.onValue}
     />
   );
 }
