@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { migrateDatabase } from '../plugins/stores-backend/src/database/migrateDatabase';
 import { BackendProcess } from './reliability/BackendProcess';
-import { freePort } from './reliability/environment';
+import { benchBackendSection, freePort } from './reliability/environment';
 
 const STORES = Number(process.env.STORES ?? 10_000);
 const DURATION = Number(process.env.DURATION ?? 10);
@@ -162,19 +162,10 @@ async function main() {
   const configFile = path.join(workDir, 'app-config.json');
   BackendProcess.writeConfig(configFile, {
     app: { baseUrl: `http://127.0.0.1:${port}` },
-    backend: {
-      baseUrl: `http://127.0.0.1:${port}`,
-      listen: { port, host: '127.0.0.1' },
-      database,
-      auth: {
-        externalAccess: [
-          {
-            type: 'static',
-            options: { token: SERVICE_TOKEN, subject: SERVICE_SUBJECT },
-          },
-        ],
-      },
-    },
+    backend: benchBackendSection(port, database, {
+      token: SERVICE_TOKEN,
+      subject: SERVICE_SUBJECT,
+    }),
     auth: {
       environment: 'development',
       providers: {

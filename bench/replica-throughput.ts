@@ -20,9 +20,10 @@ import {
 } from './reliability/BackendProcess';
 import {
   BENCH_SUBJECT,
-  BENCH_TOKEN,
+  benchBackendSection,
   createStoreViaApi,
   freePort,
+  UNREACHED_LIMITS,
 } from './reliability/environment';
 import { startFakeKubernetes } from './throughput/fakeKubernetesProcess';
 
@@ -54,19 +55,11 @@ async function main() {
       const port = await freePort();
       const configFile = path.join(workDir, `replica-${i}.json`);
       BackendProcess.writeConfig(configFile, {
-        backend: {
-          baseUrl: `http://127.0.0.1:${port}`,
-          listen: { port, host: '127.0.0.1' },
-          database: { client: 'pg', connection: server, prefix },
-          auth: {
-            externalAccess: [
-              {
-                type: 'static',
-                options: { token: BENCH_TOKEN, subject: BENCH_SUBJECT },
-              },
-            ],
-          },
-        },
+        backend: benchBackendSection(port, {
+          client: 'pg',
+          connection: server,
+          prefix,
+        }),
         permission: { enabled: false },
         storeplane: {
           kubernetes: {
@@ -88,11 +81,7 @@ async function main() {
           },
           orphanSweep: { enabled: false },
           permissions: { allowedServices: [BENCH_SUBJECT] },
-          limits: {
-            maxActiveStoresPerUser: 100000,
-            maxActiveStoresPerOwner: 100000,
-            createRate: { count: 100000, window: { hours: 1 } },
-          },
+          limits: UNREACHED_LIMITS,
           plans: {
             small: {
               cpu: '250m',

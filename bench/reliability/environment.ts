@@ -124,6 +124,30 @@ export async function startEnvironment(): Promise<BenchEnvironment> {
   };
 }
 
+/** The `backend` section of a bench backend: loopback, its database, a static service token. */
+export function benchBackendSection(
+  port: number,
+  database: Record<string, unknown>,
+  access: { token: string; subject: string } = {
+    token: BENCH_TOKEN,
+    subject: BENCH_SUBJECT,
+  },
+) {
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    listen: { port, host: '127.0.0.1' },
+    database,
+    auth: { externalAccess: [{ type: 'static', options: access }] },
+  };
+}
+
+/** Store limits a bench never reaches. */
+export const UNREACHED_LIMITS = {
+  maxActiveStoresPerUser: 100000,
+  maxActiveStoresPerOwner: 100000,
+  createRate: { count: 100000, window: { hours: 1 } },
+};
+
 /** app-config of one bench backend: the stores plugin on PostgreSQL, talking to `kubeUrl`. */
 export function backendConfig(
   env: BenchEnvironment,
@@ -137,23 +161,11 @@ export function backendConfig(
 ) {
   const viaProxy = options.kubeUrl.startsWith('http:');
   return {
-    backend: {
-      baseUrl: `http://127.0.0.1:${options.port}`,
-      listen: { port: options.port, host: '127.0.0.1' },
-      database: {
-        client: 'pg',
-        connection: env.postgres,
-        prefix: options.databasePrefix,
-      },
-      auth: {
-        externalAccess: [
-          {
-            type: 'static',
-            options: { token: BENCH_TOKEN, subject: BENCH_SUBJECT },
-          },
-        ],
-      },
-    },
+    backend: benchBackendSection(options.port, {
+      client: 'pg',
+      connection: env.postgres,
+      prefix: options.databasePrefix,
+    }),
     permission: { enabled: false },
     storeplane: {
       kubernetes: {
@@ -195,11 +207,7 @@ export function backendConfig(
       orphanSweep: { enabled: false },
       // The bench drives the API with a static external access token (a service principal).
       permissions: { allowedServices: [BENCH_SUBJECT] },
-      limits: {
-        maxActiveStoresPerUser: 100000,
-        maxActiveStoresPerOwner: 100000,
-        createRate: { count: 100000, window: { hours: 1 } },
-      },
+      limits: UNREACHED_LIMITS,
       plans: {
         small: { cpu: '250m', memory: '256Mi', storage: '2Gi', replicas: 1 },
       },
