@@ -13,6 +13,7 @@ import {
   StoreChangeListener,
   StoreReconciler,
 } from './reconciler/StoreReconciler';
+import { StoreWatches } from './reconciler/StoreWatches';
 import { StoresService } from './service/StoresService';
 
 export interface StoresRuntimeOptions {
@@ -40,6 +41,8 @@ export interface StoresRuntime {
   engines: EngineRegistry;
   reconciler: StoreReconciler;
   loop: ReconcileLoop;
+  /** Undefined when `storeplane.reconciler.watch.enabled` is false. Started by the caller. */
+  watches?: StoreWatches;
   service: StoresService;
 }
 
@@ -59,6 +62,23 @@ export function createStoresRuntime(
   engines.add(createWooCommerceEngine({ chartPath: config.helm.chartPath }));
   options.addedEngines?.forEach(engine => engines.add(engine));
 
+  let loop: ReconcileLoop | undefined = undefined;
+  const watches = config.reconciler.watch.enabled
+    ? new StoreWatches({
+        kubernetes,
+        logger,
+        resyncMs: config.reconciler.watch.resyncMs,
+        onStoreChanged: (storeId, steps) =>
+          loop
+            ?.storeChanged(storeId, steps)
+            .catch(error =>
+              logger.warn(
+                `Could not mark store ${storeId} due after a change in the cluster: ${error}; its next look finds it`,
+              ),
+            ),
+      })
+    : undefined;
+
   const reconciler = new StoreReconciler({
     repository,
     engines,
@@ -69,8 +89,9 @@ export function createStoresRuntime(
     bundledChart: bundledChartsOf(engines),
     onChange,
     onActivity: options.onActivity,
+    waitRequeue: watches,
   });
-  const loop = new ReconcileLoop({
+  loop = new ReconcileLoop({
     repository,
     reconciler,
     logger,
@@ -87,9 +108,9 @@ export function createStoresRuntime(
     config,
     kubernetes,
     onChange,
-    wakeReconciler: () => loop.wake(),
+    wakeReconciler: () => loop!.wake(),
   });
-  return { repository, engines, reconciler, loop, service };
+  return { repository, engines, reconciler, loop, watches, service };
 }
 
 /** Each engine's chart, packed once on first use (and again after a failed attempt). */

@@ -9,6 +9,7 @@ import { readStoresConfig, StoresConfig } from '../config/readStoresConfig';
 import { migrateDatabase } from '../database/migrateDatabase';
 import { StoreRecord, StoreRepository } from '../database/StoreRepository';
 import { createStoresRuntime } from '../createStoresRuntime';
+import { StoreWatches } from '../reconciler/StoreWatches';
 import { KubernetesClient } from '../kubernetes/KubernetesClient';
 import { StoresMetrics } from '../metrics';
 import { ReconcileLoop } from '../reconciler/ReconcileLoop';
@@ -45,6 +46,8 @@ export interface Harness {
   service: StoresService;
   reconciler: StoreReconciler;
   loop: ReconcileLoop;
+  /** The runtime's watches (not started; `start()` them to test the watch-driven path). */
+  watches?: StoreWatches;
   changes: Array<{ storeId: string; status: string }>;
   /** Stores that got a new event from the reconciler, in order. */
   activity: string[];
@@ -103,18 +106,19 @@ export async function createHarness(
     (() => fakeKubernetesClient(undefined, config.kubernetes.requestTimeoutMs));
   const onChange = (storeId: string, status: string) =>
     void changes.push({ storeId, status });
-  const { repository, reconciler, loop, service } = createStoresRuntime({
-    knex,
-    config,
-    logger,
-    kubernetes,
-    metrics: () => metrics,
-    onChange,
-    onActivity: storeId => void activity.push(storeId),
-    clockShiftMs: () => clock.shiftMs,
-    concurrency: 2,
-    replicaId: options.replicaId,
-  });
+  const { repository, reconciler, loop, watches, service } =
+    createStoresRuntime({
+      knex,
+      config,
+      logger,
+      kubernetes,
+      metrics: () => metrics,
+      onChange,
+      onActivity: storeId => void activity.push(storeId),
+      clockShiftMs: () => clock.shiftMs,
+      concurrency: 2,
+      replicaId: options.replicaId,
+    });
   return {
     clock,
     config,
@@ -122,6 +126,7 @@ export async function createHarness(
     service,
     reconciler,
     loop,
+    watches,
     changes,
     activity,
     logs,

@@ -227,6 +227,46 @@ describe.each(databases.eachSupportedId())(
       expect(await repository.findDueStores(10)).toEqual([due]);
     });
 
+    it('marks a waiting store due now when a watch saw a change, idempotently and never a Failed one', async () => {
+      const { repository } = await setup();
+      await repository.insertStore(storeRecord('waits'), REQUESTED, LIMITS);
+      await repository.insertStore(storeRecord('failed'), REQUESTED, LIMITS);
+      for (const id of ['waits', 'failed']) {
+        const [due] = (await repository.findDueStores(10)).filter(
+          d => d.id === id,
+        );
+        await repository.claimStore(due, `w/${id}`, LEASE);
+        await repository.updateClaimedStore(id, `w/${id}`, 1, {
+          nextAttemptInMs: 60_000,
+          ...(id === 'failed' ? { status: 'Failed' as const } : {}),
+        });
+      }
+      // At another step than the change is for: nothing to look at.
+      expect(await repository.markStoreDue('waits', ['workloads', null])).toBe(
+        false,
+      );
+      // Held: the claim's lease is kept, so no other worker can take the store meanwhile.
+      expect(await repository.markStoreDue('waits', ['guardrails'])).toBe(true);
+      expect(await repository.findDueStores(10)).toEqual([]);
+      await repository.releaseStore('waits', 'w/waits');
+      await repository.releaseStore('failed', 'w/failed');
+      expect(await repository.findDueStores(10)).toEqual([
+        { id: 'waits', generation: 1 },
+      ]);
+      // Already due: a second replica's mark changes nothing.
+      expect(await repository.markStoreDue('waits', ['guardrails'])).toBe(
+        false,
+      );
+      expect(await repository.markStoreDue('failed', ['guardrails'])).toBe(
+        false,
+      );
+      expect(
+        await repository.markStoreDue('no-such-store', ['guardrails']),
+      ).toBe(false);
+      const { nextDueAt, now } = await repository.nextDueTime();
+      expect(nextDueAt).toBeLessThanOrEqual(now);
+    });
+
     it('moves a store whose namespace vanished, unless someone holds or changed it', async () => {
       const { repository } = await setup();
       await repository.insertStore(

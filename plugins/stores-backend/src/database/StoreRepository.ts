@@ -483,6 +483,32 @@ export class StoreRepository {
     };
   }
 
+  /**
+   * Something a store waits for changed in the cluster (a watch saw it): the store is due now,
+   * for whichever replica claims it first, if it is at one of `steps` (null: a Ready or Degraded
+   * store's checks), so a change that only another step cares about costs no claim. Only a
+   * store whose next look is later is touched, so repeating it (every replica watches) changes
+   * nothing; Failed stores are left alone. A store held by a claim keeps its lease: the claim's
+   * own next look wins, and the replica holding it marks it again once released
+   * (ReconcileLoop.storeChanged). False when nothing changed.
+   */
+  async markStoreDue(
+    id: string,
+    steps: ReadonlyArray<StoreStep | null>,
+  ): Promise<boolean> {
+    const named = steps.filter((step): step is StoreStep => step !== null);
+    const updated = await this.db('stores')
+      .where({ id })
+      .whereIn('status', RECONCILED_STATUSES)
+      .andWhere(q => {
+        q.whereIn('step', named);
+        if (steps.includes(null)) q.orWhereNull('step');
+      })
+      .andWhere('next_attempt_at', '>', this.clock())
+      .update({ next_attempt_at: this.clock() });
+    return updated === 1;
+  }
+
   private whereDue(query: Knex.QueryBuilder): Knex.QueryBuilder {
     return this.whereLeaseFree(
       query

@@ -15,6 +15,7 @@ import { EngineRegistry } from '../engines/EngineRegistry';
 import { KubernetesClient } from '../kubernetes/KubernetesClient';
 import { StoresMetrics } from '../metrics';
 import { classifyFault, StoreFault } from './faults';
+import { POLL_ONLY, WaitRequeue } from './StoreWatches';
 import { decideAfterFault } from './retryPolicy';
 import { LeaseLostError, StoreLease } from './StoreLease';
 import {
@@ -45,6 +46,8 @@ export interface StoreReconcilerOptions {
   onChange: StoreChangeListener;
   /** A store got a new event (with or without a change of status or step). */
   onActivity?: (storeId: string) => void;
+  /** How soon waiting steps look again; polling only unless watches are running. */
+  waitRequeue?: WaitRequeue;
   random?: () => number;
 }
 
@@ -498,6 +501,8 @@ export class StoreReconciler {
       bundledChart: () => this.options.bundledChart(engine.name),
       stepElapsedMs: lease.databaseNow() - store.stepStartedAt,
       record: event => this.addEvent(store.id, event),
+      requeueMs: (on, pollMs) =>
+        (this.options.waitRequeue ?? POLL_ONLY).requeueMs(on, pollMs),
     };
   }
 }

@@ -6,6 +6,8 @@
 import { mockServices } from '@backstage/backend-test-utils';
 import { KubernetesObject } from '@kubernetes/client-node';
 import { OrphanSweep } from './OrphanSweep';
+import { StoreWatches, WaitedOn } from './StoreWatches';
+import { waitFor } from '@internal/stores-test-utils';
 import { Harness } from '../__testUtils__/harness';
 import { readRbacRules, setSimHelmFaults } from '../__testUtils__/realCluster';
 import {
@@ -55,6 +57,17 @@ describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
     ]);
     const usedOnlyToClearAnInterruptedHelm = new Set(['secrets:delete']);
     const usedOnlyByTheOrphanSweep = new Set(['namespaces:list']);
+    // The reconciler's watches (namespaces:list serves both them and the orphan sweep).
+    const usedByTheWatches = new Set([
+      'namespaces:list',
+      'namespaces:watch',
+      'jobs:list',
+      'jobs:watch',
+      'deployments:list',
+      'deployments:watch',
+      'statefulsets:list',
+      'statefulsets:watch',
+    ]);
     const usedOnlyByTheWorkloadsRoute = new Set([
       'persistentvolumeclaims:list',
     ]);
@@ -71,6 +84,7 @@ describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
       ...usedOnlyByHelmUninstall,
       ...usedOnlyToClearAnInterruptedHelm,
       ...usedOnlyByTheOrphanSweep,
+      ...usedByTheWatches,
     ]);
 
     function roleWithout(grant: Grant): KubernetesObject {
@@ -100,6 +114,7 @@ describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
     async function withGrantRemoved<T>(
       grant: Grant,
       fn: () => Promise<T>,
+      also: Grant[] = [],
     ): Promise<T> {
       const name =
         grant.role === 'controller'
@@ -108,7 +123,21 @@ describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
       const original = suite.rbac.objects.find(
         o => o.kind === 'ClusterRole' && o.metadata!.name === name,
       )!;
-      await suite.admin.apply(roleWithout(grant));
+      let reduced = roleWithout(grant) as any;
+      for (const more of also) {
+        const rules = reduced.rules
+          .map((rule: any) => ({
+            ...rule,
+            verbs:
+              rule.resources[0] === more.resource &&
+              rule.apiGroups[0] === more.apiGroup
+                ? rule.verbs.filter((v: string) => v !== more.verb)
+                : rule.verbs,
+          }))
+          .filter((rule: any) => rule.verbs.length > 0);
+        reduced = { ...reduced, rules };
+      }
+      await suite.admin.apply(reduced);
       await new Promise(resolve => setTimeout(resolve, 1000));
       try {
         return await fn();
@@ -284,6 +313,127 @@ describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
           );
         },
       );
+    });
+
+    describe('the watches', () => {
+      const watchGrants = exercised.filter(g => usedByTheWatches.has(key(g)));
+      const waitedOn: Record<string, WaitedOn> = {
+        namespaces: 'namespaces',
+        jobs: 'jobs',
+        deployments: 'workloads',
+        statefulsets: 'workloads',
+      };
+      const startWatches = (h: Harness) => {
+        const watches = h.watches!;
+        watches.start();
+        return watches;
+      };
+      const allHeld = (watches: StoreWatches) =>
+        Object.values(watches.held()).every(Boolean) || undefined;
+
+      it('cover every list and watch the chart grants', () => {
+        expect(watchGrants.map(key).sort()).toEqual(
+          [...usedByTheWatches].sort(),
+        );
+      });
+
+      it.each(watchGrants.map(label))(
+        'without %s that watch is refused, says so, and its waiting stores poll',
+        async (_, grant) => {
+          const h = await suite.harness();
+          await withGrantRemoved(grant, async () => {
+            const watches = startWatches(h);
+            try {
+              await waitFor('the other watches and the refusal', async () => {
+                const held = watches.held();
+                const othersHeld = Object.entries(held).every(
+                  ([resource, isHeld]) =>
+                    isHeld === (resource !== grant.resource),
+                );
+                const refusal = h.logs.find(line =>
+                  line.startsWith(
+                    `Cannot watch ${grant.resource}: the API server refused it (403)`,
+                  ),
+                );
+                return othersHeld && refusal ? true : undefined;
+              });
+              expect(watches.requeueMs(waitedOn[grant.resource], 3000)).toBe(
+                3000,
+              );
+            } finally {
+              watches.stop();
+            }
+          });
+        },
+      );
+
+      it('without any of them a store is polled to Ready; with them its watches wake it', async () => {
+        const [first, ...rest] = watchGrants;
+        const polled = await suite.harness();
+        await withGrantRemoved(
+          first,
+          async () => {
+            const watches = startWatches(polled);
+            try {
+              await waitFor('every watch refused', async () =>
+                Object.keys(watches.held()).every(resource =>
+                  polled.logs.some(line =>
+                    line.startsWith(`Cannot watch ${resource}:`),
+                  ),
+                )
+                  ? true
+                  : undefined,
+              );
+              const created = await polled.service.createStore(
+                { name: 'rbac-watch-off', owner: OWNER, plan: 'small' },
+                USER,
+              );
+              expect(
+                await polled.runUntil(
+                  created.id,
+                  s => s?.status === 'Ready' || s?.status === 'Failed',
+                  60,
+                ),
+              ).toMatchObject({ status: 'Ready' });
+            } finally {
+              watches.stop();
+            }
+          },
+          rest,
+        );
+
+        // A resync far beyond the passes: only the watches can bring the store on in time.
+        const watched = await suite.harness({
+          reconciler: {
+            maxAttempts: 10,
+            initialBackoff: { milliseconds: 500 },
+            maxBackoff: { seconds: 2 },
+            stepTimeout: { minutes: 5 },
+            watch: { resync: { minutes: 10 } },
+          },
+        });
+        const watches = startWatches(watched);
+        try {
+          await waitFor('every watch held', async () => allHeld(watches));
+          const created = await watched.service.createStore(
+            { name: 'rbac-watch-on', owner: OWNER, plan: 'small' },
+            USER,
+          );
+          const ready = await watched.runUntil(
+            created.id,
+            s => s?.status === 'Ready' || s?.status === 'Failed',
+            60,
+          );
+          expect(ready).toMatchObject({ status: 'Ready' });
+          expect(
+            watched.logs.filter(line =>
+              line.startsWith(`Store ${created.id}: waiting for`),
+            ).length,
+          ).toBeGreaterThan(0);
+        } finally {
+          watches.stop();
+        }
+      });
     });
 
     it.each(

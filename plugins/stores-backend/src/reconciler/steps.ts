@@ -20,6 +20,7 @@ import {
 } from '../kubernetes/storeResources';
 import { NewStoreEvent, StoreRecord } from '../database/StoreRepository';
 import { classifyFault, StoreFault } from './faults';
+import type { WaitedOn } from './StoreWatches';
 import {
   clearInterruptedRelease,
   discardHelmJob,
@@ -39,6 +40,8 @@ export interface StepContext {
   stepElapsedMs: number;
   /** Records an event at once (for what a step did on its way). */
   record(event: NewStoreEvent): Promise<void>;
+  /** How soon to look again while waiting on `on`: rarely when a watch will say, else `pollMs`. */
+  requeueMs(on: WaitedOn, pollMs: number): number;
 }
 
 /** What a step did: moved the store on, or is waiting on the cluster and wants another look. */
@@ -198,7 +201,7 @@ export async function runHelmInstall(ctx: StepContext): Promise<StepOutcome> {
     case 'waitingForOthers':
       return wait(`${run.others.join(', ')} to be deleted before Helm runs`);
     case 'running':
-      return wait(`Helm install Job ${run.name}`);
+      return wait(`Helm install Job ${run.name}`, ctx.requeueMs('jobs', 3000));
     case 'succeeded':
       return advance(
         'workloads',
@@ -211,7 +214,7 @@ export async function runHelmInstall(ctx: StepContext): Promise<StepOutcome> {
   }
 }
 
-interface Workload extends KubernetesObject {
+export interface Workload extends KubernetesObject {
   spec?: { replicas?: number };
   status?: {
     availableReplicas?: number;
@@ -243,17 +246,18 @@ export async function workloadAvailability(
   const name = (w: Workload) => `${w.kind}/${w.metadata?.name}`;
   return {
     workloads: workloads.map(name),
-    unavailable: workloads
-      .filter(w => {
-        const wanted = w.spec?.replicas ?? 1;
-        const available =
-          w.kind === 'StatefulSet'
-            ? w.status?.readyReplicas
-            : w.status?.availableReplicas;
-        return (available ?? 0) < wanted;
-      })
-      .map(name),
+    unavailable: workloads.filter(w => !isWorkloadAvailable(w)).map(name),
   };
+}
+
+/** All wanted replicas of a Deployment (available) or StatefulSet (ready) are there. */
+export function isWorkloadAvailable(workload: Workload): boolean {
+  const wanted = workload.spec?.replicas ?? 1;
+  const available =
+    workload.kind === 'StatefulSet'
+      ? workload.status?.readyReplicas
+      : workload.status?.availableReplicas;
+  return (available ?? 0) >= wanted;
 }
 
 /** Step 4: every Deployment and StatefulSet of the release has all replicas available. */
@@ -272,7 +276,7 @@ export async function checkWorkloadsAvailable(
   if (unavailable.length > 0) {
     return wait(
       `workloads ${unavailable.join(', ')} to become available`,
-      3000,
+      ctx.requeueMs('workloads', 3000),
     );
   }
   return advance(
@@ -402,7 +406,10 @@ export async function runHelmUninstall(ctx: StepContext): Promise<StepOutcome> {
       case 'waitingForOthers':
         return wait(`${run.others.join(', ')} to be deleted before Helm runs`);
       case 'running':
-        return wait(`Helm uninstall Job ${run.name}`);
+        return wait(
+          `Helm uninstall Job ${run.name}`,
+          ctx.requeueMs('jobs', 3000),
+        );
       case 'succeeded':
         return advance(
           'namespaceDeletion',
@@ -472,7 +479,10 @@ export async function deleteStoreNamespace(
     await kube.delete('v1', 'Namespace', undefined, store.namespace);
   }
   if (ctx.stepElapsedMs <= config.reconciler.stepTimeoutMs) {
-    return wait(`namespace ${store.namespace} to be finalized`, 2000);
+    return wait(
+      `namespace ${store.namespace} to be finalized`,
+      ctx.requeueMs('namespaces', 2000),
+    );
   }
   const holding = (namespace.status?.conditions ?? [])
     .filter(c => c.status === 'True' && c.message)
