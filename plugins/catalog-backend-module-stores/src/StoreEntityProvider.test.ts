@@ -22,6 +22,18 @@ describe('StoreEntityProvider', () => {
 
   let stores: Store[];
   let authorizations: string[];
+
+  function pageOfTwo(request: Request) {
+    const cursor = new URL(request.url).searchParams.get('cursor');
+    const start = cursor === null ? 0 : Number(cursor);
+    return {
+      items: stores.slice(start, start + 2),
+      totalCount: stores.length - start,
+      offset: 0,
+      limit: 2,
+      nextCursor: start + 2 < stores.length ? String(start + 2) : null,
+    };
+  }
   let provider: StoreEntityProvider;
   let connection: jest.Mocked<EntityProviderConnection>;
   let scheduler: ReturnType<typeof mockServices.scheduler.mock>;
@@ -44,16 +56,11 @@ describe('StoreEntityProvider', () => {
     ];
     authorizations = [];
     server.use(
-      // Pages of two whatever the client asks for, to prove the provider pages through.
+      // Pages of two whatever the client asks for, to prove the provider pages through by
+      // cursor (here the next index: opaque to the client, as the backend's is).
       http.get(`${BASE_URL}/stores`, ({ request }) => {
         authorizations.push(request.headers.get('authorization')!);
-        const offset = Number(new URL(request.url).searchParams.get('offset'));
-        return HttpResponse.json({
-          items: stores.slice(offset, offset + 2),
-          totalCount: stores.length,
-          offset,
-          limit: 2,
-        });
+        return HttpResponse.json(pageOfTwo(request));
       }),
       http.get(`${BASE_URL}/stores/:id`, ({ request, params }) => {
         authorizations.push(request.headers.get('authorization')!);
@@ -154,19 +161,26 @@ describe('StoreEntityProvider', () => {
 
   it('removes nothing when a later page of the list fails', async () => {
     server.use(
-      http.get(`${BASE_URL}/stores`, ({ request }) => {
-        const offset = Number(new URL(request.url).searchParams.get('offset'));
-        return offset === 0
-          ? HttpResponse.json({
-              items: stores.slice(0, 2),
-              totalCount: stores.length,
-              offset,
-              limit: 2,
-            })
-          : HttpResponse.error();
-      }),
+      http.get(`${BASE_URL}/stores`, ({ request }) =>
+        new URL(request.url).searchParams.has('cursor')
+          ? HttpResponse.error()
+          : HttpResponse.json(pageOfTwo(request)),
+      ),
     );
     await expect(provider.syncAllStores()).rejects.toThrow();
+    expect(connection.applyMutation).not.toHaveBeenCalled();
+  });
+
+  it('removes nothing when the stores API is too old to page by cursor', async () => {
+    server.use(
+      http.get(`${BASE_URL}/stores`, ({ request }) => {
+        const { nextCursor: _, ...withoutCursor } = pageOfTwo(request);
+        return HttpResponse.json(withoutCursor);
+      }),
+    );
+    await expect(provider.syncAllStores()).rejects.toThrow(
+      /without nextCursor/,
+    );
     expect(connection.applyMutation).not.toHaveBeenCalled();
   });
 

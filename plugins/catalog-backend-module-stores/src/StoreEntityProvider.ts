@@ -130,13 +130,21 @@ export class StoreEntityProvider implements EntityProvider {
     const connection = this.requireConnection();
     const token = await this.serviceToken();
     const stores: Store[] = [];
+    // By cursor, so a store created or deleted while the sync pages neither shifts another
+    // store out of the pages nor into two of them.
+    let cursor: string | undefined;
     for (;;) {
       const page = await this.client.listStores(
-        { offset: stores.length, limit: PAGE_SIZE },
+        { limit: PAGE_SIZE, cursor },
         { token },
       );
       stores.push(...page.items);
-      if (page.items.length === 0 || stores.length >= page.totalCount) break;
+      if (page.nextCursor === null) break;
+      if (page.nextCursor === undefined)
+        throw new Error(
+          'The stores API answered without nextCursor; upgrade the stores backend plugin',
+        );
+      cursor = page.nextCursor;
     }
     await connection.applyMutation({
       type: 'full',

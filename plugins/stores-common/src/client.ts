@@ -46,6 +46,18 @@ export type { ListStores } from './schema/openapi/generated';
 export type ListStoresOptions = ListStores['query'];
 
 /**
+ * Page of `GET /stores/:id/events`: the `nextCursor` of the previous page and a page size.
+ *
+ * @public
+ */
+export interface StoreEventsPageOptions {
+  /** The `nextCursor` of the previous page. */
+  cursor?: string;
+  /** Events per page, 1 to 500 (default 500). */
+  limit?: number;
+}
+
+/**
  * Typed client of the `stores` REST API, usable from the frontend and from other backend
  * plugins. The requests are the generated client's (from openapi.yaml); this class turns an
  * error status into a ResponseError and returns the parsed body.
@@ -87,12 +99,17 @@ export class StoresClient {
     );
   }
 
+  /** The store's newest events; pass `page.cursor` (a previous `nextCursor`) for older ones. */
   getStoreEvents(
     id: string,
     options?: StoresRequestOptions,
+    page: StoreEventsPageOptions = {},
   ): Promise<StoreEventList> {
     return this.call(options, api =>
-      api.getStoreEvents({ path: { id } }, { token: options?.token }),
+      api.getStoreEvents(
+        { path: { id }, query: page },
+        { token: options?.token },
+      ),
     );
   }
 

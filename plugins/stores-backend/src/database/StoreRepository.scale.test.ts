@@ -119,6 +119,50 @@ describe.each(databases.eachSupportedId())(
       expect(sortsOnlyLookedUpRows(plan)).toBe(true);
     });
 
+    // A cursor deep in the list (store 5,000 of 10,000) starts the walk there, not at the top.
+    it.each([
+      ['every store', {}],
+      ['one status', { status: 'Ready' as const }],
+      ['one owner', { owner: 'group:default/team-3' }],
+    ])(
+      'reads a page of %s after a cursor through an index',
+      async (_, filter) => {
+        const after = { createdAt: START + 1666, id: 's05000' };
+        const [plan] = await plansOf(knex, () =>
+          repository.listStores({ ...filter, after, offset: 0, limit: 50 }),
+        );
+        expect(plan).toMatch(/stores_(status_|owner_)?list_idx/);
+        expect(plan).not.toMatch(FULL_SCAN);
+        expect(sortsOnlyLookedUpRows(plan)).toBe(true);
+        if (databaseId.startsWith('SQLITE'))
+          expect(plan).toMatch(/USING INDEX \S+ \(.*created_at<\?/);
+        else expect(plan).toMatch(/Index Cond: .*created_at <= /);
+      },
+    );
+
+    it('pages by cursor through every store exactly once, in the list order', async () => {
+      const byOffset = await repository.listStores({ offset: 0, limit: 200 });
+      const seen: string[] = [];
+      let after;
+      for (;;) {
+        const page = await repository.listStores({
+          after,
+          offset: 0,
+          limit: 200,
+        });
+        seen.push(...page.items.map(store => store.id));
+        if (!page.next) break;
+        after = page.next;
+      }
+      expect(seen).toHaveLength(STORES);
+      expect(new Set(seen).size).toBe(STORES);
+      expect(seen.slice(0, 200)).toEqual(byOffset.items.map(s => s.id));
+      expect(byOffset.next).toEqual({
+        createdAt: byOffset.items[199].createdAt,
+        id: byOffset.items[199].id,
+      });
+    });
+
     // PostgreSQL may sort the few rows of the one store it found through the index.
     it('reads a store’s events through the index, never the whole table', async () => {
       const [plan] = await plansOf(knex, () =>
@@ -126,6 +170,24 @@ describe.each(databases.eachSupportedId())(
       );
       expect(plan).toContain('store_events_store_idx');
       expect(plan).not.toMatch(FULL_SCAN);
+      const [pagePlan] = await plansOf(knex, () =>
+        repository.listEventPage('s00007', { limit: 5, beforeId: 5_000 }),
+      );
+      expect(pagePlan).toContain('store_events_store_idx');
+      expect(pagePlan).not.toMatch(FULL_SCAN);
+    });
+
+    it('pages a store’s events by id, newest first, each once', async () => {
+      const first = await repository.listEventPage('s00007', { limit: 15 });
+      const second = await repository.listEventPage('s00007', {
+        limit: 15,
+        beforeId: first.nextBeforeId,
+      });
+      const ids = [...first.items, ...second.items].map(e => e.id);
+      expect(ids).toHaveLength(20);
+      expect([...ids].sort((a, b) => b - a)).toEqual(ids);
+      expect(first.nextBeforeId).toBe(first.items[14].id);
+      expect(second.nextBeforeId).toBeUndefined();
     });
 
     it('pages in the documented order: newest first, then by id', async () => {

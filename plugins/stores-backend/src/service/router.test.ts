@@ -448,11 +448,113 @@ describe.each(databases.eachSupportedId())(
         totalCountCapped: false,
         offset: 0,
         limit: 50,
+        nextCursor: null,
       });
       const later = await request(app)
         .get('/api/stores/stores?offset=20&limit=10')
         .set('Authorization', ANN);
       expect(later.body).toMatchObject({ offset: 20, limit: 10 });
+    });
+
+    it('pages the list and a store’s events by cursor', async () => {
+      const app = await start();
+      const ids: string[] = [];
+      for (const name of ['one', 'two', 'three']) {
+        const created = await request(app)
+          .post('/api/stores/stores')
+          .set('Authorization', ANN)
+          .send({ ...valid, name });
+        ids.unshift(created.body.id);
+      }
+      const seen: string[] = [];
+      let query = 'limit=2';
+      for (;;) {
+        const page = await request(app)
+          .get(`/api/stores/stores?${query}`)
+          .set('Authorization', ANN);
+        expect(page.status).toBe(200);
+        seen.push(...page.body.items.map((store: any) => store.id));
+        if (page.body.nextCursor === null) break;
+        expect(page.body.nextCursor).toEqual(expect.any(String));
+        query = `limit=2&cursor=${encodeURIComponent(page.body.nextCursor)}`;
+      }
+      expect(new Set(seen)).toEqual(new Set(ids));
+      expect(seen).toHaveLength(3);
+
+      const events = async (page: string) =>
+        (
+          await request(app)
+            .get(`/api/stores/stores/${ids[0]}/events?${page}`)
+            .set('Authorization', ANN)
+        ).body;
+      const all = await events('');
+      const newest = await events('limit=1');
+      expect(newest.items).toEqual(all.items.slice(0, 1));
+      const older = await events(
+        `limit=500&cursor=${encodeURIComponent(newest.nextCursor)}`,
+      );
+      expect(older.items.map((e: any) => e.id)).toEqual(
+        all.items.slice(1).map((e: any) => e.id),
+      );
+      expect(older.nextCursor).toBeNull();
+      expect(all.nextCursor).toBeNull();
+    });
+
+    it('refuses a cursor that is not one with 400, and an events cursor on the list', async () => {
+      const app = await start();
+      const created = await request(app)
+        .post('/api/stores/stores')
+        .set('Authorization', ANN)
+        .send(valid);
+      const events = await request(app)
+        .get(`/api/stores/stores/${created.body.id}/events?limit=1`)
+        .set('Authorization', ANN);
+      const json = (value: unknown) =>
+        Buffer.from(JSON.stringify(value)).toString('base64url');
+      const hostile = [
+        'not a cursor',
+        '%00%ff',
+        'x'.repeat(301),
+        json('stores'),
+        json({ list: 'stores', createdAt: -1, id: 'a' }),
+        json({ list: 'stores', createdAt: 1e300, id: 'a' }),
+        json({ list: 'stores', createdAt: 1, id: "a' or 1=1 --", extra: 1 }),
+        json({ list: 'stores', createdAt: '1', id: 'a' }),
+        json({ list: 'stores', createdAt: 1, id: 'x'.repeat(101) }),
+        json({ list: 'events', beforeId: 0 }),
+        events.body.nextCursor,
+      ];
+      for (const cursor of hostile) {
+        const res = await request(app)
+          .get(`/api/stores/stores?cursor=${encodeURIComponent(cursor)}`)
+          .set('Authorization', ANN);
+        expect([cursor, res.status]).toEqual([cursor, 400]);
+        expect(res.body.error.name).toMatch(/InputError|BadRequestError/);
+      }
+      for (const cursor of [
+        json({ list: 'stores', createdAt: 1, id: 'a' }),
+        json({ list: 'events', beforeId: 1.5 }),
+      ]) {
+        const res = await request(app)
+          .get(
+            `/api/stores/stores/${
+              created.body.id
+            }/events?cursor=${encodeURIComponent(cursor)}`,
+          )
+          .set('Authorization', ANN);
+        expect(res.status).toBe(400);
+      }
+      const both = await request(app)
+        .get(
+          `/api/stores/stores?offset=5&cursor=${json({
+            list: 'stores',
+            createdAt: 1,
+            id: 'a',
+          })}`,
+        )
+        .set('Authorization', ANN);
+      expect(both.status).toBe(400);
+      expect(both.body.error.message).toMatch(/either cursor or offset/);
     });
 
     it('rejects a bad list query with 400', async () => {

@@ -27,6 +27,12 @@ import { StoresConfig } from '../config/readStoresConfig';
 import { StoreRecord, StoreRepository } from '../database/StoreRepository';
 import { EngineRegistry } from '../engines/EngineRegistry';
 import { TooManyRequestsError } from './errors';
+import {
+  decodeEventListCursor,
+  decodeStoreListCursor,
+  encodeEventListCursor,
+  encodeStoreListCursor,
+} from './pageCursors';
 import { OwnerVerifier } from './OwnerVerifier';
 import { storePermissionRules } from './permissionRules';
 import { StoresService } from './StoresService';
@@ -212,6 +218,13 @@ export async function createRouter(
     const { status } = req.query;
     const offset = req.query.offset!;
     const limit = req.query.limit!;
+    const { cursor } = req.query;
+    if (cursor !== undefined && offset !== 0)
+      throw new InputError(
+        'Pass either cursor or offset, not both: a cursor already says where the page starts',
+      );
+    const after =
+      cursor !== undefined ? decodeStoreListCursor(cursor) : undefined;
     const credentials = await credentialsOf(req);
     const [decision] = await permissions.authorizeConditional(
       [{ permission: storeReadPermission }],
@@ -225,10 +238,11 @@ export async function createRouter(
       );
     }
     const ids = entityRef ? [storeIdFromRef(entityRef)] : undefined;
-    const { items, ...counted } = await repository.listStores({
+    const { items, next, ...counted } = await repository.listStores({
       owner,
       status,
       ids,
+      after,
       offset,
       limit,
       access:
@@ -236,7 +250,13 @@ export async function createRouter(
           ? (transformConditions(decision.conditions) as any)
           : undefined,
     });
-    res.json({ items: items.map(toStoreView), ...counted, offset, limit });
+    res.json({
+      items: items.map(toStoreView),
+      ...counted,
+      offset,
+      limit,
+      nextCursor: next ? encodeStoreListCursor(next) : null,
+    });
   });
 
   router.get('/stores/:id', async (req, res) => {
@@ -249,6 +269,11 @@ export async function createRouter(
   router.get('/stores/:id/events', async (req, res) => {
     const credentials = await credentialsOf(req);
     const id = req.params.id;
+    // Validated before anything is read, so a bad cursor is a 400 whether or not the store exists.
+    const beforeId =
+      req.query.cursor !== undefined
+        ? decodeEventListCursor(req.query.cursor)
+        : undefined;
     if (!(await repository.getStoreOwnership(id))) {
       throw new NotFoundError(
         `Store '${id}' does not exist, and no events of a deleted store '${id}' are kept`,
@@ -263,8 +288,17 @@ export async function createRouter(
         `You may not read the events of store '${id}' (${storeReadPermission.name})`,
       );
     }
-    const events = await repository.listEvents(id, 500);
-    res.json({ items: events.map(toEventView) });
+    const page = await repository.listEventPage(id, {
+      limit: req.query.limit!,
+      beforeId,
+    });
+    res.json({
+      items: page.items.map(toEventView),
+      nextCursor:
+        page.nextBeforeId !== undefined
+          ? encodeEventListCursor(page.nextBeforeId)
+          : null,
+    });
   });
 
   router.get('/stores/:id/links', async (req, res) => {

@@ -38,6 +38,17 @@ export const spec = {
           pattern: '^[a-z0-9]([-a-z0-9]{0,56}[a-z0-9])?$',
         },
       },
+      cursor: {
+        name: 'cursor',
+        in: 'query',
+        description:
+          'The `nextCursor` of the previous page (opaque). Pages by position, so rows added or removed meanwhile neither repeat nor skip others; not with an `offset` other than 0. A cursor that is not one is a 400.',
+        schema: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 300,
+        },
+      },
     },
     responses: {
       ErrorResponse: {
@@ -256,7 +267,7 @@ export const spec = {
           totalCount: {
             type: 'integer',
             description:
-              'Stores that match, counted up to 1,000 past `offset`; a lower bound when `totalCountCapped`.',
+              'Stores that match, counted up to 1,000 past `offset` (with `cursor`, from the cursor on); a lower bound when `totalCountCapped`.',
           },
           totalCountCapped: {
             type: 'boolean',
@@ -269,6 +280,12 @@ export const spec = {
           limit: {
             type: 'integer',
           },
+          nextCursor: {
+            type: 'string',
+            nullable: true,
+            description:
+              'Pass as `cursor` for the next page; null on the last page. Absent from older backends.',
+          },
         },
       },
       StoreEventList: {
@@ -280,6 +297,12 @@ export const spec = {
             items: {
               $ref: '#/components/schemas/StoreEvent',
             },
+          },
+          nextCursor: {
+            type: 'string',
+            nullable: true,
+            description:
+              'Pass as `cursor` for older events; null when there are none. Absent from older backends.',
           },
         },
       },
@@ -708,6 +731,9 @@ export const spec = {
             },
           },
           {
+            $ref: '#/components/parameters/cursor',
+          },
+          {
             name: 'limit',
             in: 'query',
             schema: {
@@ -809,6 +835,21 @@ export const spec = {
         summary: "The store's events, newest first",
         description:
           'Also for a deleted store during storeplane.events.retention, with the same permission check on its kept owner and creator.',
+        parameters: [
+          {
+            $ref: '#/components/parameters/cursor',
+          },
+          {
+            name: 'limit',
+            in: 'query',
+            schema: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 500,
+              default: 500,
+            },
+          },
+        ],
         responses: {
           '200': {
             description: 'Events',
@@ -819,6 +860,9 @@ export const spec = {
                 },
               },
             },
+          },
+          '400': {
+            $ref: '#/components/responses/ErrorResponse',
           },
           '403': {
             $ref: '#/components/responses/ErrorResponse',

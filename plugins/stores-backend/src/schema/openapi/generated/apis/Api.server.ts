@@ -56,7 +56,11 @@ export type GetStoreEvents = {
   path: {
     id: string;
   };
-  response: StoreEventList | Error | Error | Error;
+  query: {
+    cursor?: string;
+    limit?: number;
+  };
+  response: StoreEventList | Error | Error | Error | Error;
 };
 /**
  * @public
@@ -97,6 +101,7 @@ export type ListStores = {
     entityRef?: string;
     status?: StoreStatus;
     offset?: number;
+    cursor?: string;
     limit?: number;
   };
   response: StoreList | Error | Error | Error;

@@ -74,6 +74,10 @@ export type GetStoreEvents = {
   path: {
     id: string;
   };
+  query: {
+    cursor?: string;
+    limit?: number;
+  };
 };
 /**
  * @public
@@ -108,6 +112,7 @@ export type ListStores = {
     entityRef?: string;
     status?: StoreStatus;
     offset?: number;
+    cursor?: string;
     limit?: number;
   };
 };
@@ -244,6 +249,8 @@ export class DefaultApiClient {
    * Also for a deleted store during storeplane.events.retention, with the same permission check on its kept owner and creator.
    * The store\'s events, newest first
    * @param id - Store id (lowercase letters, digits and dashes); anything else is a 400
+   * @param cursor - The &#x60;nextCursor&#x60; of the previous page (opaque). Pages by position, so rows added or removed meanwhile neither repeat nor skip others; not with an &#x60;offset&#x60; other than 0. A cursor that is not one is a 400.
+   * @param limit -
    */
   public async getStoreEvents(
     // @ts-ignore
@@ -252,10 +259,11 @@ export class DefaultApiClient {
   ): Promise<TypedResponse<StoreEventList>> {
     const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
 
-    const uriTemplate = `/stores/{id}/events`;
+    const uriTemplate = `/stores/{id}/events{?cursor,limit}`;
 
     const uri = parser.parse(uriTemplate).expand({
       id: request.path.id,
+      ...request.query,
     });
 
     return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
@@ -373,6 +381,7 @@ export class DefaultApiClient {
    * @param entityRef -
    * @param status -
    * @param offset -
+   * @param cursor - The &#x60;nextCursor&#x60; of the previous page (opaque). Pages by position, so rows added or removed meanwhile neither repeat nor skip others; not with an &#x60;offset&#x60; other than 0. A cursor that is not one is a 400.
    * @param limit -
    */
   public async listStores(
@@ -382,7 +391,7 @@ export class DefaultApiClient {
   ): Promise<TypedResponse<StoreList>> {
     const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
 
-    const uriTemplate = `/stores{?owner,entityRef,status,offset,limit}`;
+    const uriTemplate = `/stores{?owner,entityRef,status,offset,cursor,limit}`;
 
     const uri = parser.parse(uriTemplate).expand({
       ...request.query,
