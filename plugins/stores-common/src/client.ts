@@ -1,11 +1,13 @@
 import { ResponseError } from '@backstage/errors';
 import {
   DefaultApiClient,
+  ListDeletedStores,
   ListStores,
   TypedResponse,
 } from './schema/openapi/generated';
 import {
   CreateStoreRequest,
+  DeletedStoreList,
   Store,
   StoreCredentials,
   StoreEngineList,
@@ -36,7 +38,7 @@ export interface StoresRequestOptions {
   signal?: AbortSignal;
 }
 
-export type { ListStores } from './schema/openapi/generated';
+export type { ListDeletedStores, ListStores } from './schema/openapi/generated';
 
 /**
  * Filters and page of `GET /stores`.
@@ -44,6 +46,13 @@ export type { ListStores } from './schema/openapi/generated';
  * @public
  */
 export type ListStoresOptions = ListStores['query'];
+
+/**
+ * Time and page of `GET /deleted-stores`.
+ *
+ * @public
+ */
+export type ListDeletedStoresOptions = ListDeletedStores['query'];
 
 /**
  * Page of `GET /stores/:id/events`: the `nextCursor` of the previous page and a page size.
@@ -90,6 +99,16 @@ export class StoresClient {
   ): Promise<StoreList> {
     return this.call(options, api =>
       api.listStores({ query }, { token: options?.token }),
+    );
+  }
+
+  /** Stores removed since `query.deletedSince`, for an incremental sync. */
+  listDeletedStores(
+    query: ListDeletedStoresOptions,
+    options?: StoresRequestOptions,
+  ): Promise<DeletedStoreList> {
+    return this.call(options, api =>
+      api.listDeletedStores({ query }, { token: options?.token }),
     );
   }
 

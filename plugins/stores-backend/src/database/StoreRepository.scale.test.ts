@@ -9,6 +9,8 @@ const STORES = 10_000;
 // Many owners, as in a company: one owner's stores are a small share of all.
 const OWNERS = 200;
 const START = 1_700_000_000_000;
+/** Tombstones of removed stores, as a month of deletions might leave. */
+const REMOVED = 2_000;
 
 /** Rows as the backend writes them: statuses, owners and creation times spread out. */
 async function seed(knex: Knex) {
@@ -40,6 +42,13 @@ async function seed(knex: Knex) {
     message: 'x',
   }));
   await knex.batchInsert('store_events', events, 500);
+  const removed = Array.from({ length: REMOVED }, (_, i) => ({
+    id: `d${String(i).padStart(5, '0')}`,
+    owner: `group:default/team-${i % OWNERS}`,
+    created_by: `user:default/u${i % 50}`,
+    deleted_at: START + i * 10,
+  }));
+  await knex.batchInsert('deleted_stores', removed, 500);
   await knex.raw('analyze');
 }
 
@@ -134,11 +143,44 @@ describe.each(databases.eachSupportedId())(
         expect(plan).toMatch(/stores_(status_|owner_)?list_idx/);
         expect(plan).not.toMatch(FULL_SCAN);
         expect(sortsOnlyLookedUpRows(plan)).toBe(true);
-        if (databaseId.startsWith('SQLITE'))
-          expect(plan).toMatch(/USING INDEX \S+ \(.*created_at<\?/);
-        else expect(plan).toMatch(/Index Cond: .*created_at <= /);
+        // The cursor bounds the index range: the walk starts there.
+        const boundedRange = databaseId.startsWith('SQLITE')
+          ? /USING INDEX \S+ \(.*created_at<\?/
+          : /Index Cond: .*created_at <= /;
+        expect(plan).toMatch(boundedRange);
       },
     );
+
+    // What the catalog's incremental sync asks every minute: the last few changes.
+    it('reads the stores changed since a time, and removals since a time, through indexes', async () => {
+      const [changedPlan] = await plansOf(knex, () =>
+        repository.listStores({
+          updatedSince: START + STORES - 20,
+          offset: 0,
+          limit: 100,
+        }),
+      );
+      expect(changedPlan).toContain('stores_updated_idx');
+      expect(changedPlan).not.toMatch(FULL_SCAN);
+      const changed = await repository.listStores({
+        updatedSince: START + STORES - 20,
+        offset: 0,
+        limit: 100,
+      });
+      expect(changed.items).toHaveLength(20);
+
+      const [removedPlan] = await plansOf(knex, () =>
+        repository.listDeletedStores({
+          since: START + (REMOVED - 20) * 10,
+          limit: 100,
+        }),
+      );
+      expect(removedPlan).toContain('deleted_stores_deleted_idx');
+      expect(removedPlan).not.toMatch(
+        /Seq Scan|SCAN deleted_stores\b(?! USING)/,
+      );
+      expect(sortsOnlyLookedUpRows(removedPlan)).toBe(true);
+    });
 
     it('pages by cursor through every store exactly once, in the list order', async () => {
       const byOffset = await repository.listStores({ offset: 0, limit: 200 });

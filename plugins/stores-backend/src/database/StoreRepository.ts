@@ -88,6 +88,8 @@ export interface ListStoresFilter {
   ids?: string[];
   status?: StoreStatus;
   access?: StoreAccessFilter;
+  /** Only stores whose `updated_at` is at or after this time (epoch ms). */
+  updatedSince?: number;
   /** Only stores after this position (keyset paging); `offset` then counts from it. */
   after?: StoreListPosition;
   offset: number;
@@ -105,6 +107,18 @@ export interface StorePage {
   totalCountCapped: boolean;
   /** Where the next page starts; undefined on the last page. */
   next?: StoreListPosition;
+}
+
+/** Where a page of removed stores ends, in their order (oldest removal first, then by id). */
+export interface DeletedStorePosition {
+  deletedAt: number;
+  id: string;
+}
+
+export interface DeletedStorePage {
+  items: DeletedStorePosition[];
+  /** Where the next page starts; undefined on the last page. */
+  next?: DeletedStorePosition;
 }
 
 /** A page of a store's events, newest first. */
@@ -391,6 +405,8 @@ export class StoreRepository {
     if (filter.status) base.where('status', filter.status);
     if (filter.ids) base.whereIn('id', filter.ids);
     if (filter.access) applyAccessFilter(base, filter.access);
+    if (filter.updatedSince !== undefined)
+      base.where('updated_at', '>=', filter.updatedSince);
     const { after } = filter;
     // `created_at <= ?` on its own bounds the index range; the rest drops the ties already read.
     if (after)
@@ -665,6 +681,47 @@ export class StoreRepository {
         .delete();
       return deleted === 1;
     });
+  }
+
+  /**
+   * Stores removed at or after `since`, oldest removal first, from `deleted_stores_deleted_idx`;
+   * `access` filters on the kept owner and creator like the list's.
+   */
+  async listDeletedStores(filter: {
+    since: number;
+    after?: DeletedStorePosition;
+    access?: StoreAccessFilter;
+    limit: number;
+  }): Promise<DeletedStorePage> {
+    const query = this.db('deleted_stores').where(
+      'deleted_at',
+      '>=',
+      filter.since,
+    );
+    const { after } = filter;
+    if (after)
+      query
+        .where('deleted_at', '>=', after.deletedAt)
+        .andWhere(q =>
+          q
+            .where('deleted_at', '>', after.deletedAt)
+            .orWhere('id', '>', after.id),
+        );
+    if (filter.access) applyAccessFilter(query, filter.access);
+    const rows = await query
+      .orderBy([
+        { column: 'deleted_at', order: 'asc' },
+        { column: 'id', order: 'asc' },
+      ])
+      .limit(filter.limit + 1)
+      .select('id', 'deleted_at');
+    const items = rows
+      .slice(0, filter.limit)
+      .map(row => ({ id: row.id, deletedAt: Number(row.deleted_at) }));
+    return {
+      items,
+      next: rows.length > filter.limit ? items[items.length - 1] : undefined,
+    };
   }
 
   /** Owner and creator of a store, live or deleted within the audit period. */

@@ -1,6 +1,9 @@
 import { InputError } from '@backstage/errors';
 import { z } from 'zod';
-import { StoreListPosition } from '../database/StoreRepository';
+import {
+  DeletedStorePosition,
+  StoreListPosition,
+} from '../database/StoreRepository';
 
 // A cursor is base64url JSON naming the list it belongs to, so one list's cursor passed to
 // another is refused rather than read as a position in it.
@@ -16,6 +19,14 @@ const eventListCursorSchema = z
   .object({
     list: z.literal('events'),
     beforeId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  })
+  .strict();
+
+const deletedStoreListCursorSchema = z
+  .object({
+    list: z.literal('deleted-stores'),
+    deletedAt: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    id: z.string().min(1).max(100),
   })
   .strict();
 
@@ -57,4 +68,19 @@ export function encodeEventListCursor(beforeId: number): string {
 /** The event id an event list `cursor` pages below; a 400 for anything else. */
 export function decodeEventListCursor(cursor: string): number {
   return decode(cursor, eventListCursorSchema).beforeId;
+}
+
+/** The opaque `nextCursor` of a page of removed stores. */
+export function encodeDeletedStoreListCursor(
+  position: DeletedStorePosition,
+): string {
+  return encode({ list: 'deleted-stores', ...position });
+}
+
+/** The position a removed-stores `cursor` names; a 400 for anything else. */
+export function decodeDeletedStoreListCursor(
+  cursor: string,
+): DeletedStorePosition {
+  const { deletedAt, id } = decode(cursor, deletedStoreListCursorSchema);
+  return { deletedAt, id };
 }

@@ -586,6 +586,10 @@ describe.each(databases.eachSupportedId())(
         .set('Authorization', ANN);
       expect(list.status).toBe(403);
       expect(list.body.error.message).toMatch(/storeplane\.store\.read/);
+      const removals = await request(app)
+        .get('/api/stores/deleted-stores?deletedSince=2026-01-01T00%3A00%3A00Z')
+        .set('Authorization', ANN);
+      expect(removals.status).toBe(403);
       const [{ n }] = await knex('stores').count({ n: '*' });
       expect(Number(n)).toBe(0);
     });
@@ -1093,6 +1097,73 @@ describe.each(databases.eachSupportedId())(
         .get('/api/stores/stores/never-existed/events')
         .set('Authorization', ANN);
       expect(never.status).toBe(404);
+
+      // The removal is listed for incremental syncs, to whoever may read the store (the
+      // shipped policy lets every user read stores). The claim above ran an hour ahead, so
+      // the removal is an hour from now.
+      const since = encodeURIComponent(
+        new Date(Date.now() - 3_600_000).toISOString(),
+      );
+      const removals = async (caller: string) =>
+        request(app)
+          .get(`/api/stores/deleted-stores?deletedSince=${since}`)
+          .set('Authorization', caller);
+      for (const caller of [ANN, BOB, ADA])
+        expect((await removals(caller)).body).toEqual({
+          items: [{ id, deletedAt: expect.any(String) }],
+          nextCursor: null,
+        });
+      const later = await request(app)
+        .get(
+          `/api/stores/deleted-stores?deletedSince=${encodeURIComponent(
+            new Date(Date.now() + 7_200_000).toISOString(),
+          )}`,
+        )
+        .set('Authorization', ANN);
+      expect(later.body.items).toEqual([]);
+    });
+
+    it('lists the stores changed since a time, and refuses a time that is not one with 400', async () => {
+      const app = await start();
+      const before = new Date(Date.now() - 60_000).toISOString();
+      const created = await request(app)
+        .post('/api/stores/stores')
+        .set('Authorization', ANN)
+        .send(valid);
+      const since = async (time: string) =>
+        request(app)
+          .get(`/api/stores/stores?updatedSince=${encodeURIComponent(time)}`)
+          .set('Authorization', ANN);
+      expect((await since(before)).body.items.map((s: any) => s.id)).toEqual([
+        created.body.id,
+      ]);
+      const future = new Date(Date.now() + 3_600_000).toISOString();
+      expect((await since(future)).body.items).toEqual([]);
+      for (const bad of [
+        'yesterday',
+        '2026-11-28',
+        '2026-11-28T10:00:00',
+        '2026-13-45T99:00:00Z',
+        '1732780800000',
+      ]) {
+        expect([bad, (await since(bad)).status]).toEqual([bad, 400]);
+        expect([
+          bad,
+          (
+            await request(app)
+              .get(
+                `/api/stores/deleted-stores?deletedSince=${encodeURIComponent(
+                  bad,
+                )}`,
+              )
+              .set('Authorization', ANN)
+          ).status,
+        ]).toEqual([bad, 400]);
+      }
+      const missing = await request(app)
+        .get('/api/stores/deleted-stores')
+        .set('Authorization', ANN);
+      expect(missing.status).toBe(400);
     });
   },
 );

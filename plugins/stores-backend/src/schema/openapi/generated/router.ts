@@ -288,6 +288,37 @@ export const spec = {
           },
         },
       },
+      DeletedStore: {
+        type: 'object',
+        required: ['id', 'deletedAt'],
+        properties: {
+          id: {
+            type: 'string',
+          },
+          deletedAt: {
+            type: 'string',
+            description: 'ISO 8601 date-time',
+          },
+        },
+      },
+      DeletedStoreList: {
+        type: 'object',
+        required: ['items', 'nextCursor'],
+        properties: {
+          items: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/DeletedStore',
+            },
+          },
+          nextCursor: {
+            type: 'string',
+            nullable: true,
+            description:
+              'Pass as `cursor` for the next page; null on the last page.',
+          },
+        },
+      },
       StoreEventList: {
         type: 'object',
         required: ['items'],
@@ -731,6 +762,17 @@ export const spec = {
             },
           },
           {
+            name: 'updatedSince',
+            in: 'query',
+            description:
+              'Only stores created or changed at or after this time (ISO 8601), for incremental syncs; deletions are listed by GET /deleted-stores.',
+            schema: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 40,
+            },
+          },
+          {
             $ref: '#/components/parameters/cursor',
           },
           {
@@ -751,6 +793,62 @@ export const spec = {
               'application/json': {
                 schema: {
                   $ref: '#/components/schemas/StoreList',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          default: {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+      },
+    },
+    '/deleted-stores': {
+      get: {
+        operationId: 'ListDeletedStores',
+        summary:
+          'Stores removed since a time, oldest removal first, for incremental syncs',
+        description:
+          'Removals are kept for storeplane.events.retention; the same read permission as the list decides which the caller sees. A 403 when the policy denies reading stores at all.',
+        parameters: [
+          {
+            name: 'deletedSince',
+            in: 'query',
+            required: true,
+            description: 'ISO 8601 date-time',
+            schema: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 40,
+            },
+          },
+          {
+            $ref: '#/components/parameters/cursor',
+          },
+          {
+            name: 'limit',
+            in: 'query',
+            schema: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 1000,
+              default: 500,
+            },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'A page of removed stores',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/DeletedStoreList',
                 },
               },
             },
