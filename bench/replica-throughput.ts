@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   BackendProcess,
+  notDueClaims,
   overlappingClaims,
 } from './reliability/BackendProcess';
 import {
@@ -127,6 +128,7 @@ async function main() {
     await stores.destroy();
     const claims = backends.flatMap(b => b.claims);
     const overlaps = overlappingClaims(claims);
+    const notDue = notDueClaims(claims);
     console.log(
       `stores: ${STORES}, replicas: ${REPLICAS} backend processes on PostgreSQL 15, Kubernetes fake with ${LATENCY_MS} ms per request`,
     );
@@ -143,13 +145,15 @@ async function main() {
         STORES
       ).toFixed(1)}; claims: ${claims.length} (${backends
         .map(b => `${b.name} ${b.claims.length}`)
-        .join(', ')}), overlapping claims: ${overlaps.length}`,
+        .join(', ')}), overlapping claims: ${
+        overlaps.length
+      }, not-due claims: ${notDue.length}`,
     );
-    if (ready < STORES || overlaps.length > 0) {
+    if (ready < STORES || overlaps.length > 0 || notDue.length > 0) {
       console.error(
         `bench: invariant broken: ${STORES - ready} stores not Ready, ${
           overlaps.length
-        } overlapping claims`,
+        } overlapping claims, ${notDue.length} claims of stores not due`,
       );
       process.exitCode = 1;
     }

@@ -10,6 +10,8 @@ import {
 // titles.
 export type {
   CreateStoreRequest,
+  DeletedStore,
+  DeletedStoreList,
   ErrorError,
   ErrorRequest,
   ErrorResponse,

@@ -331,6 +331,67 @@ describe.each(databases.eachSupportedId())(
       expect(none.totalCount).toBe(0);
     });
 
+    it('lists what changed since a time: stores changed since, and removals in order', async () => {
+      const { knex, repository } = await setup();
+      for (let i = 0; i < 4; i++) {
+        await repository.insertStore(
+          storeRecord(`s${i}`, {
+            owner: i % 2 ? 'group:default/team-b' : 'group:default/team-a',
+            createdAt: NOW + i,
+            updatedAt: NOW + 10 * i,
+          }),
+          REQUESTED,
+          LIMITS,
+        );
+      }
+      const changed = await repository.listStores({
+        updatedSince: NOW + 10,
+        offset: 0,
+        limit: 10,
+      });
+      expect(changed.items.map(s => s.id)).toEqual(['s3', 's2', 's1']);
+      const ownChanged = await repository.listStores({
+        updatedSince: NOW + 10,
+        access: { ownedBy: ['group:default/team-a'] },
+        offset: 0,
+        limit: 10,
+      });
+      expect(ownChanged.items.map(s => s.id)).toEqual(['s2']);
+
+      await knex('deleted_stores').insert(
+        ['d3', 'd1', 'd2', 'd0'].map((id, i) => ({
+          id,
+          owner: i % 2 ? 'group:default/team-b' : 'group:default/team-a',
+          created_by: 'user:default/ann',
+          // d2 and d0 were removed at the same moment: the id orders them.
+          deleted_at: NOW + Math.min(i, 2) * 1000,
+        })),
+      );
+      const first = await repository.listDeletedStores({
+        since: NOW + 1000,
+        limit: 2,
+      });
+      expect(first.items).toEqual([
+        { id: 'd1', deletedAt: NOW + 1000 },
+        { id: 'd0', deletedAt: NOW + 2000 },
+      ]);
+      const rest = await repository.listDeletedStores({
+        since: NOW + 1000,
+        after: first.next,
+        limit: 2,
+      });
+      expect(rest).toEqual({
+        items: [{ id: 'd2', deletedAt: NOW + 2000 }],
+        next: undefined,
+      });
+      const teamA = await repository.listDeletedStores({
+        since: 0,
+        access: { ownedBy: ['group:default/team-a'] },
+        limit: 10,
+      });
+      expect(teamA.items.map(d => d.id)).toEqual(['d3', 'd2']);
+    });
+
     it('keeps events of deleted stores until the audit period ends', async () => {
       const { repository } = await setup();
       await repository.insertStore(

@@ -77,11 +77,21 @@ export type StoreAccessFilter =
   | { not: StoreAccessFilter }
   | { ownedBy: string[] };
 
+/** Where a page of the store list ends, in the list's order (newest first, then by id). */
+export interface StoreListPosition {
+  createdAt: number;
+  id: string;
+}
+
 export interface ListStoresFilter {
   owner?: string;
   ids?: string[];
   status?: StoreStatus;
   access?: StoreAccessFilter;
+  /** Only stores whose `updated_at` is at or after this time (epoch ms). */
+  updatedSince?: number;
+  /** Only stores after this position (keyset paging); `offset` then counts from it. */
+  after?: StoreListPosition;
   offset: number;
   limit: number;
 }
@@ -95,6 +105,27 @@ export interface StorePage {
   totalCount: number;
   /** More stores match than were counted (more than `offset + COUNTED_PAST_OFFSET`). */
   totalCountCapped: boolean;
+  /** Where the next page starts; undefined on the last page. */
+  next?: StoreListPosition;
+}
+
+/** Where a page of removed stores ends, in their order (oldest removal first, then by id). */
+export interface DeletedStorePosition {
+  deletedAt: number;
+  id: string;
+}
+
+export interface DeletedStorePage {
+  items: DeletedStorePosition[];
+  /** Where the next page starts; undefined on the last page. */
+  next?: DeletedStorePosition;
+}
+
+/** A page of a store's events, newest first. */
+export interface StoreEventPage {
+  items: StoreEventRecord[];
+  /** The id the next (older) page starts below; undefined when there are no older events. */
+  nextBeforeId?: number;
 }
 
 /** What a requester and an owner already use, checked against limits before a create. */
@@ -366,7 +397,7 @@ export class StoreRepository {
   /**
    * A page of stores, newest first, read in the order of the list indexes. The count stops
    * `COUNTED_PAST_OFFSET` rows past the page's offset so no page counts every store; a short
-   * page is counted without a query.
+   * page is counted without a query. One row past the page tells whether another follows.
    */
   async listStores(filter: ListStoresFilter): Promise<StorePage> {
     const base = this.db('stores');
@@ -374,6 +405,18 @@ export class StoreRepository {
     if (filter.status) base.where('status', filter.status);
     if (filter.ids) base.whereIn('id', filter.ids);
     if (filter.access) applyAccessFilter(base, filter.access);
+    if (filter.updatedSince !== undefined)
+      base.where('updated_at', '>=', filter.updatedSince);
+    const { after } = filter;
+    // `created_at <= ?` on its own bounds the index range; the rest drops the ties already read.
+    if (after)
+      base
+        .where('created_at', '<=', after.createdAt)
+        .andWhere(q =>
+          q
+            .where('created_at', '<', after.createdAt)
+            .orWhere('id', '>', after.id),
+        );
     const rows = await base
       .clone()
       .select('*')
@@ -382,12 +425,14 @@ export class StoreRepository {
         { column: 'id', order: 'asc' },
       ])
       .offset(filter.offset)
-      .limit(filter.limit);
-    const items = rows.map(fromRow);
-    if (
-      items.length < filter.limit &&
-      (items.length > 0 || filter.offset === 0)
-    )
+      .limit(filter.limit + 1);
+    const items = rows.slice(0, filter.limit).map(fromRow);
+    const last = items[items.length - 1];
+    const next =
+      rows.length > filter.limit
+        ? { createdAt: last.createdAt, id: last.id }
+        : undefined;
+    if (!next && (items.length > 0 || filter.offset === 0))
       return {
         items,
         totalCount: filter.offset + items.length,
@@ -408,6 +453,7 @@ export class StoreRepository {
       items,
       totalCount: Math.min(matches, countLimit),
       totalCountCapped: matches > countLimit,
+      next,
     };
   }
 
@@ -663,6 +709,47 @@ export class StoreRepository {
     });
   }
 
+  /**
+   * Stores removed at or after `since`, oldest removal first, from `deleted_stores_deleted_idx`;
+   * `access` filters on the kept owner and creator like the list's.
+   */
+  async listDeletedStores(filter: {
+    since: number;
+    after?: DeletedStorePosition;
+    access?: StoreAccessFilter;
+    limit: number;
+  }): Promise<DeletedStorePage> {
+    const query = this.db('deleted_stores').where(
+      'deleted_at',
+      '>=',
+      filter.since,
+    );
+    const { after } = filter;
+    if (after)
+      query
+        .where('deleted_at', '>=', after.deletedAt)
+        .andWhere(q =>
+          q
+            .where('deleted_at', '>', after.deletedAt)
+            .orWhere('id', '>', after.id),
+        );
+    if (filter.access) applyAccessFilter(query, filter.access);
+    const rows = await query
+      .orderBy([
+        { column: 'deleted_at', order: 'asc' },
+        { column: 'id', order: 'asc' },
+      ])
+      .limit(filter.limit + 1)
+      .select('id', 'deleted_at');
+    const items = rows
+      .slice(0, filter.limit)
+      .map(row => ({ id: row.id, deletedAt: Number(row.deleted_at) }));
+    return {
+      items,
+      next: rows.length > filter.limit ? items[items.length - 1] : undefined,
+    };
+  }
+
   /** Owner and creator of a store, live or deleted within the audit period. */
   async getStoreOwnership(id: string): Promise<StoreOwnership | undefined> {
     const live = await this.db('stores')
@@ -776,15 +863,23 @@ export class StoreRepository {
     );
   }
 
+  /** A store's latest events, newest first. */
   async listEvents(
     storeId: string,
     limit: number,
   ): Promise<StoreEventRecord[]> {
-    const rows = await this.db('store_events')
-      .where('store_id', storeId)
-      .orderBy('id', 'desc')
-      .limit(limit);
-    return rows.map(row => ({
+    return (await this.listEventPage(storeId, { limit })).items;
+  }
+
+  /** A page of a store's events newest first, from `store_events_store_idx` (store_id, id). */
+  async listEventPage(
+    storeId: string,
+    page: { limit: number; beforeId?: number },
+  ): Promise<StoreEventPage> {
+    const query = this.db('store_events').where('store_id', storeId);
+    if (page.beforeId !== undefined) query.andWhere('id', '<', page.beforeId);
+    const rows = await query.orderBy('id', 'desc').limit(page.limit + 1);
+    const items: StoreEventRecord[] = rows.slice(0, page.limit).map(row => ({
       id: Number(row.id),
       storeId: row.store_id,
       createdAt: Number(row.created_at),
@@ -793,6 +888,11 @@ export class StoreRepository {
       message: row.message,
       actor: row.actor ?? null,
     }));
+    return {
+      items,
+      nextBeforeId:
+        rows.length > page.limit ? items[items.length - 1].id : undefined,
+    };
   }
 
   /** Deletes events and ownership records of removed stores older than the audit period. */

@@ -448,11 +448,113 @@ describe.each(databases.eachSupportedId())(
         totalCountCapped: false,
         offset: 0,
         limit: 50,
+        nextCursor: null,
       });
       const later = await request(app)
         .get('/api/stores/stores?offset=20&limit=10')
         .set('Authorization', ANN);
       expect(later.body).toMatchObject({ offset: 20, limit: 10 });
+    });
+
+    it('pages the list and a store’s events by cursor', async () => {
+      const app = await start();
+      const ids: string[] = [];
+      for (const name of ['one', 'two', 'three']) {
+        const created = await request(app)
+          .post('/api/stores/stores')
+          .set('Authorization', ANN)
+          .send({ ...valid, name });
+        ids.unshift(created.body.id);
+      }
+      const seen: string[] = [];
+      let query = 'limit=2';
+      for (;;) {
+        const page = await request(app)
+          .get(`/api/stores/stores?${query}`)
+          .set('Authorization', ANN);
+        expect(page.status).toBe(200);
+        seen.push(...page.body.items.map((store: any) => store.id));
+        if (page.body.nextCursor === null) break;
+        expect(page.body.nextCursor).toEqual(expect.any(String));
+        query = `limit=2&cursor=${encodeURIComponent(page.body.nextCursor)}`;
+      }
+      expect(new Set(seen)).toEqual(new Set(ids));
+      expect(seen).toHaveLength(3);
+
+      const events = async (page: string) =>
+        (
+          await request(app)
+            .get(`/api/stores/stores/${ids[0]}/events?${page}`)
+            .set('Authorization', ANN)
+        ).body;
+      const all = await events('');
+      const newest = await events('limit=1');
+      expect(newest.items).toEqual(all.items.slice(0, 1));
+      const older = await events(
+        `limit=500&cursor=${encodeURIComponent(newest.nextCursor)}`,
+      );
+      expect(older.items.map((e: any) => e.id)).toEqual(
+        all.items.slice(1).map((e: any) => e.id),
+      );
+      expect(older.nextCursor).toBeNull();
+      expect(all.nextCursor).toBeNull();
+    });
+
+    it('refuses a cursor that is not one with 400, and an events cursor on the list', async () => {
+      const app = await start();
+      const created = await request(app)
+        .post('/api/stores/stores')
+        .set('Authorization', ANN)
+        .send(valid);
+      const events = await request(app)
+        .get(`/api/stores/stores/${created.body.id}/events?limit=1`)
+        .set('Authorization', ANN);
+      const json = (value: unknown) =>
+        Buffer.from(JSON.stringify(value)).toString('base64url');
+      const hostile = [
+        'not a cursor',
+        '%00%ff',
+        'x'.repeat(301),
+        json('stores'),
+        json({ list: 'stores', createdAt: -1, id: 'a' }),
+        json({ list: 'stores', createdAt: 1e300, id: 'a' }),
+        json({ list: 'stores', createdAt: 1, id: "a' or 1=1 --", extra: 1 }),
+        json({ list: 'stores', createdAt: '1', id: 'a' }),
+        json({ list: 'stores', createdAt: 1, id: 'x'.repeat(101) }),
+        json({ list: 'events', beforeId: 0 }),
+        events.body.nextCursor,
+      ];
+      for (const cursor of hostile) {
+        const res = await request(app)
+          .get(`/api/stores/stores?cursor=${encodeURIComponent(cursor)}`)
+          .set('Authorization', ANN);
+        expect([cursor, res.status]).toEqual([cursor, 400]);
+        expect(res.body.error.name).toMatch(/InputError|BadRequestError/);
+      }
+      for (const cursor of [
+        json({ list: 'stores', createdAt: 1, id: 'a' }),
+        json({ list: 'events', beforeId: 1.5 }),
+      ]) {
+        const res = await request(app)
+          .get(
+            `/api/stores/stores/${
+              created.body.id
+            }/events?cursor=${encodeURIComponent(cursor)}`,
+          )
+          .set('Authorization', ANN);
+        expect(res.status).toBe(400);
+      }
+      const both = await request(app)
+        .get(
+          `/api/stores/stores?offset=5&cursor=${json({
+            list: 'stores',
+            createdAt: 1,
+            id: 'a',
+          })}`,
+        )
+        .set('Authorization', ANN);
+      expect(both.status).toBe(400);
+      expect(both.body.error.message).toMatch(/either cursor or offset/);
     });
 
     it('rejects a bad list query with 400', async () => {
@@ -484,6 +586,10 @@ describe.each(databases.eachSupportedId())(
         .set('Authorization', ANN);
       expect(list.status).toBe(403);
       expect(list.body.error.message).toMatch(/storeplane\.store\.read/);
+      const removals = await request(app)
+        .get('/api/stores/deleted-stores?deletedSince=2026-01-01T00%3A00%3A00Z')
+        .set('Authorization', ANN);
+      expect(removals.status).toBe(403);
       const [{ n }] = await knex('stores').count({ n: '*' });
       expect(Number(n)).toBe(0);
     });
@@ -991,6 +1097,73 @@ describe.each(databases.eachSupportedId())(
         .get('/api/stores/stores/never-existed/events')
         .set('Authorization', ANN);
       expect(never.status).toBe(404);
+
+      // The removal is listed for incremental syncs, to whoever may read the store (the
+      // shipped policy lets every user read stores). The claim above ran an hour ahead, so
+      // the removal is an hour from now.
+      const since = encodeURIComponent(
+        new Date(Date.now() - 3_600_000).toISOString(),
+      );
+      const removals = async (caller: string) =>
+        request(app)
+          .get(`/api/stores/deleted-stores?deletedSince=${since}`)
+          .set('Authorization', caller);
+      for (const caller of [ANN, BOB, ADA])
+        expect((await removals(caller)).body).toEqual({
+          items: [{ id, deletedAt: expect.any(String) }],
+          nextCursor: null,
+        });
+      const later = await request(app)
+        .get(
+          `/api/stores/deleted-stores?deletedSince=${encodeURIComponent(
+            new Date(Date.now() + 7_200_000).toISOString(),
+          )}`,
+        )
+        .set('Authorization', ANN);
+      expect(later.body.items).toEqual([]);
+    });
+
+    it('lists the stores changed since a time, and refuses a time that is not one with 400', async () => {
+      const app = await start();
+      const before = new Date(Date.now() - 60_000).toISOString();
+      const created = await request(app)
+        .post('/api/stores/stores')
+        .set('Authorization', ANN)
+        .send(valid);
+      const since = async (time: string) =>
+        request(app)
+          .get(`/api/stores/stores?updatedSince=${encodeURIComponent(time)}`)
+          .set('Authorization', ANN);
+      expect((await since(before)).body.items.map((s: any) => s.id)).toEqual([
+        created.body.id,
+      ]);
+      const future = new Date(Date.now() + 3_600_000).toISOString();
+      expect((await since(future)).body.items).toEqual([]);
+      for (const bad of [
+        'yesterday',
+        '2026-11-28',
+        '2026-11-28T10:00:00',
+        '2026-13-45T99:00:00Z',
+        '1732780800000',
+      ]) {
+        expect([bad, (await since(bad)).status]).toEqual([bad, 400]);
+        expect([
+          bad,
+          (
+            await request(app)
+              .get(
+                `/api/stores/deleted-stores?deletedSince=${encodeURIComponent(
+                  bad,
+                )}`,
+              )
+              .set('Authorization', ANN)
+          ).status,
+        ]).toEqual([bad, 400]);
+      }
+      const missing = await request(app)
+        .get('/api/stores/deleted-stores')
+        .set('Authorization', ANN);
+      expect(missing.status).toBe(400);
     });
   },
 );

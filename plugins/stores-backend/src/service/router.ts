@@ -24,9 +24,21 @@ import {
 import express, { Request } from 'express';
 import { createOpenApiRouter, spec } from '../schema/openapi';
 import { StoresConfig } from '../config/readStoresConfig';
-import { StoreRecord, StoreRepository } from '../database/StoreRepository';
+import {
+  StoreAccessFilter,
+  StoreRecord,
+  StoreRepository,
+} from '../database/StoreRepository';
 import { EngineRegistry } from '../engines/EngineRegistry';
 import { TooManyRequestsError } from './errors';
+import {
+  decodeDeletedStoreListCursor,
+  decodeEventListCursor,
+  decodeStoreListCursor,
+  encodeDeletedStoreListCursor,
+  encodeEventListCursor,
+  encodeStoreListCursor,
+} from './pageCursors';
 import { OwnerVerifier } from './OwnerVerifier';
 import { storePermissionRules } from './permissionRules';
 import { StoresService } from './StoresService';
@@ -60,6 +72,20 @@ function actorOf(credentials: BackstageCredentials): string {
 type IncomingRequest = Parameters<HttpAuthService['credentials']>[0];
 
 const transformConditions = createConditionTransformer(storePermissionRules);
+
+// A date and a time with a zone (`Z` or an offset), as `toISOString` writes it.
+const ISO_DATE_TIME =
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** A time query parameter as epoch milliseconds; a 400 unless it is an ISO 8601 date-time. */
+function parseTimeParameter(name: string, value: string): number {
+  const time = ISO_DATE_TIME.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(time))
+    throw new InputError(
+      `${name} must be an ISO 8601 date-time with a zone, such as 2026-11-28T10:00:00Z`,
+    );
+  return time;
+}
 
 export async function createRouter(
   options: RouterOptions,
@@ -113,6 +139,28 @@ export async function createRouter(
         `Service '${principal.subject}' may only read stores; list it in storeplane.permissions.allowedServices to let it change stores or read credentials`,
       );
     }
+  }
+
+  /**
+   * Which stores a list may show the caller: all (undefined) or those the policy's conditions
+   * select. Never an empty list for a denial: the catalog's sync would read it as "every store
+   * is gone" and remove every store entity.
+   */
+  async function listAccess(
+    req: IncomingRequest,
+  ): Promise<StoreAccessFilter | undefined> {
+    const [decision] = await permissions.authorizeConditional(
+      [{ permission: storeReadPermission }],
+      { credentials: await credentialsOf(req) },
+    );
+    if (decision.result === AuthorizeResult.DENY) {
+      throw new NotAllowedError(
+        `You may not list stores (${storeReadPermission.name})`,
+      );
+    }
+    return decision.result === AuthorizeResult.CONDITIONAL
+      ? (transformConditions(decision.conditions) as StoreAccessFilter)
+      : undefined;
   }
 
   /** What each store permission lets the caller do, for 403 messages. */
@@ -212,31 +260,56 @@ export async function createRouter(
     const { status } = req.query;
     const offset = req.query.offset!;
     const limit = req.query.limit!;
-    const credentials = await credentialsOf(req);
-    const [decision] = await permissions.authorizeConditional(
-      [{ permission: storeReadPermission }],
-      { credentials },
-    );
-    // Never an empty list for a denial: the catalog's full sync would read it as "every
-    // store is gone" and remove every store entity.
-    if (decision.result === AuthorizeResult.DENY) {
-      throw new NotAllowedError(
-        `You may not list stores (${storeReadPermission.name})`,
+    const { cursor } = req.query;
+    if (cursor !== undefined && offset !== 0)
+      throw new InputError(
+        'Pass either cursor or offset, not both: a cursor already says where the page starts',
       );
-    }
+    const after =
+      cursor !== undefined ? decodeStoreListCursor(cursor) : undefined;
+    const updatedSince =
+      req.query.updatedSince !== undefined
+        ? parseTimeParameter('updatedSince', req.query.updatedSince)
+        : undefined;
     const ids = entityRef ? [storeIdFromRef(entityRef)] : undefined;
-    const { items, ...counted } = await repository.listStores({
+    const { items, next, ...counted } = await repository.listStores({
       owner,
       status,
       ids,
+      updatedSince,
+      after,
       offset,
       limit,
-      access:
-        decision.result === AuthorizeResult.CONDITIONAL
-          ? (transformConditions(decision.conditions) as any)
-          : undefined,
+      access: await listAccess(req),
     });
-    res.json({ items: items.map(toStoreView), ...counted, offset, limit });
+    res.json({
+      items: items.map(toStoreView),
+      ...counted,
+      offset,
+      limit,
+      nextCursor: next ? encodeStoreListCursor(next) : null,
+    });
+  });
+
+  router.get('/deleted-stores', async (req, res) => {
+    const since = parseTimeParameter('deletedSince', req.query.deletedSince);
+    const after =
+      req.query.cursor !== undefined
+        ? decodeDeletedStoreListCursor(req.query.cursor)
+        : undefined;
+    const page = await repository.listDeletedStores({
+      since,
+      after,
+      limit: req.query.limit!,
+      access: await listAccess(req),
+    });
+    res.json({
+      items: page.items.map(({ id, deletedAt }) => ({
+        id,
+        deletedAt: new Date(deletedAt).toISOString(),
+      })),
+      nextCursor: page.next ? encodeDeletedStoreListCursor(page.next) : null,
+    });
   });
 
   router.get('/stores/:id', async (req, res) => {
@@ -249,6 +322,11 @@ export async function createRouter(
   router.get('/stores/:id/events', async (req, res) => {
     const credentials = await credentialsOf(req);
     const id = req.params.id;
+    // Validated before anything is read, so a bad cursor is a 400 whether or not the store exists.
+    const beforeId =
+      req.query.cursor !== undefined
+        ? decodeEventListCursor(req.query.cursor)
+        : undefined;
     if (!(await repository.getStoreOwnership(id))) {
       throw new NotFoundError(
         `Store '${id}' does not exist, and no events of a deleted store '${id}' are kept`,
@@ -263,8 +341,17 @@ export async function createRouter(
         `You may not read the events of store '${id}' (${storeReadPermission.name})`,
       );
     }
-    const events = await repository.listEvents(id, 500);
-    res.json({ items: events.map(toEventView) });
+    const page = await repository.listEventPage(id, {
+      limit: req.query.limit!,
+      beforeId,
+    });
+    res.json({
+      items: page.items.map(toEventView),
+      nextCursor:
+        page.nextBeforeId !== undefined
+          ? encodeEventListCursor(page.nextBeforeId)
+          : null,
+    });
   });
 
   router.get('/stores/:id/links', async (req, res) => {

@@ -38,6 +38,17 @@ export const spec = {
           pattern: '^[a-z0-9]([-a-z0-9]{0,56}[a-z0-9])?$',
         },
       },
+      cursor: {
+        name: 'cursor',
+        in: 'query',
+        description:
+          'The `nextCursor` of the previous page (opaque). Pages by position, so rows added or removed meanwhile neither repeat nor skip others; not with an `offset` other than 0. A cursor that is not one is a 400.',
+        schema: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 300,
+        },
+      },
     },
     responses: {
       ErrorResponse: {
@@ -256,7 +267,7 @@ export const spec = {
           totalCount: {
             type: 'integer',
             description:
-              'Stores that match, counted up to 1,000 past `offset`; a lower bound when `totalCountCapped`.',
+              'Stores that match, counted up to 1,000 past `offset` (with `cursor`, from the cursor on); a lower bound when `totalCountCapped`.',
           },
           totalCountCapped: {
             type: 'boolean',
@@ -269,6 +280,43 @@ export const spec = {
           limit: {
             type: 'integer',
           },
+          nextCursor: {
+            type: 'string',
+            nullable: true,
+            description:
+              'Pass as `cursor` for the next page; null on the last page. Absent from older backends.',
+          },
+        },
+      },
+      DeletedStore: {
+        type: 'object',
+        required: ['id', 'deletedAt'],
+        properties: {
+          id: {
+            type: 'string',
+          },
+          deletedAt: {
+            type: 'string',
+            description: 'ISO 8601 date-time',
+          },
+        },
+      },
+      DeletedStoreList: {
+        type: 'object',
+        required: ['items', 'nextCursor'],
+        properties: {
+          items: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/DeletedStore',
+            },
+          },
+          nextCursor: {
+            type: 'string',
+            nullable: true,
+            description:
+              'Pass as `cursor` for the next page; null on the last page.',
+          },
         },
       },
       StoreEventList: {
@@ -280,6 +328,12 @@ export const spec = {
             items: {
               $ref: '#/components/schemas/StoreEvent',
             },
+          },
+          nextCursor: {
+            type: 'string',
+            nullable: true,
+            description:
+              'Pass as `cursor` for older events; null when there are none. Absent from older backends.',
           },
         },
       },
@@ -708,6 +762,20 @@ export const spec = {
             },
           },
           {
+            name: 'updatedSince',
+            in: 'query',
+            description:
+              'Only stores created or changed at or after this time (ISO 8601), for incremental syncs; deletions are listed by GET /deleted-stores.',
+            schema: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 40,
+            },
+          },
+          {
+            $ref: '#/components/parameters/cursor',
+          },
+          {
             name: 'limit',
             in: 'query',
             schema: {
@@ -725,6 +793,62 @@ export const spec = {
               'application/json': {
                 schema: {
                   $ref: '#/components/schemas/StoreList',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          default: {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+      },
+    },
+    '/deleted-stores': {
+      get: {
+        operationId: 'ListDeletedStores',
+        summary:
+          'Stores removed since a time, oldest removal first, for incremental syncs',
+        description:
+          'Removals are kept for storeplane.events.retention; the same read permission as the list decides which the caller sees. A 403 when the policy denies reading stores at all.',
+        parameters: [
+          {
+            name: 'deletedSince',
+            in: 'query',
+            required: true,
+            description: 'ISO 8601 date-time',
+            schema: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 40,
+            },
+          },
+          {
+            $ref: '#/components/parameters/cursor',
+          },
+          {
+            name: 'limit',
+            in: 'query',
+            schema: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 1000,
+              default: 500,
+            },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'A page of removed stores',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/DeletedStoreList',
                 },
               },
             },
@@ -809,6 +933,21 @@ export const spec = {
         summary: "The store's events, newest first",
         description:
           'Also for a deleted store during storeplane.events.retention, with the same permission check on its kept owner and creator.',
+        parameters: [
+          {
+            $ref: '#/components/parameters/cursor',
+          },
+          {
+            name: 'limit',
+            in: 'query',
+            schema: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 500,
+              default: 500,
+            },
+          },
+        ],
         responses: {
           '200': {
             description: 'Events',
@@ -819,6 +958,9 @@ export const spec = {
                 },
               },
             },
+          },
+          '400': {
+            $ref: '#/components/responses/ErrorResponse',
           },
           '403': {
             $ref: '#/components/responses/ErrorResponse',

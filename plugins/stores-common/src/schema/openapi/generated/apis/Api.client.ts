@@ -10,6 +10,7 @@ import crossFetch from 'cross-fetch';
 import { pluginId } from '../pluginId';
 import * as parser from 'uri-template';
 import { CreateStoreRequest } from '../models/CreateStoreRequest.model';
+import { DeletedStoreList } from '../models/DeletedStoreList.model';
 import { Store } from '../models/Store.model';
 import { StoreCredentials } from '../models/StoreCredentials.model';
 import { StoreEngineList } from '../models/StoreEngineList.model';
@@ -74,6 +75,10 @@ export type GetStoreEvents = {
   path: {
     id: string;
   };
+  query: {
+    cursor?: string;
+    limit?: number;
+  };
 };
 /**
  * @public
@@ -94,6 +99,16 @@ export type GetStoreWorkloads = {
 /**
  * @public
  */
+export type ListDeletedStores = {
+  query: {
+    deletedSince: string;
+    cursor?: string;
+    limit?: number;
+  };
+};
+/**
+ * @public
+ */
 export type ListEngines = {};
 /**
  * @public
@@ -108,6 +123,8 @@ export type ListStores = {
     entityRef?: string;
     status?: StoreStatus;
     offset?: number;
+    updatedSince?: string;
+    cursor?: string;
     limit?: number;
   };
 };
@@ -244,6 +261,8 @@ export class DefaultApiClient {
    * Also for a deleted store during storeplane.events.retention, with the same permission check on its kept owner and creator.
    * The store\'s events, newest first
    * @param id - Store id (lowercase letters, digits and dashes); anything else is a 400
+   * @param cursor - The &#x60;nextCursor&#x60; of the previous page (opaque). Pages by position, so rows added or removed meanwhile neither repeat nor skip others; not with an &#x60;offset&#x60; other than 0. A cursor that is not one is a 400.
+   * @param limit -
    */
   public async getStoreEvents(
     // @ts-ignore
@@ -252,10 +271,11 @@ export class DefaultApiClient {
   ): Promise<TypedResponse<StoreEventList>> {
     const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
 
-    const uriTemplate = `/stores/{id}/events`;
+    const uriTemplate = `/stores/{id}/events{?cursor,limit}`;
 
     const uri = parser.parse(uriTemplate).expand({
       id: request.path.id,
+      ...request.query,
     });
 
     return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
@@ -321,6 +341,35 @@ export class DefaultApiClient {
   }
 
   /**
+   * Removals are kept for storeplane.events.retention; the same read permission as the list decides which the caller sees. A 403 when the policy denies reading stores at all.
+   * Stores removed since a time, oldest removal first, for incremental syncs
+   * @param deletedSince - ISO 8601 date-time
+   * @param cursor - The &#x60;nextCursor&#x60; of the previous page (opaque). Pages by position, so rows added or removed meanwhile neither repeat nor skip others; not with an &#x60;offset&#x60; other than 0. A cursor that is not one is a 400.
+   * @param limit -
+   */
+  public async listDeletedStores(
+    // @ts-ignore
+    request: ListDeletedStores,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<DeletedStoreList>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/deleted-stores{?deletedSince,cursor,limit}`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      ...request.query,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'GET',
+    });
+  }
+
+  /**
    * Installed store engines
    */
   public async listEngines(
@@ -373,6 +422,8 @@ export class DefaultApiClient {
    * @param entityRef -
    * @param status -
    * @param offset -
+   * @param updatedSince - Only stores created or changed at or after this time (ISO 8601), for incremental syncs; deletions are listed by GET /deleted-stores.
+   * @param cursor - The &#x60;nextCursor&#x60; of the previous page (opaque). Pages by position, so rows added or removed meanwhile neither repeat nor skip others; not with an &#x60;offset&#x60; other than 0. A cursor that is not one is a 400.
    * @param limit -
    */
   public async listStores(
@@ -382,7 +433,7 @@ export class DefaultApiClient {
   ): Promise<TypedResponse<StoreList>> {
     const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
 
-    const uriTemplate = `/stores{?owner,entityRef,status,offset,limit}`;
+    const uriTemplate = `/stores{?owner,entityRef,status,offset,updatedSince,cursor,limit}`;
 
     const uri = parser.parse(uriTemplate).expand({
       ...request.query,

@@ -1,6 +1,8 @@
 //
 
 export * from '../models/CreateStoreRequest.model';
+export * from '../models/DeletedStore.model';
+export * from '../models/DeletedStoreList.model';
 export * from '../models/ErrorError.model';
 export * from '../models/ErrorRequest.model';
 export * from '../models/ErrorResponse.model';
