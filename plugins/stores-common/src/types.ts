@@ -9,6 +9,9 @@ import {
 // what a type cannot carry: the statuses and steps as values, in lifecycle order, and their
 // titles.
 export type {
+  ContentSuggestion,
+  ContentSuggestionRequest,
+  ContentSuggestionSourceEnum,
   CreateStoreRequest,
   ErrorError,
   ErrorRequest,
@@ -33,6 +36,7 @@ export type {
   StoreWorkload,
   StoreWorkloadKindEnum,
   StoreWorkloads,
+  SuggestedProduct,
 } from './schema/openapi/generated/models';
 
 /**

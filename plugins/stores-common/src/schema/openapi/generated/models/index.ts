@@ -1,5 +1,7 @@
 //
 
+export * from '../models/ContentSuggestion.model';
+export * from '../models/ContentSuggestionRequest.model';
 export * from '../models/CreateStoreRequest.model';
 export * from '../models/ErrorError.model';
 export * from '../models/ErrorRequest.model';
@@ -21,3 +23,4 @@ export * from '../models/StoreStatus.model';
 export * from '../models/StoreVolumeClaim.model';
 export * from '../models/StoreWorkload.model';
 export * from '../models/StoreWorkloads.model';
+export * from '../models/SuggestedProduct.model';
