@@ -140,6 +140,24 @@ export interface Config {
        */
       allowedServices?: string[];
     };
+    /**
+     * An OpenAI-compatible chat-completions endpoint (`<baseUrl>/chat/completions`) for a
+     * store's content suggestions. Without it, or when it fails, times out or answers
+     * something that is not the expected JSON, suggestions come from a built-in fallback.
+     */
+    ai?: {
+      /** E.g. https://api.openai.com/v1 or a local server's /v1. */
+      baseUrl?: string;
+      /** Required with baseUrl. */
+      model?: string;
+      /**
+       * Sent as `Authorization: Bearer`; e.g. `apiKey: ${OPENAI_API_KEY}`.
+       * @visibility secret
+       */
+      apiKey?: string;
+      /** How long one suggestion may take before the fallback answers. Default 15 seconds. */
+      timeout?: HumanDuration | string;
+    };
     defaultPlan?: string;
     plans?: {
       [name: string]: {

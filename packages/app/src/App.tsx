@@ -32,6 +32,7 @@ import { catalogEntityCreatePermission } from '@backstage/plugin-catalog-common/
 import { SignalsDisplay } from '@backstage/plugin-signals';
 import {
   StoreEnginePickerFieldExtension,
+  StoreDescriptionFieldExtension,
   StoreOwnerPickerFieldExtension,
   StoresPage,
   storesPlugin,
@@ -76,6 +77,7 @@ const routes = (
       <ScaffolderFieldExtensions>
         <StoreOwnerPickerFieldExtension />
         <StoreEnginePickerFieldExtension />
+        <StoreDescriptionFieldExtension />
       </ScaffolderFieldExtensions>
     </Route>
     <Route path="/api-docs" element={<ApiExplorerPage />} />

@@ -181,11 +181,12 @@ describe('the shipped owner policy', () => {
       owner: 'group:default/shop-team',
     });
 
-    // B may not delete, retry or read credentials.
+    // B may not delete, retry, read credentials or ask for content suggestions.
     for (const [method, suffix] of [
       ['delete', ''],
       ['post', '/retry'],
       ['get', '/credentials'],
+      ['post', '/content-suggestions'],
     ] as const) {
       const res = await request(app)
         [method](`/api/stores/stores/${teamStore}${suffix}`)
@@ -195,6 +196,11 @@ describe('the shipped owner policy', () => {
     }
 
     // A, through its team, may.
+    const suggestion = await request(app)
+      .post(`/api/stores/stores/${teamStore}/content-suggestions`)
+      .set('Authorization', A);
+    expect(suggestion.status).toBe(200);
+    expect(suggestion.body.products).toHaveLength(3);
     const credentials = await request(app)
       .get(`/api/stores/stores/${teamStore}/credentials`)
       .set('Authorization', A);

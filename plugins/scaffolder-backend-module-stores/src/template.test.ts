@@ -47,6 +47,14 @@ describe('templates/woocommerce-store', () => {
     );
   });
 
+  it('prefills the description on request from content suggestions (StoreDescriptionField)', () => {
+    expect(properties.description['ui:field']).toBe('StoreDescriptionField');
+    expect(properties.description.maxLength).toBe(500);
+    expect(template.spec.steps[0].input.description).toBe(
+      '${{ parameters.description }}',
+    );
+  });
+
   it('runs storeplane:store:create and links to the store and its entity', () => {
     expect(template.spec.steps.map((s: any) => s.action)).toEqual([
       'storeplane:store:create',

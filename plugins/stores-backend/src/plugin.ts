@@ -15,6 +15,7 @@ import {
   STORES_EVENTS_TOPIC,
 } from '@storeplane/plugin-stores-common';
 import { readStoresConfig } from './config/readStoresConfig';
+import { ContentSuggester } from './content/ContentSuggester';
 import { createStoresRuntime } from './createStoresRuntime';
 import { migrateDatabase } from './database/migrateDatabase';
 import { StoreEngine, storesEnginesExtensionPoint } from './engines/types';
@@ -181,6 +182,7 @@ export const storesPlugin = createBackendPlugin({
             repository,
             engines,
             config,
+            suggester: new ContentSuggester(config.ai, logger),
             owners: new OwnerVerifier({
               userInfo: deps.userInfo,
               permissions: deps.permissions,

@@ -6,6 +6,8 @@ import {
   TypedResponse,
 } from './schema/openapi/generated';
 import {
+  ContentSuggestion,
+  ContentSuggestionRequest,
   CreateStoreRequest,
   DeletedStoreList,
   Store,
@@ -169,6 +171,26 @@ export class StoresClient {
   deleteStore(id: string, options?: StoresRequestOptions): Promise<Store> {
     return this.call(options, api =>
       api.deleteStore({ path: { id } }, { token: options?.token }),
+    );
+  }
+
+  /** A title, tagline and three starter products for the store; saves nothing. */
+  suggestStoreContent(
+    id: string,
+    options?: StoresRequestOptions,
+  ): Promise<ContentSuggestion> {
+    return this.call(options, api =>
+      api.suggestStoreContent({ path: { id } }, { token: options?.token }),
+    );
+  }
+
+  /** Suggestions for a store about to be created, e.g. to prefill its description. */
+  suggestNewStoreContent(
+    request: ContentSuggestionRequest,
+    options?: StoresRequestOptions,
+  ): Promise<ContentSuggestion> {
+    return this.call(options, api =>
+      api.suggestNewStoreContent({ body: request }, { token: options?.token }),
     );
   }
 

@@ -85,6 +85,18 @@ export const storeCredentialsReadPermission = createPermission({
 });
 
 /**
+ * Asking for a store's content suggestions. Not a `read` action: it may spend the operator's
+ * language-model budget, so the shipped policy gives it to owners only.
+ *
+ * @public
+ */
+export const storeContentSuggestPermission = createPermission({
+  name: 'storeplane.store.content.suggest',
+  attributes: {},
+  resourceType: STORE_RESOURCE_TYPE,
+});
+
+/**
  * Every Storeplane permission, for the permission backend's integration.
  *
  * @public
@@ -96,6 +108,7 @@ export const storeplanePermissions = [
   storeDeletePermission,
   storeRetryPermission,
   storeCredentialsReadPermission,
+  storeContentSuggestPermission,
 ];
 
 /**

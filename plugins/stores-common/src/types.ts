@@ -9,6 +9,9 @@ import {
 // what a type cannot carry: the statuses and steps as values, in lifecycle order, and their
 // titles.
 export type {
+  ContentSuggestion,
+  ContentSuggestionRequest,
+  ContentSuggestionSourceEnum,
   CreateStoreRequest,
   DeletedStore,
   DeletedStoreList,
@@ -35,6 +38,7 @@ export type {
   StoreWorkload,
   StoreWorkloadKindEnum,
   StoreWorkloads,
+  SuggestedProduct,
 } from './schema/openapi/generated/models';
 
 /**

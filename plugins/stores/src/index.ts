@@ -10,6 +10,7 @@ export {
   StoresPage,
   StoreOwnerPickerFieldExtension,
   StoreEnginePickerFieldExtension,
+  StoreDescriptionFieldExtension,
 } from './plugin';
 export { isStoreAvailable } from './components/shared/isStoreAvailable';
 export { storesApiRef } from './api';

@@ -9,6 +9,7 @@ import {
 import { createScaffolderFieldExtension } from '@backstage/plugin-scaffolder-react';
 import { StoresClient } from '@storeplane/plugin-stores-common';
 import { storesApiRef } from './api';
+import { StoreDescriptionField } from './components/StoreDescriptionField';
 import { StoreEnginePicker } from './components/StoreEnginePicker';
 import { StoreOwnerPicker } from './components/StoreOwnerPicker';
 import {
@@ -106,5 +107,19 @@ export const StoreEnginePickerFieldExtension = storesPlugin.provide(
   createScaffolderFieldExtension({
     name: 'StoreEnginePicker',
     component: StoreEnginePicker,
+  }),
+);
+
+/**
+ * Template field `ui:field: StoreDescriptionField`: the store's description, with a button
+ * that prefills it from the store name (`POST /content-suggestions`). Add it inside
+ * `<ScaffolderFieldExtensions>` of the app's scaffolder route.
+ *
+ * @public
+ */
+export const StoreDescriptionFieldExtension = storesPlugin.provide(
+  createScaffolderFieldExtension({
+    name: 'StoreDescriptionField',
+    component: StoreDescriptionField,
   }),
 );

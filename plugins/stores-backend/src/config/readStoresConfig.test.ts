@@ -70,6 +70,25 @@ describe('readStoresConfig', () => {
     expect(read({ reconciler: { lease } }).reconciler.leaseMs).toBe(ms);
   });
 
+  it('reads the content suggestions endpoint, and none by default', () => {
+    expect(read({}).ai).toBeUndefined();
+    expect(
+      read({
+        ai: {
+          baseUrl: 'http://llm.local/v1/',
+          model: 'small-model',
+          apiKey: 'sk-test',
+          timeout: '5s',
+        },
+      }).ai,
+    ).toEqual({
+      baseUrl: 'http://llm.local/v1',
+      model: 'small-model',
+      apiKey: 'sk-test',
+      timeoutMs: 5_000,
+    });
+  });
+
   it('appends the ingress port to nothing by default and reads it when set', () => {
     expect(read({}).ingress.port).toBeUndefined();
     expect(read({ ingress: { port: 8080 } }).ingress.port).toBe(8080);
@@ -189,6 +208,18 @@ describe('readStoresConfig', () => {
     [
       { ingress: { port: 0 } },
       "Invalid config at 'storeplane.ingress.port': 0 is not a port number (1 to 65535)",
+    ],
+    [
+      { ai: { baseUrl: 'localhost:8080/v1', model: 'm' } },
+      "Invalid config at 'storeplane.ai.baseUrl': 'localhost:8080/v1' must be an http or https URL",
+    ],
+    [
+      { ai: { baseUrl: 'not a url', model: 'm' } },
+      "Invalid config at 'storeplane.ai.baseUrl': 'not a url' is not a URL",
+    ],
+    [
+      { ai: { baseUrl: 'http://llm.local/v1' } },
+      "Invalid config at 'storeplane.ai.model': required when storeplane.ai.baseUrl is set",
     ],
     [
       { ingress: { port: 70000 } },

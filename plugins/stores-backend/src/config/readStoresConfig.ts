@@ -90,6 +90,13 @@ export interface StoresConfig {
      */
     allowedServices: string[];
   };
+  /** An OpenAI-compatible chat-completions endpoint for content suggestions; absent: fallback only. */
+  ai?: {
+    baseUrl: string;
+    model: string;
+    apiKey?: string;
+    timeoutMs: number;
+  };
   defaultPlan: string;
   plans: Map<string, StorePlan>;
 }
@@ -136,6 +143,36 @@ function readPlans(config: Config): Map<string, StorePlan> {
   }
   if (plans.size === 0) plans.set(DEFAULT_PLAN.name, DEFAULT_PLAN);
   return plans;
+}
+
+function readAi(read: SettingsReader): StoresConfig['ai'] {
+  const baseUrl = read.optionalString('ai.baseUrl');
+  if (!baseUrl) return undefined;
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new StoresConfigError('ai.baseUrl', `'${baseUrl}' is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new StoresConfigError(
+      'ai.baseUrl',
+      `'${baseUrl}' must be an http or https URL`,
+    );
+  }
+  const model = read.optionalString('ai.model');
+  if (!model) {
+    throw new StoresConfigError(
+      'ai.model',
+      'required when storeplane.ai.baseUrl is set',
+    );
+  }
+  return {
+    baseUrl: baseUrl.replace(/\/+$/, ''),
+    model,
+    apiKey: read.optionalString('ai.apiKey'),
+    timeoutMs: read.durationMs('ai.timeout', 15 * SECOND),
+  };
 }
 
 /** Reads `storeplane.*` with the defaults documented in config.d.ts; throws on values that are present but wrong. */
@@ -277,6 +314,7 @@ export function readStoresConfig(root: Config): StoresConfig {
     permissions: {
       allowedServices: read.serviceSubjects('permissions.allowedServices'),
     },
+    ai: readAi(read),
     defaultPlan,
     plans,
   };

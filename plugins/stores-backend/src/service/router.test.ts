@@ -9,6 +9,7 @@ import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import storesPolicyModule from '@storeplane/plugin-permission-backend-module-stores-policy';
 import { Knex } from 'knex';
+import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import request from 'supertest';
 import { createServiceFactory } from '@backstage/backend-plugin-api';
@@ -83,6 +84,7 @@ async function startBackend(
     auditor?: ReturnType<typeof mockServices.auditor.mock>;
     allowedServices?: string[];
     signals?: SignalPayload[];
+    ai?: Record<string, unknown>;
   } = {},
 ) {
   const { server: app } = await startTestBackend({
@@ -107,6 +109,7 @@ async function startBackend(
               allowedServices: options.allowedServices ?? [],
             },
             ...(options.limits ? { limits: options.limits } : {}),
+            ...(options.ai ? { ai: options.ai } : {}),
           }),
         },
       }),
@@ -181,12 +184,104 @@ describe.each(databases.eachSupportedId())(
         ['get', '/api/stores/stores/x'],
         ['delete', '/api/stores/stores/x'],
         ['get', '/api/stores/plans'],
+        ['post', '/api/stores/stores/x/content-suggestions'],
+        ['post', '/api/stores/content-suggestions'],
       ] as const) {
         const res = await request(app)
           [method](path)
           .set('Authorization', mockCredentials.none.header());
         expect(res.status).toBe(401);
       }
+    });
+
+    it("suggests content from the configured endpoint to the store's owners only", async () => {
+      server.use(
+        http.post('http://llm.test/v1/chat/completions', () =>
+          HttpResponse.json({
+            choices: [
+              {
+                message: {
+                  content: JSON.stringify({
+                    title: 'Summer Sale',
+                    tagline: 'Sunny deals.',
+                    products: [1, 2, 3].map(n => ({
+                      name: `Product ${n}`,
+                      description: 'Good.',
+                      price: n * 10,
+                    })),
+                  }),
+                },
+              },
+            ],
+          }),
+        ),
+      );
+      const app = await start({
+        ai: { baseUrl: 'http://llm.test/v1', model: 'test-model' },
+      });
+      const created = await request(app)
+        .post('/api/stores/stores')
+        .set('Authorization', ANN)
+        .send(valid);
+      const path = `/api/stores/stores/${created.body.id}/content-suggestions`;
+      for (const owner of [ANN, ADA]) {
+        const res = await request(app).post(path).set('Authorization', owner);
+        expect(res.status).toBe(200);
+        expect(res.body).toMatchObject({
+          source: 'ai',
+          model: 'test-model',
+          tagline: 'Sunny deals.',
+        });
+        expect(res.body.products[2].price).toBe('30.00');
+      }
+      const other = await request(app).post(path).set('Authorization', BOB);
+      expect(other.status).toBe(403);
+      expect(other.body.error.message).toMatch(
+        /You may not ask for content suggestions for store .* \(storeplane\.store\.content\.suggest\)/,
+      );
+      const missing = await request(app)
+        .post('/api/stores/stores/no-such-store/content-suggestions')
+        .set('Authorization', ANN);
+      expect(missing.status).toBe(404);
+      const badId = await request(app)
+        .post('/api/stores/stores/Bad_Id/content-suggestions')
+        .set('Authorization', ANN);
+      expect(badId.status).toBe(400);
+    });
+
+    it('suggests content for a store about to be created, and refuses bad input', async () => {
+      const app = await start();
+      const ok = await request(app)
+        .post('/api/stores/content-suggestions')
+        .set('Authorization', BOB)
+        .send({ name: 'corner-bakery', description: 'Bread daily' });
+      expect(ok.status).toBe(200);
+      expect(ok.body).toMatchObject({
+        source: 'fallback',
+        fallbackReason: 'No storeplane.ai endpoint is configured.',
+        title: 'Corner Bakery',
+      });
+      expect(ok.body.products).toHaveLength(3);
+      for (const [body, message] of [
+        [{}, /name/],
+        [{ name: '' }, /name/],
+        [{ name: 'shop', plan: 'small' }, /plan/],
+        [
+          { name: 'shop\u0000' },
+          /Invalid name: must not contain control characters/,
+        ],
+        [{ name: 'shop', description: 'x'.repeat(501) }, /description/],
+        [{ name: 'shop', description: 'a\u202eb' }, /Invalid description/],
+      ] as const) {
+        const res = await request(app)
+          .post('/api/stores/content-suggestions')
+          .set('Authorization', BOB)
+          .send(body);
+        expect(res.status).toBe(400);
+        expect(res.body.error.message).toMatch(message);
+      }
+      const [{ n }] = await knex('stores').count({ n: '*' });
+      expect(Number(n)).toBe(0);
     });
 
     it('creates, reads, lists and deletes a store', async () => {
@@ -964,6 +1059,7 @@ describe.each(databases.eachSupportedId())(
           ['delete', `/api/stores/stores/${created.body.id}`],
           ['post', `/api/stores/stores/${created.body.id}/retry`],
           ['get', `/api/stores/stores/${created.body.id}/credentials`],
+          ['post', `/api/stores/stores/${created.body.id}/content-suggestions`],
         ] as const) {
           const res = await request(app)
             [method](path)

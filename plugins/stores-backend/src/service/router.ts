@@ -14,16 +14,21 @@ import { createConditionTransformer } from '@backstage/plugin-permission-node';
 import {
   describeIssues,
   listStoresQuerySchema,
+  storeContentSuggestPermission,
   storeCreatePermission,
   storeCredentialsReadPermission,
   storeDeletePermission,
   storeIdFromRef,
   storeReadPermission,
   storeRetryPermission,
+  STORE_DESCRIPTION_MAX_LENGTH,
+  STORE_NAME_INPUT_MAX_LENGTH,
+  textProblem,
 } from '@storeplane/plugin-stores-common';
 import express, { Request } from 'express';
 import { createOpenApiRouter, spec } from '../schema/openapi';
 import { StoresConfig } from '../config/readStoresConfig';
+import { ContentSuggester } from '../content/ContentSuggester';
 import {
   StoreAccessFilter,
   StoreRecord,
@@ -54,6 +59,7 @@ export interface RouterOptions {
   engines: EngineRegistry;
   config: StoresConfig;
   owners: OwnerVerifier;
+  suggester: ContentSuggester;
 }
 
 /** Who acts: a user entity ref, or `service:<subject>` for automation with a service token. */
@@ -99,6 +105,7 @@ export async function createRouter(
     engines,
     config,
     owners,
+    suggester,
   } = options;
   // Validates path parameters, query strings and bodies against openapi.yaml before any
   // handler runs (400 InputError naming the field); the handlers add the rules the spec
@@ -169,6 +176,7 @@ export async function createRouter(
     [storeDeletePermission.name, 'delete'],
     [storeRetryPermission.name, 'retry'],
     [storeCredentialsReadPermission.name, 'read the credentials of'],
+    [storeContentSuggestPermission.name, 'ask for content suggestions for'],
   ]);
 
   async function authorizeStore(
@@ -417,6 +425,33 @@ export async function createRouter(
       },
     );
     res.status(202).json(toStoreView(updated));
+  });
+
+  router.post('/stores/:id/content-suggestions', async (req, res) => {
+    const { store } = await authorizeStore(req, storeContentSuggestPermission);
+    res.json(
+      await suggester.suggest({
+        name: store.name,
+        description: store.description ?? undefined,
+      }),
+    );
+  });
+
+  router.post('/content-suggestions', async (req, res) => {
+    await authorizeBasic(req, storeCreatePermission);
+    const { name, description } = req.body;
+    for (const [field, value, rule] of [
+      ['name', name, { maxLength: STORE_NAME_INPUT_MAX_LENGTH }],
+      [
+        'description',
+        description ?? '',
+        { maxLength: STORE_DESCRIPTION_MAX_LENGTH, multiline: true },
+      ],
+    ] as const) {
+      const problem = textProblem(value, rule);
+      if (problem) throw new InputError(`Invalid ${field}: ${problem}`);
+    }
+    res.json(await suggester.suggest({ name, description }));
   });
 
   router.get('/plans', async (req, res) => {

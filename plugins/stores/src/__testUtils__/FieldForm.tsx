@@ -12,6 +12,8 @@ export function FieldForm(props: {
   description: string;
   required: boolean;
   onValue: (value: string) => void;
+  /** The whole template form's data, as the scaffolder hands it to each field. */
+  formData?: Record<string, unknown>;
 }) {
   const { field: Field, onValue } = props;
   const [value, setValue] = useState<string>();
@@ -29,6 +31,7 @@ export function FieldForm(props: {
         schema: { title: props.title, description: props.description },
         idSchema: { $id: `root_${props.id}` },
         uiSchema: {},
+        formContext: { formData: props.formData ?? {} },
       } as unknown as FieldExtensionComponentProps<string>)}
     />
   );

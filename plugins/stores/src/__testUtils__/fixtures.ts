@@ -57,6 +57,7 @@ export const ALL_STORE_PERMISSIONS = [
   'storeplane.store.delete',
   'storeplane.store.retry',
   'storeplane.store.credentials.read',
+  'storeplane.store.content.suggest',
 ];
 
 /** What `GET /stores/:id/workloads` answers for a running store. */

@@ -23,3 +23,15 @@ export const storeEnginePickerFormField = FormFieldBlueprint.make({
       import('./storeEnginePickerField').then(m => m.storeEnginePickerField),
   },
 });
+
+/**
+ * The template field `ui:field: StoreDescriptionField` (the store's description, prefilled on
+ * request from the store name) for the scaffolder of the new frontend system.
+ */
+export const storeDescriptionFormField = FormFieldBlueprint.make({
+  name: 'store-description-field',
+  params: {
+    field: () =>
+      import('./storeDescriptionField').then(m => m.storeDescriptionField),
+  },
+});

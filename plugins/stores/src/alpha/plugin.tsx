@@ -4,6 +4,7 @@ import { createStoreRouteRef, rootRouteRef } from '../routes';
 import { storesApi } from './apis';
 import { entityStoreCard, entityStoreContent } from './entityExtensions';
 import {
+  storeDescriptionFormField,
   storeEnginePickerFormField,
   storeOwnerPickerFormField,
 } from './formFields';
@@ -12,7 +13,7 @@ import { storesPage } from './pages';
 /**
  * Storeplane for Backstage's new frontend system: the stores API, the Stores page (with its
  * sidebar item), a store entity's Store tab and overview card, and the template fields
- * `StoreOwnerPicker` and `StoreEnginePicker`.
+ * `StoreOwnerPicker`, `StoreEnginePicker` and `StoreDescriptionField`.
  *
  * @alpha
  */
@@ -30,5 +31,6 @@ export default createFrontendPlugin({
     entityStoreCard,
     storeOwnerPickerFormField,
     storeEnginePickerFormField,
+    storeDescriptionFormField,
   ],
 });

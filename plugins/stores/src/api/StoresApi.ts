@@ -19,6 +19,8 @@ export type StoresApi = Pick<
   | 'deleteStore'
   | 'listPlans'
   | 'listEngines'
+  | 'suggestStoreContent'
+  | 'suggestNewStoreContent'
 >;
 
 /**

@@ -412,6 +412,60 @@ describe('EntityStoreContent', () => {
     expect(within(items[1]).getByTitle('warning')).toBeInTheDocument();
   });
 
+  describe('content suggestions', () => {
+    it('are not offered without their permission', async () => {
+      serveStore(makeReadyStore());
+      await renderContent({
+        allowed: ['storeplane.store.read', 'storeplane.store.delete'],
+      });
+      expect(
+        await screen.findByRole('button', { name: 'Delete' }),
+      ).toBeEnabled();
+      expect(
+        screen.queryByRole('button', {
+          name: 'Suggest a title, tagline and products',
+        }),
+      ).toBeNull();
+    });
+
+    it('are asked for on demand and say which source produced them', async () => {
+      const user = userEvent.setup();
+      serveStore(makeReadyStore());
+      server.use(
+        http.post(`${BASE}/stores/${STORE_ID}/content-suggestions`, () =>
+          HttpResponse.json({
+            title: 'Summer Sale',
+            tagline: 'Sunny deals all year.',
+            products: [
+              { name: 'Beach Towel', description: 'Soft.', price: '19.00' },
+              { name: 'Sun Hat', description: 'Wide brim.', price: '25.00' },
+              { name: 'Flip Flops', description: 'Comfy.', price: '12.50' },
+            ],
+            source: 'fallback',
+            fallbackReason: 'The endpoint answered HTTP 503.',
+          }),
+        ),
+      );
+      await renderContent();
+      await user.click(
+        await screen.findByRole('button', {
+          name: 'Suggest a title, tagline and products',
+        }),
+      );
+      const region = await screen.findByRole('region', {
+        name: 'Suggested content',
+      });
+      expect(within(region).getByText('Sunny deals all year.')).toBeVisible();
+      expect(within(region).getByText('Sun Hat — 25.00')).toBeVisible();
+      expect(within(region).getByRole('note')).toHaveTextContent(
+        'Built-in suggestion. The endpoint answered HTTP 503.',
+      );
+      expect(
+        screen.getByRole('button', { name: 'Suggest again' }),
+      ).toBeEnabled();
+    });
+  });
+
   describe('credentials', () => {
     it('are not offered without the credentials permission', async () => {
       serveStore(makeReadyStore());

@@ -16,6 +16,7 @@ import {
 } from '../shared';
 import { StoreActionsCard } from './StoreActionsCard';
 import { StoreActivity } from './StoreActivity';
+import { StoreContentSuggestionsCard } from './StoreContentSuggestionsCard';
 import { StoreStatusCard } from './StoreStatusCard';
 import { StoreWorkloadsCard } from './StoreWorkloadsCard';
 
@@ -59,6 +60,9 @@ const StoreContent = (props: { storeId: string; entityRef: string }) => {
       </Grid>
       <Grid item xs={12}>
         <StoreWorkloadsCard store={store} />
+      </Grid>
+      <Grid item xs={12}>
+        <StoreContentSuggestionsCard store={store} entityRef={entityRef} />
       </Grid>
       <Grid item xs={12}>
         <StoreActivity events={events ?? []} />

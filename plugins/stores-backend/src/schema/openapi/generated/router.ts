@@ -615,6 +615,79 @@ export const spec = {
           },
         },
       },
+      ContentSuggestionRequest: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name'],
+        description:
+          'A store that does not exist yet, as the Create page knows it.',
+        properties: {
+          name: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 100,
+            description: 'The store name as typed (plain text).',
+          },
+          description: {
+            type: 'string',
+            maxLength: 500,
+            description:
+              'Plain text: no control characters except tab and newline, no text-direction overrides',
+          },
+        },
+      },
+      ContentSuggestion: {
+        type: 'object',
+        description:
+          'Starter content for a store. Nothing is saved; the owner copies what they like.',
+        required: ['title', 'tagline', 'products', 'source'],
+        properties: {
+          title: {
+            type: 'string',
+          },
+          tagline: {
+            type: 'string',
+          },
+          products: {
+            type: 'array',
+            minItems: 3,
+            maxItems: 3,
+            items: {
+              $ref: '#/components/schemas/SuggestedProduct',
+            },
+          },
+          source: {
+            type: 'string',
+            enum: ['ai', 'fallback'],
+            description:
+              'ai: the storeplane.ai endpoint answered; fallback: the built-in suggestions (none configured, or it failed, timed out or answered something that is not the expected JSON).',
+          },
+          model: {
+            type: 'string',
+            description: 'The model that answered (source ai).',
+          },
+          fallbackReason: {
+            type: 'string',
+            description: 'Why the fallback answered (source fallback).',
+          },
+        },
+      },
+      SuggestedProduct: {
+        type: 'object',
+        required: ['name', 'description', 'price'],
+        properties: {
+          name: {
+            type: 'string',
+          },
+          description: {
+            type: 'string',
+          },
+          price: {
+            type: 'string',
+            description: 'A decimal with two places, e.g. 9.50; no currency.',
+          },
+        },
+      },
       StoreEvent: {
         type: 'object',
         required: [
@@ -1112,6 +1185,81 @@ export const spec = {
             $ref: '#/components/responses/ErrorResponse',
           },
           '409': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          default: {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+      },
+    },
+    '/stores/{id}/content-suggestions': {
+      parameters: [
+        {
+          $ref: '#/components/parameters/id',
+        },
+      ],
+      post: {
+        operationId: 'SuggestStoreContent',
+        summary:
+          'Suggest a title, tagline and three starter products for a store (needs storeplane.store.content.suggest)',
+        description:
+          'From the storeplane.ai chat-completions endpoint, else the built-in fallback; `source` says which. Changes nothing.',
+        responses: {
+          '200': {
+            description: 'A suggestion',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ContentSuggestion',
+                },
+              },
+            },
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          default: {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+      },
+    },
+    '/content-suggestions': {
+      post: {
+        operationId: 'SuggestNewStoreContent',
+        summary:
+          'Suggest content for a store about to be created (needs storeplane.store.create)',
+        description:
+          "For the Create page, which prefills the store's description with the tagline. Changes nothing.",
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                $ref: '#/components/schemas/ContentSuggestionRequest',
+              },
+            },
+          },
+        },
+        responses: {
+          '200': {
+            description: 'A suggestion',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ContentSuggestion',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '403': {
             $ref: '#/components/responses/ErrorResponse',
           },
           default: {

@@ -9,6 +9,8 @@ import { FetchApi } from '../types/fetch';
 import crossFetch from 'cross-fetch';
 import { pluginId } from '../pluginId';
 import * as parser from 'uri-template';
+import { ContentSuggestion } from '../models/ContentSuggestion.model';
+import { ContentSuggestionRequest } from '../models/ContentSuggestionRequest.model';
 import { CreateStoreRequest } from '../models/CreateStoreRequest.model';
 import { DeletedStoreList } from '../models/DeletedStoreList.model';
 import { Store } from '../models/Store.model';
@@ -132,6 +134,20 @@ export type ListStores = {
  * @public
  */
 export type RetryStore = {
+  path: {
+    id: string;
+  };
+};
+/**
+ * @public
+ */
+export type SuggestNewStoreContent = {
+  body: ContentSuggestionRequest;
+};
+/**
+ * @public
+ */
+export type SuggestStoreContent = {
   path: {
     id: string;
   };
@@ -461,6 +477,59 @@ export class DefaultApiClient {
     const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
 
     const uriTemplate = `/stores/{id}/retry`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      id: request.path.id,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'POST',
+    });
+  }
+
+  /**
+   * For the Create page, which prefills the store\'s description with the tagline. Changes nothing.
+   * Suggest content for a store about to be created (needs storeplane.store.create)
+   * @param contentSuggestionRequest -
+   */
+  public async suggestNewStoreContent(
+    // @ts-ignore
+    request: SuggestNewStoreContent,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<ContentSuggestion>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/content-suggestions`;
+
+    const uri = parser.parse(uriTemplate).expand({});
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'POST',
+      body: JSON.stringify(request.body),
+    });
+  }
+
+  /**
+   * From the storeplane.ai chat-completions endpoint, else the built-in fallback; `source` says which. Changes nothing.
+   * Suggest a title, tagline and three starter products for a store (needs storeplane.store.content.suggest)
+   * @param id - Store id (lowercase letters, digits and dashes); anything else is a 400
+   */
+  public async suggestStoreContent(
+    // @ts-ignore
+    request: SuggestStoreContent,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<ContentSuggestion>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/stores/{id}/content-suggestions`;
 
     const uri = parser.parse(uriTemplate).expand({
       id: request.path.id,

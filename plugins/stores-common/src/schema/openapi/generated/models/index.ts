@@ -1,5 +1,7 @@
 //
 
+export * from '../models/ContentSuggestion.model';
+export * from '../models/ContentSuggestionRequest.model';
 export * from '../models/CreateStoreRequest.model';
 export * from '../models/DeletedStore.model';
 export * from '../models/DeletedStoreList.model';
@@ -23,3 +25,4 @@ export * from '../models/StoreStatus.model';
 export * from '../models/StoreVolumeClaim.model';
 export * from '../models/StoreWorkload.model';
 export * from '../models/StoreWorkloads.model';
+export * from '../models/SuggestedProduct.model';

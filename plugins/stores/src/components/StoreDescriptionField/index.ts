@@ -1,0 +1,1 @@
+export { StoreDescriptionField } from './StoreDescriptionField';
