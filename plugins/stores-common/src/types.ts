@@ -33,6 +33,7 @@ export type {
   StoreWorkload,
   StoreWorkloadKindEnum,
   StoreWorkloads,
+  UpdateStoreRequest,
 } from './schema/openapi/generated/models';
 
 /**

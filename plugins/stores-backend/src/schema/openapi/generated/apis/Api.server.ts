@@ -14,6 +14,7 @@ import { StoreList } from '../models/StoreList.model';
 import { StorePlanList } from '../models/StorePlanList.model';
 import { StoreStatus } from '../models/StoreStatus.model';
 import { StoreWorkloads } from '../models/StoreWorkloads.model';
+import { UpdateStoreRequest } from '../models/UpdateStoreRequest.model';
 
 /**
  * @public
@@ -110,6 +111,16 @@ export type RetryStore = {
   };
   response: Store | Error | Error | Error | Error;
 };
+/**
+ * @public
+ */
+export type UpdateStore = {
+  path: {
+    id: string;
+  };
+  body: UpdateStoreRequest;
+  response: Store | Error | Error | Error | Error | Error;
+};
 
 export type EndpointMap = {
   '#post|/stores': CreateStore;
@@ -133,4 +144,6 @@ export type EndpointMap = {
   '#get|/stores': ListStores;
 
   '#post|/stores/{id}/retry': RetryStore;
+
+  '#patch|/stores/{id}': UpdateStore;
 };

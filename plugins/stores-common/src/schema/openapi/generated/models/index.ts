@@ -21,3 +21,4 @@ export * from '../models/StoreStatus.model';
 export * from '../models/StoreVolumeClaim.model';
 export * from '../models/StoreWorkload.model';
 export * from '../models/StoreWorkloads.model';
+export * from '../models/UpdateStoreRequest.model';
