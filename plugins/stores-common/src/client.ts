@@ -18,6 +18,7 @@ import {
   StoreList,
   StorePlanList,
   StoreWorkloads,
+  UpdateStoreRequest,
 } from './types';
 
 /**
@@ -165,6 +166,20 @@ export class StoresClient {
   retryStore(id: string, options?: StoresRequestOptions): Promise<Store> {
     return this.call(options, api =>
       api.retryStore({ path: { id } }, { token: options?.token }),
+    );
+  }
+
+  /** Changes what the owner asked for (display name, plan); see `UpdateStoreRequest`. */
+  updateStore(
+    id: string,
+    request: UpdateStoreRequest,
+    options?: StoresRequestOptions,
+  ): Promise<Store> {
+    return this.call(options, api =>
+      api.updateStore(
+        { path: { id }, body: request },
+        { token: options?.token },
+      ),
     );
   }
 

@@ -39,6 +39,7 @@ export type {
   StoreWorkloadKindEnum,
   StoreWorkloads,
   SuggestedProduct,
+  UpdateStoreRequest,
 } from './schema/openapi/generated/models';
 
 /**

@@ -11,6 +11,8 @@ export type DesiredState = 'present' | 'absent';
 export interface StoreRecord {
   id: string;
   name: string;
+  /** The name shown to people; null until the store is renamed. */
+  displayName: string | null;
   description: string | null;
   owner: string;
   createdBy: string;
@@ -215,6 +217,7 @@ export interface StoreRepositoryOptions {
 const columns: Record<keyof StoreRecord, string> = {
   id: 'id',
   name: 'name',
+  displayName: 'display_name',
   description: 'description',
   owner: 'owner',
   createdBy: 'created_by',
@@ -255,6 +258,7 @@ function fromRow(row: any): StoreRecord {
   return {
     id: row.id,
     name: row.name,
+    displayName: row.display_name ?? null,
     description: row.description ?? null,
     owner: row.owner,
     createdBy: row.created_by,
@@ -834,6 +838,26 @@ export class StoreRepository {
         updated_at: now,
       });
     return this.getStore(id);
+  }
+
+  /**
+   * Renames a store that is not being deleted, with its event, in one transaction. The name
+   * changes nothing in the cluster, so the generation stays and a claim at work goes on.
+   */
+  async renameStore(
+    id: string,
+    displayName: string,
+    event: NewStoreEvent,
+  ): Promise<boolean> {
+    return this.db.transaction(async tx => {
+      const updated = await tx('stores')
+        .where({ id })
+        .whereNot('status', 'Deleting')
+        .update({ display_name: displayName, updated_at: this.clock() });
+      if (updated !== 1) return false;
+      await tx('store_events').insert(this.eventRow(id, event, this.clock()));
+      return true;
+    });
   }
 
   /** Puts a Failed store back to Provisioning at the step that failed. */

@@ -14,6 +14,7 @@ export function newStoreRecord(
 ): StoreRecord {
   return {
     ...request,
+    displayName: null,
     desiredState: 'present',
     status: 'Provisioning',
     step: 'guardrails',

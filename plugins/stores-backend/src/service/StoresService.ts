@@ -4,6 +4,7 @@ import {
   createStoreRequestSchema,
   describeIssues,
   StoreWorkloads,
+  updateStoreRequestSchema,
 } from '@storeplane/plugin-stores-common';
 import { randomBytes } from 'node:crypto';
 import { StoresConfig } from '../config/readStoresConfig';
@@ -156,6 +157,56 @@ export class StoresService {
     this.options.onChange(store.id, 'Provisioning');
     this.options.wakeReconciler();
     return this.getStore(store.id);
+  }
+
+  /** Validates a change request; throws InputError with every problem in plain words. */
+  validateUpdate(body: unknown) {
+    const parsed = updateStoreRequestSchema.safeParse(body);
+    if (!parsed.success) {
+      throw new InputError(
+        `Invalid store change: ${describeIssues(parsed.error)}`,
+      );
+    }
+    return parsed.data;
+  }
+
+  /** Applies an owner's change of intent to a store (see `UpdateStoreRequest`). */
+  async updateStore(
+    store: StoreRecord,
+    body: unknown,
+    actor: string,
+  ): Promise<StoreRecord> {
+    const change = this.validateUpdate(body);
+    if (store.status === 'Deleting') {
+      throw new ConflictError(
+        `Store '${store.id}' is being deleted; it cannot be changed`,
+      );
+    }
+    if (change.displayName !== undefined) {
+      await this.rename(store, change.displayName, actor);
+    }
+    return this.getStore(store.id);
+  }
+
+  private async rename(store: StoreRecord, displayName: string, actor: string) {
+    const current = store.displayName ?? store.name;
+    if (displayName === current) return;
+    const renamed = await this.options.repository.renameStore(
+      store.id,
+      displayName,
+      {
+        type: 'renamed',
+        level: 'info',
+        message: `Renamed from '${current}' to '${displayName}'`,
+        actor,
+      },
+    );
+    if (!renamed) {
+      throw new ConflictError(
+        `Store '${store.id}' is being deleted; it cannot be renamed`,
+      );
+    }
+    this.options.onChange(store.id, store.status);
   }
 
   async deleteStore(store: StoreRecord, actor: string): Promise<StoreRecord> {

@@ -521,6 +521,160 @@ describe.each(databases.eachSupportedId())(
       });
     });
 
+    describe('changes a store (PATCH /stores/:id)', () => {
+      let app: Awaited<ReturnType<typeof startBackend>>;
+      let id: string;
+      beforeAll(async () => {
+        app = await startBackend({ knex: await databases.init(databaseId) });
+      });
+      beforeEach(async () => {
+        const created = await request(app)
+          .post('/api/stores/stores')
+          .set('Authorization', ADA)
+          .send({ ...valid, owner: 'group:default/team-a' });
+        id = created.body.id;
+      });
+      const patch = (body: unknown, caller = ANN) =>
+        request(app)
+          .patch(`/api/stores/stores/${id}`)
+          .set('Authorization', caller)
+          .send(body as object);
+      /** What users asked for; the reconciler moves the rest on meanwhile. */
+      const snapshot = async () => {
+        const store = (
+          await request(app)
+            .get(`/api/stores/stores/${id}`)
+            .set('Authorization', ADA)
+        ).body;
+        const events = (
+          await request(app)
+            .get(`/api/stores/stores/${id}/events`)
+            .set('Authorization', ADA)
+        ).body.items;
+        return {
+          displayName: store.displayName,
+          plan: store.plan,
+          desiredState: store.status === 'Deleting' ? 'absent' : 'present',
+          requests: events.filter((e: { actor: string | null }) => e.actor),
+        };
+      };
+
+      it('renames for an owner, trimmed, with an event naming who did it', async () => {
+        const before = await snapshot();
+        expect(before.displayName).toBe('summer-sale');
+        const res = await patch({ displayName: '  Summer Sale 2026 ☀  ' });
+        expect(res.status).toBe(200);
+        expect(res.body).toMatchObject({
+          id,
+          name: 'summer-sale',
+          displayName: 'Summer Sale 2026 ☀',
+        });
+        const after = await snapshot();
+        expect(after.displayName).toBe('Summer Sale 2026 ☀');
+        expect(after.requests[0]).toMatchObject({
+          type: 'renamed',
+          level: 'info',
+          actor: 'user:default/ann',
+          message: "Renamed from 'summer-sale' to 'Summer Sale 2026 ☀'",
+        });
+        // The same name again changes nothing and records nothing.
+        expect(
+          (await patch({ displayName: 'Summer Sale 2026 ☀' })).status,
+        ).toBe(200);
+        expect((await snapshot()).requests).toHaveLength(after.requests.length);
+      });
+
+      it('lets an administrator rename, and answers 403 to anyone else, changing nothing', async () => {
+        const before = await snapshot();
+        const denied = await patch({ displayName: 'Mine now' }, BOB);
+        expect(denied.status).toBe(403);
+        expect(denied.body.error.message).toMatch(
+          /You may not change store .*storeplane\.store\.update/,
+        );
+        expect(await snapshot()).toEqual(before);
+        expect((await patch({ displayName: 'By admin' }, ADA)).status).toBe(
+          200,
+        );
+      });
+
+      it('answers 404 for a store that does not exist', async () => {
+        const res = await request(app)
+          .patch('/api/stores/stores/nope-12345')
+          .set('Authorization', ANN)
+          .send({ displayName: 'x' });
+        expect(res.status).toBe(404);
+      });
+
+      it('refuses to rename a store being deleted (409)', async () => {
+        await request(app)
+          .delete(`/api/stores/stores/${id}`)
+          .set('Authorization', ANN);
+        const before = await snapshot();
+        const res = await patch({ displayName: 'Too late' });
+        expect(res.status).toBe(409);
+        expect(res.body.error.message).toMatch(/is being deleted/);
+        expect(await snapshot()).toEqual(before);
+      });
+
+      it.each([
+        [
+          'an empty body',
+          {},
+          /request\/body must NOT have fewer than 1 properties/,
+        ],
+        [
+          'an unknown field',
+          { displayName: 'ok', owner: 'group:default/team-b' },
+          /Unknown field in the request body: owner; allowed fields are displayName/,
+        ],
+        [
+          'a blank name',
+          { displayName: '   ' },
+          /displayName must not be blank/,
+        ],
+        [
+          'an empty name',
+          { displayName: '' },
+          /must NOT have fewer than 1 characters/,
+        ],
+        [
+          'a name too long',
+          { displayName: 'x'.repeat(101) },
+          /must NOT have more than 100 characters/,
+        ],
+        [
+          'a control character',
+          { displayName: `a${NUL}b` },
+          /displayName must not contain control characters \(found U\+0000 at position 2\)/,
+        ],
+        [
+          'a line break',
+          { displayName: 'a\nb' },
+          /displayName must not contain control characters/,
+        ],
+        [
+          'a text-direction override',
+          { displayName: 'abc\u202edef' },
+          /invisible text-direction characters/,
+        ],
+        [
+          'a number',
+          { displayName: 7 },
+          /request\/body\/displayName must be string/,
+        ],
+      ])(
+        'refuses %s with 400 and changes nothing',
+        async (_, body, message) => {
+          const before = await snapshot();
+          const res = await patch(body);
+          expect(res.body.error?.message).toMatch(message);
+          expect(res.status).toBe(400);
+          expect(res.body.error.name).toBe('InputError');
+          expect(await snapshot()).toEqual(before);
+        },
+      );
+    });
+
     it('serves its OpenAPI document', async () => {
       const app = await start();
       const document = await request(app)

@@ -24,6 +24,7 @@ import {
   STORE_DESCRIPTION_MAX_LENGTH,
   STORE_NAME_INPUT_MAX_LENGTH,
   textProblem,
+  storeUpdatePermission,
 } from '@storeplane/plugin-stores-common';
 import express, { Request } from 'express';
 import { createOpenApiRouter, spec } from '../schema/openapi';
@@ -119,8 +120,12 @@ export async function createRouter(
     },
   });
   router.use(
-    nameUnknownBodyFields(
-      Object.keys(spec.components.schemas.CreateStoreRequest.properties),
+    nameUnknownBodyFields(req =>
+      Object.keys(
+        req.method === 'PATCH'
+          ? spec.components.schemas.UpdateStoreRequest.properties
+          : spec.components.schemas.CreateStoreRequest.properties,
+      ),
     ),
   );
 
@@ -175,6 +180,7 @@ export async function createRouter(
     [storeReadPermission.name, 'read'],
     [storeDeletePermission.name, 'delete'],
     [storeRetryPermission.name, 'retry'],
+    [storeUpdatePermission.name, 'change'],
     [storeCredentialsReadPermission.name, 'read the credentials of'],
     [storeContentSuggestPermission.name, 'ask for content suggestions for'],
   ]);
@@ -406,6 +412,22 @@ export async function createRouter(
           storeRetryPermission,
         );
         return service.retryStore(store, actorOf(credentials));
+      },
+    );
+    res.json(toStoreView(updated));
+  });
+
+  router.patch('/stores/:id', async (req, res) => {
+    const updated = await audited(
+      req,
+      'store-update',
+      { storeId: req.params.id },
+      async () => {
+        const { store, credentials } = await authorizeStore(
+          req,
+          storeUpdatePermission,
+        );
+        return service.updateStore(store, req.body, actorOf(credentials));
       },
     );
     res.json(toStoreView(updated));

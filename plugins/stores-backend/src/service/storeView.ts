@@ -13,6 +13,7 @@ export function toStoreView(record: StoreRecord): Store {
   return {
     id: record.id,
     name: record.name,
+    displayName: record.displayName ?? record.name,
     ...(record.description ? { description: record.description } : {}),
     owner: record.owner,
     createdBy: record.createdBy,

@@ -16,6 +16,7 @@ export type StoresApi = Pick<
   | 'getStoreCredentials'
   | 'getStoreWorkloads'
   | 'retryStore'
+  | 'updateStore'
   | 'deleteStore'
   | 'listPlans'
   | 'listEngines'

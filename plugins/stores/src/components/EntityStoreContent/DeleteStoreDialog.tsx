@@ -21,11 +21,11 @@ export const DeleteStoreDialog = (props: {
       aria-labelledby="delete-store-dialog-title"
     >
       <DialogTitle id="delete-store-dialog-title">
-        Delete store {store.name}?
+        Delete store {store.displayName}?
       </DialogTitle>
       <DialogContent>
         <DialogContentText>
-          This uninstalls <strong>{store.name}</strong> and deletes its
+          This uninstalls <strong>{store.displayName}</strong> and deletes its
           namespace <code>{store.namespace}</code> with all its data: products,
           orders, customers and uploads. It cannot be undone.
         </DialogContentText>

@@ -382,6 +382,59 @@ describe('EntityStoreContent', () => {
     ).toBeInTheDocument();
   });
 
+  it('renames a store through a dialog that checks the name before sending it', async () => {
+    const sent: unknown[] = [];
+    serveStore(makeReadyStore());
+    server.use(
+      http.patch(`${BASE}/stores/${STORE_ID}`, async ({ request }) => {
+        const body = (await request.json()) as { displayName: string };
+        sent.push(body);
+        const store = makeReadyStore({ displayName: body.displayName });
+        serveStore(store);
+        return HttpResponse.json(store);
+      }),
+    );
+    await renderContent();
+
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Rename' }),
+    );
+    const dialog = await screen.findByRole('dialog');
+    const field = within(dialog).getByLabelText('Display name');
+    const submit = within(dialog).getByRole('button', { name: 'Rename' });
+    expect(submit).toBeDisabled();
+    await userEvent.clear(field);
+    await userEvent.type(field, '   ');
+    expect(
+      within(dialog).getByText('displayName must not be blank'),
+    ).toBeInTheDocument();
+    expect(submit).toBeDisabled();
+    await userEvent.clear(field);
+    await userEvent.type(field, ' Summer Sale 2026 ');
+    await userEvent.click(submit);
+
+    await waitFor(() =>
+      expect(sent).toEqual([{ displayName: 'Summer Sale 2026' }]),
+    );
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(
+      await screen.findByText(/^Summer Sale 2026 · plan small/),
+    ).toBeInTheDocument();
+  });
+
+  it('offers no rename without storeplane.store.update', async () => {
+    serveStore(makeReadyStore());
+    await renderContent({
+      allowed: ALL_STORE_PERMISSIONS.filter(
+        p => p !== 'storeplane.store.update',
+      ),
+    });
+    expect(
+      await screen.findByRole('button', { name: 'Delete' }),
+    ).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Rename' })).toBeNull();
+  });
+
   it('lists events newest first under Activity with their level', async () => {
     serveStore(makeReadyStore(), [
       makeEvent(1, 30, { message: 'Namespace created with guardrails' }),

@@ -12,9 +12,11 @@ import {
   storeCredentialsReadPermission,
   storeDeletePermission,
   storeRetryPermission,
+  storeUpdatePermission,
 } from '@storeplane/plugin-stores-common';
 import { storesApiRef } from '../../api';
 import { DeleteStoreDialog } from './DeleteStoreDialog';
+import { RenameStoreDialog } from './RenameStoreDialog';
 import { StoreCredentialsPanel } from './StoreCredentialsPanel';
 import { StoreLinkButtons } from '../shared';
 
@@ -45,6 +47,10 @@ export const StoreActionsCard = (props: {
     permission: storeDeletePermission,
     resourceRef: entityRef,
   });
+  const updatePermission = usePermission({
+    permission: storeUpdatePermission,
+    resourceRef: entityRef,
+  });
   const credentialsPermission = usePermission({
     permission: storeCredentialsReadPermission,
     resourceRef: entityRef,
@@ -52,6 +58,7 @@ export const StoreActionsCard = (props: {
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<string>();
   const [confirmingDelete, setConfirmingDelete] = useState(false);
+  const [renaming, setRenaming] = useState(false);
 
   const run = async (what: string, action: () => Promise<unknown>) => {
     setBusy(true);
@@ -72,8 +79,14 @@ export const StoreActionsCard = (props: {
     setConfirmingDelete(false);
   };
 
+  const rename = async (displayName: string) => {
+    await run('Rename', () => storesApi.updateStore(store.id, { displayName }));
+    setRenaming(false);
+  };
+
   const canRetry = store.status === 'Failed' && retryPermission.allowed;
   const canDelete = store.status !== 'Deleting' && deletePermission.allowed;
+  const canChange = store.status !== 'Deleting' && updatePermission.allowed;
   const canReadCredentials =
     isStoreProvisioned(store.status) && credentialsPermission.allowed;
 
@@ -84,7 +97,7 @@ export const StoreActionsCard = (props: {
     >
       <Box display="flex" flexDirection="column" gridGap={16}>
         <StoreLinks store={store} />
-        {(canRetry || canDelete) && (
+        {(canRetry || canDelete || canChange) && (
           <Box display="flex" gridGap={8}>
             {canRetry && (
               <Button
@@ -94,6 +107,15 @@ export const StoreActionsCard = (props: {
                 disabled={busy}
               >
                 Retry
+              </Button>
+            )}
+            {canChange && (
+              <Button
+                variant="outlined"
+                onClick={() => setRenaming(true)}
+                disabled={busy}
+              >
+                Rename
               </Button>
             )}
             {canDelete && (
@@ -111,6 +133,13 @@ export const StoreActionsCard = (props: {
         {actionError && <Alert severity="error">{actionError}</Alert>}
         {canReadCredentials && <StoreCredentialsPanel storeId={store.id} />}
       </Box>
+      <RenameStoreDialog
+        store={store}
+        open={renaming}
+        busy={busy}
+        onCancel={() => setRenaming(false)}
+        onConfirm={rename}
+      />
       <DeleteStoreDialog
         store={store}
         open={confirmingDelete}

@@ -66,7 +66,7 @@ export const StoreStatusCard = ({ store }: { store: Store }) => (
   <InfoCard
     titleTypographyProps={{ component: 'h2' }}
     title="Status"
-    subheader={`${store.name} · plan ${store.plan} · namespace ${store.namespace}`}
+    subheader={`${store.displayName} · plan ${store.plan} · namespace ${store.namespace}`}
     action={
       <Box pt={2} pr={1}>
         <StoreStatusChip status={store.status} />

@@ -136,6 +136,22 @@ export const spec = {
           },
         },
       },
+      UpdateStoreRequest: {
+        type: 'object',
+        additionalProperties: false,
+        minProperties: 1,
+        description:
+          "What a store's owner changes on a store; every field is optional, at least one is given.",
+        properties: {
+          displayName: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 100,
+            description:
+              'Name shown to people (Store tab, Stores page, catalog title); trimmed, plain text on one line. The id and namespace never change.',
+          },
+        },
+      },
       Store: {
         type: 'object',
         description:
@@ -143,6 +159,7 @@ export const spec = {
         required: [
           'id',
           'name',
+          'displayName',
           'owner',
           'createdBy',
           'engine',
@@ -166,6 +183,13 @@ export const spec = {
           },
           name: {
             type: 'string',
+            description:
+              'The DNS-safe name the store was created with (part of its id).',
+          },
+          displayName: {
+            type: 'string',
+            description:
+              'Name shown to people; the name until someone renames the store.',
           },
           description: {
             type: 'string',
@@ -962,6 +986,50 @@ export const spec = {
             $ref: '#/components/responses/ErrorResponse',
           },
           '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          default: {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+      },
+      patch: {
+        operationId: 'UpdateStore',
+        summary:
+          'Change a store (needs storeplane.store.update; owners and administrators in the shipped policy)',
+        description:
+          "A new displayName is recorded at once (an event, the catalog entity's title follows); it changes nothing in the cluster.",
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                $ref: '#/components/schemas/UpdateStoreRequest',
+              },
+            },
+          },
+        },
+        responses: {
+          '200': {
+            description: 'The changed store',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/Store',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '409': {
             $ref: '#/components/responses/ErrorResponse',
           },
           default: {

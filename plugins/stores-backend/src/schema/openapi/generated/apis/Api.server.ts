@@ -17,6 +17,7 @@ import { StoreList } from '../models/StoreList.model';
 import { StorePlanList } from '../models/StorePlanList.model';
 import { StoreStatus } from '../models/StoreStatus.model';
 import { StoreWorkloads } from '../models/StoreWorkloads.model';
+import { UpdateStoreRequest } from '../models/UpdateStoreRequest.model';
 
 /**
  * @public
@@ -146,6 +147,16 @@ export type SuggestStoreContent = {
   };
   response: ContentSuggestion | Error | Error | Error;
 };
+/**
+ * @public
+ */
+export type UpdateStore = {
+  path: {
+    id: string;
+  };
+  body: UpdateStoreRequest;
+  response: Store | Error | Error | Error | Error | Error;
+};
 
 export type EndpointMap = {
   '#post|/stores': CreateStore;
@@ -175,4 +186,6 @@ export type EndpointMap = {
   '#post|/content-suggestions': SuggestNewStoreContent;
 
   '#post|/stores/{id}/content-suggestions': SuggestStoreContent;
+
+  '#patch|/stores/{id}': UpdateStore;
 };

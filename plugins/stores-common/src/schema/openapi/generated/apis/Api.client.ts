@@ -22,6 +22,7 @@ import { StoreList } from '../models/StoreList.model';
 import { StorePlanList } from '../models/StorePlanList.model';
 import { StoreStatus } from '../models/StoreStatus.model';
 import { StoreWorkloads } from '../models/StoreWorkloads.model';
+import { UpdateStoreRequest } from '../models/UpdateStoreRequest.model';
 
 /**
  * Wraps the Response type to convey a type on the json call.
@@ -151,6 +152,15 @@ export type SuggestStoreContent = {
   path: {
     id: string;
   };
+};
+/**
+ * @public
+ */
+export type UpdateStore = {
+  path: {
+    id: string;
+  };
+  body: UpdateStoreRequest;
 };
 
 /**
@@ -541,6 +551,35 @@ export class DefaultApiClient {
         ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
       },
       method: 'POST',
+    });
+  }
+
+  /**
+   * A new displayName is recorded at once (an event, the catalog entity\'s title follows); it changes nothing in the cluster.
+   * Change a store (needs storeplane.store.update; owners and administrators in the shipped policy)
+   * @param id - Store id (lowercase letters, digits and dashes); anything else is a 400
+   * @param updateStoreRequest -
+   */
+  public async updateStore(
+    // @ts-ignore
+    request: UpdateStore,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<Store>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/stores/{id}`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      id: request.path.id,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'PATCH',
+      body: JSON.stringify(request.body),
     });
   }
 }

@@ -11,7 +11,14 @@ import { StoreStatus } from '../models/StoreStatus.model';
  */
 export interface Store {
   id: string;
+  /**
+   * The DNS-safe name the store was created with (part of its id).
+   */
   name: string;
+  /**
+   * Name shown to people; the name until someone renames the store.
+   */
+  displayName: string;
   description?: string;
   /**
    * Entity ref of the owning user or group, e.g. group:default/team-a.

@@ -26,3 +26,4 @@ export * from '../models/StoreVolumeClaim.model';
 export * from '../models/StoreWorkload.model';
 export * from '../models/StoreWorkloads.model';
 export * from '../models/SuggestedProduct.model';
+export * from '../models/UpdateStoreRequest.model';
