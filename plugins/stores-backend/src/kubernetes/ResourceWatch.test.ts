@@ -30,6 +30,15 @@ const jobs: WatchedResource = {
   wakes: (before, after) => after === 'finished' && before !== 'finished',
 };
 
+/** Discovery, which client-node reads before its first list of a kind. */
+const BATCH_V1_RESOURCES = JSON.stringify({
+  kind: 'APIResourceList',
+  groupVersion: 'batch/v1',
+  resources: [
+    { name: 'jobs', kind: 'Job', namespaced: true, verbs: ['list', 'watch'] },
+  ],
+});
+
 /**
  * A scripted API server for one resource, speaking the API's list and watch protocol (a List
  * with its resourceVersion; a watch as JSON lines; 410 Gone as an ERROR event with a Status):
@@ -88,15 +97,6 @@ async function scriptedApiServer(script: {
     },
   };
 }
-
-/** Discovery, which client-node reads before its first list of a kind. */
-const BATCH_V1_RESOURCES = JSON.stringify({
-  kind: 'APIResourceList',
-  groupVersion: 'batch/v1',
-  resources: [
-    { name: 'jobs', kind: 'Job', namespaced: true, verbs: ['list', 'watch'] },
-  ],
-});
 
 const send = (res: http.ServerResponse, type: string, object: unknown) =>
   res.write(`${JSON.stringify({ type, object })}\n`);

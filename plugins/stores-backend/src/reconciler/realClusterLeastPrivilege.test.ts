@@ -86,8 +86,6 @@ describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
       ...usedOnlyToClearAnInterruptedHelm,
       ...usedOnlyByTheOrphanSweep,
     ]);
-    const isWatchGrant = (g: Grant) =>
-      g.role === 'controller' && usedByTheWatches.has(key(g));
 
     function roleWithout(removed: Grant[]): KubernetesObject {
       const [grant] = removed;
@@ -145,6 +143,8 @@ describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
     const label = (g: Grant) =>
       [`${g.role}: ${g.verb} ${g.resource}`, g] as const;
     const key = (g: Grant) => `${g.resource}:${g.verb}`;
+    const isWatchGrant = (g: Grant) =>
+      g.role === 'controller' && usedByTheWatches.has(key(g));
 
     it.each(
       exercised
