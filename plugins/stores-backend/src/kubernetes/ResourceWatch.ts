@@ -216,7 +216,8 @@ export class ResourceWatch {
     const reason = refused
       ? `the API server refused it (${status}); check the controller role's list and watch on ${this.resource}`
       : String((error as Error)?.message ?? error);
-    if (reason !== this.lastFailure) {
+    // Without a cluster the reconciler says so on every store; nothing to add here.
+    if (reason !== this.lastFailure && !isNoCluster(error)) {
       this.lastFailure = reason;
       this.options.logger.warn(
         `Cannot watch ${this.resource}: ${reason}. Stores waiting on ${this.resource} are polled every few seconds until the watch is back`,
