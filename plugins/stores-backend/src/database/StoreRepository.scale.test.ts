@@ -154,20 +154,28 @@ describe.each(databases.eachSupportedId())(
     // What the catalog's incremental sync asks every minute: the last few changes.
     it('reads the stores changed since a time, and removals since a time, through indexes', async () => {
       const [changedPlan] = await plansOf(knex, () =>
-        repository.listStores({
-          updatedSince: START + STORES - 20,
-          offset: 0,
+        repository.listChangedStores({
+          since: START + STORES - 20,
           limit: 100,
         }),
       );
       expect(changedPlan).toContain('stores_updated_idx');
       expect(changedPlan).not.toMatch(FULL_SCAN);
-      const changed = await repository.listStores({
-        updatedSince: START + STORES - 20,
-        offset: 0,
+      expect(changedPlan).not.toMatch(SORTS);
+      const changed = await repository.listChangedStores({
+        since: START + STORES - 20,
         limit: 100,
       });
       expect(changed.items).toHaveLength(20);
+      const [laterPagePlan] = await plansOf(knex, () =>
+        repository.listChangedStores({
+          since: START + STORES - 20,
+          after: { updatedAt: START + STORES - 10, id: 's09990' },
+          limit: 100,
+        }),
+      );
+      expect(laterPagePlan).toContain('stores_updated_idx');
+      expect(laterPagePlan).not.toMatch(FULL_SCAN);
 
       const [removedPlan] = await plansOf(knex, () =>
         repository.listDeletedStores({

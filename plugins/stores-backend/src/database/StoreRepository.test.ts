@@ -344,16 +344,22 @@ describe.each(databases.eachSupportedId())(
           LIMITS,
         );
       }
-      const changed = await repository.listStores({
-        updatedSince: NOW + 10,
-        offset: 0,
-        limit: 10,
+      const changed = await repository.listChangedStores({
+        since: NOW + 10,
+        limit: 2,
       });
-      expect(changed.items.map(s => s.id)).toEqual(['s3', 's2', 's1']);
-      const ownChanged = await repository.listStores({
-        updatedSince: NOW + 10,
+      expect(changed.items.map(s => s.id)).toEqual(['s1', 's2']);
+      expect(changed.next).toEqual({ updatedAt: NOW + 20, id: 's2' });
+      const laterChanges = await repository.listChangedStores({
+        since: NOW + 10,
+        after: changed.next,
+        limit: 2,
+      });
+      expect(laterChanges.items.map(s => s.id)).toEqual(['s3']);
+      expect(laterChanges.next).toBeUndefined();
+      const ownChanged = await repository.listChangedStores({
+        since: NOW + 10,
         access: { ownedBy: ['group:default/team-a'] },
-        offset: 0,
         limit: 10,
       });
       expect(ownChanged.items.map(s => s.id)).toEqual(['s2']);

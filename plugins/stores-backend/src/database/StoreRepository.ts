@@ -90,8 +90,6 @@ export interface ListStoresFilter {
   ids?: string[];
   status?: StoreStatus;
   access?: StoreAccessFilter;
-  /** Only stores whose `updated_at` is at or after this time (epoch ms). */
-  updatedSince?: number;
   /** Only stores after this position (keyset paging); `offset` then counts from it. */
   after?: StoreListPosition;
   offset: number;
@@ -109,6 +107,18 @@ export interface StorePage {
   totalCountCapped: boolean;
   /** Where the next page starts; undefined on the last page. */
   next?: StoreListPosition;
+}
+
+/** Where a page of changed stores ends, in their order (oldest change first, then by id). */
+export interface StoreChangePosition {
+  updatedAt: number;
+  id: string;
+}
+
+export interface ChangedStorePage {
+  items: StoreRecord[];
+  /** Where the next page starts; undefined on the last page. */
+  next?: StoreChangePosition;
 }
 
 /** Where a page of removed stores ends, in their order (oldest removal first, then by id). */
@@ -409,8 +419,6 @@ export class StoreRepository {
     if (filter.status) base.where('status', filter.status);
     if (filter.ids) base.whereIn('id', filter.ids);
     if (filter.access) applyAccessFilter(base, filter.access);
-    if (filter.updatedSince !== undefined)
-      base.where('updated_at', '>=', filter.updatedSince);
     const { after } = filter;
     // `created_at <= ?` on its own bounds the index range; the rest drops the ties already read.
     if (after)
@@ -711,6 +719,46 @@ export class StoreRepository {
         .delete();
       return deleted === 1;
     });
+  }
+
+  /**
+   * Stores created or changed at or after `since`, oldest change first, in the order of
+   * `stores_updated_idx (updated_at, id)`, so a look for the last minute's changes reads only
+   * them (ordered by creation, SQLite without statistics walks every store instead).
+   */
+  async listChangedStores(filter: {
+    since: number;
+    after?: StoreChangePosition;
+    access?: StoreAccessFilter;
+    limit: number;
+  }): Promise<ChangedStorePage> {
+    const query = this.db('stores').where('updated_at', '>=', filter.since);
+    const { after } = filter;
+    if (after)
+      query
+        .where('updated_at', '>=', after.updatedAt)
+        .andWhere(q =>
+          q
+            .where('updated_at', '>', after.updatedAt)
+            .orWhere('id', '>', after.id),
+        );
+    if (filter.access) applyAccessFilter(query, filter.access);
+    const rows = await query
+      .orderBy([
+        { column: 'updated_at', order: 'asc' },
+        { column: 'id', order: 'asc' },
+      ])
+      .limit(filter.limit + 1)
+      .select('*');
+    const items = rows.slice(0, filter.limit).map(fromRow);
+    const last = items[items.length - 1];
+    return {
+      items,
+      next:
+        rows.length > filter.limit
+          ? { updatedAt: last.updatedAt, id: last.id }
+          : undefined,
+    };
   }
 
   /**

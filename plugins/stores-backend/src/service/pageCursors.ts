@@ -2,6 +2,7 @@ import { InputError } from '@backstage/errors';
 import { z } from 'zod';
 import {
   DeletedStorePosition,
+  StoreChangePosition,
   StoreListPosition,
 } from '../database/StoreRepository';
 
@@ -19,6 +20,14 @@ const eventListCursorSchema = z
   .object({
     list: z.literal('events'),
     beforeId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  })
+  .strict();
+
+const changedStoreListCursorSchema = z
+  .object({
+    list: z.literal('changed-stores'),
+    updatedAt: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    id: z.string().min(1).max(100),
   })
   .strict();
 
@@ -83,4 +92,19 @@ export function decodeDeletedStoreListCursor(
 ): DeletedStorePosition {
   const { deletedAt, id } = decode(cursor, deletedStoreListCursorSchema);
   return { deletedAt, id };
+}
+
+/** The opaque `nextCursor` of a page of changed stores (`updatedSince`). */
+export function encodeChangedStoreListCursor(
+  position: StoreChangePosition,
+): string {
+  return encode({ list: 'changed-stores', ...position });
+}
+
+/** The position a changed-stores `cursor` names; a 400 for anything else. */
+export function decodeChangedStoreListCursor(
+  cursor: string,
+): StoreChangePosition {
+  const { updatedAt, id } = decode(cursor, changedStoreListCursorSchema);
+  return { updatedAt, id };
 }

@@ -1414,6 +1414,51 @@ describe.each(databases.eachSupportedId())(
         .get('/api/stores/deleted-stores')
         .set('Authorization', ANN);
       expect(missing.status).toBe(400);
+      const filtered = await request(app)
+        .get(
+          `/api/stores/stores?updatedSince=${encodeURIComponent(
+            before,
+          )}&status=Ready`,
+        )
+        .set('Authorization', ANN);
+      expect(filtered.status).toBe(400);
+      expect(filtered.body.error.message).toMatch(/takes no owner/);
+      // A cursor of the list is not one of the changes.
+      const second = await request(app)
+        .post('/api/stores/stores')
+        .set('Authorization', ANN)
+        .send({ ...valid, name: 'second' });
+      const listPage = await request(app)
+        .get('/api/stores/stores?limit=1')
+        .set('Authorization', ANN);
+      const mixed = await request(app)
+        .get(
+          `/api/stores/stores?updatedSince=${encodeURIComponent(
+            before,
+          )}&cursor=${encodeURIComponent(listPage.body.nextCursor)}`,
+        )
+        .set('Authorization', ANN);
+      expect(mixed.status).toBe(400);
+      const firstChange = await request(app)
+        .get(
+          `/api/stores/stores?updatedSince=${encodeURIComponent(
+            before,
+          )}&limit=1`,
+        )
+        .set('Authorization', ANN);
+      const secondChange = await request(app)
+        .get(
+          `/api/stores/stores?updatedSince=${encodeURIComponent(
+            before,
+          )}&limit=1&cursor=${encodeURIComponent(firstChange.body.nextCursor)}`,
+        )
+        .set('Authorization', ANN);
+      expect(
+        [...firstChange.body.items, ...secondChange.body.items].map(
+          (s: any) => s.id,
+        ),
+      ).toEqual(expect.arrayContaining([created.body.id, second.body.id]));
+      expect(secondChange.body.nextCursor).toBeNull();
     });
   },
 );

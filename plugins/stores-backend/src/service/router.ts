@@ -38,9 +38,11 @@ import {
 import { EngineRegistry } from '../engines/EngineRegistry';
 import { TooManyRequestsError } from './errors';
 import {
+  decodeChangedStoreListCursor,
   decodeDeletedStoreListCursor,
   decodeEventListCursor,
   decodeStoreListCursor,
+  encodeChangedStoreListCursor,
   encodeDeletedStoreListCursor,
   encodeEventListCursor,
   encodeStoreListCursor,
@@ -279,18 +281,37 @@ export async function createRouter(
       throw new InputError(
         'Pass either cursor or offset, not both: a cursor already says where the page starts',
       );
+    if (req.query.updatedSince !== undefined) {
+      if (owner || entityRef || status || offset !== 0)
+        throw new InputError(
+          'updatedSince lists every change, page by page with cursor; it takes no owner, entityRef, status or offset',
+        );
+      const page = await repository.listChangedStores({
+        since: parseTimeParameter('updatedSince', req.query.updatedSince),
+        after:
+          cursor !== undefined
+            ? decodeChangedStoreListCursor(cursor)
+            : undefined,
+        limit,
+        access: await listAccess(req),
+      });
+      res.json({
+        items: page.items.map(toStoreView),
+        totalCount: page.items.length,
+        totalCountCapped: page.next !== undefined,
+        offset,
+        limit,
+        nextCursor: page.next ? encodeChangedStoreListCursor(page.next) : null,
+      });
+      return;
+    }
     const after =
       cursor !== undefined ? decodeStoreListCursor(cursor) : undefined;
-    const updatedSince =
-      req.query.updatedSince !== undefined
-        ? parseTimeParameter('updatedSince', req.query.updatedSince)
-        : undefined;
     const ids = entityRef ? [storeIdFromRef(entityRef)] : undefined;
     const { items, next, ...counted } = await repository.listStores({
       owner,
       status,
       ids,
-      updatedSince,
       after,
       offset,
       limit,

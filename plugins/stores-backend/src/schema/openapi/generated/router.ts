@@ -862,7 +862,7 @@ export const spec = {
             name: 'updatedSince',
             in: 'query',
             description:
-              'Only stores created or changed at or after this time (ISO 8601), for incremental syncs; deletions are listed by GET /deleted-stores.',
+              "Only stores created or changed at or after this time (ISO 8601), for incremental syncs, oldest change first, paged by cursor (no owner, entityRef, status or offset with it; totalCount is then the page's); removals are listed by GET /deleted-stores.",
             schema: {
               type: 'string',
               minLength: 1,

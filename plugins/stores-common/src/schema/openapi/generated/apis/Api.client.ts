@@ -448,7 +448,7 @@ export class DefaultApiClient {
    * @param entityRef -
    * @param status -
    * @param offset -
-   * @param updatedSince - Only stores created or changed at or after this time (ISO 8601), for incremental syncs; deletions are listed by GET /deleted-stores.
+   * @param updatedSince - Only stores created or changed at or after this time (ISO 8601), for incremental syncs, oldest change first, paged by cursor (no owner, entityRef, status or offset with it; totalCount is then the page\&#39;s); removals are listed by GET /deleted-stores.
    * @param cursor - The &#x60;nextCursor&#x60; of the previous page (opaque). Pages by position, so rows added or removed meanwhile neither repeat nor skip others; not with an &#x60;offset&#x60; other than 0. A cursor that is not one is a 400.
    * @param limit -
    */
