@@ -121,6 +121,15 @@ export type UpdateStore = {
   body: UpdateStoreRequest;
   response: Store | Error | Error | Error | Error | Error;
 };
+/**
+ * @public
+ */
+export type UpgradeStore = {
+  path: {
+    id: string;
+  };
+  response: Store | Error | Error | Error | Error;
+};
 
 export type EndpointMap = {
   '#post|/stores': CreateStore;
@@ -146,4 +155,6 @@ export type EndpointMap = {
   '#post|/stores/{id}/retry': RetryStore;
 
   '#patch|/stores/{id}': UpdateStore;
+
+  '#post|/stores/{id}/upgrade': UpgradeStore;
 };
