@@ -572,8 +572,9 @@ export class StoreReconciler {
         'no_cluster',
       );
     }
+    // A retried rollback (the store Failed in it) still returns to the applied plan.
     const appliedPlan =
-      store.status === 'Updating'
+      store.status === 'Updating' || store.step === 'helmRollback'
         ? config.plans.get(store.appliedPlan ?? store.plan)
         : undefined;
     return {

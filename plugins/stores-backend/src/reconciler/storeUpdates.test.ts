@@ -209,6 +209,30 @@ describe.each(databases.eachSupportedId())(
       });
     });
 
+    it('returns a plan change that fails its gates to the old plan, its guardrails included', async () => {
+      const store = (await readyStore())!;
+      fake.healthStatus = 503;
+      await harness.service.updateStore(store, { plan: 'medium' }, USER);
+      const rolledBack = await harness.runUntil(
+        store.id,
+        s => s?.status === 'Ready',
+        60,
+        () => fake.progress(),
+      );
+      expect(rolledBack).toMatchObject({
+        plan: 'small',
+        appliedPlan: 'small',
+        helmRevision: 3,
+      });
+      expect(rolledBack!.lastError).toMatch(
+        /^The update failed and was rolled back to revision 1 \(chart 0\.1\.0\) on plan small: /,
+      );
+      expect(
+        fake.get('ResourceQuota', store.namespace, 'storeplane-quota')!.spec
+          .hard['requests.cpu'],
+      ).toBe('575m');
+    });
+
     it('refuses an upgrade to the chart version the store already runs (409), changing nothing', async () => {
       const store = (await readyStore())!;
       await expect(harness.service.upgradeStore(store, USER)).rejects.toThrow(
