@@ -151,6 +151,7 @@ async function main() {
     kubernetes,
     onChange: () => {},
     wakeReconciler: () => {},
+    shippedChartVersion: async () => null,
   });
   const claims: ClaimRecord[] = [];
   const loops = Array.from({ length: REPLICAS }, (_, i) => {

@@ -37,6 +37,8 @@ export function makeStore(overrides: Partial<Store> = {}): Store {
     createdAt: CREATED_AT,
     updatedAt: CREATED_AT,
     readyAt: null,
+    chartVersion: null,
+    helmRevision: null,
     ...overrides,
   };
 }

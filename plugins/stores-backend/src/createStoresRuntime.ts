@@ -61,6 +61,7 @@ export function createStoresRuntime(
   const engines = new EngineRegistry();
   engines.add(createWooCommerceEngine({ chartPath: config.helm.chartPath }));
   options.addedEngines?.forEach(engine => engines.add(engine));
+  const bundledChart = bundledChartsOf(engines);
 
   let loop: ReconcileLoop | undefined = undefined;
   const watches = config.reconciler.watch.enabled
@@ -86,7 +87,7 @@ export function createStoresRuntime(
     logger,
     metrics: options.metrics(repository),
     kubernetes,
-    bundledChart: bundledChartsOf(engines),
+    bundledChart,
     onChange,
     onActivity: options.onActivity,
     waitRequeue: watches,
@@ -109,6 +110,11 @@ export function createStoresRuntime(
     kubernetes,
     onChange,
     wakeReconciler: () => loop!.wake(),
+    // The version of the very archive the Helm Jobs install.
+    shippedChartVersion: async engineName =>
+      config.helm.chartSource === 'bundled'
+        ? (await bundledChart(engineName)).version
+        : config.helm.chartVersion ?? null,
   });
   return { repository, engines, reconciler, loop, watches, service };
 }

@@ -183,6 +183,13 @@ export class StoresClient {
     );
   }
 
+  /** Upgrades a Ready store to the chart version the backend ships (rolled back if it fails its gates). */
+  upgradeStore(id: string, options?: StoresRequestOptions): Promise<Store> {
+    return this.call(options, api =>
+      api.upgradeStore({ path: { id } }, { token: options?.token }),
+    );
+  }
+
   deleteStore(id: string, options?: StoresRequestOptions): Promise<Store> {
     return this.call(options, api =>
       api.deleteStore({ path: { id } }, { token: options?.token }),

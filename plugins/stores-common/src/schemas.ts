@@ -105,6 +105,7 @@ export const storeDisplayNameSchema = cleanText('displayName', {
  */
 export const updateStoreRequestSchema = z.strictObject({
   displayName: storeDisplayNameSchema.optional(),
+  plan: cleanText('plan', { maxLength: KEY_MAX_LENGTH }).min(1).optional(),
 });
 
 /**

@@ -505,11 +505,23 @@ describe.each(databases.eachSupportedId())(
       );
       await knex.migrate.up({ directory, name: '20261127000000_init.js' });
       // Columns added by later migrations are left out of the row of the first schema.
-      const { reachedClusterAt, displayName, ...before } = storeRecord('old', {
-        createdAt: NOW - 5_000,
-      });
+      const {
+        reachedClusterAt,
+        displayName,
+        chartVersion,
+        helmRevision,
+        appliedPlan,
+        observedGeneration,
+        ...before
+      } = storeRecord('old', { createdAt: NOW - 5_000 });
       expect(reachedClusterAt).toBeNull();
-      expect(displayName).toBeNull();
+      expect([
+        displayName,
+        chartVersion,
+        helmRevision,
+        appliedPlan,
+        observedGeneration,
+      ]).toEqual([null, null, null, null, null]);
       await knex('stores').insert({
         ...Object.fromEntries(
           Object.entries(before).map(([key, value]) => [

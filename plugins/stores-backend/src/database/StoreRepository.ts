@@ -36,6 +36,14 @@ export interface StoreRecord {
   readyAt: number | null;
   /** When the reconciler first worked on the store in a cluster; null: nothing of it exists in one. */
   reachedClusterAt: number | null;
+  /** Chart version of the release that last passed every gate. */
+  chartVersion: string | null;
+  /** Helm revision that last passed every gate: where a failed update rolls back to. */
+  helmRevision: number | null;
+  /** Plan of the release that last passed every gate (`plan` is what the owner asks for). */
+  appliedPlan: string | null;
+  /** Generation the release that last passed every gate reflects. */
+  observedGeneration: number | null;
 }
 
 export interface StoreEventRecord {
@@ -155,7 +163,17 @@ export interface CreateUsage {
 export type ClaimedStoreUpdate = Partial<
   Pick<
     StoreRecord,
-    'status' | 'step' | 'storefrontUrl' | 'adminUrl' | 'attempts' | 'lastError'
+    | 'status'
+    | 'step'
+    | 'storefrontUrl'
+    | 'adminUrl'
+    | 'attempts'
+    | 'lastError'
+    | 'plan'
+    | 'chartVersion'
+    | 'helmRevision'
+    | 'appliedPlan'
+    | 'observedGeneration'
   >
 > & {
   /** Look at the store again this long from now. */
@@ -202,6 +220,7 @@ const ACTIVE_STATUSES: StoreStatus[] = [
   'Provisioning',
   'Ready',
   'Degraded',
+  'Updating',
   'Failed',
 ];
 
@@ -213,6 +232,7 @@ const RECONCILED_STATUSES: StoreStatus[] = [
   'Provisioning',
   'Ready',
   'Degraded',
+  'Updating',
   'Deleting',
 ];
 
@@ -250,6 +270,10 @@ const columns: Record<keyof StoreRecord, string> = {
   updatedAt: 'updated_at',
   readyAt: 'ready_at',
   reachedClusterAt: 'reached_cluster_at',
+  chartVersion: 'chart_version',
+  helmRevision: 'helm_revision',
+  appliedPlan: 'applied_plan',
+  observedGeneration: 'observed_generation',
 };
 
 function toRow(values: Partial<StoreRecord>): Record<string, unknown> {
@@ -291,6 +315,10 @@ function fromRow(row: any): StoreRecord {
     updatedAt: Number(row.updated_at),
     readyAt: toNumber(row.ready_at),
     reachedClusterAt: toNumber(row.reached_cluster_at),
+    chartVersion: row.chart_version ?? null,
+    helmRevision: toNumber(row.helm_revision),
+    appliedPlan: row.applied_plan ?? null,
+    observedGeneration: toNumber(row.observed_generation),
   };
 }
 
@@ -904,6 +932,40 @@ export class StoreRepository {
         .update({ display_name: displayName, updated_at: this.clock() });
       if (updated !== 1) return false;
       await tx('store_events').insert(this.eventRow(id, event, this.clock()));
+      return true;
+    });
+  }
+
+  /**
+   * Records an owner's new intent for a Ready or Degraded store (a plan, or only a chart
+   * upgrade) with its event: the store becomes Updating at its first gate with a new
+   * generation, due now. False when the store is not Ready or Degraded any more, or changed
+   * since `seen` was read.
+   */
+  async requestUpdate(
+    seen: Pick<StoreRecord, 'id' | 'generation'>,
+    change: { plan?: string },
+    event: NewStoreEvent,
+  ): Promise<boolean> {
+    return this.db.transaction(async tx => {
+      const updated = await tx('stores')
+        .where({ id: seen.id, generation: seen.generation })
+        .whereIn('status', ['Ready', 'Degraded'])
+        .update({
+          ...(change.plan ? { plan: change.plan } : {}),
+          status: 'Updating',
+          step: 'guardrails',
+          generation: this.db.raw('generation + 1'),
+          attempts: 0,
+          last_error: null,
+          next_attempt_at: this.clock(),
+          step_started_at: this.clock(),
+          updated_at: this.clock(),
+        });
+      if (updated !== 1) return false;
+      await tx('store_events').insert(
+        this.eventRow(seen.id, event, this.clock()),
+      );
       return true;
     });
   }

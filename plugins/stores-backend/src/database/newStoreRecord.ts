@@ -32,5 +32,9 @@ export function newStoreRecord(
     updatedAt: now,
     readyAt: null,
     reachedClusterAt: null,
+    chartVersion: null,
+    helmRevision: null,
+    appliedPlan: null,
+    observedGeneration: null,
   };
 }

@@ -597,6 +597,35 @@ describe.each(databases.eachSupportedId())(
         );
       });
 
+      it('changes a plan or upgrades only a Ready store (409), and only for its owners (403)', async () => {
+        const before = await snapshot();
+        const plan = await patch({ plan: 'large' });
+        expect(plan.status).toBe(409);
+        expect(plan.body.error.message).toMatch(
+          /is (Provisioning|Failed); only a Ready or Degraded store can be updated/,
+        );
+        const upgrade = (caller: string) =>
+          request(app)
+            .post(`/api/stores/stores/${id}/upgrade`)
+            .set('Authorization', caller);
+        const denied = await upgrade(BOB);
+        expect(denied.status).toBe(403);
+        expect(denied.body.error.message).toMatch(/storeplane\.store\.update/);
+        const early = await upgrade(ANN);
+        expect(early.status).toBe(409);
+        expect(early.body.error.message).toMatch(
+          /only a Ready or Degraded store can be updated/,
+        );
+        expect(await snapshot()).toEqual(before);
+        expect(
+          (
+            await request(app)
+              .post('/api/stores/stores/a%00b/upgrade')
+              .set('Authorization', ANN)
+          ).status,
+        ).toBe(400);
+      });
+
       it('answers 404 for a store that does not exist', async () => {
         const res = await request(app)
           .patch('/api/stores/stores/nope-12345')
@@ -625,7 +654,7 @@ describe.each(databases.eachSupportedId())(
         [
           'an unknown field',
           { displayName: 'ok', owner: 'group:default/team-b' },
-          /Unknown field in the request body: owner; allowed fields are displayName/,
+          /Unknown field in the request body: owner; allowed fields are plan, displayName/,
         ],
         [
           'a blank name',
@@ -661,6 +690,21 @@ describe.each(databases.eachSupportedId())(
           'a number',
           { displayName: 7 },
           /request\/body\/displayName must be string/,
+        ],
+        [
+          'an unknown plan',
+          { plan: 'huge' },
+          /Unknown plan 'huge'; choose one of: small, large/,
+        ],
+        [
+          'an empty plan',
+          { plan: '' },
+          /must NOT have fewer than 1 characters/,
+        ],
+        [
+          'an unknown plan with a valid name',
+          { plan: 'huge', displayName: 'Renamed' },
+          /Unknown plan 'huge'/,
         ],
       ])(
         'refuses %s with 400 and changes nothing',

@@ -454,6 +454,22 @@ export async function createRouter(
     res.json(toStoreView(updated));
   });
 
+  router.post('/stores/:id/upgrade', async (req, res) => {
+    const updated = await audited(
+      req,
+      'store-upgrade',
+      { storeId: req.params.id },
+      async () => {
+        const { store, credentials } = await authorizeStore(
+          req,
+          storeUpdatePermission,
+        );
+        return service.upgradeStore(store, actorOf(credentials));
+      },
+    );
+    res.status(202).json(toStoreView(updated));
+  });
+
   router.delete('/stores/:id', async (req, res) => {
     const updated = await audited(
       req,

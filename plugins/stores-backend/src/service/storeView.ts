@@ -25,7 +25,9 @@ export function toStoreView(record: StoreRecord): Store {
     entityRef: storeEntityRef(record.id),
     attempts: record.attempts,
     nextAttemptAt:
-      record.status === 'Provisioning' || record.status === 'Deleting'
+      record.status === 'Provisioning' ||
+      record.status === 'Updating' ||
+      record.status === 'Deleting'
         ? iso(record.nextAttemptAt)
         : null,
     lastError: record.lastError,
@@ -34,6 +36,8 @@ export function toStoreView(record: StoreRecord): Store {
     createdAt: iso(record.createdAt)!,
     updatedAt: iso(record.updatedAt)!,
     readyAt: iso(record.readyAt),
+    chartVersion: record.chartVersion,
+    helmRevision: record.helmRevision,
   };
 }
 

@@ -17,6 +17,7 @@ export type StoresApi = Pick<
   | 'getStoreWorkloads'
   | 'retryStore'
   | 'updateStore'
+  | 'upgradeStore'
   | 'deleteStore'
   | 'listPlans'
   | 'listEngines'

@@ -422,6 +422,51 @@ describe('EntityStoreContent', () => {
     ).toBeInTheDocument();
   });
 
+  it('upgrades a Ready store only after the user confirms, and shows it Updating', async () => {
+    const upgraded = jest.fn();
+    serveStore(makeReadyStore({ chartVersion: '0.1.0', helmRevision: 1 }));
+    server.use(
+      http.post(`${BASE}/stores/${STORE_ID}/upgrade`, () => {
+        upgraded();
+        const store = makeReadyStore({
+          status: 'Updating',
+          step: 'guardrails',
+          chartVersion: '0.1.0',
+          helmRevision: 1,
+        });
+        serveStore(store);
+        return HttpResponse.json(store, { status: 202 });
+      }),
+    );
+    await renderContent();
+
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Upgrade' }),
+    );
+    const dialog = await screen.findByRole('dialog');
+    expect(dialog).toHaveTextContent(
+      /from chart 0\.1\.0, revision 1, to the chart this Storeplane ships/,
+    );
+    await userEvent.click(
+      within(dialog).getByRole('button', { name: 'Cancel' }),
+    );
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(upgraded).not.toHaveBeenCalled();
+
+    await userEvent.click(screen.getByRole('button', { name: 'Upgrade' }));
+    await userEvent.click(
+      within(await screen.findByRole('dialog')).getByRole('button', {
+        name: 'Upgrade store',
+      }),
+    );
+    await waitFor(() => expect(upgraded).toHaveBeenCalledTimes(1));
+    expect(
+      await screen.findByLabelText('Status: Updating'),
+    ).toBeInTheDocument();
+    expect(screen.getByLabelText('Update steps')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Upgrade' })).toBeNull();
+  }, 20_000);
+
   it('offers no rename without storeplane.store.update', async () => {
     serveStore(makeReadyStore());
     await renderContent({

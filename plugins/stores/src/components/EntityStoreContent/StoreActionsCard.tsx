@@ -17,6 +17,8 @@ import {
 import { storesApiRef } from '../../api';
 import { DeleteStoreDialog } from './DeleteStoreDialog';
 import { RenameStoreDialog } from './RenameStoreDialog';
+import { ChangePlanDialog } from './ChangePlanDialog';
+import { UpgradeStoreDialog } from './UpgradeStoreDialog';
 import { StoreCredentialsPanel } from './StoreCredentialsPanel';
 import { StoreLinkButtons } from '../shared';
 
@@ -59,6 +61,8 @@ export const StoreActionsCard = (props: {
   const [actionError, setActionError] = useState<string>();
   const [confirmingDelete, setConfirmingDelete] = useState(false);
   const [renaming, setRenaming] = useState(false);
+  const [changingPlan, setChangingPlan] = useState(false);
+  const [upgrading, setUpgrading] = useState(false);
 
   const run = async (what: string, action: () => Promise<unknown>) => {
     setBusy(true);
@@ -84,9 +88,21 @@ export const StoreActionsCard = (props: {
     setRenaming(false);
   };
 
+  const changePlan = async (plan: string) => {
+    await run('Plan change', () => storesApi.updateStore(store.id, { plan }));
+    setChangingPlan(false);
+  };
+  const upgrade = async () => {
+    await run('Upgrade', () => storesApi.upgradeStore(store.id));
+    setUpgrading(false);
+  };
+
   const canRetry = store.status === 'Failed' && retryPermission.allowed;
   const canDelete = store.status !== 'Deleting' && deletePermission.allowed;
   const canChange = store.status !== 'Deleting' && updatePermission.allowed;
+  const canUpdate =
+    (store.status === 'Ready' || store.status === 'Degraded') &&
+    updatePermission.allowed;
   const canReadCredentials =
     isStoreProvisioned(store.status) && credentialsPermission.allowed;
 
@@ -118,6 +134,24 @@ export const StoreActionsCard = (props: {
                 Rename
               </Button>
             )}
+            {canUpdate && (
+              <Button
+                variant="outlined"
+                onClick={() => setChangingPlan(true)}
+                disabled={busy}
+              >
+                Change plan
+              </Button>
+            )}
+            {canUpdate && (
+              <Button
+                variant="outlined"
+                onClick={() => setUpgrading(true)}
+                disabled={busy}
+              >
+                Upgrade
+              </Button>
+            )}
             {canDelete && (
               <Button
                 variant="outlined"
@@ -139,6 +173,20 @@ export const StoreActionsCard = (props: {
         busy={busy}
         onCancel={() => setRenaming(false)}
         onConfirm={rename}
+      />
+      <ChangePlanDialog
+        store={store}
+        open={changingPlan}
+        busy={busy}
+        onCancel={() => setChangingPlan(false)}
+        onConfirm={changePlan}
+      />
+      <UpgradeStoreDialog
+        store={store}
+        open={upgrading}
+        busy={busy}
+        onCancel={() => setUpgrading(false)}
+        onConfirm={upgrade}
       />
       <DeleteStoreDialog
         store={store}

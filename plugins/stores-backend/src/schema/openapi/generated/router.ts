@@ -143,6 +143,13 @@ export const spec = {
         description:
           "What a store's owner changes on a store; every field is optional, at least one is given.",
         properties: {
+          plan: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 63,
+            description:
+              'A plan of GET /plans. The store must be Ready or Degraded; a plan whose volumes cannot follow in place (another storage size, or 1 replica to several, which needs ReadWriteMany) is refused with 409.',
+          },
           displayName: {
             type: 'string',
             minLength: 1,
@@ -176,6 +183,8 @@ export const spec = {
           'createdAt',
           'updatedAt',
           'readyAt',
+          'chartVersion',
+          'helmRevision',
         ],
         properties: {
           id: {
@@ -224,6 +233,7 @@ export const spec = {
               'helmInstall',
               'workloads',
               'health',
+              'helmRollback',
               'helmUninstall',
               'namespaceDeletion',
               null,
@@ -270,13 +280,32 @@ export const spec = {
             nullable: true,
             description: 'ISO 8601 date-time',
           },
+          chartVersion: {
+            type: 'string',
+            nullable: true,
+            description:
+              'Chart version of the Helm release that last passed every gate; null until then.',
+          },
+          helmRevision: {
+            type: 'integer',
+            nullable: true,
+            description:
+              'Helm revision that last passed every gate (the one a failed update rolls back to); null until then.',
+          },
         },
       },
       StoreStatus: {
         type: 'string',
         description:
-          'Where a store is in its lifecycle. Degraded means the store was Ready and its latest check failed; it turns Ready again by itself once a check passes.',
-        enum: ['Provisioning', 'Ready', 'Degraded', 'Failed', 'Deleting'],
+          'Where a store is in its lifecycle. Degraded means the store was Ready and its latest check failed; it turns Ready again by itself once a check passes. Updating means a plan change or chart upgrade is being rolled out while the store keeps serving; it ends Ready, on the new release or, when the gates fail, rolled back to the old one.',
+        enum: [
+          'Provisioning',
+          'Ready',
+          'Degraded',
+          'Updating',
+          'Failed',
+          'Deleting',
+        ],
       },
       StoreList: {
         type: 'object',
@@ -998,7 +1027,7 @@ export const spec = {
         summary:
           'Change a store (needs storeplane.store.update; owners and administrators in the shipped policy)',
         description:
-          "A new displayName is recorded at once (an event, the catalog entity's title follows); it changes nothing in the cluster.",
+          "A new displayName is recorded at once (an event, the catalog entity's title follows); it changes nothing in the cluster. A new plan makes the store Updating; the reconciler applies the plan's guardrails and runs a Helm upgrade, then the availability and health gates, and rolls back to the previous revision if they fail.",
         requestBody: {
           required: true,
           content: {
@@ -1204,6 +1233,44 @@ export const spec = {
               'application/json': {
                 schema: {
                   $ref: '#/components/schemas/StoreCredentials',
+                },
+              },
+            },
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '409': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          default: {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+      },
+    },
+    '/stores/{id}/upgrade': {
+      parameters: [
+        {
+          $ref: '#/components/parameters/id',
+        },
+      ],
+      post: {
+        operationId: 'UpgradeStore',
+        summary:
+          'Upgrade a store to the chart version this backend ships (needs storeplane.store.update)',
+        description:
+          'The store must be Ready or Degraded and on another chart version (409 otherwise). It becomes Updating; a Helm upgrade Job runs, then the availability and health gates; if they fail within storeplane.reconciler.stepTimeout, helm rollback returns it to the previous revision and it ends Ready there with an error event saying so.',
+        responses: {
+          '202': {
+            description: 'The store, Updating',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/Store',
                 },
               },
             },

@@ -157,6 +157,15 @@ export type UpdateStore = {
   body: UpdateStoreRequest;
   response: Store | Error | Error | Error | Error | Error;
 };
+/**
+ * @public
+ */
+export type UpgradeStore = {
+  path: {
+    id: string;
+  };
+  response: Store | Error | Error | Error | Error;
+};
 
 export type EndpointMap = {
   '#post|/stores': CreateStore;
@@ -188,4 +197,6 @@ export type EndpointMap = {
   '#post|/stores/{id}/content-suggestions': SuggestStoreContent;
 
   '#patch|/stores/{id}': UpdateStore;
+
+  '#post|/stores/{id}/upgrade': UpgradeStore;
 };

@@ -162,6 +162,14 @@ export type UpdateStore = {
   };
   body: UpdateStoreRequest;
 };
+/**
+ * @public
+ */
+export type UpgradeStore = {
+  path: {
+    id: string;
+  };
+};
 
 /**
  * @public
@@ -555,7 +563,7 @@ export class DefaultApiClient {
   }
 
   /**
-   * A new displayName is recorded at once (an event, the catalog entity\'s title follows); it changes nothing in the cluster.
+   * A new displayName is recorded at once (an event, the catalog entity\'s title follows); it changes nothing in the cluster. A new plan makes the store Updating; the reconciler applies the plan\'s guardrails and runs a Helm upgrade, then the availability and health gates, and rolls back to the previous revision if they fail.
    * Change a store (needs storeplane.store.update; owners and administrators in the shipped policy)
    * @param id - Store id (lowercase letters, digits and dashes); anything else is a 400
    * @param updateStoreRequest -
@@ -580,6 +588,33 @@ export class DefaultApiClient {
       },
       method: 'PATCH',
       body: JSON.stringify(request.body),
+    });
+  }
+
+  /**
+   * The store must be Ready or Degraded and on another chart version (409 otherwise). It becomes Updating; a Helm upgrade Job runs, then the availability and health gates; if they fail within storeplane.reconciler.stepTimeout, helm rollback returns it to the previous revision and it ends Ready there with an error event saying so.
+   * Upgrade a store to the chart version this backend ships (needs storeplane.store.update)
+   * @param id - Store id (lowercase letters, digits and dashes); anything else is a 400
+   */
+  public async upgradeStore(
+    // @ts-ignore
+    request: UpgradeStore,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<Store>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/stores/{id}/upgrade`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      id: request.path.id,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'POST',
     });
   }
 }

@@ -63,6 +63,14 @@ export interface Store {
    * ISO 8601 date-time
    */
   readyAt: string | null;
+  /**
+   * Chart version of the Helm release that last passed every gate; null until then.
+   */
+  chartVersion: string | null;
+  /**
+   * Helm revision that last passed every gate (the one a failed update rolls back to); null until then.
+   */
+  helmRevision: number | null;
 }
 
 /**
@@ -74,6 +82,7 @@ export type StoreStepEnum =
   | 'helmInstall'
   | 'workloads'
   | 'health'
+  | 'helmRollback'
   | 'helmUninstall'
   | 'namespaceDeletion'
   | '';

@@ -10,6 +10,10 @@
  */
 export interface UpdateStoreRequest {
   /**
+   * A plan of GET /plans. The store must be Ready or Degraded; a plan whose volumes cannot follow in place (another storage size, or 1 replica to several, which needs ReadWriteMany) is refused with 409.
+   */
+  plan?: string;
+  /**
    * Name shown to people (Store tab, Stores page, catalog title); trimmed, plain text on one line. The id and namespace never change.
    */
   displayName?: string;
