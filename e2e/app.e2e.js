@@ -307,6 +307,25 @@ async function main() {
       return `error shown: "${text.slice(0, 100)}"`;
     });
 
+    await step(
+      'form: "Suggest from the store name" prefills the description',
+      async () => {
+        await nameInput.fill(STORE_NAME);
+        await page
+          .getByRole('button', { name: 'Suggest from the store name' })
+          .click();
+        // The e2e config names no storeplane.ai endpoint: the built-in fallback answers.
+        await page
+          .getByText(/^Built-in suggestion \(No storeplane\.ai endpoint/)
+          .waitFor({ timeout: 15_000 });
+        const description = await page
+          .getByRole('textbox', { name: /^description/i })
+          .inputValue();
+        assert(description.length > 0, 'the description stayed empty');
+        return `description: "${description}"`;
+      },
+    );
+
     await step(`form accepts store name "${STORE_NAME}"`, async () => {
       await nameInput.fill(STORE_NAME);
       await nextButton.first().click();
@@ -423,6 +442,28 @@ async function main() {
       await shot(page, 'entity-store-tab.png', { height: 1400 });
       return `${events} events, storefront ${storefront}`;
     });
+
+    await lifecycleStep(
+      'store tab: content suggestions, saying which source made them',
+      async () => {
+        await page
+          .getByRole('button', {
+            name: 'Suggest a title, tagline and products',
+          })
+          .click();
+        const region = page.getByRole('region', { name: 'Suggested content' });
+        await region.waitFor({ timeout: 15_000 });
+        const products = await region.getByRole('listitem').count();
+        assert(products === 3, `${products} products suggested`);
+        const note = await region.getByRole('note').innerText();
+        assert(
+          /^Built-in suggestion/.test(note),
+          `source note reads "${note}"`,
+        );
+        const title = await region.locator('h6').first().innerText();
+        return `"${title}", ${products} products; ${note}`;
+      },
+    );
 
     await lifecycleStep(
       'store tab: every gate checked, and it says this is the sandbox',

@@ -6,9 +6,10 @@
 #
 #   ./scripts/e2e.sh
 #
-# The browser creates a store through the template, waits for it to be Ready with every gate
-# passed, opens its storefront and its Kubernetes tab, and deletes it. With polling off, a
-# second store walks its gates on an open Store tab and turns Degraded and Ready again when
+# The browser creates a store through the template (its description prefilled by "Suggest
+# from the store name"), waits for it to be Ready with every gate passed, asks for content
+# suggestions on its Store tab, opens its storefront and its Kubernetes tab, and deletes it.
+# With polling off, a second store walks its gates on an open Store tab and turns Degraded and Ready again when
 # its pod crashes and recovers (e2e/liveStatus.js, which prints the latencies). Where the sandbox
 # cannot start (no Go toolchain and no earlier build) the app runs with `--no-sandbox` and
 # those steps print `# SKIP`.
