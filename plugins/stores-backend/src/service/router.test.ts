@@ -102,8 +102,9 @@ async function startBackend(
               token: 'test',
               skipTLSVerify: true,
             },
-            // The reconciler is exercised elsewhere; keep its schedule out of the way.
-            reconciler: { frequency: { hours: 1 } },
+            // The reconciler and its watches are exercised elsewhere; keep them out of the way
+            // (a watch's requests would also take faults a test injects into the fake).
+            reconciler: { frequency: { hours: 1 }, watch: { enabled: false } },
             permissions: {
               admins: ['group:default/platform-admins'],
               allowedServices: options.allowedServices ?? [],
