@@ -351,13 +351,14 @@ describeWithCluster("the health check through the API server's proxy", () => {
       .id;
     await later.service.upgradeStore(changed!, USER);
     const rolledBack = await later.runUntil(created.id, settled, 240);
-    // On failure, the store's last events say why.
-    expect({
-      status: rolledBack!.status,
-      events: (await later.repository.listEvents(created.id, 6)).map(
-        e => `${e.type}: ${e.message}`,
-      ),
-    }).toMatchObject({ status: 'Ready' });
+    if (rolledBack?.status !== 'Ready') {
+      const events = await later.repository.listEvents(created.id, 8);
+      throw new Error(
+        `The store is ${rolledBack?.status}: ${events
+          .map(e => `${e.type}: ${e.message}`)
+          .join(' | ')}`,
+      );
+    }
     expect(rolledBack).toMatchObject({
       status: 'Ready',
       plan: 'medium',
