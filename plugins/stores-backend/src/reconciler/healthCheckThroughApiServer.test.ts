@@ -353,10 +353,14 @@ describeWithCluster("the health check through the API server's proxy", () => {
     const rolledBack = await later.runUntil(created.id, settled, 240);
     if (rolledBack?.status !== 'Ready') {
       const events = await later.repository.listEvents(created.id, 8);
+      const simLog = readFileSync(path.join(cluster.logs(), 'sim.log'), 'utf8')
+        .split('\n')
+        .filter(line => line.includes(ns))
+        .slice(-40);
       throw new Error(
         `The store is ${rolledBack?.status}: ${events
           .map(e => `${e.type}: ${e.message}`)
-          .join(' | ')}`,
+          .join(' | ')}\nsim.log:\n${simLog.join('\n')}`,
       );
     }
     expect(rolledBack).toMatchObject({
