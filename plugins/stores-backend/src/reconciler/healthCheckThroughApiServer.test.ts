@@ -351,13 +351,18 @@ describeWithCluster("the health check through the API server's proxy", () => {
       .id;
     await later.service.upgradeStore(changed!, USER);
     const rolledBack = await later.runUntil(created.id, settled, 240);
-    // On failure, the store's last events say why.
-    expect({
-      status: rolledBack!.status,
-      events: (await later.repository.listEvents(created.id, 6)).map(
-        e => `${e.type}: ${e.message}`,
-      ),
-    }).toMatchObject({ status: 'Ready' });
+    if (rolledBack?.status !== 'Ready') {
+      const events = await later.repository.listEvents(created.id, 8);
+      const simLog = readFileSync(path.join(cluster.logs(), 'sim.log'), 'utf8')
+        .split('\n')
+        .filter(line => line.includes(ns))
+        .slice(-40);
+      throw new Error(
+        `The store is ${rolledBack?.status}: ${events
+          .map(e => `${e.type}: ${e.message}`)
+          .join(' | ')}\nsim.log:\n${simLog.join('\n')}`,
+      );
+    }
     expect(rolledBack).toMatchObject({
       status: 'Ready',
       plan: 'medium',

@@ -467,6 +467,33 @@ describe('EntityStoreContent', () => {
     expect(screen.queryByRole('button', { name: 'Upgrade' })).toBeNull();
   }, 20_000);
 
+  it("says why the backend refused a change, in the backend's words", async () => {
+    serveStore(makeReadyStore({ chartVersion: '0.1.0' }));
+    server.use(
+      http.post(`${BASE}/stores/${STORE_ID}/upgrade`, () =>
+        backstageError(
+          409,
+          'ConflictError',
+          "Store 'summer-sale-x1y2z' already runs chart version 0.1.0, the version this backend ships; there is nothing to upgrade",
+        ),
+      ),
+    );
+    await renderContent();
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Upgrade' }),
+    );
+    await userEvent.click(
+      within(await screen.findByRole('dialog')).getByRole('button', {
+        name: 'Upgrade store',
+      }),
+    );
+    expect(
+      await screen.findByText(
+        /^Upgrade failed: Store 'summer-sale-x1y2z' already runs chart version 0\.1\.0/,
+      ),
+    ).toBeInTheDocument();
+  }, 20_000);
+
   it('offers no rename without storeplane.store.update', async () => {
     serveStore(makeReadyStore());
     await renderContent({

@@ -4,6 +4,7 @@ import Button from '@material-ui/core/Button';
 import Typography from '@material-ui/core/Typography';
 import Alert from '@material-ui/lab/Alert';
 import { InfoCard } from '@backstage/core-components';
+import { ResponseError } from '@backstage/errors';
 import { useApi } from '@backstage/core-plugin-api';
 import { usePermission } from '@backstage/plugin-permission-react';
 import {
@@ -71,7 +72,11 @@ export const StoreActionsCard = (props: {
       await action();
       onChanged();
     } catch (e) {
-      setActionError(`${what} failed: ${(e as Error).message}`);
+      // The backend's message says what to do (e.g. why a plan is refused).
+      const reason = ResponseError.is(e)
+        ? e.body.error.message
+        : (e as Error).message;
+      setActionError(`${what} failed: ${reason}`);
     } finally {
       setBusy(false);
     }
