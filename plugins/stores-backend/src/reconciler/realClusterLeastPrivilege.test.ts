@@ -58,13 +58,15 @@ describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
     const usedOnlyToClearAnInterruptedHelm = new Set(['secrets:delete']);
     const usedOnlyByTheOrphanSweep = new Set(['namespaces:list']);
     // The reconciler's watches, in the controller role (namespaces:list serves both them and
-    // the orphan sweep; the cluster-wide list of Jobs, Deployments and StatefulSets serves them
-    // and the reconciler's own reads, so provisioning needs it: it is tested like the others).
+    // the orphan sweep).
     const usedByTheWatches = new Set([
       'namespaces:list',
       'namespaces:watch',
+      'jobs:list',
       'jobs:watch',
+      'deployments:list',
       'deployments:watch',
+      'statefulsets:list',
       'statefulsets:watch',
     ]);
     const usedOnlyByTheWorkloadsRoute = new Set([
@@ -326,7 +328,7 @@ describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
       const allHeld = (watches: StoreWatches) =>
         Object.values(watches.held()).every(Boolean) || undefined;
 
-      it('cover every watch the chart grants', () => {
+      it('cover every list and watch the chart grants', () => {
         expect(watchGrants.map(key).sort()).toEqual(
           [...usedByTheWatches].sort(),
         );
