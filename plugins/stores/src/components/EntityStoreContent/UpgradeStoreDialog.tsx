@@ -1,10 +1,5 @@
-import Button from '@material-ui/core/Button';
-import Dialog from '@material-ui/core/Dialog';
-import DialogActions from '@material-ui/core/DialogActions';
-import DialogContent from '@material-ui/core/DialogContent';
-import DialogContentText from '@material-ui/core/DialogContentText';
-import DialogTitle from '@material-ui/core/DialogTitle';
 import { Store } from '@storeplane/plugin-stores-common';
+import { ConfirmStoreActionDialog } from './ConfirmStoreActionDialog';
 
 export const UpgradeStoreDialog = (props: {
   store: Store;
@@ -13,39 +8,21 @@ export const UpgradeStoreDialog = (props: {
   onCancel: () => void;
   onConfirm: () => void;
 }) => {
-  const { store, open, busy, onCancel, onConfirm } = props;
+  const { store, ...dialog } = props;
   return (
-    <Dialog
-      open={open}
-      onClose={onCancel}
-      aria-labelledby="upgrade-store-dialog-title"
+    <ConfirmStoreActionDialog
+      {...dialog}
+      id="upgrade-store-dialog"
+      title={`Upgrade ${store.displayName}?`}
+      confirmLabel="Upgrade store"
+      confirmColor="primary"
     >
-      <DialogTitle id="upgrade-store-dialog-title">
-        Upgrade {store.displayName}?
-      </DialogTitle>
-      <DialogContent>
-        <DialogContentText>
-          A Helm upgrade moves the store from chart{' '}
-          {store.chartVersion ?? '(version unknown)'}
-          {store.helmRevision ? `, revision ${store.helmRevision},` : ''} to the
-          chart this Storeplane ships. The store keeps serving meanwhile; if it
-          does not pass its availability and health checks, it is rolled back to
-          the current revision.
-        </DialogContentText>
-      </DialogContent>
-      <DialogActions>
-        <Button onClick={onCancel} disabled={busy}>
-          Cancel
-        </Button>
-        <Button
-          onClick={onConfirm}
-          disabled={busy}
-          color="primary"
-          variant="contained"
-        >
-          Upgrade store
-        </Button>
-      </DialogActions>
-    </Dialog>
+      A Helm upgrade moves the store from chart{' '}
+      {store.chartVersion ?? '(version unknown)'}
+      {store.helmRevision ? `, revision ${store.helmRevision},` : ''} to the
+      chart this Storeplane ships. The store keeps serving meanwhile; if it does
+      not pass its availability and health checks, it is rolled back to the
+      current revision.
+    </ConfirmStoreActionDialog>
   );
 };
