@@ -22,6 +22,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { KubernetesClient } from '../kubernetes/KubernetesClient';
 import { CHART_DIR, createHarness, Harness } from '../__testUtils__/harness';
+import { updatePlans } from '../__testUtils__/updatePlans';
 import {
   auditedRequests,
   kubernetesClientFromFile,
@@ -285,22 +286,7 @@ describeWithCluster("the health check through the API server's proxy", () => {
   it('changes the plan with a Helm upgrade, and rolls an upgrade whose health gate fails back to the old revision', async () => {
     const cidrs = [`${cluster.apiServerSourceIp}/32`];
     const knex = await databases.init('SQLITE_3');
-    const plans = {
-      small: {
-        title: 'Small',
-        cpu: '250m',
-        memory: '256Mi',
-        storage: '2Gi',
-        replicas: 1,
-      },
-      medium: {
-        title: 'Medium',
-        cpu: '500m',
-        memory: '512Mi',
-        storage: '2Gi',
-        replicas: 1,
-      },
-    };
+    const plans = updatePlans;
     const h = await harness(cidrs, { knex, plans });
     const created = await h.service.createStore(
       { name: 'upgraded-shop', owner: OWNER, plan: 'small' },

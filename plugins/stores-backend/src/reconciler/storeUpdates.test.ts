@@ -3,6 +3,7 @@ import { setupServer } from 'msw/node';
 import { FakeKubernetesApi } from '@internal/stores-test-utils';
 import { storeTestDatabases } from '../__testUtils__/databases';
 import { createHarness, Harness } from '../__testUtils__/harness';
+import { updatePlans } from '../__testUtils__/updatePlans';
 
 const databases = storeTestDatabases();
 const server = setupServer();
@@ -11,30 +12,7 @@ registerMswTestHooks(server);
 const OWNER = 'group:default/team-a';
 const USER = 'user:default/ann';
 
-/** The test plans plus one that a small store can move to (same storage, one replica). */
-const plans = {
-  small: {
-    title: 'Small',
-    cpu: '250m',
-    memory: '256Mi',
-    storage: '2Gi',
-    replicas: 1,
-  },
-  medium: {
-    title: 'Medium',
-    cpu: '500m',
-    memory: '512Mi',
-    storage: '2Gi',
-    replicas: 1,
-  },
-  large: {
-    title: 'Large',
-    cpu: '1',
-    memory: '1Gi',
-    storage: '10Gi',
-    replicas: 2,
-  },
-};
+const plans = updatePlans;
 
 describe.each(databases.eachSupportedId())(
   'updates of a Ready store on %s',
