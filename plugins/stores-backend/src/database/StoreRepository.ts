@@ -4,6 +4,7 @@ import {
   StoreStatus,
   StoreStep,
 } from '@storeplane/plugin-stores-common';
+import { whereAfterPosition } from './afterPosition';
 
 export type DesiredState = 'present' | 'absent';
 
@@ -448,15 +449,11 @@ export class StoreRepository {
     if (filter.ids) base.whereIn('id', filter.ids);
     if (filter.access) applyAccessFilter(base, filter.access);
     const { after } = filter;
-    // `created_at <= ?` on its own bounds the index range; the rest drops the ties already read.
     if (after)
-      base
-        .where('created_at', '<=', after.createdAt)
-        .andWhere(q =>
-          q
-            .where('created_at', '<', after.createdAt)
-            .orWhere('id', '>', after.id),
-        );
+      whereAfterPosition(base, 'created_at', 'desc', {
+        value: after.createdAt,
+        id: after.id,
+      });
     const rows = await base
       .clone()
       .select('*')
@@ -763,13 +760,10 @@ export class StoreRepository {
     const query = this.db('stores').where('updated_at', '>=', filter.since);
     const { after } = filter;
     if (after)
-      query
-        .where('updated_at', '>=', after.updatedAt)
-        .andWhere(q =>
-          q
-            .where('updated_at', '>', after.updatedAt)
-            .orWhere('id', '>', after.id),
-        );
+      whereAfterPosition(query, 'updated_at', 'asc', {
+        value: after.updatedAt,
+        id: after.id,
+      });
     if (filter.access) applyAccessFilter(query, filter.access);
     const rows = await query
       .orderBy([
@@ -806,13 +800,10 @@ export class StoreRepository {
     );
     const { after } = filter;
     if (after)
-      query
-        .where('deleted_at', '>=', after.deletedAt)
-        .andWhere(q =>
-          q
-            .where('deleted_at', '>', after.deletedAt)
-            .orWhere('id', '>', after.id),
-        );
+      whereAfterPosition(query, 'deleted_at', 'asc', {
+        value: after.deletedAt,
+        id: after.id,
+      });
     if (filter.access) applyAccessFilter(query, filter.access);
     const rows = await query
       .orderBy([
