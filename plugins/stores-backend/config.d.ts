@@ -68,7 +68,7 @@ export interface Config {
        * whose reconcile failed unexpectedly is put off. Default 5 seconds.
        */
       frequency?: HumanDuration | string;
-      /** Stores worked on at once per replica. Default 4. */
+      /** Stores worked on at once per replica (mostly waiting on the Kubernetes API). Default 16. */
       concurrency?: number;
       /** How long a claim on a store lasts before another replica may take it. Default 2 minutes. */
       lease?: HumanDuration | string;

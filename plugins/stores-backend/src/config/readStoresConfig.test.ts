@@ -15,7 +15,7 @@ describe('readStoresConfig', () => {
     expect(config.kubernetes.requestTimeoutMs).toBe(10_000);
     expect(config.reconciler).toEqual({
       frequencyMs: 5_000,
-      concurrency: 4,
+      concurrency: 16,
       leaseMs: 120_000,
       maxAttempts: 8,
       initialBackoffMs: 5_000,

@@ -276,7 +276,7 @@ export function readStoresConfig(root: Config): StoresConfig {
     },
     reconciler: {
       frequencyMs: read.durationMs('reconciler.frequency', 5 * SECOND),
-      concurrency: read.count('reconciler.concurrency', 4),
+      concurrency: read.count('reconciler.concurrency', 16),
       leaseMs: read.durationMs('reconciler.lease', 2 * MINUTE),
       maxAttempts: read.count('reconciler.maxAttempts', 8),
       initialBackoffMs: read.durationMs(

@@ -66,8 +66,16 @@ export class StoreReconciler {
     this.random = options.random ?? Math.random;
   }
 
-  /** The one entry point: does what the claimed store needs next. */
-  async reconcile(lease: StoreLease): Promise<void> {
+  /**
+   * The one entry point: does what the claimed store needs next. A step that lets the next run
+   * at once leaves the store due now; `othersWaiting` (the work queue, when its workers are all
+   * busy) says whether to release it there, behind the stores that fell due before, rather
+   * than run the next step while they wait.
+   */
+  async reconcile(
+    lease: StoreLease,
+    othersWaiting?: () => Promise<boolean>,
+  ): Promise<void> {
     const budgetMs = lease.leaseDurationMs / 2;
     let store: StoreRecord | undefined = lease.store;
     for (
@@ -76,6 +84,7 @@ export class StoreReconciler {
       i++
     ) {
       store = await this.runStep(store, lease);
+      if (store && othersWaiting && (await othersWaiting())) return;
     }
   }
 
