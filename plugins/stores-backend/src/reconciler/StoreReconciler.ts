@@ -267,10 +267,13 @@ export class StoreReconciler {
     const plan = outcome.rolledBack?.plan ?? store.plan;
     const url = engineInputFor(store, config.plans.get(plan)!, config).url;
     const engine = engines.get(store.engine);
-    const domain =
-      store.status === 'Updating'
-        ? domainAfterUpdate(store, outcome.rolledBack !== undefined, config)
-        : {};
+    // Also after a provisioning that re-installed a release (a vanished namespace, a retried
+    // rollback): what it serves is what the values or the rollback gave it.
+    const domain = domainAfterUpdate(
+      store,
+      outcome.rolledBack !== undefined,
+      config,
+    );
     const written = await this.writeClaimed(store, lease, {
       ...domain,
       status: 'Ready',

@@ -187,6 +187,9 @@ describe.each(databases.eachSupportedId())(
         ['get', '/api/stores/plans'],
         ['post', '/api/stores/stores/x/content-suggestions'],
         ['post', '/api/stores/content-suggestions'],
+        ['get', '/api/stores/stores/x/domain'],
+        ['post', '/api/stores/stores/x/domain'],
+        ['delete', '/api/stores/stores/x/domain'],
       ] as const) {
         const res = await request(app)
           [method](path)
