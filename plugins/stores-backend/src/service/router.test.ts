@@ -784,15 +784,21 @@ describe.each(databases.eachSupportedId())(
             .get(`/api/stores/stores/${ids[0]}/events?${page}`)
             .set('Authorization', ANN)
         ).body;
-      const all = await events('');
+      // The reconciler, woken by the creates, may add events meanwhile; they come with
+      // higher ids, so the pages are compared with what stood when the first page was read.
       const newest = await events('limit=1');
-      expect(newest.items).toEqual(all.items.slice(0, 1));
       const older = await events(
         `limit=500&cursor=${encodeURIComponent(newest.nextCursor)}`,
       );
-      expect(older.items.map((e: any) => e.id)).toEqual(
-        all.items.slice(1).map((e: any) => e.id),
+      const all = await events('');
+      const firstId = newest.items[0].id;
+      expect(newest.items).toEqual(
+        all.items.filter((e: any) => e.id === firstId),
       );
+      expect(older.items.map((e: any) => e.id)).toEqual(
+        all.items.filter((e: any) => e.id < firstId).map((e: any) => e.id),
+      );
+      expect(older.items.length).toBeGreaterThan(0);
       expect(older.nextCursor).toBeNull();
       expect(all.nextCursor).toBeNull();
     });
