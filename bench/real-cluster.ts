@@ -201,6 +201,12 @@ async function main() {
             watch: { enabled: WATCH },
           },
           helm: { timeout: '5m' },
+          // One requester asks for every store at once: the per-user limits must admit them.
+          limits: {
+            maxActiveStoresPerUser: Math.max(100, STORES),
+            maxActiveStoresPerOwner: Math.max(100, STORES),
+            createRate: { count: Math.max(100, STORES), window: { seconds: 60 } },
+          },
         }),
       ),
     );

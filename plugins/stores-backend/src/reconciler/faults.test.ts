@@ -27,6 +27,10 @@ describe('classifyHelmFailure', () => {
       'Error: INSTALLATION FAILED: etcdserver: request timed out',
     ],
     [
+      'helm_server_error',
+      'Error: 2 errors occurred:\n\t* Timeout: request did not complete within requested timeout - context deadline exceeded\n\t* Timeout: request did not complete within requested timeout - context deadline exceeded',
+    ],
+    [
       'helm_network',
       'Error: Kubernetes cluster unreachable: Get "https://10.96.0.1:443/version": dial tcp 10.96.0.1:443: connect: connection refused',
     ],

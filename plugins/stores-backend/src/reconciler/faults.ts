@@ -141,6 +141,13 @@ const TRANSIENT_HELM_OUTPUT: Array<[RegExp, string, string]> = [
     'etcd behind the Kubernetes API was not answering',
   ],
   [
+    // The API server's own 504 (StatusReasonTimeout): it gave up on a request it was too busy
+    // to finish (seen with 500 stores at once on two cores), not helm's wait for the release.
+    /request did not complete within (the )?requested timeout/i,
+    'server_error',
+    'the Kubernetes API was too busy to finish a request in time',
+  ],
+  [
     /internal error occurred|the server is currently unable to handle the request|service unavailable|the server was unable to return a response|an error on the server|gateway timeout|bad gateway/i,
     'server_error',
     'the Kubernetes API answered with a server error',
