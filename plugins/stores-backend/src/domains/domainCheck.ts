@@ -9,6 +9,8 @@ export interface DomainCheckOutcome {
     'domainStatus' | 'markDomainChecked' | 'domainMessage'
   >;
   becameActive: boolean;
+  /** An Active domain whose DNS no longer points at the ingress: it awaits DNS again. */
+  lost: boolean;
 }
 
 /** A store whose Ingress serves its custom domain and whose DNS does not point at it yet. */
@@ -30,10 +32,21 @@ export function nextLookMs(store: StoreRecord, config: StoresConfig): number {
     : config.monitor.intervalMs;
 }
 
+/** A store whose Ingress serves its custom domain and whose DNS pointed at it when last checked. */
+function servesActiveDomain(store: StoreRecord): boolean {
+  return (
+    store.domain !== null &&
+    store.domain === store.appliedDomain &&
+    store.domainStatus === 'Active'
+  );
+}
+
 /**
- * Checks the DNS of a store's applied custom domain while it awaits DNS; undefined when there
- * is nothing to check. A failing lookup (no answer from the resolver) is reported, not
- * thrown: the domain stays AwaitingDns and the next pass checks again.
+ * Checks the DNS of a store's applied custom domain: while it awaits DNS (every
+ * `domains.checkInterval`), and once Active on every periodic check of the store, so DNS moved
+ * away later is noticed (the domain awaits DNS again). Undefined when there is nothing to
+ * check. A failing lookup (no answer from the resolver) is reported, not thrown, and changes
+ * no status: an outage of the resolver is not the domain's.
  */
 export async function checkStoreDomain(
   store: StoreRecord,
@@ -41,7 +54,8 @@ export async function checkStoreDomain(
   resolver: DomainResolver,
 ): Promise<DomainCheckOutcome | undefined> {
   const target = config.domains.ingressAddress;
-  if (!awaitsDns(store)) return undefined;
+  const active = servesActiveDomain(store);
+  if (!awaitsDns(store) && !active) return undefined;
   if (!target) {
     return {
       update: {
@@ -50,6 +64,7 @@ export async function checkStoreDomain(
           'The DNS check cannot run: storeplane.domains.ingressAddress is not set any more',
       },
       becameActive: false,
+      lost: false,
     };
   }
   try {
@@ -60,7 +75,8 @@ export async function checkStoreDomain(
         markDomainChecked: true,
         domainMessage: result.message,
       },
-      becameActive: result.pointsAtIngress,
+      becameActive: !active && result.pointsAtIngress,
+      lost: active && !result.pointsAtIngress,
     };
   } catch (error) {
     return {
@@ -71,6 +87,7 @@ export async function checkStoreDomain(
         }; it runs again in ${Math.round(nextLookMs(store, config) / 1000)} s`,
       },
       becameActive: false,
+      lost: false,
     };
   }
 }

@@ -171,20 +171,57 @@ describe.each(databases.eachSupportedId())(
         domainStatus: 'Active',
         domainMessage: `shop.example.org is a CNAME of ${TARGET}`,
       });
-      // Active: back to the monitor's cadence, and no more DNS checks.
+      // Active: checked again on the monitor's cadence only, so DNS moved away later is seen.
       expect(active.nextAttemptAt - active.domainCheckedAt!).toBeCloseTo(
         harness.config.monitor.intervalMs,
         -2,
       );
       const checks = resolver.asked.length;
-      harness.clock.shiftMs += harness.config.monitor.intervalMs + 1000;
+      harness.clock.shiftMs += 31_000;
       await harness.loop.runOnce();
       expect(resolver.asked).toHaveLength(checks);
-      expect(await eventTypes(store.id)).toEqual(
-        expect.arrayContaining(['domain.set', 'updated', 'domain.active']),
+      // A failing lookup of an Active domain is reported and changes no status.
+      resolver.answer = 'fault';
+      harness.clock.shiftMs += harness.config.monitor.intervalMs + 1000;
+      await harness.loop.runOnce();
+      expect(resolver.asked).toHaveLength(checks + 1);
+      expect(await harness.repository.getStore(store.id)).toMatchObject({
+        status: 'Ready',
+        domainStatus: 'Active',
+        domainMessage: expect.stringMatching(/failed: queryA ETIMEOUT/),
+      });
+      // DNS moved away: the domain awaits DNS again (a warning), on the shorter interval.
+      resolver.answer = 'no';
+      harness.clock.shiftMs += harness.config.monitor.intervalMs + 1000;
+      await harness.loop.runOnce();
+      const lost = (await harness.repository.getStore(store.id))!;
+      expect(lost).toMatchObject({
+        status: 'Ready',
+        domainStatus: 'AwaitingDns',
+        domainMessage: `shop.example.org does not point at ${TARGET} yet`,
+      });
+      expect(lost.nextAttemptAt - lost.domainCheckedAt!).toBeCloseTo(
+        30_000,
+        -2,
       );
+      resolver.answer = 'yes';
+      harness.clock.shiftMs += 31_000;
+      await harness.loop.runOnce();
+      expect(await harness.repository.getStore(store.id)).toMatchObject({
+        domainStatus: 'Active',
+      });
+      const domainEvents = (await eventTypes(store.id)).filter(type =>
+        type.startsWith('domain.'),
+      );
+      expect(domainEvents).toEqual([
+        'domain.set',
+        'domain.active',
+        'domain.lost',
+        'domain.active',
+      ]);
+      const active2 = (await harness.repository.getStore(store.id))!;
 
-      await harness.domains.removeDomain(active, USER);
+      await harness.domains.removeDomain(active2, USER);
       const removed = (await harness.runUntil(
         store.id,
         s => s?.status === 'Ready',

@@ -351,7 +351,10 @@ export class StoreReconciler {
       const written = await this.writeClaimed(store, lease, {
         nextAttemptInMs: domainCheck?.becameActive
           ? intervalMs
-          : nextLookMs(store, config),
+          : nextLookMs(
+              { ...store, ...(domainCheck ? domainCheck.update : {}) },
+              config,
+            ),
         ...domainCheck?.update,
         ...update,
       });
@@ -360,6 +363,14 @@ export class StoreReconciler {
           type: 'domain.active',
           level: 'info',
           message: `Custom domain ${store.domain} is Active: ${domainCheck.update.domainMessage}`,
+        });
+        this.options.onChange(store.id, update.status ?? store.status);
+      }
+      if (written && domainCheck?.lost) {
+        await this.addEvent(store.id, {
+          type: 'domain.lost',
+          level: 'warning',
+          message: `Custom domain ${store.domain} awaits DNS again: ${domainCheck.update.domainMessage}`,
         });
         this.options.onChange(store.id, update.status ?? store.status);
       }
