@@ -2,6 +2,7 @@ import { LoggerService } from '@backstage/backend-plugin-api';
 import { Knex } from 'knex';
 import { StoresConfig } from './config/readStoresConfig';
 import { StoreRepository } from './database/StoreRepository';
+import { BackupRepository } from './database/BackupRepository';
 import { EngineRegistry } from './engines/EngineRegistry';
 import { StoreEngine } from './engines/types';
 import { createWooCommerceEngine } from './engines/woocommerceEngine';
@@ -37,6 +38,7 @@ export interface StoresRuntimeOptions {
 /** The parts of the stores plugin that do not depend on HTTP or the scheduler. */
 export interface StoresRuntime {
   repository: StoreRepository;
+  backups: BackupRepository;
   engines: EngineRegistry;
   reconciler: StoreReconciler;
   loop: ReconcileLoop;
@@ -55,6 +57,8 @@ export function createStoresRuntime(
     clockShiftMs: options.clockShiftMs,
   });
 
+  const backups = new BackupRepository(options.knex, options.clockShiftMs);
+
   const engines = new EngineRegistry();
   engines.add(createWooCommerceEngine({ chartPath: config.helm.chartPath }));
   options.addedEngines?.forEach(engine => engines.add(engine));
@@ -69,6 +73,7 @@ export function createStoresRuntime(
     bundledChart: bundledChartsOf(engines),
     onChange,
     onActivity: options.onActivity,
+    backups,
   });
   const loop = new ReconcileLoop({
     repository,
@@ -89,7 +94,7 @@ export function createStoresRuntime(
     onChange,
     wakeReconciler: () => loop.wake(),
   });
-  return { repository, engines, reconciler, loop, service };
+  return { repository, backups, engines, reconciler, loop, service };
 }
 
 /** Each engine's chart, packed once on first use (and again after a failed attempt). */

@@ -7,6 +7,7 @@ import { Knex } from 'knex';
 import { FAKE_KUBE_SERVER, testConfigData } from '@internal/stores-test-utils';
 import { readStoresConfig, StoresConfig } from '../config/readStoresConfig';
 import { migrateDatabase } from '../database/migrateDatabase';
+import { BackupRepository } from '../database/BackupRepository';
 import { StoreRecord, StoreRepository } from '../database/StoreRepository';
 import { createStoresRuntime } from '../createStoresRuntime';
 import { KubernetesClient } from '../kubernetes/KubernetesClient';
@@ -42,6 +43,7 @@ export interface Harness {
   clock: { shiftMs: number };
   config: StoresConfig;
   repository: StoreRepository;
+  backups: BackupRepository;
   service: StoresService;
   reconciler: StoreReconciler;
   loop: ReconcileLoop;
@@ -103,22 +105,24 @@ export async function createHarness(
     (() => fakeKubernetesClient(undefined, config.kubernetes.requestTimeoutMs));
   const onChange = (storeId: string, status: string) =>
     void changes.push({ storeId, status });
-  const { repository, reconciler, loop, service } = createStoresRuntime({
-    knex,
-    config,
-    logger,
-    kubernetes,
-    metrics: () => metrics,
-    onChange,
-    onActivity: storeId => void activity.push(storeId),
-    clockShiftMs: () => clock.shiftMs,
-    concurrency: 2,
-    replicaId: options.replicaId,
-  });
+  const { repository, backups, reconciler, loop, service } =
+    createStoresRuntime({
+      knex,
+      config,
+      logger,
+      kubernetes,
+      metrics: () => metrics,
+      onChange,
+      onActivity: storeId => void activity.push(storeId),
+      clockShiftMs: () => clock.shiftMs,
+      concurrency: 2,
+      replicaId: options.replicaId,
+    });
   return {
     clock,
     config,
     repository,
+    backups,
     service,
     reconciler,
     loop,

@@ -25,6 +25,8 @@ import {
 } from './steps';
 import { engineInputFor } from './engineInput';
 import { MonitorResult, monitorStore } from './monitorStore';
+import { advanceBackup, BACKUP_POLL_MS } from './backupRun';
+import { BackupRepository } from '../database/BackupRepository';
 import { vanishedNamespaceMessage } from './OrphanSweep';
 
 /** Announces store changes (catalog delta updates, live UI). */
@@ -43,6 +45,8 @@ export interface StoreReconcilerOptions {
   kubernetes: () => KubernetesClient;
   bundledChart: (engineName: string) => Promise<{ archiveBase64: string }>;
   onChange: StoreChangeListener;
+  /** Backups of Ready stores are run while the store is checked; none without it. */
+  backups?: BackupRepository;
   /** A store got a new event (with or without a change of status or step). */
   onActivity?: (storeId: string) => void;
   random?: () => number;
@@ -265,7 +269,12 @@ export class StoreReconciler {
    */
   private async monitor(store: StoreRecord, lease: StoreLease): Promise<void> {
     const { config, logger, metrics } = this.options;
-    const intervalMs = config.monitor.intervalMs;
+    const backupPollMs = await this.advanceBackup(store, lease);
+    if (backupPollMs === 'leaseLost') return;
+    const intervalMs = Math.min(
+      config.monitor.intervalMs,
+      backupPollMs ?? Infinity,
+    );
     const write = (update: ClaimedStoreUpdate) =>
       this.writeClaimed(store, lease, {
         nextAttemptInMs: intervalMs,
@@ -438,6 +447,36 @@ export class StoreReconciler {
       logger.info(
         `Store ${store.id} step ${store.step} will be retried (${fault.reason}): ${fault.message}`,
       );
+    }
+  }
+
+  /**
+   * Runs the store's unfinished backup on (see backupRun.ts). A fault is the backup's, not the
+   * store's: it is logged and the backup is tried again at the next look.
+   */
+  private async advanceBackup(
+    store: StoreRecord,
+    lease: StoreLease,
+  ): Promise<number | undefined | 'leaseLost'> {
+    const { backups, config, logger } = this.options;
+    if (!backups) return undefined;
+    try {
+      return await advanceBackup(this.stepContext(store, lease), backups, {
+        retention: config.backups.retention,
+        leaseToken: lease.token,
+      });
+    } catch (error) {
+      if (error instanceof LeaseLostError) {
+        logger.info(`${error.message}; this worker stops`);
+        return 'leaseLost';
+      }
+      const fault = classifyFault(error);
+      logger.warn(
+        `Store ${store.id}: its backup could not go on (${fault.reason}): ${
+          fault.message
+        }; trying again in ${describeDuration(BACKUP_POLL_MS)}`,
+      );
+      return BACKUP_POLL_MS;
     }
   }
 
