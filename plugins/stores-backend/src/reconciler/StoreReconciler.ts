@@ -25,7 +25,7 @@ import {
 } from './steps';
 import { engineInputFor } from './engineInput';
 import { MonitorResult, monitorStore } from './monitorStore';
-import { advanceBackup, BACKUP_POLL_MS } from './backupRun';
+import { advanceBackup, BACKUP_POLL_MS, failBackup } from './backupRun';
 import { BackupRepository } from '../database/BackupRepository';
 import { vanishedNamespaceMessage } from './OrphanSweep';
 
@@ -452,7 +452,8 @@ export class StoreReconciler {
 
   /**
    * Runs the store's unfinished backup on (see backupRun.ts). A fault is the backup's, not the
-   * store's: it is logged and the backup is tried again at the next look.
+   * store's: a transient one is logged and tried again at the next look, a permanent one
+   * (e.g. a permission the cluster refuses) fails the backup with the reason.
    */
   private async advanceBackup(
     store: StoreRecord,
@@ -460,23 +461,39 @@ export class StoreReconciler {
   ): Promise<number | undefined | 'leaseLost'> {
     const { backups, config, logger } = this.options;
     if (!backups) return undefined;
+    const hold = { storeId: store.id, token: lease.token };
     try {
-      return await advanceBackup(this.stepContext(store, lease), backups, {
-        retention: config.backups.retention,
-        leaseToken: lease.token,
-      });
+      const ctx = this.stepContext(store, lease);
+      try {
+        return await advanceBackup(ctx, backups, {
+          retention: config.backups.retention,
+          leaseToken: lease.token,
+        });
+      } catch (error) {
+        if (error instanceof LeaseLostError) throw error;
+        const fault = classifyFault(error);
+        const backup = await backups.unfinishedBackup(store.id);
+        if (fault.kind === 'permanent' && backup) {
+          await failBackup(ctx, backups, backup, hold, fault.message);
+          logger.warn(
+            `Store ${store.id}: backup ${backup.id} failed: ${fault.message}`,
+          );
+          return undefined;
+        }
+        logger.warn(
+          `Store ${store.id}: its backup could not go on (${fault.reason}): ${
+            fault.message
+          }; trying again in ${describeDuration(BACKUP_POLL_MS)}`,
+        );
+        return BACKUP_POLL_MS;
+      }
     } catch (error) {
       if (error instanceof LeaseLostError) {
         logger.info(`${error.message}; this worker stops`);
         return 'leaseLost';
       }
-      const fault = classifyFault(error);
-      logger.warn(
-        `Store ${store.id}: its backup could not go on (${fault.reason}): ${
-          fault.message
-        }; trying again in ${describeDuration(BACKUP_POLL_MS)}`,
-      );
-      return BACKUP_POLL_MS;
+      // No context to run it in (no cluster, plan gone): the store's own check says so.
+      return undefined;
     }
   }
 

@@ -135,6 +135,25 @@ describe.each(databases.eachSupportedId())(
       );
     });
 
+    it('fails a backup, saying why, when the cluster refuses it; the store stays Ready', async () => {
+      const { harness, storeId, ns } = await readyStore();
+      const createsPvc = (method: string, path: string) =>
+        method === 'POST' && path.endsWith('/persistentvolumeclaims');
+      fake.injectFault(
+        { status: 403, message: 'persistentvolumeclaims is forbidden' },
+        1,
+        createsPvc,
+      );
+      await requestBackup(harness, storeId, 'b2');
+      const refused = await backupOf(harness, storeId, 'b2');
+      expect(refused).toMatchObject({ status: 'Failed' });
+      expect(refused!.message).toMatch(/refused the request \(403\)/);
+      expect(fake.get('Job', ns, backupJobName('b2'))).toBeUndefined();
+      expect((await harness.repository.getStore(storeId))!.status).toBe(
+        'Ready',
+      );
+    });
+
     it('keeps the retention count: the next Job removes older files, then their rows go', async () => {
       const { harness, storeId, ns } = await readyStore({
         backups: { retention: 2 },

@@ -28,15 +28,7 @@ export async function advanceBackup(
   const backup = await backups.unfinishedBackup(store.id);
   if (!backup) return undefined;
   const fail = async (message: string) => {
-    if (backup.status === 'Pending') await backups.startBackup(backup.id, hold);
-    if (
-      await backups.finishBackup(backup.id, hold, { status: 'Failed', message })
-    )
-      await ctx.record({
-        type: 'backup.failed',
-        level: 'error',
-        message: `Backup ${backup.id} failed: ${message}. Ask for a new backup; nothing else changed.`,
-      });
+    await failBackup(ctx, backups, backup, hold, message);
     return undefined;
   };
 
@@ -107,6 +99,25 @@ export async function advanceBackup(
     );
   }
   return BACKUP_POLL_MS;
+}
+
+/** Records the store's unfinished backup as Failed, with a `backup.failed` event. */
+export async function failBackup(
+  ctx: StepContext,
+  backups: BackupRepository,
+  backup: BackupRecord,
+  hold: { storeId: string; token: string },
+  message: string,
+): Promise<void> {
+  if (backup.status === 'Pending') await backups.startBackup(backup.id, hold);
+  if (
+    await backups.finishBackup(backup.id, hold, { status: 'Failed', message })
+  )
+    await ctx.record({
+      type: 'backup.failed',
+      level: 'error',
+      message: `Backup ${backup.id} failed: ${message}. Ask for a new backup; nothing else changed.`,
+    });
 }
 
 async function succeed(
