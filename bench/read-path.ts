@@ -91,12 +91,35 @@ function processCpuMs(pid: number): number {
   return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
 }
 
-/** Resident memory of a process, in MiB (Linux /proc). */
-function residentMiB(pid: number): number {
-  const kib = /VmRSS:\s+(\d+) kB/.exec(
-    readFileSync(`/proc/${pid}/status`, 'utf8'),
-  )?.[1];
-  return Math.round(Number(kib) / 1024);
+/** Resident memory of a process now and at its peak, in MiB (Linux /proc). */
+function residentMiB(pid: number): { now: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const mib = (field: string) =>
+    Math.round(
+      Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]) / 1024,
+    );
+  return { now: mib('VmRSS'), peak: mib('VmHWM') };
+}
+
+/** The `nextCursor` of a page of 200 from `offset`, to read deep pages by cursor. */
+async function cursorAt(
+  baseUrl: string,
+  authorization: string,
+  route: string,
+  offset: number,
+): Promise<string> {
+  const response = await fetch(
+    `${baseUrl}/api/stores${route}${
+      route.includes('?') ? '&' : '?'
+    }offset=${offset}&limit=200`,
+    { headers: { authorization } },
+  );
+  const body = (await response.json()) as { nextCursor?: string | null };
+  if (!response.ok || !body.nextCursor)
+    throw new Error(
+      `no cursor at ${offset} of ${route}: HTTP ${response.status}`,
+    );
+  return encodeURIComponent(body.nextCursor);
 }
 
 async function guestToken(baseUrl: string): Promise<string> {
@@ -207,6 +230,24 @@ async function main() {
     const service = `Bearer ${SERVICE_TOKEN}`;
     // One of the signed-in user's stores (every 20th), from the middle of the table.
     const ownStore = storeId(20 * Math.floor(STORES / 40));
+    // Deep pages by cursor: the middle of all stores, and of the user's own.
+    const middle = Math.floor(STORES / 2);
+    const serviceCursor = await cursorAt(
+      backend.baseUrl,
+      service,
+      '/stores',
+      middle,
+    );
+    const userCursor = await cursorAt(
+      backend.baseUrl,
+      user,
+      '/stores',
+      Math.floor(STORES / 40),
+    );
+    // What the catalog's incremental sync asks every minute when nothing changed.
+    const lastMinute = encodeURIComponent(
+      new Date(Date.now() - 60_000).toISOString(),
+    );
     const routes: Array<[string, string, string]> = [
       [
         `GET /stores?limit=50 (all ${STORES} visible)`,
@@ -228,6 +269,26 @@ async function main() {
         service,
         '/stores?status=Failed&limit=50',
       ],
+      [
+        `GET /stores?limit=50&cursor= (store ${middle} of ${STORES})`,
+        service,
+        `/stores?limit=50&cursor=${serviceCursor}`,
+      ],
+      [
+        'GET /stores?limit=50&cursor= (the user: middle of own stores)',
+        user,
+        `/stores?limit=50&cursor=${userCursor}`,
+      ],
+      [
+        'GET /stores?updatedSince= (incremental sync, nothing changed)',
+        service,
+        `/stores?updatedSince=${lastMinute}&limit=100`,
+      ],
+      [
+        'GET /deleted-stores?deletedSince= (incremental sync)',
+        service,
+        `/deleted-stores?deletedSince=${lastMinute}`,
+      ],
       ['GET /stores/:id', user, `/stores/${ownStore}`],
       ['GET /stores/:id/events', user, `/stores/${ownStore}/events`],
       ['GET /plans (Backstage auth only: the floor)', user, '/plans'],
@@ -247,9 +308,9 @@ async function main() {
     console.log(
       `idle backend: ${((idleCpuMs / (IDLE * 1000)) * 100).toFixed(
         1,
-      )} % of a core over ${IDLE} s, resident memory ${residentMiB(
-        backend.pid!,
-      )} MiB`,
+      )} % of a core over ${IDLE} s, resident memory ${
+        residentMiB(backend.pid!).now
+      } MiB`,
     );
     console.log(
       'route | connections | p50 ms | p99 ms | requests/s | backend CPU ms per request',
@@ -279,6 +340,10 @@ async function main() {
           );
       }
     }
+    const memory = residentMiB(backend.pid!);
+    console.log(
+      `backend resident memory after the runs: ${memory.now} MiB, peak ${memory.peak} MiB`,
+    );
   } finally {
     await backend.stop();
     await dropDatabase();

@@ -30,7 +30,11 @@ import {
   CHART_DIR,
   fakeKubernetesClient,
 } from '../plugins/stores-backend/src/__testUtils__/harness';
-import { ClaimRecord, overlappingClaims } from './reliability/BackendProcess';
+import {
+  ClaimRecord,
+  notDueClaims,
+  overlappingClaims,
+} from './reliability/BackendProcess';
 import { startFakeKubernetes } from './throughput/fakeKubernetesProcess';
 
 const STORES = Number(process.env.STORES ?? 500);
@@ -147,6 +151,7 @@ async function main() {
     kubernetes,
     onChange: () => {},
     wakeReconciler: () => {},
+    shippedChartVersion: async () => null,
   });
   const claims: ClaimRecord[] = [];
   const loops = Array.from({ length: REPLICAS }, (_, i) => {
@@ -201,6 +206,7 @@ async function main() {
   const backendCpuMs = (cpu.user + cpu.system) / 1000;
   const apiCalls = fakeAfter.requests - fakeBefore.requests;
   const overlaps = overlappingClaims(claims);
+  const notDue = notDueClaims(claims);
   const sorted = [...readyAfterMs].sort((a, b) => a - b);
 
   const perStore = (value: number) => (value / STORES).toFixed(1);
@@ -228,7 +234,7 @@ async function main() {
     )} ms, not counted)`,
   );
   console.log(
-    `reconcile passes: ${passes}, Ready: ${readyAfterMs.length}, Failed: ${failed.length}, overlapping claims: ${overlaps.length}, most Helm Jobs in one namespace at once: ${fakeAfter.maxHelmJobsAtOnce}`,
+    `reconcile passes: ${passes}, Ready: ${readyAfterMs.length}, Failed: ${failed.length}, overlapping claims: ${overlaps.length}, not-due claims: ${notDue.length}, most Helm Jobs in one namespace at once: ${fakeAfter.maxHelmJobsAtOnce}`,
   );
   if (failed.length > 0) {
     const example = await repository.getStore(failed[0]);
@@ -240,6 +246,7 @@ async function main() {
     readyAfterMs.length !== STORES &&
       `${STORES - readyAfterMs.length} stores not Ready`,
     overlaps.length > 0 && `${overlaps.length} overlapping claims`,
+    notDue.length > 0 && `${notDue.length} claims of stores not due`,
     fakeAfter.maxHelmJobsAtOnce > 1 && 'two Helm Jobs in one namespace at once',
   ].filter(Boolean);
   if (broken.length > 0) {

@@ -6,9 +6,13 @@
  * through `POST /api/stores/stores`, spread over the replicas. Prints the time until all are
  * Ready, stores per second, the backends' CPU per store (their sum, from /proc), API calls per
  * store, claims per replica and overlapping claims. Exits 1 when a store is not Ready or two
- * claims of a store overlap. Run with REPLICAS=1 and REPLICAS=3 to compare.
+ * claims of a store overlap or a claim takes a store that was not due. Run with REPLICAS=1 and
+ * REPLICAS=3 to compare. SEEDED (default 0) Ready stores, not due for a week, are written to the
+ * database first, so the backends' resident memory (printed, now and peak) is that of a table
+ * of SEEDED + STORES rows with STORES in flight.
  *
  *   ./scripts/with-postgres.sh ./scripts/yarn.sh bench:replicas
+ *   ./scripts/with-postgres.sh env REPLICAS=1 STORES=500 SEEDED=9500 ./scripts/yarn.sh bench:replicas
  */
 import knexFactory from 'knex';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -16,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   BackendProcess,
+  notDueClaims,
   overlappingClaims,
 } from './reliability/BackendProcess';
 import {
@@ -30,6 +35,46 @@ import { startFakeKubernetes } from './throughput/fakeKubernetesProcess';
 const STORES = Number(process.env.STORES ?? 200);
 const REPLICAS = Number(process.env.REPLICAS ?? 3);
 const LATENCY_MS = Number(process.env.FAKE_LATENCY_MS ?? 20);
+const SEEDED = Number(process.env.SEEDED ?? 0);
+const DAY = 24 * 60 * 60_000;
+
+/** Resident memory of a process now and at its peak, in MiB (Linux /proc). */
+function residentMiB(pid: number): { now: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const mib = (field: string) =>
+    Math.round(
+      Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]) / 1024,
+    );
+  return { now: mib('VmRSS'), peak: mib('VmHWM') };
+}
+
+/** Ready stores that are not due for a week: rows the backends hold but do not work on. */
+function seededStores(now: number) {
+  return Array.from({ length: SEEDED }, (_, i) => {
+    const id = `seeded-${String(i).padStart(5, '0')}`;
+    return {
+      id,
+      name: id,
+      owner: `group:default/team-${i % 50}`,
+      created_by: `user:default/u${i % 100}`,
+      engine: 'woocommerce',
+      plan: 'small',
+      desired_state: 'present',
+      status: 'Ready',
+      namespace: `store-${id}`,
+      storefront_url: `https://${id}.stores.example.com`,
+      admin_url: `https://${id}.stores.example.com/wp-admin`,
+      generation: 1,
+      attempts: 0,
+      next_attempt_at: now + 7 * DAY,
+      step_started_at: now - DAY + i,
+      created_at: now - DAY + i,
+      updated_at: now - DAY + i,
+      ready_at: now - DAY + i,
+      reached_cluster_at: now - DAY + i,
+    };
+  });
+}
 
 function processCpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
@@ -101,6 +146,7 @@ async function main() {
       connection: `${server}/${prefix}stores`,
       pool: { min: 0, max: 1 },
     });
+    await stores.batchInsert('stores', seededStores(Date.now()), 200);
     const fakeBefore = await kube.stats();
     const cpuBefore = backends.map(b => processCpuMs(b.pid!));
     const started = Date.now();
@@ -115,10 +161,12 @@ async function main() {
       await new Promise(resolve => setTimeout(resolve, 250));
       const [{ count }] = await stores('stores')
         .where('status', 'Ready')
+        .andWhereNot('id', 'like', 'seeded-%')
         .count({ count: '*' });
       ready = Number(count);
     }
     const elapsedS = (Date.now() - started) / 1000;
+    const memory = backends.map(b => residentMiB(b.pid!));
     const cpuMs = backends.reduce(
       (sum, b, i) => sum + processCpuMs(b.pid!) - cpuBefore[i],
       0,
@@ -127,8 +175,9 @@ async function main() {
     await stores.destroy();
     const claims = backends.flatMap(b => b.claims);
     const overlaps = overlappingClaims(claims);
+    const notDue = notDueClaims(claims);
     console.log(
-      `stores: ${STORES}, replicas: ${REPLICAS} backend processes on PostgreSQL 15, Kubernetes fake with ${LATENCY_MS} ms per request`,
+      `stores: ${STORES} (besides ${SEEDED} Ready ones not due), replicas: ${REPLICAS} backend processes on PostgreSQL 15, Kubernetes fake with ${LATENCY_MS} ms per request`,
     );
     console.log(
       `all Ready after ${elapsedS.toFixed(1)} s: ${(ready / elapsedS).toFixed(
@@ -143,13 +192,25 @@ async function main() {
         STORES
       ).toFixed(1)}; claims: ${claims.length} (${backends
         .map(b => `${b.name} ${b.claims.length}`)
-        .join(', ')}), overlapping claims: ${overlaps.length}`,
+        .join(', ')}), overlapping claims: ${
+        overlaps.length
+      }, not-due claims: ${notDue.length}`,
     );
-    if (ready < STORES || overlaps.length > 0) {
+    console.log(
+      `backend resident memory with ${
+        SEEDED + STORES
+      } stores, ${STORES} of them in flight: ${backends
+        .map(
+          (b, i) =>
+            `${b.name} ${memory[i].now} MiB (peak ${memory[i].peak} MiB)`,
+        )
+        .join(', ')}`,
+    );
+    if (ready < STORES || overlaps.length > 0 || notDue.length > 0) {
       console.error(
         `bench: invariant broken: ${STORES - ready} stores not Ready, ${
           overlaps.length
-        } overlapping claims`,
+        } overlapping claims, ${notDue.length} claims of stores not due`,
       );
       process.exitCode = 1;
     }

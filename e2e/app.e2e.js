@@ -585,6 +585,36 @@ async function main() {
       },
     );
 
+    const DISPLAY_NAME = `${STORE_NAME} (renamed)`;
+    await lifecycleStep('store tab: rename in a dialog', async () => {
+      await page.getByRole('button', { name: /^rename$/i }).click();
+      const dialog = page.getByRole('dialog');
+      const field = dialog.getByLabel('Display name');
+      await field.fill(DISPLAY_NAME);
+      await dialog.getByRole('button', { name: /^rename$/i }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      await page.getByText(`${DISPLAY_NAME} · plan`).first().waitFor();
+      return `shown as "${DISPLAY_NAME}"`;
+    });
+
+    await lifecycleStep(
+      'store tab: upgrade after confirming (the sandbox ships the chart the store runs)',
+      async () => {
+        await page.getByRole('button', { name: /^upgrade$/i }).click();
+        const dialog = page.getByRole('dialog');
+        const text = (await dialog.innerText()).replace(/\s+/g, ' ');
+        assert(/rolled back/.test(text), `dialog reads "${text}"`);
+        await dialog.getByRole('button', { name: /^upgrade store$/i }).click();
+        await dialog.waitFor({ state: 'hidden' });
+        // One backend ships one chart: the store already runs it, and the tab says so.
+        const refused = page.getByText(
+          /Upgrade failed: .*already runs chart version [^ ]+, the version this backend ships/,
+        );
+        await refused.waitFor();
+        return (await refused.innerText()).slice(0, 120);
+      },
+    );
+
     await lifecycleStep('delete: confirm in the dialog', async () => {
       await page.getByRole('button', { name: /^delete$/i }).click();
       const dialog = page.getByRole('dialog');

@@ -10,6 +10,8 @@ export interface ClaimRecord {
   storeId: string;
   claim: string;
   claimedAt: number;
+  /** The store's next attempt time as the claim saw it. */
+  dueAt: number;
   releasedAt: number;
 }
 
@@ -155,6 +157,7 @@ export class BackendProcess {
           storeId: entry.storeId,
           claim: entry.claim,
           claimedAt: Number(entry.claimedAt),
+          dueAt: Number(entry.dueAt),
           releasedAt: Number(entry.releasedAt),
         });
       }
@@ -162,6 +165,14 @@ export class BackendProcess {
       // not a JSON log line
     }
   }
+}
+
+/**
+ * Claims of a store that was not due when it was claimed (must be none: the claim re-checks the
+ * due time in its UPDATE). `dueAt` and `claimedAt` are both the database's clock.
+ */
+export function notDueClaims(claims: ClaimRecord[]) {
+  return claims.filter(claim => !(claim.dueAt <= claim.claimedAt));
 }
 
 /** Pairs of claims on one store whose spans overlap (must be none). */

@@ -1,4 +1,8 @@
-import { BackendProcess, overlappingClaims } from './BackendProcess';
+import {
+  BackendProcess,
+  notDueClaims,
+  overlappingClaims,
+} from './BackendProcess';
 import {
   backendConfig,
   BenchEnvironment,
@@ -67,6 +71,7 @@ export async function replicaScenario(
     const ready = finals.filter(r => r.status === 'Ready').length;
     const claims = backends.flatMap(b => b.claims);
     const overlaps = overlappingClaims(claims);
+    const notDue = notDueClaims(claims);
     const twoJobs = [...helm.mostJobsAtOnce].filter(
       ([ns, most]) => ns.startsWith(PREFIX) && most > 1,
     );
@@ -78,6 +83,10 @@ export async function replicaScenario(
       ...overlaps.map(
         ([a, b]) =>
           `store ${a.storeId}: claim ${a.claim} (${a.replica}) held until ${a.releasedAt}, claim ${b.claim} (${b.replica}) began at ${b.claimedAt}`,
+      ),
+      ...notDue.map(
+        c =>
+          `store ${c.storeId}: claim ${c.claim} (${c.replica}) at ${c.claimedAt}, not due until ${c.dueAt}`,
       ),
       ...twoJobs.map(([ns, n]) => `${ns} had ${n} Helm Jobs at once`),
       ...idle.map(b => `${b.name} never claimed a store`),
@@ -93,7 +102,7 @@ export async function replicaScenario(
         .map(b => `${b.name} ${b.claims.length}`)
         .join(', ')}), overlapping claims: ${
         overlaps.length
-      }, stores with two Helm Jobs at once: ${
+      }, not-due claims: ${notDue.length}, stores with two Helm Jobs at once: ${
         twoJobs.length
       }, took ${Math.round((Date.now() - started) / 1000)} s`,
       details: [],

@@ -85,6 +85,20 @@ export interface Config {
        * Terminating is reported in an event. Default 30 minutes.
        */
       stepTimeout?: HumanDuration | string;
+      watch?: {
+        /**
+         * Watch (cluster-wide, by Storeplane's store-id label) the Helm Jobs, Deployments,
+         * StatefulSets and namespaces stores wait for, and look at a store as soon as one of them
+         * changes. Without a watch (disabled, or refused by RBAC) waiting stores are polled every
+         * few seconds. Default true.
+         */
+        enabled?: boolean;
+        /**
+         * While the watches are held, how soon a waiting store is looked at again anyway (a
+         * safety net for a missed event). Default 30 seconds.
+         */
+        resync?: HumanDuration | string;
+      };
     };
     monitor?: {
       /**

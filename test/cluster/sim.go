@@ -5,7 +5,8 @@ package main
 // scheduler), marks long-running pods Running+Ready with a pod IP that answers HTTP through
 // the API server's proxies (podnet.go), completes Job pods, deletes terminating pods with
 // grace 0, and really runs pods whose first container image contains "helm" with a host helm
-// binary authenticated as the pod's ServiceAccount. Optionally it also stands in for an
+// binary authenticated as the pod's ServiceAccount. It provisions and binds a volume for every
+// PersistentVolumeClaim (volumes.go). Optionally it also stands in for an
 // ingress controller (ingress.go).
 
 import (
@@ -179,6 +180,7 @@ func runSim(args []string) int {
 		UpdateFunc: func(_, obj interface{}) { enqueue(obj) },
 		DeleteFunc: enqueue,
 	})
+	s.startVolumeBinder(ctx, factory)
 	factory.Start(ctx.Done())
 	factory.WaitForCacheSync(ctx.Done())
 	if *podNetworkSocket != "" {

@@ -1,3 +1,4 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { http, HttpResponse } from 'msw';
 
 /**
@@ -161,6 +162,8 @@ export class FakeKubernetesApi {
    */
   rbacRequiresManagerBinding = false;
   healthStatus = 200;
+  /** The chart version that a Helm install Job of this fake deploys. */
+  chartVersion = '0.1.0';
   private faults: Array<{
     match: (method: string, path: string) => boolean;
     fault: InjectedFault;
@@ -227,9 +230,26 @@ export class FakeKubernetesApi {
         },
       });
     }
-    if (job.metadata.labels?.['storeplane.io/helm-operation'] === 'install') {
+    const operation = job.metadata.labels?.['storeplane.io/helm-operation'];
+    if (operation === 'install') {
       this.createReleaseWorkloads(namespace);
       this.putReleaseRecord(namespace, 'deployed');
+    }
+    // helm rollback deploys a copy of the old revision as a new one.
+    if (operation === 'rollback') {
+      const args: string[] = job.spec.template.spec.containers[0].args;
+      const to = args[2]?.match(/^\d+$/) ? Number(args[2]) : undefined;
+      const old = this.list('Secret', namespace).find(
+        s =>
+          s.metadata.labels?.owner === 'helm' &&
+          Number(s.metadata.labels?.version) === to,
+      );
+      this.putReleaseRecord(
+        namespace,
+        'deployed',
+        'woocommerce',
+        old ? chartVersionOfRecord(old) : this.chartVersion,
+      );
     }
   }
 
@@ -283,6 +303,7 @@ export class FakeKubernetesApi {
     namespace: string,
     releaseStatus: string,
     release = 'woocommerce',
+    chartVersion = this.chartVersion,
   ) {
     const revision =
       this.list('Secret', namespace).filter(
@@ -312,6 +333,7 @@ export class FakeKubernetesApi {
         },
       },
       type: 'helm.sh/release.v1',
+      data: { release: encodeReleaseRecord(release, chartVersion) },
     });
   }
 
@@ -748,4 +770,19 @@ function matchesSelector(obj: Obj, selector: string | null) {
     const [key, value] = term.split('=');
     return obj.metadata.labels?.[key] === value;
   });
+}
+
+/** Helm's encoding of a release record: gzipped JSON, base64 by Helm, base64 again as Secret data. */
+function encodeReleaseRecord(name: string, chartVersion: string): string {
+  const json = JSON.stringify({
+    name,
+    chart: { metadata: { name: 'woocommerce-store', version: chartVersion } },
+  });
+  return Buffer.from(gzipSync(json).toString('base64')).toString('base64');
+}
+
+function chartVersionOfRecord(record: any): string {
+  const encoded = Buffer.from(record.data.release, 'base64').toString();
+  return JSON.parse(gunzipSync(Buffer.from(encoded, 'base64')).toString()).chart
+    .metadata.version;
 }

@@ -16,9 +16,11 @@ const READY_AT = '2025-01-01T00:10:00.000Z';
  */
 export function makeStore(overrides: Partial<Store> = {}): Store {
   const id = overrides.id ?? STORE_ID;
+  const name = overrides.name ?? id.replace(/-[a-z0-9]{5}$/, '');
   return {
     id,
-    name: id.replace(/-[a-z0-9]{5}$/, ''),
+    name,
+    displayName: name,
     owner: 'group:default/team-a',
     createdBy: 'user:default/ann',
     engine: 'woocommerce',
@@ -35,6 +37,8 @@ export function makeStore(overrides: Partial<Store> = {}): Store {
     createdAt: CREATED_AT,
     updatedAt: CREATED_AT,
     readyAt: null,
+    chartVersion: null,
+    helmRevision: null,
     ...overrides,
   };
 }

@@ -22,6 +22,15 @@ const ready = {
 };
 
 describe('storeToEntity', () => {
+  it("titles the entity with the store's display name", () => {
+    const entity = storeToEntity(
+      makeStore({ ...ready, displayName: 'Summer Sale 2026' }),
+      { system: 'storeplane' },
+    );
+    expect(entity.metadata.title).toBe('Summer Sale 2026');
+    expect(entity.metadata.name).toBe('store-summer-sale-x1y2z');
+  });
+
   it('builds a Resource entity of a ready store with its links', () => {
     expect(storeToEntity(makeStore(ready), { system: 'storeplane' })).toEqual({
       apiVersion: 'backstage.io/v1alpha1',

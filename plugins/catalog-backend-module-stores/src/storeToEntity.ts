@@ -46,7 +46,7 @@ export function storeToEntity(
     kind: 'Resource',
     metadata: {
       name,
-      title: store.name,
+      title: store.displayName,
       // The About card renders descriptions as Markdown; a user's text shows as written and
       // never becomes a link, image or HTML.
       ...(store.description

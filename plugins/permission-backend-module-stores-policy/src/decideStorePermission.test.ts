@@ -6,6 +6,7 @@ import {
   storeDeletePermission,
   storeReadPermission,
   storeRetryPermission,
+  storeUpdatePermission,
 } from '@storeplane/plugin-stores-common';
 import { decideStorePermission } from './decideStorePermission';
 
@@ -48,6 +49,7 @@ describe('decideStorePermission', () => {
   it.each([
     storeDeletePermission,
     storeRetryPermission,
+    storeUpdatePermission,
     storeCredentialsReadPermission,
   ])('allows %s only on stores the caller or their groups own', permission => {
     expect(decideStorePermission({ permission }, ann, options)).toEqual({

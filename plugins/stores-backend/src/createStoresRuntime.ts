@@ -14,6 +14,7 @@ import {
   StoreChangeListener,
   StoreReconciler,
 } from './reconciler/StoreReconciler';
+import { StoreWatches } from './reconciler/StoreWatches';
 import { StoresService } from './service/StoresService';
 
 export interface StoresRuntimeOptions {
@@ -42,6 +43,8 @@ export interface StoresRuntime {
   engines: EngineRegistry;
   reconciler: StoreReconciler;
   loop: ReconcileLoop;
+  /** Undefined when `storeplane.reconciler.watch.enabled` is false. Started by the caller. */
+  watches?: StoreWatches;
   service: StoresService;
 }
 
@@ -62,6 +65,24 @@ export function createStoresRuntime(
   const engines = new EngineRegistry();
   engines.add(createWooCommerceEngine({ chartPath: config.helm.chartPath }));
   options.addedEngines?.forEach(engine => engines.add(engine));
+  const bundledChart = bundledChartsOf(engines);
+
+  let loop: ReconcileLoop | undefined = undefined;
+  const watches = config.reconciler.watch.enabled
+    ? new StoreWatches({
+        kubernetes,
+        logger,
+        resyncMs: config.reconciler.watch.resyncMs,
+        onStoreChanged: (storeId, steps) =>
+          loop
+            ?.storeChanged(storeId, steps)
+            .catch(error =>
+              logger.warn(
+                `Could not mark store ${storeId} due after a change in the cluster: ${error}; its next look finds it`,
+              ),
+            ),
+      })
+    : undefined;
 
   const reconciler = new StoreReconciler({
     repository,
@@ -70,12 +91,13 @@ export function createStoresRuntime(
     logger,
     metrics: options.metrics(repository),
     kubernetes,
-    bundledChart: bundledChartsOf(engines),
+    bundledChart,
     onChange,
     onActivity: options.onActivity,
     backups,
+    waitRequeue: watches,
   });
-  const loop = new ReconcileLoop({
+  loop = new ReconcileLoop({
     repository,
     reconciler,
     logger,
@@ -92,9 +114,14 @@ export function createStoresRuntime(
     config,
     kubernetes,
     onChange,
-    wakeReconciler: () => loop.wake(),
+    wakeReconciler: () => loop!.wake(),
+    // The version of the very archive the Helm Jobs install.
+    shippedChartVersion: async engineName =>
+      config.helm.chartSource === 'bundled'
+        ? (await bundledChart(engineName)).version
+        : config.helm.chartVersion ?? null,
   });
-  return { repository, backups, engines, reconciler, loop, service };
+  return { repository, backups, engines, reconciler, loop, watches, service };
 }
 
 /** Each engine's chart, packed once on first use (and again after a failed attempt). */

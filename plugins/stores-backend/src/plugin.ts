@@ -88,18 +88,27 @@ export const storesPlugin = createBackendPlugin({
             );
         };
 
-        const { repository, engines, loop, service } = createStoresRuntime({
-          knex,
-          config,
-          logger,
-          kubernetes,
-          metrics: createStoresMetrics,
-          addedEngines,
-          onChange,
-          onActivity: storeId => storeSignals.storeActivity(storeId),
+        const { repository, engines, loop, watches, service } =
+          createStoresRuntime({
+            knex,
+            config,
+            logger,
+            kubernetes,
+            metrics: createStoresMetrics,
+            addedEngines,
+            onChange,
+            onActivity: storeId => storeSignals.storeActivity(storeId),
+          });
+        deps.lifecycle.addStartupHook(() => {
+          loop.start();
+          // Every replica watches: marking a store due is idempotent and claims stay fenced,
+          // and the replica holding a store must see its changes (ReconcileLoop.storeChanged).
+          watches?.start();
         });
-        deps.lifecycle.addStartupHook(() => loop.start());
-        deps.lifecycle.addShutdownHook(() => loop.stop());
+        deps.lifecycle.addShutdownHook(() => {
+          watches?.stop();
+          return loop.stop();
+        });
 
         // Every replica runs the loop: per-store leases keep them apart, and more replicas
         // reconcile more stores at once. The loop wakes itself when a store is due; this tick

@@ -70,6 +70,23 @@ describe('StoresClient', () => {
     );
   });
 
+  it('passes the page of events and of the list as query parameters', async () => {
+    const { requests, fetchApi } = recordingFetch(
+      json(200, { items: [] }),
+      json(200, { items: [] }),
+    );
+    const client = new StoresClient({ discoveryApi, fetchApi });
+    await client.getStoreEvents('shop-a1b2c', undefined, {
+      cursor: 'eyJ+',
+      limit: 20,
+    });
+    await client.listStores({ cursor: 'eyJ+', limit: 100 });
+    expect(requests.map(r => r.url)).toEqual([
+      'http://backstage/api/stores/stores/shop-a1b2c/events?cursor=eyJ%2B&limit=20',
+      'http://backstage/api/stores/stores?cursor=eyJ%2B&limit=100',
+    ]);
+  });
+
   it('throws a ResponseError carrying the backend error for a non-2xx answer', async () => {
     const { fetchApi } = recordingFetch(
       json(409, {

@@ -1,6 +1,7 @@
 import { ResponseError } from '@backstage/errors';
 import {
   DefaultApiClient,
+  ListDeletedStores,
   ListStores,
   TypedResponse,
 } from './schema/openapi/generated';
@@ -8,6 +9,7 @@ import {
   ContentSuggestion,
   ContentSuggestionRequest,
   CreateStoreRequest,
+  DeletedStoreList,
   Store,
   StoreCredentials,
   StoreEngineList,
@@ -16,6 +18,7 @@ import {
   StoreList,
   StorePlanList,
   StoreWorkloads,
+  UpdateStoreRequest,
 } from './types';
 
 /**
@@ -38,7 +41,7 @@ export interface StoresRequestOptions {
   signal?: AbortSignal;
 }
 
-export type { ListStores } from './schema/openapi/generated';
+export type { ListDeletedStores, ListStores } from './schema/openapi/generated';
 
 /**
  * Filters and page of `GET /stores`.
@@ -46,6 +49,25 @@ export type { ListStores } from './schema/openapi/generated';
  * @public
  */
 export type ListStoresOptions = ListStores['query'];
+
+/**
+ * Time and page of `GET /deleted-stores`.
+ *
+ * @public
+ */
+export type ListDeletedStoresOptions = ListDeletedStores['query'];
+
+/**
+ * Page of `GET /stores/:id/events`: the `nextCursor` of the previous page and a page size.
+ *
+ * @public
+ */
+export interface StoreEventsPageOptions {
+  /** The `nextCursor` of the previous page. */
+  cursor?: string;
+  /** Events per page, 1 to 500 (default 500). */
+  limit?: number;
+}
 
 /**
  * Typed client of the `stores` REST API, usable from the frontend and from other backend
@@ -83,18 +105,33 @@ export class StoresClient {
     );
   }
 
+  /** Stores removed since `query.deletedSince`, for an incremental sync. */
+  listDeletedStores(
+    query: ListDeletedStoresOptions,
+    options?: StoresRequestOptions,
+  ): Promise<DeletedStoreList> {
+    return this.call(options, api =>
+      api.listDeletedStores({ query }, { token: options?.token }),
+    );
+  }
+
   getStore(id: string, options?: StoresRequestOptions): Promise<Store> {
     return this.call(options, api =>
       api.getStore({ path: { id } }, { token: options?.token }),
     );
   }
 
+  /** The store's newest events; pass `page.cursor` (a previous `nextCursor`) for older ones. */
   getStoreEvents(
     id: string,
     options?: StoresRequestOptions,
+    page: StoreEventsPageOptions = {},
   ): Promise<StoreEventList> {
     return this.call(options, api =>
-      api.getStoreEvents({ path: { id } }, { token: options?.token }),
+      api.getStoreEvents(
+        { path: { id }, query: page },
+        { token: options?.token },
+      ),
     );
   }
 
@@ -129,6 +166,27 @@ export class StoresClient {
   retryStore(id: string, options?: StoresRequestOptions): Promise<Store> {
     return this.call(options, api =>
       api.retryStore({ path: { id } }, { token: options?.token }),
+    );
+  }
+
+  /** Changes what the owner asked for (display name, plan); see `UpdateStoreRequest`. */
+  updateStore(
+    id: string,
+    request: UpdateStoreRequest,
+    options?: StoresRequestOptions,
+  ): Promise<Store> {
+    return this.call(options, api =>
+      api.updateStore(
+        { path: { id }, body: request },
+        { token: options?.token },
+      ),
+    );
+  }
+
+  /** Upgrades a Ready store to the chart version the backend ships (rolled back if it fails its gates). */
+  upgradeStore(id: string, options?: StoresRequestOptions): Promise<Store> {
+    return this.call(options, api =>
+      api.upgradeStore({ path: { id } }, { token: options?.token }),
     );
   }
 

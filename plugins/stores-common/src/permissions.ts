@@ -73,6 +73,18 @@ export const storeRetryPermission = createPermission({
 });
 
 /**
+ * Changing a store's intent after it was created: its display name, plan, chart version or
+ * custom domain (owners and administrators in the shipped policy).
+ *
+ * @public
+ */
+export const storeUpdatePermission = createPermission({
+  name: 'storeplane.store.update',
+  attributes: { action: 'update' },
+  resourceType: STORE_RESOURCE_TYPE,
+});
+
+/**
  * Reading a store's wp-admin password. Deliberately not a `read` action: a policy that
  * allows every read (a common first policy) must not hand out passwords.
  *
@@ -107,6 +119,7 @@ export const storeplanePermissions = [
   storeReadPermission,
   storeDeletePermission,
   storeRetryPermission,
+  storeUpdatePermission,
   storeCredentialsReadPermission,
   storeContentSuggestPermission,
 ];

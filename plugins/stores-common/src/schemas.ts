@@ -4,6 +4,7 @@ import {
   ENTITY_REF_MAX_LENGTH,
   KEY_MAX_LENGTH,
   STORE_DESCRIPTION_MAX_LENGTH,
+  STORE_DISPLAY_NAME_MAX_LENGTH,
   STORE_NAME_INPUT_MAX_LENGTH,
   textProblem,
 } from './textRules';
@@ -84,6 +85,27 @@ export const createStoreRequestSchema = z.strictObject({
     maxLength: STORE_DESCRIPTION_MAX_LENGTH,
     multiline: true,
   }).optional(),
+});
+
+/**
+ * A store's display name: clean text on one line, trimmed, not empty.
+ *
+ * @public
+ */
+export const storeDisplayNameSchema = cleanText('displayName', {
+  maxLength: STORE_DISPLAY_NAME_MAX_LENGTH,
+})
+  .trim()
+  .min(1, { message: 'displayName must not be blank' });
+
+/**
+ * The product's rules for the body of `PATCH /stores/:id`, beyond openapi.yaml's: clean text.
+ *
+ * @public
+ */
+export const updateStoreRequestSchema = z.strictObject({
+  displayName: storeDisplayNameSchema.optional(),
+  plan: cleanText('plan', { maxLength: KEY_MAX_LENGTH }).min(1).optional(),
 });
 
 /**

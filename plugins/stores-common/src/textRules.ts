@@ -17,6 +17,12 @@ export const ENTITY_REF_MAX_LENGTH = 140;
  */
 export const STORE_DESCRIPTION_MAX_LENGTH = 500;
 /**
+ * The longest display name of a store, in characters.
+ *
+ * @public
+ */
+export const STORE_DISPLAY_NAME_MAX_LENGTH = 100;
+/**
  * Raw store name before normalisation; the normalised name is shorter still.
  *
  * @public

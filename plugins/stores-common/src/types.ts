@@ -13,6 +13,8 @@ export type {
   ContentSuggestionRequest,
   ContentSuggestionSourceEnum,
   CreateStoreRequest,
+  DeletedStore,
+  DeletedStoreList,
   ErrorError,
   ErrorRequest,
   ErrorResponse,
@@ -37,6 +39,7 @@ export type {
   StoreWorkloadKindEnum,
   StoreWorkloads,
   SuggestedProduct,
+  UpdateStoreRequest,
 } from './schema/openapi/generated/models';
 
 /**
@@ -47,6 +50,7 @@ const everyStoreStatus: Record<StoreStatus, true> = {
   Provisioning: true,
   Ready: true,
   Degraded: true,
+  Updating: true,
   Failed: true,
   Deleting: true,
 };
@@ -61,12 +65,13 @@ export const STORE_STATUSES: readonly StoreStatus[] = Object.keys(
 ) as StoreStatus[];
 
 /**
- * The store passed every gate and still exists: its links lead to its shop (which may be failing when Degraded).
+ * The store passed every gate and still exists: its links lead to its shop (which may be failing
+ * when Degraded, and keeps serving while Updating).
  *
  * @public
  */
 export function isStoreProvisioned(status: StoreStatus): boolean {
-  return status === 'Ready' || status === 'Degraded';
+  return status === 'Ready' || status === 'Degraded' || status === 'Updating';
 }
 
 // openapi.yaml lists null among the step's values (a nullable enum needs it, or a null step
@@ -113,6 +118,7 @@ export const STORE_STEP_TITLES: Record<StoreStep, string> = {
   helmInstall: 'Helm install job',
   workloads: 'Workloads available',
   health: 'HTTP health check',
+  helmRollback: 'Helm rollback job',
   helmUninstall: 'Helm uninstall job',
   namespaceDeletion: 'Namespace deleted',
 };

@@ -181,6 +181,46 @@ func TestSmoke(t *testing.T) {
 		t.Logf("pod proxy to %s: HTTP %d after %s: %v (fake pod IPs are never reachable)", pods.Items[0].Status.PodIP, code, time.Since(start).Round(time.Millisecond), res.Error())
 	})
 
+	t.Run("volume provisioned, bound, deleted with its claim", func(t *testing.T) {
+		claims := c.CoreV1().PersistentVolumeClaims(ns)
+		claim, err := claims.Create(ctx, &corev1.PersistentVolumeClaim{
+			ObjectMeta: metav1.ObjectMeta{Name: "data"},
+			Spec: corev1.PersistentVolumeClaimSpec{
+				AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				Resources: corev1.VolumeResourceRequirements{
+					Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
+				},
+			},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		poll(t, "claim bound", 30*time.Second, func(ctx context.Context) (bool, error) {
+			claim, err = claims.Get(ctx, "data", metav1.GetOptions{})
+			return err == nil && claim.Status.Phase == corev1.ClaimBound, err
+		})
+		if got := claim.Status.Capacity.Storage().String(); got != "1Gi" || claim.Spec.VolumeName != "pvc-"+string(claim.UID) {
+			t.Fatalf("bound claim: capacity %s, volume %q", got, claim.Spec.VolumeName)
+		}
+		pv, err := c.CoreV1().PersistentVolumes().Get(ctx, claim.Spec.VolumeName, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pv.Status.Phase != corev1.VolumeBound || pv.Spec.ClaimRef == nil || pv.Spec.ClaimRef.UID != claim.UID {
+			t.Fatalf("volume: phase %s, claimRef %+v", pv.Status.Phase, pv.Spec.ClaimRef)
+		}
+		if err := claims.Delete(ctx, "data", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		poll(t, "volume deleted", 30*time.Second, func(ctx context.Context) (bool, error) {
+			_, err := c.CoreV1().PersistentVolumes().Get(ctx, pv.Name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				return true, nil
+			}
+			return false, err
+		})
+	})
+
 	t.Run("jobs", func(t *testing.T) {
 		if _, err := c.BatchV1().Jobs(ns).Create(ctx, simpleJob("ok"), metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)

@@ -10,6 +10,7 @@ import { migrateDatabase } from '../database/migrateDatabase';
 import { BackupRepository } from '../database/BackupRepository';
 import { StoreRecord, StoreRepository } from '../database/StoreRepository';
 import { createStoresRuntime } from '../createStoresRuntime';
+import { StoreWatches } from '../reconciler/StoreWatches';
 import { KubernetesClient } from '../kubernetes/KubernetesClient';
 import { StoresMetrics } from '../metrics';
 import { ReconcileLoop } from '../reconciler/ReconcileLoop';
@@ -47,6 +48,8 @@ export interface Harness {
   service: StoresService;
   reconciler: StoreReconciler;
   loop: ReconcileLoop;
+  /** The runtime's watches (not started; `start()` them to test the watch-driven path). */
+  watches?: StoreWatches;
   changes: Array<{ storeId: string; status: string }>;
   /** Stores that got a new event from the reconciler, in order. */
   activity: string[];
@@ -105,7 +108,7 @@ export async function createHarness(
     (() => fakeKubernetesClient(undefined, config.kubernetes.requestTimeoutMs));
   const onChange = (storeId: string, status: string) =>
     void changes.push({ storeId, status });
-  const { repository, backups, reconciler, loop, service } =
+  const { repository, backups, reconciler, loop, watches, service } =
     createStoresRuntime({
       knex,
       config,
@@ -126,6 +129,7 @@ export async function createHarness(
     service,
     reconciler,
     loop,
+    watches,
     changes,
     activity,
     logs,

@@ -21,6 +21,7 @@ describe('readStoresConfig', () => {
       initialBackoffMs: 5_000,
       maxBackoffMs: 300_000,
       stepTimeoutMs: 1_800_000,
+      watch: { enabled: true, resyncMs: 30_000 },
     });
     expect(config.helm.timeout).toBe('1200s');
     expect(config.healthCheck.timeoutMs).toBe(10_000);
@@ -49,6 +50,16 @@ describe('readStoresConfig', () => {
         },
       }).permissions.allowedServices,
     ).toEqual(['ci-bot', 'external:jwks-bot', 'plugin:ops']);
+  });
+
+  it('reads the watch settings, and refuses a resync that is not a duration', () => {
+    expect(
+      read({ reconciler: { watch: { enabled: false, resync: '2m' } } })
+        .reconciler.watch,
+    ).toEqual({ enabled: false, resyncMs: 120_000 });
+    expect(() => read({ reconciler: { watch: { resync: 'soon' } } })).toThrow(
+      /reconciler\.watch\.resync/,
+    );
   });
 
   it.each([

@@ -60,6 +60,12 @@ export interface StoresConfig {
     initialBackoffMs: number;
     maxBackoffMs: number;
     stepTimeoutMs: number;
+    watch: {
+      /** Watch what waiting stores wait for, instead of only polling it. */
+      enabled: boolean;
+      /** How soon a waiting store is looked at again while its watches are held. */
+      resyncMs: number;
+    };
   };
   monitor: {
     /** How often a Ready or Degraded store is checked again. */
@@ -283,6 +289,10 @@ export function readStoresConfig(root: Config): StoresConfig {
       ),
       maxBackoffMs: read.durationMs('reconciler.maxBackoff', 5 * MINUTE),
       stepTimeoutMs: read.durationMs('reconciler.stepTimeout', 30 * MINUTE),
+      watch: {
+        enabled: read.boolean('reconciler.watch.enabled', true),
+        resyncMs: read.durationMs('reconciler.watch.resync', 30 * SECOND),
+      },
     },
     monitor: {
       intervalMs: read.durationMs('monitor.interval', 5 * MINUTE),

@@ -9,6 +9,8 @@ const STORES = 10_000;
 // Many owners, as in a company: one owner's stores are a small share of all.
 const OWNERS = 200;
 const START = 1_700_000_000_000;
+/** Tombstones of removed stores, as a month of deletions might leave. */
+const REMOVED = 2_000;
 
 /** Rows as the backend writes them: statuses, owners and creation times spread out. */
 async function seed(knex: Knex) {
@@ -40,6 +42,13 @@ async function seed(knex: Knex) {
     message: 'x',
   }));
   await knex.batchInsert('store_events', events, 500);
+  const removed = Array.from({ length: REMOVED }, (_, i) => ({
+    id: `d${String(i).padStart(5, '0')}`,
+    owner: `group:default/team-${i % OWNERS}`,
+    created_by: `user:default/u${i % 50}`,
+    deleted_at: START + i * 10,
+  }));
+  await knex.batchInsert('deleted_stores', removed, 500);
   await knex.raw('analyze');
 }
 
@@ -119,6 +128,91 @@ describe.each(databases.eachSupportedId())(
       expect(sortsOnlyLookedUpRows(plan)).toBe(true);
     });
 
+    // A cursor deep in the list (store 5,000 of 10,000) starts the walk there, not at the top.
+    it.each([
+      ['every store', {}],
+      ['one status', { status: 'Ready' as const }],
+      ['one owner', { owner: 'group:default/team-3' }],
+    ])(
+      'reads a page of %s after a cursor through an index',
+      async (_, filter) => {
+        const after = { createdAt: START + 1666, id: 's05000' };
+        const [plan] = await plansOf(knex, () =>
+          repository.listStores({ ...filter, after, offset: 0, limit: 50 }),
+        );
+        expect(plan).toMatch(/stores_(status_|owner_)?list_idx/);
+        expect(plan).not.toMatch(FULL_SCAN);
+        expect(sortsOnlyLookedUpRows(plan)).toBe(true);
+        // The cursor bounds the index range: the walk starts there.
+        const boundedRange = databaseId.startsWith('SQLITE')
+          ? /USING INDEX \S+ \(.*created_at<\?/
+          : /Index Cond: .*created_at <= /;
+        expect(plan).toMatch(boundedRange);
+      },
+    );
+
+    // What the catalog's incremental sync asks every minute: the last few changes.
+    it('reads the stores changed since a time, and removals since a time, through indexes', async () => {
+      const [changedPlan] = await plansOf(knex, () =>
+        repository.listChangedStores({
+          since: START + STORES - 20,
+          limit: 100,
+        }),
+      );
+      expect(changedPlan).toContain('stores_updated_idx');
+      expect(changedPlan).not.toMatch(FULL_SCAN);
+      expect(changedPlan).not.toMatch(SORTS);
+      const changed = await repository.listChangedStores({
+        since: START + STORES - 20,
+        limit: 100,
+      });
+      expect(changed.items).toHaveLength(20);
+      const [laterPagePlan] = await plansOf(knex, () =>
+        repository.listChangedStores({
+          since: START + STORES - 20,
+          after: { updatedAt: START + STORES - 10, id: 's09990' },
+          limit: 100,
+        }),
+      );
+      expect(laterPagePlan).toContain('stores_updated_idx');
+      expect(laterPagePlan).not.toMatch(FULL_SCAN);
+
+      const [removedPlan] = await plansOf(knex, () =>
+        repository.listDeletedStores({
+          since: START + (REMOVED - 20) * 10,
+          limit: 100,
+        }),
+      );
+      expect(removedPlan).toContain('deleted_stores_deleted_idx');
+      expect(removedPlan).not.toMatch(
+        /Seq Scan|SCAN deleted_stores\b(?! USING)/,
+      );
+      expect(sortsOnlyLookedUpRows(removedPlan)).toBe(true);
+    });
+
+    it('pages by cursor through every store exactly once, in the list order', async () => {
+      const byOffset = await repository.listStores({ offset: 0, limit: 200 });
+      const seen: string[] = [];
+      let after;
+      for (;;) {
+        const page = await repository.listStores({
+          after,
+          offset: 0,
+          limit: 200,
+        });
+        seen.push(...page.items.map(store => store.id));
+        if (!page.next) break;
+        after = page.next;
+      }
+      expect(seen).toHaveLength(STORES);
+      expect(new Set(seen).size).toBe(STORES);
+      expect(seen.slice(0, 200)).toEqual(byOffset.items.map(s => s.id));
+      expect(byOffset.next).toEqual({
+        createdAt: byOffset.items[199].createdAt,
+        id: byOffset.items[199].id,
+      });
+    });
+
     // PostgreSQL may sort the few rows of the one store it found through the index.
     it('reads a store’s events through the index, never the whole table', async () => {
       const [plan] = await plansOf(knex, () =>
@@ -126,6 +220,24 @@ describe.each(databases.eachSupportedId())(
       );
       expect(plan).toContain('store_events_store_idx');
       expect(plan).not.toMatch(FULL_SCAN);
+      const [pagePlan] = await plansOf(knex, () =>
+        repository.listEventPage('s00007', { limit: 5, beforeId: 5_000 }),
+      );
+      expect(pagePlan).toContain('store_events_store_idx');
+      expect(pagePlan).not.toMatch(FULL_SCAN);
+    });
+
+    it('pages a store’s events by id, newest first, each once', async () => {
+      const first = await repository.listEventPage('s00007', { limit: 15 });
+      const second = await repository.listEventPage('s00007', {
+        limit: 15,
+        beforeId: first.nextBeforeId,
+      });
+      const ids = [...first.items, ...second.items].map(e => e.id);
+      expect(ids).toHaveLength(20);
+      expect([...ids].sort((a, b) => b - a)).toEqual(ids);
+      expect(first.nextBeforeId).toBe(first.items[14].id);
+      expect(second.nextBeforeId).toBeUndefined();
     });
 
     it('pages in the documented order: newest first, then by id', async () => {

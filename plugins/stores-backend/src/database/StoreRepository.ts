@@ -5,6 +5,7 @@ import {
   StoreStatus,
   StoreStep,
 } from '@storeplane/plugin-stores-common';
+import { whereAfterPosition } from './afterPosition';
 
 export type DesiredState = 'present' | 'absent';
 
@@ -12,6 +13,8 @@ export type DesiredState = 'present' | 'absent';
 export interface StoreRecord {
   id: string;
   name: string;
+  /** The name shown to people; null until the store is renamed. */
+  displayName: string | null;
   description: string | null;
   owner: string;
   createdBy: string;
@@ -35,6 +38,14 @@ export interface StoreRecord {
   readyAt: number | null;
   /** When the reconciler first worked on the store in a cluster; null: nothing of it exists in one. */
   reachedClusterAt: number | null;
+  /** Chart version of the release that last passed every gate. */
+  chartVersion: string | null;
+  /** Helm revision that last passed every gate: where a failed update rolls back to. */
+  helmRevision: number | null;
+  /** Plan of the release that last passed every gate (`plan` is what the owner asks for). */
+  appliedPlan: string | null;
+  /** Generation the release that last passed every gate reflects. */
+  observedGeneration: number | null;
 }
 
 export interface StoreEventRecord {
@@ -78,11 +89,19 @@ export type StoreAccessFilter =
   | { not: StoreAccessFilter }
   | { ownedBy: string[] };
 
+/** Where a page of the store list ends, in the list's order (newest first, then by id). */
+export interface StoreListPosition {
+  createdAt: number;
+  id: string;
+}
+
 export interface ListStoresFilter {
   owner?: string;
   ids?: string[];
   status?: StoreStatus;
   access?: StoreAccessFilter;
+  /** Only stores after this position (keyset paging); `offset` then counts from it. */
+  after?: StoreListPosition;
   offset: number;
   limit: number;
 }
@@ -96,6 +115,39 @@ export interface StorePage {
   totalCount: number;
   /** More stores match than were counted (more than `offset + COUNTED_PAST_OFFSET`). */
   totalCountCapped: boolean;
+  /** Where the next page starts; undefined on the last page. */
+  next?: StoreListPosition;
+}
+
+/** Where a page of changed stores ends, in their order (oldest change first, then by id). */
+export interface StoreChangePosition {
+  updatedAt: number;
+  id: string;
+}
+
+export interface ChangedStorePage {
+  items: StoreRecord[];
+  /** Where the next page starts; undefined on the last page. */
+  next?: StoreChangePosition;
+}
+
+/** Where a page of removed stores ends, in their order (oldest removal first, then by id). */
+export interface DeletedStorePosition {
+  deletedAt: number;
+  id: string;
+}
+
+export interface DeletedStorePage {
+  items: DeletedStorePosition[];
+  /** Where the next page starts; undefined on the last page. */
+  next?: DeletedStorePosition;
+}
+
+/** A page of a store's events, newest first. */
+export interface StoreEventPage {
+  items: StoreEventRecord[];
+  /** The id the next (older) page starts below; undefined when there are no older events. */
+  nextBeforeId?: number;
 }
 
 /** What a requester and an owner already use, checked against limits before a create. */
@@ -113,7 +165,17 @@ export interface CreateUsage {
 export type ClaimedStoreUpdate = Partial<
   Pick<
     StoreRecord,
-    'status' | 'step' | 'storefrontUrl' | 'adminUrl' | 'attempts' | 'lastError'
+    | 'status'
+    | 'step'
+    | 'storefrontUrl'
+    | 'adminUrl'
+    | 'attempts'
+    | 'lastError'
+    | 'plan'
+    | 'chartVersion'
+    | 'helmRevision'
+    | 'appliedPlan'
+    | 'observedGeneration'
   >
 > & {
   /** Look at the store again this long from now. */
@@ -160,6 +222,7 @@ const ACTIVE_STATUSES: StoreStatus[] = [
   'Provisioning',
   'Ready',
   'Degraded',
+  'Updating',
   'Failed',
 ];
 
@@ -171,6 +234,7 @@ const RECONCILED_STATUSES: StoreStatus[] = [
   'Provisioning',
   'Ready',
   'Degraded',
+  'Updating',
   'Deleting',
 ];
 
@@ -185,6 +249,7 @@ export interface StoreRepositoryOptions {
 const columns: Record<keyof StoreRecord, string> = {
   id: 'id',
   name: 'name',
+  displayName: 'display_name',
   description: 'description',
   owner: 'owner',
   createdBy: 'created_by',
@@ -207,6 +272,10 @@ const columns: Record<keyof StoreRecord, string> = {
   updatedAt: 'updated_at',
   readyAt: 'ready_at',
   reachedClusterAt: 'reached_cluster_at',
+  chartVersion: 'chart_version',
+  helmRevision: 'helm_revision',
+  appliedPlan: 'applied_plan',
+  observedGeneration: 'observed_generation',
 };
 
 function toRow(values: Partial<StoreRecord>): Record<string, unknown> {
@@ -225,6 +294,7 @@ function fromRow(row: any): StoreRecord {
   return {
     id: row.id,
     name: row.name,
+    displayName: row.display_name ?? null,
     description: row.description ?? null,
     owner: row.owner,
     createdBy: row.created_by,
@@ -247,6 +317,10 @@ function fromRow(row: any): StoreRecord {
     updatedAt: Number(row.updated_at),
     readyAt: toNumber(row.ready_at),
     reachedClusterAt: toNumber(row.reached_cluster_at),
+    chartVersion: row.chart_version ?? null,
+    helmRevision: toNumber(row.helm_revision),
+    appliedPlan: row.applied_plan ?? null,
+    observedGeneration: toNumber(row.observed_generation),
   };
 }
 
@@ -358,7 +432,7 @@ export class StoreRepository {
   /**
    * A page of stores, newest first, read in the order of the list indexes. The count stops
    * `COUNTED_PAST_OFFSET` rows past the page's offset so no page counts every store; a short
-   * page is counted without a query.
+   * page is counted without a query. One row past the page tells whether another follows.
    */
   async listStores(filter: ListStoresFilter): Promise<StorePage> {
     const base = this.db('stores');
@@ -366,6 +440,12 @@ export class StoreRepository {
     if (filter.status) base.where('status', filter.status);
     if (filter.ids) base.whereIn('id', filter.ids);
     if (filter.access) applyAccessFilter(base, filter.access);
+    const { after } = filter;
+    if (after)
+      whereAfterPosition(base, 'created_at', 'desc', {
+        value: after.createdAt,
+        id: after.id,
+      });
     const rows = await base
       .clone()
       .select('*')
@@ -374,12 +454,14 @@ export class StoreRepository {
         { column: 'id', order: 'asc' },
       ])
       .offset(filter.offset)
-      .limit(filter.limit);
-    const items = rows.map(fromRow);
-    if (
-      items.length < filter.limit &&
-      (items.length > 0 || filter.offset === 0)
-    )
+      .limit(filter.limit + 1);
+    const items = rows.slice(0, filter.limit).map(fromRow);
+    const last = items[items.length - 1];
+    const next =
+      rows.length > filter.limit
+        ? { createdAt: last.createdAt, id: last.id }
+        : undefined;
+    if (!next && (items.length > 0 || filter.offset === 0))
       return {
         items,
         totalCount: filter.offset + items.length,
@@ -400,6 +482,7 @@ export class StoreRepository {
       items,
       totalCount: Math.min(matches, countLimit),
       totalCountCapped: matches > countLimit,
+      next,
     };
   }
 
@@ -473,6 +556,32 @@ export class StoreRepository {
       nextDueAt: times.length > 0 ? Math.min(...times) : undefined,
       now: Number(row.now),
     };
+  }
+
+  /**
+   * Something a store waits for changed in the cluster (a watch saw it): the store is due now,
+   * for whichever replica claims it first, if it is at one of `steps` (null: a Ready or Degraded
+   * store's checks), so a change that only another step cares about costs no claim. Only a
+   * store whose next look is later is touched, so repeating it (every replica watches) changes
+   * nothing; Failed stores are left alone. A store held by a claim keeps its lease: the claim's
+   * own next look wins, and the replica holding it marks it again once released
+   * (ReconcileLoop.storeChanged). False when nothing changed.
+   */
+  async markStoreDue(
+    id: string,
+    steps: ReadonlyArray<StoreStep | null>,
+  ): Promise<boolean> {
+    const named = steps.filter((step): step is StoreStep => step !== null);
+    const updated = await this.db('stores')
+      .where({ id })
+      .whereIn('status', RECONCILED_STATUSES)
+      .andWhere(q => {
+        q.whereIn('step', named);
+        if (steps.includes(null)) q.orWhereNull('step');
+      })
+      .andWhere('next_attempt_at', '>', this.clock())
+      .update({ next_attempt_at: this.clock() });
+    return updated === 1;
   }
 
   private whereDue(query: Knex.QueryBuilder): Knex.QueryBuilder {
@@ -630,6 +739,81 @@ export class StoreRepository {
     });
   }
 
+  /**
+   * Stores created or changed at or after `since`, oldest change first, in the order of
+   * `stores_updated_idx (updated_at, id)`, so a look for the last minute's changes reads only
+   * them (ordered by creation, SQLite without statistics walks every store instead).
+   */
+  async listChangedStores(filter: {
+    since: number;
+    after?: StoreChangePosition;
+    access?: StoreAccessFilter;
+    limit: number;
+  }): Promise<ChangedStorePage> {
+    const query = this.db('stores').where('updated_at', '>=', filter.since);
+    const { after } = filter;
+    if (after)
+      whereAfterPosition(query, 'updated_at', 'asc', {
+        value: after.updatedAt,
+        id: after.id,
+      });
+    if (filter.access) applyAccessFilter(query, filter.access);
+    const rows = await query
+      .orderBy([
+        { column: 'updated_at', order: 'asc' },
+        { column: 'id', order: 'asc' },
+      ])
+      .limit(filter.limit + 1)
+      .select('*');
+    const items = rows.slice(0, filter.limit).map(fromRow);
+    const last = items[items.length - 1];
+    return {
+      items,
+      next:
+        rows.length > filter.limit
+          ? { updatedAt: last.updatedAt, id: last.id }
+          : undefined,
+    };
+  }
+
+  /**
+   * Stores removed at or after `since`, oldest removal first, from `deleted_stores_deleted_idx`;
+   * `access` filters on the kept owner and creator like the list's.
+   */
+  async listDeletedStores(filter: {
+    since: number;
+    after?: DeletedStorePosition;
+    access?: StoreAccessFilter;
+    limit: number;
+  }): Promise<DeletedStorePage> {
+    const query = this.db('deleted_stores').where(
+      'deleted_at',
+      '>=',
+      filter.since,
+    );
+    const { after } = filter;
+    if (after)
+      whereAfterPosition(query, 'deleted_at', 'asc', {
+        value: after.deletedAt,
+        id: after.id,
+      });
+    if (filter.access) applyAccessFilter(query, filter.access);
+    const rows = await query
+      .orderBy([
+        { column: 'deleted_at', order: 'asc' },
+        { column: 'id', order: 'asc' },
+      ])
+      .limit(filter.limit + 1)
+      .select('id', 'deleted_at');
+    const items = rows
+      .slice(0, filter.limit)
+      .map(row => ({ id: row.id, deletedAt: Number(row.deleted_at) }));
+    return {
+      items,
+      next: rows.length > filter.limit ? items[items.length - 1] : undefined,
+    };
+  }
+
   /** Owner and creator of a store, live or deleted within the audit period. */
   async getStoreOwnership(id: string): Promise<StoreOwnership | undefined> {
     const live = await this.db('stores')
@@ -716,6 +900,60 @@ export class StoreRepository {
     return this.getStore(id);
   }
 
+  /**
+   * Renames a store that is not being deleted, with its event, in one transaction. The name
+   * changes nothing in the cluster, so the generation stays and a claim at work goes on.
+   */
+  async renameStore(
+    id: string,
+    displayName: string,
+    event: NewStoreEvent,
+  ): Promise<boolean> {
+    return this.db.transaction(async tx => {
+      const updated = await tx('stores')
+        .where({ id })
+        .whereNot('status', 'Deleting')
+        .update({ display_name: displayName, updated_at: this.clock() });
+      if (updated !== 1) return false;
+      await tx('store_events').insert(this.eventRow(id, event, this.clock()));
+      return true;
+    });
+  }
+
+  /**
+   * Records an owner's new intent for a Ready or Degraded store (a plan, or only a chart
+   * upgrade) with its event: the store becomes Updating at its first gate with a new
+   * generation, due now. False when the store is not Ready or Degraded any more, or changed
+   * since `seen` was read.
+   */
+  async requestUpdate(
+    seen: Pick<StoreRecord, 'id' | 'generation'>,
+    change: { plan?: string },
+    event: NewStoreEvent,
+  ): Promise<boolean> {
+    return this.db.transaction(async tx => {
+      const updated = await tx('stores')
+        .where({ id: seen.id, generation: seen.generation })
+        .whereIn('status', ['Ready', 'Degraded'])
+        .update({
+          ...(change.plan ? { plan: change.plan } : {}),
+          status: 'Updating',
+          step: 'guardrails',
+          generation: this.db.raw('generation + 1'),
+          attempts: 0,
+          last_error: null,
+          next_attempt_at: this.clock(),
+          step_started_at: this.clock(),
+          updated_at: this.clock(),
+        });
+      if (updated !== 1) return false;
+      await tx('store_events').insert(
+        this.eventRow(seen.id, event, this.clock()),
+      );
+      return true;
+    });
+  }
+
   /** Puts a Failed store back to Provisioning at the step that failed. */
   async requestRetry(id: string, now: number): Promise<boolean> {
     const updated = await this.db('stores')
@@ -743,15 +981,23 @@ export class StoreRepository {
     );
   }
 
+  /** A store's latest events, newest first. */
   async listEvents(
     storeId: string,
     limit: number,
   ): Promise<StoreEventRecord[]> {
-    const rows = await this.db('store_events')
-      .where('store_id', storeId)
-      .orderBy('id', 'desc')
-      .limit(limit);
-    return rows.map(row => ({
+    return (await this.listEventPage(storeId, { limit })).items;
+  }
+
+  /** A page of a store's events newest first, from `store_events_store_idx` (store_id, id). */
+  async listEventPage(
+    storeId: string,
+    page: { limit: number; beforeId?: number },
+  ): Promise<StoreEventPage> {
+    const query = this.db('store_events').where('store_id', storeId);
+    if (page.beforeId !== undefined) query.andWhere('id', '<', page.beforeId);
+    const rows = await query.orderBy('id', 'desc').limit(page.limit + 1);
+    const items: StoreEventRecord[] = rows.slice(0, page.limit).map(row => ({
       id: Number(row.id),
       storeId: row.store_id,
       createdAt: Number(row.created_at),
@@ -760,6 +1006,11 @@ export class StoreRepository {
       message: row.message,
       actor: row.actor ?? null,
     }));
+    return {
+      items,
+      nextBeforeId:
+        rows.length > page.limit ? items[items.length - 1].id : undefined,
+    };
   }
 
   /** Deletes events and ownership records of removed stores older than the audit period. */

@@ -14,6 +14,7 @@ export function newStoreRecord(
 ): StoreRecord {
   return {
     ...request,
+    displayName: null,
     desiredState: 'present',
     status: 'Provisioning',
     step: 'guardrails',
@@ -31,5 +32,9 @@ export function newStoreRecord(
     updatedAt: now,
     readyAt: null,
     reachedClusterAt: null,
+    chartVersion: null,
+    helmRevision: null,
+    appliedPlan: null,
+    observedGeneration: null,
   };
 }

@@ -104,6 +104,11 @@ export interface StoreEngine {
   bundledChartPath: string;
   helmValues(store: EngineStoreInput): Record<string, unknown>;
   resourceBudget(plan: StorePlan): ResourceBudget;
+  /**
+   * Why a running store of this engine cannot move from one plan to another with a Helm
+   * upgrade (its volumes cannot follow in place), in plain words; undefined when it can.
+   */
+  planChangeProblem?(from: StorePlan, to: StorePlan): string | undefined;
   generateCredentials(store: EngineStoreInput): GeneratedCredentials;
   /** Reads the admin login from the store Secret's data (base64-decoded). */
   adminCredentials(secretData: Record<string, string>): {

@@ -198,6 +198,18 @@ export function createWooCommerceEngine(options?: {
       };
     },
 
+    planChangeProblem(from: StorePlan, to: StorePlan) {
+      const fromSizes = sizesFor(from);
+      const toSizes = sizesFor(to);
+      if (fromSizes.storage !== toSizes.storage) {
+        return `plan ${to.name} has ${to.storage} of storage and the store's volumes were made for ${from.storage} (plan ${from.name}); volumes are not resized by an upgrade (the database's is part of its StatefulSet, which cannot change), so choose a plan with ${from.storage} or create a new store`;
+      }
+      if (fromSizes.replicas > 1 !== toSizes.replicas > 1) {
+        return `plan ${to.name} runs ${to.replicas} WordPress replica(s) and plan ${from.name} ${from.replicas}: several replicas share a ReadWriteMany volume and one replica has a ReadWriteOnce volume, and a volume's access mode cannot change, so create a new store on plan ${to.name}`;
+      }
+      return undefined;
+    },
+
     generateCredentials(store: EngineStoreInput) {
       return {
         data: {

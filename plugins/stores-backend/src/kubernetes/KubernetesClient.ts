@@ -8,6 +8,7 @@ import {
 } from '@kubernetes/client-node';
 import https from 'node:https';
 import http from 'node:http';
+import { apiClientsReusingConnections } from './reusedConnections';
 
 export const FIELD_MANAGER = 'storeplane';
 
@@ -93,7 +94,8 @@ export class KubernetesClient {
   private readonly beforeWrite: WriteGuard;
 
   constructor(
-    private readonly kubeConfig: KubeConfig,
+    /** The cluster and credentials; watches open their own streams with it. */
+    readonly kubeConfig: KubeConfig,
     private readonly timeoutMs: number,
     private readonly options: {
       /** Base pause between attempts of one call (tests make it tiny). Default 100 ms. */
@@ -105,11 +107,11 @@ export class KubernetesClient {
       beforeWrite: WriteGuard;
     },
   ) {
-    // Shared API objects keep the discovery cache of KubernetesObjectApi across claims.
-    this.objects =
-      shared?.objects ?? KubernetesObjectApi.makeApiClient(kubeConfig);
-    this.authorization =
-      shared?.authorization ?? kubeConfig.makeApiClient(AuthorizationV1Api);
+    // Shared API objects keep the discovery cache of KubernetesObjectApi and the open
+    // connections across claims.
+    const clients = shared ?? apiClientsReusingConnections(kubeConfig);
+    this.objects = clients.objects;
+    this.authorization = clients.authorization;
     this.beforeWrite = shared?.beforeWrite ?? (async () => {});
   }
 
@@ -200,6 +202,33 @@ export class KubernetesClient {
     );
     // Items of a Kubernetes list carry no apiVersion/kind; callers name objects by kind.
     return result.items.map(item => ({ ...item, apiVersion, kind }));
+  }
+
+  /**
+   * Lists objects of one type in all namespaces by label, with the list's resourceVersion, from
+   * which a watch continues without missing a change.
+   */
+  async listWithVersion<T extends KubernetesObject>(
+    apiVersion: string,
+    kind: string,
+    labelSelector: string,
+  ): Promise<{ items: T[]; resourceVersion: string }> {
+    const result = await this.call(() =>
+      this.objects.list<T>(
+        apiVersion,
+        kind,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        labelSelector,
+      ),
+    );
+    return {
+      items: result.items,
+      resourceVersion: result.metadata?.resourceVersion ?? '',
+    };
   }
 
   /**

@@ -1,6 +1,7 @@
 import { create } from 'tar';
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { parse } from 'yaml';
 
 /**
  * Packs a chart directory into a .tgz the way `helm package` lays it out (`<name>/...`), so the
@@ -8,10 +9,11 @@ import path from 'node:path';
  */
 export async function packageChart(
   chartDir: string,
-): Promise<{ archiveBase64: string }> {
+): Promise<{ archiveBase64: string; version: string }> {
   await access(path.join(chartDir, 'Chart.yaml')).catch(() => {
     throw new Error(`${chartDir} is not a Helm chart (no Chart.yaml)`);
   });
+  const version = await chartVersionOf(chartDir);
   const stream = create(
     {
       gzip: true,
@@ -29,5 +31,16 @@ export async function packageChart(
       `Chart ${chartDir} packs to ${archive.length} bytes; a ConfigMap holds at most 1 MiB`,
     );
   }
-  return { archiveBase64: archive.toString('base64') };
+  return { archiveBase64: archive.toString('base64'), version };
+}
+
+/** The `version` of the chart in a directory (its Chart.yaml). */
+export async function chartVersionOf(chartDir: string): Promise<string> {
+  const chart = parse(
+    await readFile(path.join(chartDir, 'Chart.yaml'), 'utf8'),
+  );
+  if (typeof chart?.version !== 'string' || !chart.version) {
+    throw new Error(`${chartDir}/Chart.yaml has no version`);
+  }
+  return chart.version;
 }

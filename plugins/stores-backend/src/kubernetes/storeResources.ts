@@ -341,7 +341,7 @@ export function valuesConfigMapManifest(
   } as KubernetesObject;
 }
 
-export type HelmOperation = 'install' | 'uninstall';
+export type HelmOperation = 'install' | 'rollback' | 'uninstall';
 
 /** Labels every Helm Job and its pods carry (pod template labels). */
 export const HELM_ROLE_SELECTOR = 'storeplane.io/role=helm';
@@ -356,6 +356,59 @@ export function helmJobName(
   generation: number,
 ): string {
   return `helm-${operation}-${generation}`;
+}
+
+function helmArguments(
+  operation: HelmOperation,
+  options: {
+    release: string;
+    namespace: string;
+    chartRef: string;
+    helm: StoresConfig['helm'];
+    rollbackRevision?: number;
+  },
+): string[] {
+  const { release, namespace, chartRef, helm, rollbackRevision } = options;
+  switch (operation) {
+    case 'install':
+      return [
+        'upgrade',
+        '--install',
+        release,
+        chartRef,
+        ...(helm.chartSource === 'reference' && helm.chartVersion
+          ? ['--version', helm.chartVersion]
+          : []),
+        '--namespace',
+        namespace,
+        '--values',
+        '/values/values.yaml',
+        '--timeout',
+        helm.timeout,
+      ];
+    case 'rollback':
+      return [
+        'rollback',
+        release,
+        ...(rollbackRevision ? [String(rollbackRevision)] : []),
+        '--namespace',
+        namespace,
+        '--wait',
+        '--timeout',
+        helm.timeout,
+      ];
+    default:
+      return [
+        'uninstall',
+        release,
+        '--namespace',
+        namespace,
+        '--ignore-not-found',
+        '--wait',
+        '--timeout',
+        helm.timeout,
+      ];
+  }
 }
 
 /**
@@ -374,39 +427,22 @@ export function helmJobManifest(options: {
   operation: HelmOperation;
   generation: number;
   helm: StoresConfig['helm'];
+  /** For a rollback: the revision to return to; without it, the one before the current. */
+  rollbackRevision?: number;
 }): KubernetesObject {
-  const { store, engine, operation, generation, helm } = options;
+  const { store, engine, operation, generation, helm, rollbackRevision } =
+    options;
   const chartRef =
     helm.chartSource === 'bundled'
       ? `/chart/${CHART_ARCHIVE_KEY}`
       : (helm.chartReference as string);
-  const args =
-    operation === 'install'
-      ? [
-          'upgrade',
-          '--install',
-          engine.releaseName,
-          chartRef,
-          ...(helm.chartSource === 'reference' && helm.chartVersion
-            ? ['--version', helm.chartVersion]
-            : []),
-          '--namespace',
-          store.namespace,
-          '--values',
-          '/values/values.yaml',
-          '--timeout',
-          helm.timeout,
-        ]
-      : [
-          'uninstall',
-          engine.releaseName,
-          '--namespace',
-          store.namespace,
-          '--ignore-not-found',
-          '--wait',
-          '--timeout',
-          helm.timeout,
-        ];
+  const args = helmArguments(operation, {
+    release: engine.releaseName,
+    namespace: store.namespace,
+    chartRef,
+    helm,
+    rollbackRevision,
+  });
   const volumes: Record<string, unknown>[] = [{ name: 'tmp', emptyDir: {} }];
   const volumeMounts: Record<string, unknown>[] = [
     { name: 'tmp', mountPath: '/tmp' },

@@ -187,6 +187,35 @@ describe.each(databases.eachSupportedId())(
       expect(t.claims[2].claimedAt - wokenAt).toBeLessThan(500);
     });
 
+    it('looks at a store at once when a watch saw it change, even mid-claim, and not at another step', async () => {
+      const t = await setup(databaseId, { concurrency: 2 }, (_lease, claim) =>
+        // The first claim looks, then (while it still holds the store) the Job completes;
+        // its claim ends by scheduling a look an hour later, as a waiting step does.
+        claim === 1 ? { workMs: 200, ...DONE } : DONE,
+      );
+      stopLoop = () => t.loop.stop();
+      await t.addStores('waiting');
+      t.loop.start();
+      await until('the first claim', () => t.claims.length === 1);
+      await t.loop.storeChanged('waiting', ['guardrails']);
+      await until(
+        'a look after the change',
+        () => t.claims.length === 2,
+        2_000,
+      );
+      expect(t.claims[1].claimedAt - t.claims[0].doneAt!).toBeLessThan(500);
+
+      // Released and an hour off: a change this step does not wait for costs no claim.
+      await until('the second claim done', () => !!t.claims[1].doneAt);
+      await t.loop.storeChanged('waiting', ['workloads', null]);
+      await sleep(300);
+      expect(t.claims).toHaveLength(2);
+      const changedAt = Date.now();
+      await t.loop.storeChanged('waiting', ['guardrails']);
+      await until('a look after the next change', () => t.claims.length === 3);
+      expect(t.claims[2].claimedAt - changedAt).toBeLessThan(500);
+    });
+
     it('puts off a store whose reconcile broke instead of claiming it back to back', async () => {
       const retryMs = 600;
       const t = await setup(

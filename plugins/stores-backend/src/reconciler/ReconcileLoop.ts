@@ -1,6 +1,7 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
+import { StoreStep } from '@storeplane/plugin-stores-common';
 import { DueStore, StoreRepository } from '../database/StoreRepository';
 import { StoreLease } from './StoreLease';
 import { StoreReconciler } from './StoreReconciler';
@@ -48,6 +49,12 @@ export class ReconcileLoop {
   private timerDueAt = Infinity;
   private sleeping: Promise<void> | undefined;
   private sleepAgain = false;
+  /** Stores this replica holds now, and those of them a watch saw change meanwhile. */
+  private readonly held = new Set<string>();
+  private readonly changedWhileHeld = new Map<
+    string,
+    ReadonlyArray<StoreStep | null>
+  >();
 
   constructor(private readonly options: ReconcileLoopOptions) {
     this.replicaId =
@@ -67,6 +74,24 @@ export class ReconcileLoop {
     if (this.state !== 'running') return;
     this.wakeUps++;
     while (this.workers < this.options.concurrency) this.startWorker();
+  }
+
+  /**
+   * Something store `storeId` waits for changed in the cluster (a watch saw it): it is due now,
+   * in the database, so whichever replica is free takes it, and this replica looks at once.
+   * A claim of this replica that holds the store may have looked before the change and will
+   * schedule a later look when it ends, so the store is marked due again after its release.
+   */
+  async storeChanged(
+    storeId: string,
+    steps: ReadonlyArray<StoreStep | null>,
+  ): Promise<void> {
+    if (this.state === 'stopped') return;
+    if (this.held.has(storeId)) {
+      const marked = this.changedWhileHeld.get(storeId) ?? [];
+      this.changedWhileHeld.set(storeId, [...new Set([...marked, ...steps])]);
+    }
+    if (await this.options.repository.markStoreDue(storeId, steps)) this.wake();
   }
 
   /**
@@ -182,6 +207,7 @@ export class ReconcileLoop {
       leaseMs,
     });
     if (!lease) return false;
+    this.held.add(due.id);
     try {
       await reconciler.reconcile(lease);
     } catch (error) {
@@ -190,9 +216,16 @@ export class ReconcileLoop {
         error as Error,
       );
     } finally {
-      // The claims log: who held which store when, on the database's clock.
-      const span = await lease.release(this.options.unfinishedRetryMs);
-      logger.debug(`Released store ${span.storeId}`, { ...span });
+      try {
+        // The claims log: who held which store when, on the database's clock.
+        const span = await lease.release(this.options.unfinishedRetryMs);
+        logger.debug(`Released store ${span.storeId}`, { ...span });
+      } finally {
+        this.held.delete(due.id);
+      }
+      const changed = this.changedWhileHeld.get(due.id);
+      this.changedWhileHeld.delete(due.id);
+      if (changed) await repository.markStoreDue(due.id, changed);
     }
     return true;
   }

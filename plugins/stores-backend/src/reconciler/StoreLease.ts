@@ -16,6 +16,11 @@ export interface ClaimSpan {
   storeId: string;
   claim: string;
   claimedAt: number;
+  /**
+   * The store's next attempt time in the row the claim's own UPDATE returned: a claim with
+   * `dueAt` after `claimedAt` took a store that was not due (the claim must never do that).
+   */
+  dueAt: number;
   releasedAt: number;
 }
 
@@ -106,6 +111,7 @@ export class StoreLease {
       storeId: this.store.id,
       claim: this.token,
       claimedAt: this.claimedAt,
+      dueAt: this.store.nextAttemptAt,
       releasedAt,
     };
   }

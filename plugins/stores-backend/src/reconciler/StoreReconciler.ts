@@ -15,6 +15,7 @@ import { EngineRegistry } from '../engines/EngineRegistry';
 import { KubernetesClient } from '../kubernetes/KubernetesClient';
 import { StoresMetrics } from '../metrics';
 import { classifyFault, StoreFault } from './faults';
+import { POLL_ONLY, WaitRequeue } from './StoreWatches';
 import { decideAfterFault } from './retryPolicy';
 import { LeaseLostError, StoreLease } from './StoreLease';
 import {
@@ -49,6 +50,8 @@ export interface StoreReconcilerOptions {
   backups?: BackupRepository;
   /** A store got a new event (with or without a change of status or step). */
   onActivity?: (storeId: string) => void;
+  /** How soon waiting steps look again; polling only unless watches are running. */
+  waitRequeue?: WaitRequeue;
   random?: () => number;
 }
 
@@ -150,7 +153,10 @@ export class StoreReconciler {
    */
   private checkStepTimer(store: StoreRecord, elapsedMs: number) {
     const { stepTimeoutMs } = this.options.config.reconciler;
-    if (store.status === 'Provisioning' && elapsedMs > stepTimeoutMs) {
+    if (
+      (store.status === 'Provisioning' || store.status === 'Updating') &&
+      elapsedMs > stepTimeoutMs
+    ) {
       throw new StoreFault(
         `Step '${store.step}' did not finish within ${describeDuration(
           stepTimeoutMs,
@@ -209,36 +215,7 @@ export class StoreReconciler {
     }
 
     if (outcome.next === 'ready') {
-      const url = engineInputFor(
-        store,
-        this.options.config.plans.get(store.plan)!,
-        this.options.config,
-      ).url;
-      const engine = this.options.engines.get(store.engine);
-      const written = await write({
-        status: 'Ready',
-        step: null,
-        attempts: 0,
-        lastError: null,
-        storefrontUrl: url,
-        adminUrl: `${url}${engine.adminPath}`,
-        markReady: true,
-        nextAttemptInMs: this.options.config.monitor.intervalMs,
-      });
-      if (written) {
-        await this.addEvent(store.id, outcome.event);
-        await this.addEvent(store.id, {
-          type: 'ready',
-          level: 'info',
-          message: `Store is Ready at ${url}`,
-        });
-        this.options.metrics.recordProvisioned(
-          (lease.databaseNow() - store.createdAt) / 1000,
-          store.plan,
-        );
-        logger.info(`Store ${store.id} is Ready`);
-        this.options.onChange(store.id, 'Ready');
-      }
+      await this.markReady(store, lease, outcome);
       return undefined;
     }
 
@@ -259,6 +236,76 @@ export class StoreReconciler {
       lastError: null,
       stepStartedAt: lease.databaseNow(),
     };
+  }
+
+  /**
+   * The store passed every gate (or was rolled back to a release that had): it is Ready, and
+   * the release, its plan and the generation it reflects are recorded, so the next update
+   * knows where to roll back to.
+   */
+  private async markReady(
+    store: StoreRecord,
+    lease: StoreLease,
+    outcome: Extract<StepOutcome, { type: 'advance' }>,
+  ) {
+    const { config, engines, logger, metrics } = this.options;
+    const plan = outcome.rolledBack?.plan ?? store.plan;
+    const url = engineInputFor(store, config.plans.get(plan)!, config).url;
+    const engine = engines.get(store.engine);
+    const written = await this.writeClaimed(store, lease, {
+      status: 'Ready',
+      step: null,
+      attempts: 0,
+      lastError: outcome.rolledBack?.problem ?? null,
+      storefrontUrl: url,
+      adminUrl: `${url}${engine.adminPath}`,
+      plan,
+      appliedPlan: plan,
+      observedGeneration: store.generation,
+      ...(outcome.release
+        ? {
+            helmRevision: outcome.release.revision,
+            chartVersion: outcome.release.chartVersion,
+          }
+        : {}),
+      markReady: store.status === 'Provisioning',
+      nextAttemptInMs: config.monitor.intervalMs,
+    });
+    if (!written) return;
+    await this.addEvent(store.id, outcome.event);
+    const release = outcome.release
+      ? ` (Helm revision ${outcome.release.revision}${
+          outcome.release.chartVersion
+            ? `, chart ${outcome.release.chartVersion}`
+            : ''
+        })`
+      : '';
+    if (store.status === 'Updating') {
+      if (!outcome.rolledBack) {
+        await this.addEvent(store.id, {
+          type: 'updated',
+          level: 'info',
+          message: `Update done: store is Ready on plan ${plan}${release}`,
+        });
+      }
+      logger.info(
+        `Store ${store.id} is Ready after an update${
+          outcome.rolledBack ? ' that was rolled back' : ''
+        }`,
+      );
+    } else {
+      await this.addEvent(store.id, {
+        type: 'ready',
+        level: 'info',
+        message: `Store is Ready at ${url}${release}`,
+      });
+      metrics.recordProvisioned(
+        (lease.databaseNow() - store.createdAt) / 1000,
+        store.plan,
+      );
+      logger.info(`Store ${store.id} is Ready`);
+    }
+    this.options.onChange(store.id, 'Ready');
   }
 
   /**
@@ -406,6 +453,15 @@ export class StoreReconciler {
       return;
     }
 
+    if (
+      decision.type === 'fail' &&
+      store.status === 'Updating' &&
+      store.step !== 'helmRollback'
+    ) {
+      await this.startRollback(store, lease, decision.message);
+      return;
+    }
+
     if (decision.type === 'fail') {
       const written = await write({
         status: 'Failed',
@@ -497,6 +553,37 @@ export class StoreReconciler {
     }
   }
 
+  /**
+   * An update whose gates failed (retries used up, the step timeout passed, or a permanent
+   * fault) goes back to the release that last passed them instead of failing the store.
+   */
+  private async startRollback(
+    store: StoreRecord,
+    lease: StoreLease,
+    reason: string,
+  ) {
+    const written = await this.writeClaimed(store, lease, {
+      step: 'helmRollback',
+      attempts: 0,
+      lastError: reason,
+      nextAttemptInMs: 0,
+      startStep: true,
+    });
+    if (!written) return;
+    const to = store.helmRevision
+      ? `Helm revision ${store.helmRevision}`
+      : 'the previous Helm revision';
+    await this.addEvent(store.id, {
+      type: 'update.failed',
+      level: 'error',
+      message: `The update did not pass step '${store.step}': ${reason}. Rolling back to ${to}`,
+    });
+    this.options.logger.warn(
+      `Store ${store.id}: update failed at step ${store.step} (${reason}); rolling back to ${to}`,
+    );
+    this.options.onChange(store.id, store.status);
+  }
+
   private async addEvent(storeId: string, event: NewStoreEvent) {
     await this.options.repository.addEvent(storeId, event);
     this.options.onActivity?.(storeId);
@@ -544,9 +631,15 @@ export class StoreReconciler {
         'no_cluster',
       );
     }
+    // A retried rollback (the store Failed in it) still returns to the applied plan.
+    const appliedPlan =
+      store.status === 'Updating' || store.step === 'helmRollback'
+        ? config.plans.get(store.appliedPlan ?? store.plan)
+        : undefined;
     return {
       store,
       plan,
+      appliedPlan,
       engine,
       engineInput: engineInputFor(store, plan, config),
       kube: kube.fenced(() => lease.assertHeld()),
@@ -554,6 +647,8 @@ export class StoreReconciler {
       bundledChart: () => this.options.bundledChart(engine.name),
       stepElapsedMs: lease.databaseNow() - store.stepStartedAt,
       record: event => this.addEvent(store.id, event),
+      requeueMs: (on, pollMs) =>
+        (this.options.waitRequeue ?? POLL_ONLY).requeueMs(on, pollMs),
     };
   }
 }

@@ -7,6 +7,7 @@
  * the ingress stand-in, and its objects the way Backstage's Kubernetes tab lists them.
  */
 import { TestDatabases } from '@backstage/backend-test-utils';
+import { Knex } from 'knex';
 import {
   startTestCluster,
   TestCluster,
@@ -14,12 +15,14 @@ import {
 } from '@internal/test-cluster';
 import { dumpYaml } from '@kubernetes/client-node';
 import { KUBERNETES_ID_LABEL } from '@storeplane/plugin-stores-common';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { KubernetesClient } from '../kubernetes/KubernetesClient';
-import { createHarness, Harness } from '../__testUtils__/harness';
+import { CHART_DIR, createHarness, Harness } from '../__testUtils__/harness';
+import { updatePlans } from '../__testUtils__/updatePlans';
 import {
   auditedRequests,
   kubernetesClientFromFile,
@@ -104,8 +107,15 @@ describeWithCluster("the health check through the API server's proxy", () => {
     await cluster?.stop();
   });
 
-  async function harness(healthCheckSourceCidrs: string[]): Promise<Harness> {
-    const knex = await databases.init('SQLITE_3');
+  async function harness(
+    healthCheckSourceCidrs: string[],
+    options: {
+      knex?: Knex;
+      chartPath?: string;
+      plans?: Record<string, unknown>;
+    } = {},
+  ): Promise<Harness> {
+    const knex = options.knex ?? (await databases.init('SQLITE_3'));
     return createHarness(knex, {
       realTime: true,
       kubernetes: storeplane,
@@ -134,7 +144,11 @@ describeWithCluster("the health check through the API server's proxy", () => {
           maxBackoff: { seconds: 2 },
           stepTimeout: { minutes: 5 },
         },
-        helm: { timeout: '3m' },
+        helm: {
+          timeout: '3m',
+          ...(options.chartPath ? { chart: { path: options.chartPath } } : {}),
+        },
+        ...(options.plans ? { plans: options.plans } : {}),
       },
     });
   }
@@ -239,6 +253,161 @@ describeWithCluster("the health check through the API server's proxy", () => {
     expect(
       found.filter(f => f.startsWith('Pod/woocommerce-wordpress-')),
     ).toHaveLength(1);
+  });
+
+  /**
+   * The chart of a later Storeplane release whose WordPress pods answer HTTP 500 (the sim
+   * answers the pod annotation storeplane.io/sim-http-status), as a broken release would.
+   */
+  function brokenChartRelease(): string {
+    const dir = path.join(
+      mkdtempSync(path.join(os.tmpdir(), 'storeplane-chart-')),
+      'woocommerce-store',
+    );
+    cpSync(CHART_DIR, dir, { recursive: true });
+    const chart = path.join(dir, 'Chart.yaml');
+    writeFileSync(
+      chart,
+      readFileSync(chart, 'utf8').replace(/^version: .*$/m, 'version: 0.2.0'),
+    );
+    const deployment = path.join(dir, 'templates', 'wordpress-deployment.yaml');
+    const template = readFileSync(deployment, 'utf8');
+    expect(template).toContain('        checksum/apache:');
+    writeFileSync(
+      deployment,
+      template.replace(
+        '        checksum/apache:',
+        '        storeplane.io/sim-http-status: "500"\n        checksum/apache:',
+      ),
+    );
+    return dir;
+  }
+
+  it('changes the plan with a Helm upgrade, and rolls an upgrade whose health gate fails back to the old revision', async () => {
+    const cidrs = [`${cluster.apiServerSourceIp}/32`];
+    const knex = await databases.init('SQLITE_3');
+    const plans = updatePlans;
+    const h = await harness(cidrs, { knex, plans });
+    const created = await h.service.createStore(
+      { name: 'upgraded-shop', owner: OWNER, plan: 'small' },
+      USER,
+    );
+    const ns = created.namespace;
+    const settled = (s?: { status: string }) =>
+      s?.status === 'Ready' || s?.status === 'Failed';
+    const ready = await h.runUntil(created.id, settled, 180);
+    expect(ready).toMatchObject({
+      status: 'Ready',
+      chartVersion: '0.1.0',
+      helmRevision: 1,
+    });
+
+    // Plan change: guardrails and the release follow the plan, with Helm revision 2.
+    await h.service.updateStore(ready!, { plan: 'medium' }, USER);
+    const changed = await h.runUntil(created.id, settled, 180);
+    expect(changed).toMatchObject({
+      status: 'Ready',
+      plan: 'medium',
+      appliedPlan: 'medium',
+      helmRevision: 2,
+      chartVersion: '0.1.0',
+      lastError: null,
+    });
+    const quota = await admin.read<any>(
+      'v1',
+      'ResourceQuota',
+      ns,
+      'storeplane-quota',
+    );
+    expect(quota.spec.hard['requests.cpu']).toBe('950m');
+    const wordpress = () =>
+      admin.read<any>('apps/v1', 'Deployment', ns, 'woocommerce-wordpress');
+    expect(
+      (await wordpress()).spec.template.spec.containers[0].resources.requests
+        .cpu,
+    ).toBe('500m');
+
+    // A backend that now ships a chart whose WordPress fails its health check.
+    const later = await harness(cidrs, {
+      knex,
+      plans,
+      chartPath: brokenChartRelease(),
+    });
+    const upgradeStarted = (await later.repository.listEvents(created.id, 1))[0]
+      .id;
+    await later.service.upgradeStore(changed!, USER);
+    const rolledBack = await later.runUntil(created.id, settled, 240);
+    if (rolledBack?.status !== 'Ready') {
+      const events = await later.repository.listEvents(created.id, 8);
+      const simLog = readFileSync(path.join(cluster.logs(), 'sim.log'), 'utf8')
+        .split('\n')
+        .filter(line => line.includes(ns))
+        .slice(-40);
+      throw new Error(
+        `The store is ${rolledBack?.status}: ${events
+          .map(e => `${e.type}: ${e.message}`)
+          .join(' | ')}\nsim.log:\n${simLog.join('\n')}`,
+      );
+    }
+    expect(rolledBack).toMatchObject({
+      status: 'Ready',
+      plan: 'medium',
+      chartVersion: '0.1.0',
+      helmRevision: 4,
+      observedGeneration: 3,
+    });
+    expect(rolledBack!.lastError).toMatch(
+      /^The update failed and was rolled back to revision 2 \(chart 0\.1\.0\) on plan medium: Gave up after 10 attempts: WordPress answered HTTP 500 on \/wp-login\.php/,
+    );
+    const events = (await later.repository.listEvents(created.id, 100))
+      .filter(e => e.id > upgradeStarted)
+      .reverse();
+    expect(events.map(e => e.type)).toEqual(
+      expect.arrayContaining([
+        'upgrade.requested',
+        'helm.upgrade.succeeded',
+        'workloads.available',
+        'update.failed',
+        'update.rolledBack',
+      ]),
+    );
+    expect(events.find(e => e.type === 'upgrade.requested')!.message).toMatch(
+      /^Upgrade from chart 0\.1\.0 to 0\.2\.0 requested/,
+    );
+    expect(events.at(-1)).toMatchObject({
+      type: 'update.rolledBack',
+      level: 'error',
+    });
+    // Helm's own history: the broken revision 3 superseded by the rollback's revision 4.
+    const history = (
+      await admin.list<any>('v1', 'Secret', ns, 'owner=helm,name=woocommerce')
+    )
+      .map(r => `v${r.metadata.labels.version}:${r.metadata.labels.status}`)
+      .sort();
+    expect(history).toEqual([
+      'v1:superseded',
+      'v2:superseded',
+      'v3:superseded',
+      'v4:deployed',
+    ]);
+    expect(
+      (await wordpress()).spec.template.metadata.annotations,
+    ).not.toHaveProperty('storeplane.io/sim-http-status');
+    // The old release answers again through the same proxy the health gate uses.
+    let status = 0;
+    for (let i = 0; i < 60 && status !== 200; i++) {
+      status = await storeplane()
+        .getThroughServiceProxy(
+          ns,
+          'woocommerce-wordpress',
+          'http',
+          '/wp-login.php',
+          5_000,
+        )
+        .catch(() => 0);
+      if (status !== 200) await new Promise(r => setTimeout(r, 1000));
+    }
+    expect(status).toBe(200);
   });
 
   it("keeps the store Provisioning and says why when its NetworkPolicies drop the API server's connections", async () => {

@@ -1,4 +1,5 @@
 import { KubernetesObject, V1Job, V1Pod } from '@kubernetes/client-node';
+import { gunzipSync } from 'node:zlib';
 import { KubernetesClient } from '../kubernetes/KubernetesClient';
 import {
   HELM_ROLE_SELECTOR,
@@ -91,6 +92,7 @@ export async function ensureHelmJob(
   ctx: StepContext,
   operation: HelmOperation,
   prepare: () => Promise<void> = async () => {},
+  rollbackRevision?: number,
 ): Promise<HelmRun> {
   const { kube, store, engine, config } = ctx;
   const name = helmJobName(operation, store.generation);
@@ -107,6 +109,7 @@ export async function ensureHelmJob(
         operation,
         generation: store.generation,
         helm: config.helm,
+        rollbackRevision,
       }),
     );
     return { phase: 'running', name };
@@ -150,6 +153,51 @@ interface ReleaseRecord {
   status: string;
 }
 
+type ReleaseSecret = KubernetesObject & { data?: Record<string, string> };
+
+async function listReleaseSecrets(
+  ctx: Pick<StepContext, 'kube' | 'store' | 'engine'>,
+): Promise<ReleaseSecret[]> {
+  const { kube, store, engine } = ctx;
+  return kube.list<ReleaseSecret>(
+    'v1',
+    'Secret',
+    store.namespace,
+    helmReleaseRecordSelector(engine.releaseName),
+  );
+}
+
+/**
+ * The release's deployed revision and its chart version, from Helm's own record (a Secret
+ * whose `release` holds the release as gzipped JSON, base64-encoded once more by Helm).
+ */
+export async function deployedRelease(
+  ctx: Pick<StepContext, 'kube' | 'store' | 'engine'>,
+): Promise<{ revision: number; chartVersion: string | null } | undefined> {
+  const deployed = (await listReleaseSecrets(ctx))
+    .filter(secret => secret.metadata?.labels?.status === 'deployed')
+    .sort(
+      (a, b) =>
+        Number(b.metadata?.labels?.version ?? 0) -
+        Number(a.metadata?.labels?.version ?? 0),
+    )[0];
+  if (!deployed) return undefined;
+  let chartVersion: string | null = null;
+  try {
+    const encoded = Buffer.from(deployed.data!.release, 'base64').toString();
+    const release = JSON.parse(
+      gunzipSync(Buffer.from(encoded, 'base64')).toString(),
+    );
+    chartVersion = release?.chart?.metadata?.version ?? null;
+  } catch {
+    // A record Storeplane cannot read still tells the revision.
+  }
+  return {
+    revision: Number(deployed.metadata!.labels!.version),
+    chartVersion,
+  };
+}
+
 /**
  * Before an install runs, removes what an earlier run left that would stop or skew it. Only
  * called when no other Helm Job of the store exists, so a pending record cannot belong to a
@@ -161,14 +209,7 @@ interface ReleaseRecord {
  */
 export async function clearInterruptedRelease(ctx: StepContext) {
   const { kube, store, engine } = ctx;
-  const records = (
-    await kube.list<KubernetesObject>(
-      'v1',
-      'Secret',
-      store.namespace,
-      helmReleaseRecordSelector(engine.releaseName),
-    )
-  )
+  const records = (await listReleaseSecrets(ctx))
     .map(
       (secret): ReleaseRecord => ({
         name: secret.metadata!.name!,

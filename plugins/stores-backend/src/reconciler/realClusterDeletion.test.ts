@@ -98,7 +98,7 @@ describeWithRealCluster(
       // With its RoleBinding gone, every call inside the namespace is refused (403)...
       const sa = suite.serviceAccountClient();
       await expect(
-        sa.list('batch/v1', 'Job', rebound.namespace),
+        sa.list('v1', 'Secret', rebound.namespace),
       ).rejects.toMatchObject({ code: 403 });
 
       // ...deletion binds the role again and uninstalls the Helm way,

@@ -7,6 +7,8 @@ import { mockServices } from '@backstage/backend-test-utils';
 import { KubernetesObject } from '@kubernetes/client-node';
 import { OrphanSweep } from './OrphanSweep';
 import { BACKUPS_PVC } from '../kubernetes/backupResources';
+import { StoreWatches, WaitedOn } from './StoreWatches';
+import { waitFor } from '@internal/stores-test-utils';
 import { Harness } from '../__testUtils__/harness';
 import { readRbacRules, setSimHelmFaults } from '../__testUtils__/realCluster';
 import {
@@ -56,6 +58,18 @@ describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
     ]);
     const usedOnlyToClearAnInterruptedHelm = new Set(['secrets:delete']);
     const usedOnlyByTheOrphanSweep = new Set(['namespaces:list']);
+    // The reconciler's watches, in the controller role (namespaces:list serves both them and
+    // the orphan sweep).
+    const usedByTheWatches = new Set([
+      'namespaces:list',
+      'namespaces:watch',
+      'jobs:list',
+      'jobs:watch',
+      'deployments:list',
+      'deployments:watch',
+      'statefulsets:list',
+      'statefulsets:watch',
+    ]);
     const usedOnlyByTheWorkloadsRoute = new Set([
       'persistentvolumeclaims:list',
     ]);
@@ -76,7 +90,8 @@ describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
       ...usedOnlyByTheOrphanSweep,
     ]);
 
-    function roleWithout(grant: Grant): KubernetesObject {
+    function roleWithout(removed: Grant[]): KubernetesObject {
+      const [grant] = removed;
       const name =
         grant.role === 'controller'
           ? suite.rbac.controllerRole
@@ -89,11 +104,15 @@ describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
           rule.resources.map((resource: string) => ({
             ...rule,
             resources: [resource],
-            verbs:
-              resource === grant.resource &&
-              rule.apiGroups[0] === grant.apiGroup
-                ? rule.verbs.filter((v: string) => v !== grant.verb)
-                : rule.verbs,
+            verbs: rule.verbs.filter(
+              (verb: string) =>
+                !removed.some(
+                  g =>
+                    g.resource === resource &&
+                    g.apiGroup === rule.apiGroups[0] &&
+                    g.verb === verb,
+                ),
+            ),
           })),
         )
         .filter((rule: any) => rule.verbs.length > 0);
@@ -103,6 +122,7 @@ describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
     async function withGrantRemoved<T>(
       grant: Grant,
       fn: () => Promise<T>,
+      also: Grant[] = [],
     ): Promise<T> {
       const name =
         grant.role === 'controller'
@@ -111,7 +131,7 @@ describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
       const original = suite.rbac.objects.find(
         o => o.kind === 'ClusterRole' && o.metadata!.name === name,
       )!;
-      await suite.admin.apply(roleWithout(grant));
+      await suite.admin.apply(roleWithout([grant, ...also]));
       await new Promise(resolve => setTimeout(resolve, 1000));
       try {
         return await fn();
@@ -126,8 +146,14 @@ describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
     const label = (g: Grant) =>
       [`${g.role}: ${g.verb} ${g.resource}`, g] as const;
     const key = (g: Grant) => `${g.resource}:${g.verb}`;
+    const isWatchGrant = (g: Grant) =>
+      g.role === 'controller' && usedByTheWatches.has(key(g));
 
-    it.each(exercised.filter(g => !special.has(key(g))).map(label))(
+    it.each(
+      exercised
+        .filter(g => !special.has(key(g)) && !isWatchGrant(g))
+        .map(label),
+    )(
       'without %s provisioning is refused and the store says so in plain words',
       async (_, grant) => {
         const h = await suite.harness();
@@ -348,6 +374,127 @@ describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
           );
         },
       );
+    });
+
+    describe('the watches', () => {
+      const watchGrants = exercised.filter(isWatchGrant);
+      const waitedOn: Record<string, WaitedOn> = {
+        namespaces: 'namespaces',
+        jobs: 'jobs',
+        deployments: 'workloads',
+        statefulsets: 'workloads',
+      };
+      const startWatches = (h: Harness) => {
+        const watches = h.watches!;
+        watches.start();
+        return watches;
+      };
+      const allHeld = (watches: StoreWatches) =>
+        Object.values(watches.held()).every(Boolean) || undefined;
+
+      it('cover every list and watch the chart grants', () => {
+        expect(watchGrants.map(key).sort()).toEqual(
+          [...usedByTheWatches].sort(),
+        );
+      });
+
+      it.each(watchGrants.map(label))(
+        'without %s that watch is refused, says so, and its waiting stores poll',
+        async (_, grant) => {
+          const h = await suite.harness();
+          await withGrantRemoved(grant, async () => {
+            const watches = startWatches(h);
+            try {
+              await waitFor('the other watches and the refusal', async () => {
+                const held = watches.held();
+                const othersHeld = Object.entries(held).every(
+                  ([resource, isHeld]) =>
+                    isHeld === (resource !== grant.resource),
+                );
+                const refusal = h.logs.find(line =>
+                  line.startsWith(
+                    `Cannot watch ${grant.resource}: the API server refused it (403)`,
+                  ),
+                );
+                return othersHeld && refusal ? true : undefined;
+              });
+              expect(watches.requeueMs(waitedOn[grant.resource], 3000)).toBe(
+                3000,
+              );
+            } finally {
+              watches.stop();
+            }
+          });
+        },
+      );
+
+      it('without any of them a store is polled to Ready; with them its watches wake it', async () => {
+        const [first, ...rest] = watchGrants;
+        const polled = await suite.harness();
+        await withGrantRemoved(
+          first,
+          async () => {
+            const watches = startWatches(polled);
+            try {
+              await waitFor('every watch refused', async () =>
+                Object.keys(watches.held()).every(resource =>
+                  polled.logs.some(line =>
+                    line.startsWith(`Cannot watch ${resource}:`),
+                  ),
+                )
+                  ? true
+                  : undefined,
+              );
+              const created = await polled.service.createStore(
+                { name: 'rbac-watch-off', owner: OWNER, plan: 'small' },
+                USER,
+              );
+              expect(
+                await polled.runUntil(
+                  created.id,
+                  s => s?.status === 'Ready' || s?.status === 'Failed',
+                  60,
+                ),
+              ).toMatchObject({ status: 'Ready' });
+            } finally {
+              watches.stop();
+            }
+          },
+          rest,
+        );
+
+        // A resync far beyond the passes: only the watches can bring the store on in time.
+        const watched = await suite.harness({
+          reconciler: {
+            maxAttempts: 10,
+            initialBackoff: { milliseconds: 500 },
+            maxBackoff: { seconds: 2 },
+            stepTimeout: { minutes: 5 },
+            watch: { resync: { minutes: 10 } },
+          },
+        });
+        const watches = startWatches(watched);
+        try {
+          await waitFor('every watch held', async () => allHeld(watches));
+          const created = await watched.service.createStore(
+            { name: 'rbac-watch-on', owner: OWNER, plan: 'small' },
+            USER,
+          );
+          const ready = await watched.runUntil(
+            created.id,
+            s => s?.status === 'Ready' || s?.status === 'Failed',
+            60,
+          );
+          expect(ready).toMatchObject({ status: 'Ready' });
+          expect(
+            watched.logs.filter(line =>
+              line.startsWith(`Store ${created.id}: waiting for`),
+            ).length,
+          ).toBeGreaterThan(0);
+        } finally {
+          watches.stop();
+        }
+      });
     });
 
     it.each(

@@ -20,15 +20,23 @@ import {
 } from '../kubernetes/storeResources';
 import { NewStoreEvent, StoreRecord } from '../database/StoreRepository';
 import { classifyFault, StoreFault } from './faults';
+import type { WaitedOn } from './StoreWatches';
 import {
   clearInterruptedRelease,
+  deployedRelease,
   discardHelmJob,
   ensureHelmJob,
 } from './helmJobs';
+import { ResourceBudget } from '../engines/types';
 
 export interface StepContext {
   store: StoreRecord;
   plan: StorePlan;
+  /**
+   * While Updating: the plan the running release was sized for. The guardrails admit both
+   * plans until the update ends, and a rollback returns to this one.
+   */
+  appliedPlan?: StorePlan;
   engine: StoreEngine;
   engineInput: EngineStoreInput;
   /** Writes are fenced by the claim's lease. */
@@ -39,6 +47,8 @@ export interface StepContext {
   stepElapsedMs: number;
   /** Records an event at once (for what a step did on its way). */
   record(event: NewStoreEvent): Promise<void>;
+  /** How soon to look again while waiting on `on`: rarely when a watch will say, else `pollMs`. */
+  requeueMs(on: WaitedOn, pollMs: number): number;
 }
 
 /** What a step did: moved the store on, or is waiting on the cluster and wants another look. */
@@ -47,6 +57,10 @@ export type StepOutcome =
       type: 'advance';
       next: StoreStep | 'ready' | 'deleted';
       event: NewStoreEvent;
+      /** With `ready`: the release that passed every gate. */
+      release?: { revision: number; chartVersion: string | null };
+      /** With `ready` after a rollback: the plan returned to and what went wrong. */
+      rolledBack?: { plan: string; problem: string };
     }
   | {
       type: 'wait';
@@ -56,18 +70,22 @@ export type StepOutcome =
       problem?: string;
     };
 
+type Advance = Extract<StepOutcome, { type: 'advance' }>;
+
 const advance = (
   next: StoreStep | 'ready' | 'deleted',
   message: string,
   type: string,
   level: NewStoreEvent['level'] = 'info',
-): StepOutcome => ({
+): Advance => ({
   type: 'advance',
   next,
   event: { type, level, message },
 });
 
-const wait = (waitingFor: string, requeueMs = 3000): StepOutcome => ({
+type Wait = Extract<StepOutcome, { type: 'wait' }>;
+
+const wait = (waitingFor: string, requeueMs = 3000): Wait => ({
   type: 'wait',
   requeueMs,
   waitingFor,
@@ -114,10 +132,18 @@ export async function applyNamespaceGuardrails(
  * a Ready store re-applies the same list.
  */
 export function namespaceGuardrailManifests(
-  ctx: Pick<StepContext, 'store' | 'config' | 'engine' | 'plan'>,
+  ctx: Pick<
+    StepContext,
+    'store' | 'config' | 'engine' | 'plan' | 'appliedPlan'
+  >,
 ): KubernetesObject[] {
-  const { store, config, engine, plan } = ctx;
-  const budget = engine.resourceBudget(plan);
+  const { store, config, engine, plan, appliedPlan } = ctx;
+  const budget = appliedPlan
+    ? largerBudget(
+        engine.resourceBudget(plan),
+        engine.resourceBudget(appliedPlan),
+      )
+    : engine.resourceBudget(plan);
   return [
     resourceQuotaManifest(store, budget),
     limitRangeManifest(store, budget),
@@ -128,6 +154,15 @@ export function namespaceGuardrailManifests(
       config.kubernetes.storeInstallerClusterRole,
     ),
   ];
+}
+
+/** Room for the larger of two plans in every dimension: an update runs pods of both. */
+function largerBudget(a: ResourceBudget, b: ResourceBudget): ResourceBudget {
+  const larger = { ...a };
+  for (const key of Object.keys(a) as Array<keyof ResourceBudget>) {
+    larger[key] = Math.max(a[key], b[key]);
+  }
+  return larger;
 }
 
 /** A new RoleBinding takes a moment to reach the API server's authorizer. */
@@ -198,20 +233,26 @@ export async function runHelmInstall(ctx: StepContext): Promise<StepOutcome> {
     case 'waitingForOthers':
       return wait(`${run.others.join(', ')} to be deleted before Helm runs`);
     case 'running':
-      return wait(`Helm install Job ${run.name}`);
+      return wait(`Helm install Job ${run.name}`, ctx.requeueMs('jobs', 3000));
     case 'succeeded':
-      return advance(
-        'workloads',
-        `Helm install Job ${run.name} succeeded`,
-        'helm.install.succeeded',
-      );
+      return store.status === 'Updating'
+        ? advance(
+            'workloads',
+            `Helm upgrade Job ${run.name} succeeded; the gates run next`,
+            'helm.upgrade.succeeded',
+          )
+        : advance(
+            'workloads',
+            `Helm install Job ${run.name} succeeded`,
+            'helm.install.succeeded',
+          );
     default:
       if (run.fault.kind === 'transient') await discardHelmJob(ctx, run.name);
       throw run.fault;
   }
 }
 
-interface Workload extends KubernetesObject {
+export interface Workload extends KubernetesObject {
   spec?: { replicas?: number };
   status?: {
     availableReplicas?: number;
@@ -243,17 +284,18 @@ export async function workloadAvailability(
   const name = (w: Workload) => `${w.kind}/${w.metadata?.name}`;
   return {
     workloads: workloads.map(name),
-    unavailable: workloads
-      .filter(w => {
-        const wanted = w.spec?.replicas ?? 1;
-        const available =
-          w.kind === 'StatefulSet'
-            ? w.status?.readyReplicas
-            : w.status?.availableReplicas;
-        return (available ?? 0) < wanted;
-      })
-      .map(name),
+    unavailable: workloads.filter(w => !isWorkloadAvailable(w)).map(name),
   };
+}
+
+/** All wanted replicas of a Deployment (available) or StatefulSet (ready) are there. */
+export function isWorkloadAvailable(workload: Workload): boolean {
+  const wanted = workload.spec?.replicas ?? 1;
+  const available =
+    workload.kind === 'StatefulSet'
+      ? workload.status?.readyReplicas
+      : workload.status?.availableReplicas;
+  return (available ?? 0) >= wanted;
 }
 
 /** Step 4: every Deployment and StatefulSet of the release has all replicas available. */
@@ -272,7 +314,7 @@ export async function checkWorkloadsAvailable(
   if (unavailable.length > 0) {
     return wait(
       `workloads ${unavailable.join(', ')} to become available`,
-      3000,
+      ctx.requeueMs('workloads', 3000),
     );
   }
   return advance(
@@ -339,15 +381,87 @@ export async function probeStoreHealth(
       };
 }
 
-/** Step 5: WordPress answers HTTP from inside the cluster's network. */
+/**
+ * Step 5: WordPress answers HTTP from inside the cluster's network. The release that passed
+ * is recorded; an update that passed shrinks the guardrails to the new plan alone.
+ */
 export async function checkStoreHealth(ctx: StepContext): Promise<StepOutcome> {
   const probe = await probeStoreHealth(ctx);
-  if (probe.passed) return advance('ready', probe.message, 'health.passed');
+  if (probe.passed) {
+    if (ctx.store.status === 'Updating') {
+      for (const manifest of namespaceGuardrailManifests({
+        ...ctx,
+        appliedPlan: undefined,
+      })) {
+        await ctx.kube.apply(manifest);
+      }
+    }
+    return {
+      ...advance('ready', probe.message, 'health.passed'),
+      release: await deployedRelease(ctx),
+    };
+  }
   throw new StoreFault(
     'unreachable' in probe ? probe.message : `${probe.message}; will retry`,
     'transient',
     'health_check',
   );
+}
+
+/**
+ * After an update whose gates failed: `helm rollback` to the revision that last passed every
+ * gate, then the guardrails of its plan. The store ends Ready there, with the reason the
+ * update failed as its last error and an error event; a rollback that fails itself fails the
+ * store (see StoreReconciler.recordFault).
+ */
+export async function runHelmRollback(ctx: StepContext): Promise<StepOutcome> {
+  const { kube, store } = ctx;
+  const reason = store.lastError ?? 'the update did not pass its gates';
+  const waitKeepingReason = (waitingFor: string): StepOutcome => ({
+    ...wait(waitingFor),
+    problem: reason,
+  });
+  const run = await ensureHelmJob(
+    ctx,
+    'rollback',
+    undefined,
+    store.helmRevision ?? undefined,
+  );
+  switch (run.phase) {
+    case 'waitingForOthers':
+      return waitKeepingReason(
+        `${run.others.join(', ')} to be deleted before Helm runs`,
+      );
+    case 'running':
+      return waitKeepingReason(`Helm rollback Job ${run.name}`);
+    case 'succeeded': {
+      const plan = ctx.appliedPlan ?? ctx.plan;
+      for (const manifest of namespaceGuardrailManifests({
+        ...ctx,
+        plan,
+        appliedPlan: undefined,
+      })) {
+        await kube.apply(manifest);
+      }
+      const release = await deployedRelease(ctx);
+      const to = store.helmRevision
+        ? `revision ${store.helmRevision}${
+            store.chartVersion ? ` (chart ${store.chartVersion})` : ''
+          }`
+        : 'the previous revision';
+      const problem = `The update failed and was rolled back to ${to} on plan ${plan.name}: ${reason}`;
+      return {
+        type: 'advance',
+        next: 'ready',
+        event: { type: 'update.rolledBack', level: 'error', message: problem },
+        release,
+        rolledBack: { plan: plan.name, problem },
+      };
+    }
+    default:
+      if (run.fault.kind === 'transient') await discardHelmJob(ctx, run.name);
+      throw run.fault;
+  }
 }
 
 /**
@@ -402,7 +516,10 @@ export async function runHelmUninstall(ctx: StepContext): Promise<StepOutcome> {
       case 'waitingForOthers':
         return wait(`${run.others.join(', ')} to be deleted before Helm runs`);
       case 'running':
-        return wait(`Helm uninstall Job ${run.name}`);
+        return wait(
+          `Helm uninstall Job ${run.name}`,
+          ctx.requeueMs('jobs', 3000),
+        );
       case 'succeeded':
         return advance(
           'namespaceDeletion',
@@ -472,7 +589,10 @@ export async function deleteStoreNamespace(
     await kube.delete('v1', 'Namespace', undefined, store.namespace);
   }
   if (ctx.stepElapsedMs <= config.reconciler.stepTimeoutMs) {
-    return wait(`namespace ${store.namespace} to be finalized`, 2000);
+    return wait(
+      `namespace ${store.namespace} to be finalized`,
+      ctx.requeueMs('namespaces', 2000),
+    );
   }
   const holding = (namespace.status?.conditions ?? [])
     .filter(c => c.status === 'True' && c.message)
@@ -503,6 +623,7 @@ export const STEP_FUNCTIONS: Record<
   helmInstall: runHelmInstall,
   workloads: checkWorkloadsAvailable,
   health: checkStoreHealth,
+  helmRollback: runHelmRollback,
   helmUninstall: runHelmUninstall,
   namespaceDeletion: deleteStoreNamespace,
 };

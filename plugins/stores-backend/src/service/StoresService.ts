@@ -4,11 +4,13 @@ import {
   createStoreRequestSchema,
   describeIssues,
   StoreWorkloads,
+  updateStoreRequestSchema,
 } from '@storeplane/plugin-stores-common';
 import { randomBytes } from 'node:crypto';
 import { StoresConfig } from '../config/readStoresConfig';
 import {
   CreateUsage,
+  NewStoreEvent,
   StoreRecord,
   StoreRepository,
 } from '../database/StoreRepository';
@@ -36,6 +38,8 @@ export interface StoresServiceOptions {
   onChange: StoreChangeListener;
   /** Asks the reconciler to look at due stores now. */
   wakeReconciler: () => void;
+  /** The chart version this backend installs for an engine; null when it cannot tell. */
+  shippedChartVersion: (engineName: string) => Promise<string | null>;
   now?: () => number;
 }
 
@@ -156,6 +160,149 @@ export class StoresService {
     this.options.onChange(store.id, 'Provisioning');
     this.options.wakeReconciler();
     return this.getStore(store.id);
+  }
+
+  /** Validates a change request; throws InputError with every problem in plain words. */
+  validateUpdate(body: unknown) {
+    const parsed = updateStoreRequestSchema.safeParse(body);
+    if (!parsed.success) {
+      throw new InputError(
+        `Invalid store change: ${describeIssues(parsed.error)}`,
+      );
+    }
+    return parsed.data;
+  }
+
+  /** Applies an owner's change of intent to a store (see `UpdateStoreRequest`). */
+  async updateStore(
+    store: StoreRecord,
+    body: unknown,
+    actor: string,
+  ): Promise<StoreRecord> {
+    const change = this.validateUpdate(body);
+    if (store.status === 'Deleting') {
+      throw new ConflictError(
+        `Store '${store.id}' is being deleted; it cannot be changed`,
+      );
+    }
+    if (change.plan !== undefined && change.plan !== store.plan) {
+      this.checkPlanChange(store, change.plan);
+    }
+    if (change.displayName !== undefined) {
+      await this.rename(store, change.displayName, actor);
+    }
+    if (change.plan !== undefined && change.plan !== store.plan) {
+      await this.requestUpdate(
+        store,
+        { plan: change.plan },
+        {
+          type: 'plan.change.requested',
+          level: 'info',
+          message: `Plan change from ${store.plan} to ${change.plan} requested; a Helm upgrade follows, and a rollback if the store does not pass its gates`,
+          actor,
+        },
+      );
+    }
+    return this.getStore(store.id);
+  }
+
+  /**
+   * Upgrades a Ready or Degraded store to the chart version this backend ships (a Helm
+   * upgrade Job, the gates, and a rollback when they fail).
+   */
+  async upgradeStore(store: StoreRecord, actor: string): Promise<StoreRecord> {
+    const shipped = await this.options.shippedChartVersion(store.engine);
+    if (shipped !== null && store.chartVersion === shipped) {
+      throw new ConflictError(
+        `Store '${store.id}' already runs chart version ${shipped}, the version this backend ships; there is nothing to upgrade`,
+      );
+    }
+    await this.requestUpdate(
+      store,
+      {},
+      {
+        type: 'upgrade.requested',
+        level: 'info',
+        message: `Upgrade from chart ${
+          store.chartVersion ?? 'version unknown'
+        } to ${
+          shipped ?? 'the configured chart'
+        } requested; a rollback follows if the store does not pass its gates`,
+        actor,
+      },
+    );
+    return this.getStore(store.id);
+  }
+
+  /** Throws 400 for a plan that does not exist and 409 for one the store cannot move to. */
+  private checkPlanChange(store: StoreRecord, planName: string) {
+    const { config, engines } = this.options;
+    const to = config.plans.get(planName);
+    if (!to) {
+      throw new InputError(
+        `Unknown plan '${planName}'; choose one of: ${[
+          ...config.plans.keys(),
+        ].join(', ')}`,
+      );
+    }
+    this.requireReadyForUpdate(store);
+    const from = config.plans.get(store.appliedPlan ?? store.plan);
+    const problem =
+      from && engines.get(store.engine).planChangeProblem?.(from, to);
+    if (problem) {
+      throw new ConflictError(
+        `Store '${store.id}' cannot move to plan ${planName}: ${problem}`,
+      );
+    }
+  }
+
+  private requireReadyForUpdate(store: StoreRecord) {
+    if (store.status !== 'Ready' && store.status !== 'Degraded') {
+      throw new ConflictError(
+        `Store '${store.id}' is ${store.status}; only a Ready or Degraded store can be updated (wait until it is Ready, or retry it if it failed)`,
+      );
+    }
+  }
+
+  private async requestUpdate(
+    store: StoreRecord,
+    change: { plan?: string },
+    event: NewStoreEvent,
+  ) {
+    this.requireReadyForUpdate(store);
+    const requested = await this.options.repository.requestUpdate(
+      store,
+      change,
+      event,
+    );
+    if (!requested) {
+      throw new ConflictError(
+        `Store '${store.id}' changed meanwhile; reload and try again`,
+      );
+    }
+    this.options.onChange(store.id, 'Updating');
+    this.options.wakeReconciler();
+  }
+
+  private async rename(store: StoreRecord, displayName: string, actor: string) {
+    const current = store.displayName ?? store.name;
+    if (displayName === current) return;
+    const renamed = await this.options.repository.renameStore(
+      store.id,
+      displayName,
+      {
+        type: 'renamed',
+        level: 'info',
+        message: `Renamed from '${current}' to '${displayName}'`,
+        actor,
+      },
+    );
+    if (!renamed) {
+      throw new ConflictError(
+        `Store '${store.id}' is being deleted; it cannot be renamed`,
+      );
+    }
+    this.options.onChange(store.id, store.status);
   }
 
   async deleteStore(store: StoreRecord, actor: string): Promise<StoreRecord> {

@@ -102,8 +102,9 @@ async function startBackend(
               token: 'test',
               skipTLSVerify: true,
             },
-            // The reconciler is exercised elsewhere; keep its schedule out of the way.
-            reconciler: { frequency: { hours: 1 } },
+            // The reconciler and its watches are exercised elsewhere; keep them out of the way
+            // (a watch's requests would also take faults a test injects into the fake).
+            reconciler: { frequency: { hours: 1 }, watch: { enabled: false } },
             permissions: {
               admins: ['group:default/platform-admins'],
               allowedServices: options.allowedServices ?? [],
@@ -521,6 +522,204 @@ describe.each(databases.eachSupportedId())(
       });
     });
 
+    describe('changes a store (PATCH /stores/:id)', () => {
+      let app: Awaited<ReturnType<typeof startBackend>>;
+      let id: string;
+      beforeAll(async () => {
+        app = await startBackend({ knex: await databases.init(databaseId) });
+      });
+      beforeEach(async () => {
+        const created = await request(app)
+          .post('/api/stores/stores')
+          .set('Authorization', ADA)
+          .send({ ...valid, owner: 'group:default/team-a' });
+        id = created.body.id;
+      });
+      const patch = (body: unknown, caller = ANN) =>
+        request(app)
+          .patch(`/api/stores/stores/${id}`)
+          .set('Authorization', caller)
+          .send(body as object);
+      /** What users asked for; the reconciler moves the rest on meanwhile. */
+      const snapshot = async () => {
+        const store = (
+          await request(app)
+            .get(`/api/stores/stores/${id}`)
+            .set('Authorization', ADA)
+        ).body;
+        const events = (
+          await request(app)
+            .get(`/api/stores/stores/${id}/events`)
+            .set('Authorization', ADA)
+        ).body.items;
+        return {
+          displayName: store.displayName,
+          plan: store.plan,
+          desiredState: store.status === 'Deleting' ? 'absent' : 'present',
+          requests: events.filter((e: { actor: string | null }) => e.actor),
+        };
+      };
+
+      it('renames for an owner, trimmed, with an event naming who did it', async () => {
+        const before = await snapshot();
+        expect(before.displayName).toBe('summer-sale');
+        const res = await patch({ displayName: '  Summer Sale 2026 ☀  ' });
+        expect(res.status).toBe(200);
+        expect(res.body).toMatchObject({
+          id,
+          name: 'summer-sale',
+          displayName: 'Summer Sale 2026 ☀',
+        });
+        const after = await snapshot();
+        expect(after.displayName).toBe('Summer Sale 2026 ☀');
+        expect(after.requests[0]).toMatchObject({
+          type: 'renamed',
+          level: 'info',
+          actor: 'user:default/ann',
+          message: "Renamed from 'summer-sale' to 'Summer Sale 2026 ☀'",
+        });
+        // The same name again changes nothing and records nothing.
+        expect(
+          (await patch({ displayName: 'Summer Sale 2026 ☀' })).status,
+        ).toBe(200);
+        expect((await snapshot()).requests).toHaveLength(after.requests.length);
+      });
+
+      it('lets an administrator rename, and answers 403 to anyone else, changing nothing', async () => {
+        const before = await snapshot();
+        const denied = await patch({ displayName: 'Mine now' }, BOB);
+        expect(denied.status).toBe(403);
+        expect(denied.body.error.message).toMatch(
+          /You may not change store .*storeplane\.store\.update/,
+        );
+        expect(await snapshot()).toEqual(before);
+        expect((await patch({ displayName: 'By admin' }, ADA)).status).toBe(
+          200,
+        );
+      });
+
+      it('changes a plan or upgrades only a Ready store (409), and only for its owners (403)', async () => {
+        const before = await snapshot();
+        const plan = await patch({ plan: 'large' });
+        expect(plan.status).toBe(409);
+        expect(plan.body.error.message).toMatch(
+          /is (Provisioning|Failed); only a Ready or Degraded store can be updated/,
+        );
+        const upgrade = (caller: string) =>
+          request(app)
+            .post(`/api/stores/stores/${id}/upgrade`)
+            .set('Authorization', caller);
+        const denied = await upgrade(BOB);
+        expect(denied.status).toBe(403);
+        expect(denied.body.error.message).toMatch(/storeplane\.store\.update/);
+        const early = await upgrade(ANN);
+        expect(early.status).toBe(409);
+        expect(early.body.error.message).toMatch(
+          /only a Ready or Degraded store can be updated/,
+        );
+        expect(await snapshot()).toEqual(before);
+        expect(
+          (
+            await request(app)
+              .post('/api/stores/stores/a%00b/upgrade')
+              .set('Authorization', ANN)
+          ).status,
+        ).toBe(400);
+      });
+
+      it('answers 404 for a store that does not exist', async () => {
+        const res = await request(app)
+          .patch('/api/stores/stores/nope-12345')
+          .set('Authorization', ANN)
+          .send({ displayName: 'x' });
+        expect(res.status).toBe(404);
+      });
+
+      it('refuses to rename a store being deleted (409)', async () => {
+        await request(app)
+          .delete(`/api/stores/stores/${id}`)
+          .set('Authorization', ANN);
+        const before = await snapshot();
+        const res = await patch({ displayName: 'Too late' });
+        expect(res.status).toBe(409);
+        expect(res.body.error.message).toMatch(/is being deleted/);
+        expect(await snapshot()).toEqual(before);
+      });
+
+      it.each([
+        [
+          'an empty body',
+          {},
+          /request\/body must NOT have fewer than 1 properties/,
+        ],
+        [
+          'an unknown field',
+          { displayName: 'ok', owner: 'group:default/team-b' },
+          /Unknown field in the request body: owner; allowed fields are plan, displayName/,
+        ],
+        [
+          'a blank name',
+          { displayName: '   ' },
+          /displayName must not be blank/,
+        ],
+        [
+          'an empty name',
+          { displayName: '' },
+          /must NOT have fewer than 1 characters/,
+        ],
+        [
+          'a name too long',
+          { displayName: 'x'.repeat(101) },
+          /must NOT have more than 100 characters/,
+        ],
+        [
+          'a control character',
+          { displayName: `a${NUL}b` },
+          /displayName must not contain control characters \(found U\+0000 at position 2\)/,
+        ],
+        [
+          'a line break',
+          { displayName: 'a\nb' },
+          /displayName must not contain control characters/,
+        ],
+        [
+          'a text-direction override',
+          { displayName: 'abc\u202edef' },
+          /invisible text-direction characters/,
+        ],
+        [
+          'a number',
+          { displayName: 7 },
+          /request\/body\/displayName must be string/,
+        ],
+        [
+          'an unknown plan',
+          { plan: 'huge' },
+          /Unknown plan 'huge'; choose one of: small, large/,
+        ],
+        [
+          'an empty plan',
+          { plan: '' },
+          /must NOT have fewer than 1 characters/,
+        ],
+        [
+          'an unknown plan with a valid name',
+          { plan: 'huge', displayName: 'Renamed' },
+          /Unknown plan 'huge'/,
+        ],
+      ])(
+        'refuses %s with 400 and changes nothing',
+        async (_, body, message) => {
+          const before = await snapshot();
+          const res = await patch(body);
+          expect(res.body.error?.message).toMatch(message);
+          expect(res.status).toBe(400);
+          expect(res.body.error.name).toBe('InputError');
+          expect(await snapshot()).toEqual(before);
+        },
+      );
+    });
+
     it('serves its OpenAPI document', async () => {
       const app = await start();
       const document = await request(app)
@@ -543,11 +742,113 @@ describe.each(databases.eachSupportedId())(
         totalCountCapped: false,
         offset: 0,
         limit: 50,
+        nextCursor: null,
       });
       const later = await request(app)
         .get('/api/stores/stores?offset=20&limit=10')
         .set('Authorization', ANN);
       expect(later.body).toMatchObject({ offset: 20, limit: 10 });
+    });
+
+    it('pages the list and a store’s events by cursor', async () => {
+      const app = await start();
+      const ids: string[] = [];
+      for (const name of ['one', 'two', 'three']) {
+        const created = await request(app)
+          .post('/api/stores/stores')
+          .set('Authorization', ANN)
+          .send({ ...valid, name });
+        ids.unshift(created.body.id);
+      }
+      const seen: string[] = [];
+      let query = 'limit=2';
+      for (;;) {
+        const page = await request(app)
+          .get(`/api/stores/stores?${query}`)
+          .set('Authorization', ANN);
+        expect(page.status).toBe(200);
+        seen.push(...page.body.items.map((store: any) => store.id));
+        if (page.body.nextCursor === null) break;
+        expect(page.body.nextCursor).toEqual(expect.any(String));
+        query = `limit=2&cursor=${encodeURIComponent(page.body.nextCursor)}`;
+      }
+      expect(new Set(seen)).toEqual(new Set(ids));
+      expect(seen).toHaveLength(3);
+
+      const events = async (page: string) =>
+        (
+          await request(app)
+            .get(`/api/stores/stores/${ids[0]}/events?${page}`)
+            .set('Authorization', ANN)
+        ).body;
+      const all = await events('');
+      const newest = await events('limit=1');
+      expect(newest.items).toEqual(all.items.slice(0, 1));
+      const older = await events(
+        `limit=500&cursor=${encodeURIComponent(newest.nextCursor)}`,
+      );
+      expect(older.items.map((e: any) => e.id)).toEqual(
+        all.items.slice(1).map((e: any) => e.id),
+      );
+      expect(older.nextCursor).toBeNull();
+      expect(all.nextCursor).toBeNull();
+    });
+
+    it('refuses a cursor that is not one with 400, and an events cursor on the list', async () => {
+      const app = await start();
+      const created = await request(app)
+        .post('/api/stores/stores')
+        .set('Authorization', ANN)
+        .send(valid);
+      const events = await request(app)
+        .get(`/api/stores/stores/${created.body.id}/events?limit=1`)
+        .set('Authorization', ANN);
+      const json = (value: unknown) =>
+        Buffer.from(JSON.stringify(value)).toString('base64url');
+      const hostile = [
+        'not a cursor',
+        '%00%ff',
+        'x'.repeat(301),
+        json('stores'),
+        json({ list: 'stores', createdAt: -1, id: 'a' }),
+        json({ list: 'stores', createdAt: 1e300, id: 'a' }),
+        json({ list: 'stores', createdAt: 1, id: "a' or 1=1 --", extra: 1 }),
+        json({ list: 'stores', createdAt: '1', id: 'a' }),
+        json({ list: 'stores', createdAt: 1, id: 'x'.repeat(101) }),
+        json({ list: 'events', beforeId: 0 }),
+        events.body.nextCursor,
+      ];
+      for (const cursor of hostile) {
+        const res = await request(app)
+          .get(`/api/stores/stores?cursor=${encodeURIComponent(cursor)}`)
+          .set('Authorization', ANN);
+        expect([cursor, res.status]).toEqual([cursor, 400]);
+        expect(res.body.error.name).toMatch(/InputError|BadRequestError/);
+      }
+      for (const cursor of [
+        json({ list: 'stores', createdAt: 1, id: 'a' }),
+        json({ list: 'events', beforeId: 1.5 }),
+      ]) {
+        const res = await request(app)
+          .get(
+            `/api/stores/stores/${
+              created.body.id
+            }/events?cursor=${encodeURIComponent(cursor)}`,
+          )
+          .set('Authorization', ANN);
+        expect(res.status).toBe(400);
+      }
+      const both = await request(app)
+        .get(
+          `/api/stores/stores?offset=5&cursor=${json({
+            list: 'stores',
+            createdAt: 1,
+            id: 'a',
+          })}`,
+        )
+        .set('Authorization', ANN);
+      expect(both.status).toBe(400);
+      expect(both.body.error.message).toMatch(/either cursor or offset/);
     });
 
     it('rejects a bad list query with 400', async () => {
@@ -579,6 +880,10 @@ describe.each(databases.eachSupportedId())(
         .set('Authorization', ANN);
       expect(list.status).toBe(403);
       expect(list.body.error.message).toMatch(/storeplane\.store\.read/);
+      const removals = await request(app)
+        .get('/api/stores/deleted-stores?deletedSince=2026-01-01T00%3A00%3A00Z')
+        .set('Authorization', ANN);
+      expect(removals.status).toBe(403);
       const [{ n }] = await knex('stores').count({ n: '*' });
       expect(Number(n)).toBe(0);
     });
@@ -1087,6 +1392,121 @@ describe.each(databases.eachSupportedId())(
         .get('/api/stores/stores/never-existed/events')
         .set('Authorization', ANN);
       expect(never.status).toBe(404);
+
+      // The removal is listed for incremental syncs, to whoever may read the store (the
+      // shipped policy lets every user read stores). The claim above ran an hour ahead, so
+      // the removal is an hour from now.
+      const since = encodeURIComponent(
+        new Date(Date.now() - 3_600_000).toISOString(),
+      );
+      const removals = async (caller: string) =>
+        request(app)
+          .get(`/api/stores/deleted-stores?deletedSince=${since}`)
+          .set('Authorization', caller);
+      for (const caller of [ANN, BOB, ADA])
+        expect((await removals(caller)).body).toEqual({
+          items: [{ id, deletedAt: expect.any(String) }],
+          nextCursor: null,
+        });
+      const later = await request(app)
+        .get(
+          `/api/stores/deleted-stores?deletedSince=${encodeURIComponent(
+            new Date(Date.now() + 7_200_000).toISOString(),
+          )}`,
+        )
+        .set('Authorization', ANN);
+      expect(later.body.items).toEqual([]);
+    });
+
+    it('lists the stores changed since a time, and refuses a time that is not one with 400', async () => {
+      const app = await start();
+      const before = new Date(Date.now() - 60_000).toISOString();
+      const created = await request(app)
+        .post('/api/stores/stores')
+        .set('Authorization', ANN)
+        .send(valid);
+      const since = async (time: string) =>
+        request(app)
+          .get(`/api/stores/stores?updatedSince=${encodeURIComponent(time)}`)
+          .set('Authorization', ANN);
+      expect((await since(before)).body.items.map((s: any) => s.id)).toEqual([
+        created.body.id,
+      ]);
+      const future = new Date(Date.now() + 3_600_000).toISOString();
+      expect((await since(future)).body.items).toEqual([]);
+      for (const bad of [
+        'yesterday',
+        '2026-11-28',
+        '2026-11-28T10:00:00',
+        '2026-13-45T99:00:00Z',
+        '1732780800000',
+      ]) {
+        expect([bad, (await since(bad)).status]).toEqual([bad, 400]);
+        expect([
+          bad,
+          (
+            await request(app)
+              .get(
+                `/api/stores/deleted-stores?deletedSince=${encodeURIComponent(
+                  bad,
+                )}`,
+              )
+              .set('Authorization', ANN)
+          ).status,
+        ]).toEqual([bad, 400]);
+      }
+      const missing = await request(app)
+        .get('/api/stores/deleted-stores')
+        .set('Authorization', ANN);
+      expect(missing.status).toBe(400);
+      const filtered = await request(app)
+        .get(
+          `/api/stores/stores?updatedSince=${encodeURIComponent(
+            before,
+          )}&status=Ready`,
+        )
+        .set('Authorization', ANN);
+      expect(filtered.status).toBe(400);
+      expect(filtered.body.error.message).toMatch(/takes no owner/);
+      // A cursor of the list is not one of the changes.
+      const second = await request(app)
+        .post('/api/stores/stores')
+        .set('Authorization', ANN)
+        .send({ ...valid, name: 'second' });
+      const listPage = await request(app)
+        .get('/api/stores/stores?limit=1')
+        .set('Authorization', ANN);
+      const mixed = await request(app)
+        .get(
+          `/api/stores/stores?updatedSince=${encodeURIComponent(
+            before,
+          )}&cursor=${encodeURIComponent(listPage.body.nextCursor)}`,
+        )
+        .set('Authorization', ANN);
+      expect(mixed.status).toBe(400);
+      // Page by one until the end. The reconciler, woken by each create, may change a store
+      // between two pages; a changed store moves behind the cursor and is listed again, so
+      // the pages end once nothing changes, not after exactly two.
+      const pages: any[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await request(app)
+          .get(
+            `/api/stores/stores?updatedSince=${encodeURIComponent(
+              before,
+            )}&limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+          )
+          .set('Authorization', ANN);
+        expect(page.status).toBe(200);
+        expect(page.body.items.length).toBeLessThanOrEqual(1);
+        pages.push(page.body);
+        cursor = page.body.nextCursor ?? undefined;
+      } while (cursor && pages.length < 20);
+      expect(cursor).toBeUndefined();
+      expect(pages.length).toBeGreaterThanOrEqual(2);
+      expect(pages.flatMap(p => p.items.map((s: any) => s.id))).toEqual(
+        expect.arrayContaining([created.body.id, second.body.id]),
+      );
     });
   },
 );

@@ -24,14 +24,29 @@ import {
   STORE_DESCRIPTION_MAX_LENGTH,
   STORE_NAME_INPUT_MAX_LENGTH,
   textProblem,
+  storeUpdatePermission,
 } from '@storeplane/plugin-stores-common';
 import express, { Request } from 'express';
 import { createOpenApiRouter, spec } from '../schema/openapi';
 import { StoresConfig } from '../config/readStoresConfig';
 import { ContentSuggester } from '../content/ContentSuggester';
-import { StoreRecord, StoreRepository } from '../database/StoreRepository';
+import {
+  StoreAccessFilter,
+  StoreRecord,
+  StoreRepository,
+} from '../database/StoreRepository';
 import { EngineRegistry } from '../engines/EngineRegistry';
 import { TooManyRequestsError } from './errors';
+import {
+  decodeChangedStoreListCursor,
+  decodeDeletedStoreListCursor,
+  decodeEventListCursor,
+  decodeStoreListCursor,
+  encodeChangedStoreListCursor,
+  encodeDeletedStoreListCursor,
+  encodeEventListCursor,
+  encodeStoreListCursor,
+} from './pageCursors';
 import { OwnerVerifier } from './OwnerVerifier';
 import { storePermissionRules } from './permissionRules';
 import { StoresService } from './StoresService';
@@ -67,6 +82,20 @@ type IncomingRequest = Parameters<HttpAuthService['credentials']>[0];
 
 const transformConditions = createConditionTransformer(storePermissionRules);
 
+// A date and a time with a zone (`Z` or an offset), as `toISOString` writes it.
+const ISO_DATE_TIME =
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** A time query parameter as epoch milliseconds; a 400 unless it is an ISO 8601 date-time. */
+function parseTimeParameter(name: string, value: string): number {
+  const time = ISO_DATE_TIME.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(time))
+    throw new InputError(
+      `${name} must be an ISO 8601 date-time with a zone, such as 2026-11-28T10:00:00Z`,
+    );
+  return time;
+}
+
 export async function createRouter(
   options: RouterOptions,
 ): Promise<express.Router> {
@@ -93,8 +122,12 @@ export async function createRouter(
     },
   });
   router.use(
-    nameUnknownBodyFields(
-      Object.keys(spec.components.schemas.CreateStoreRequest.properties),
+    nameUnknownBodyFields(req =>
+      Object.keys(
+        req.method === 'PATCH'
+          ? spec.components.schemas.UpdateStoreRequest.properties
+          : spec.components.schemas.CreateStoreRequest.properties,
+      ),
     ),
   );
 
@@ -122,11 +155,34 @@ export async function createRouter(
     }
   }
 
+  /**
+   * Which stores a list may show the caller: all (undefined) or those the policy's conditions
+   * select. Never an empty list for a denial: the catalog's sync would read it as "every store
+   * is gone" and remove every store entity.
+   */
+  async function listAccess(
+    req: IncomingRequest,
+  ): Promise<StoreAccessFilter | undefined> {
+    const [decision] = await permissions.authorizeConditional(
+      [{ permission: storeReadPermission }],
+      { credentials: await credentialsOf(req) },
+    );
+    if (decision.result === AuthorizeResult.DENY) {
+      throw new NotAllowedError(
+        `You may not list stores (${storeReadPermission.name})`,
+      );
+    }
+    return decision.result === AuthorizeResult.CONDITIONAL
+      ? (transformConditions(decision.conditions) as StoreAccessFilter)
+      : undefined;
+  }
+
   /** What each store permission lets the caller do, for 403 messages. */
   const permissionVerbs = new Map<string, string>([
     [storeReadPermission.name, 'read'],
     [storeDeletePermission.name, 'delete'],
     [storeRetryPermission.name, 'retry'],
+    [storeUpdatePermission.name, 'change'],
     [storeCredentialsReadPermission.name, 'read the credentials of'],
     [storeContentSuggestPermission.name, 'ask for content suggestions for'],
   ]);
@@ -220,31 +276,75 @@ export async function createRouter(
     const { status } = req.query;
     const offset = req.query.offset!;
     const limit = req.query.limit!;
-    const credentials = await credentialsOf(req);
-    const [decision] = await permissions.authorizeConditional(
-      [{ permission: storeReadPermission }],
-      { credentials },
-    );
-    // Never an empty list for a denial: the catalog's full sync would read it as "every
-    // store is gone" and remove every store entity.
-    if (decision.result === AuthorizeResult.DENY) {
-      throw new NotAllowedError(
-        `You may not list stores (${storeReadPermission.name})`,
+    const { cursor } = req.query;
+    if (cursor !== undefined && offset !== 0)
+      throw new InputError(
+        'Pass either cursor or offset, not both: a cursor already says where the page starts',
       );
+    if (req.query.updatedSince !== undefined) {
+      if (owner || entityRef || status || offset !== 0)
+        throw new InputError(
+          'updatedSince lists every change, page by page with cursor; it takes no owner, entityRef, status or offset',
+        );
+      const page = await repository.listChangedStores({
+        since: parseTimeParameter('updatedSince', req.query.updatedSince),
+        after:
+          cursor !== undefined
+            ? decodeChangedStoreListCursor(cursor)
+            : undefined,
+        limit,
+        access: await listAccess(req),
+      });
+      res.json({
+        items: page.items.map(toStoreView),
+        totalCount: page.items.length,
+        totalCountCapped: page.next !== undefined,
+        offset,
+        limit,
+        nextCursor: page.next ? encodeChangedStoreListCursor(page.next) : null,
+      });
+      return;
     }
+    const after =
+      cursor !== undefined ? decodeStoreListCursor(cursor) : undefined;
     const ids = entityRef ? [storeIdFromRef(entityRef)] : undefined;
-    const { items, ...counted } = await repository.listStores({
+    const { items, next, ...counted } = await repository.listStores({
       owner,
       status,
       ids,
+      after,
       offset,
       limit,
-      access:
-        decision.result === AuthorizeResult.CONDITIONAL
-          ? (transformConditions(decision.conditions) as any)
-          : undefined,
+      access: await listAccess(req),
     });
-    res.json({ items: items.map(toStoreView), ...counted, offset, limit });
+    res.json({
+      items: items.map(toStoreView),
+      ...counted,
+      offset,
+      limit,
+      nextCursor: next ? encodeStoreListCursor(next) : null,
+    });
+  });
+
+  router.get('/deleted-stores', async (req, res) => {
+    const since = parseTimeParameter('deletedSince', req.query.deletedSince);
+    const after =
+      req.query.cursor !== undefined
+        ? decodeDeletedStoreListCursor(req.query.cursor)
+        : undefined;
+    const page = await repository.listDeletedStores({
+      since,
+      after,
+      limit: req.query.limit!,
+      access: await listAccess(req),
+    });
+    res.json({
+      items: page.items.map(({ id, deletedAt }) => ({
+        id,
+        deletedAt: new Date(deletedAt).toISOString(),
+      })),
+      nextCursor: page.next ? encodeDeletedStoreListCursor(page.next) : null,
+    });
   });
 
   router.get('/stores/:id', async (req, res) => {
@@ -257,6 +357,11 @@ export async function createRouter(
   router.get('/stores/:id/events', async (req, res) => {
     const credentials = await credentialsOf(req);
     const id = req.params.id;
+    // Validated before anything is read, so a bad cursor is a 400 whether or not the store exists.
+    const beforeId =
+      req.query.cursor !== undefined
+        ? decodeEventListCursor(req.query.cursor)
+        : undefined;
     if (!(await repository.getStoreOwnership(id))) {
       throw new NotFoundError(
         `Store '${id}' does not exist, and no events of a deleted store '${id}' are kept`,
@@ -271,8 +376,17 @@ export async function createRouter(
         `You may not read the events of store '${id}' (${storeReadPermission.name})`,
       );
     }
-    const events = await repository.listEvents(id, 500);
-    res.json({ items: events.map(toEventView) });
+    const page = await repository.listEventPage(id, {
+      limit: req.query.limit!,
+      beforeId,
+    });
+    res.json({
+      items: page.items.map(toEventView),
+      nextCursor:
+        page.nextBeforeId !== undefined
+          ? encodeEventListCursor(page.nextBeforeId)
+          : null,
+    });
   });
 
   router.get('/stores/:id/links', async (req, res) => {
@@ -322,6 +436,38 @@ export async function createRouter(
       },
     );
     res.json(toStoreView(updated));
+  });
+
+  router.patch('/stores/:id', async (req, res) => {
+    const updated = await audited(
+      req,
+      'store-update',
+      { storeId: req.params.id },
+      async () => {
+        const { store, credentials } = await authorizeStore(
+          req,
+          storeUpdatePermission,
+        );
+        return service.updateStore(store, req.body, actorOf(credentials));
+      },
+    );
+    res.json(toStoreView(updated));
+  });
+
+  router.post('/stores/:id/upgrade', async (req, res) => {
+    const updated = await audited(
+      req,
+      'store-upgrade',
+      { storeId: req.params.id },
+      async () => {
+        const { store, credentials } = await authorizeStore(
+          req,
+          storeUpdatePermission,
+        );
+        return service.upgradeStore(store, actorOf(credentials));
+      },
+    );
+    res.status(202).json(toStoreView(updated));
   });
 
   router.delete('/stores/:id', async (req, res) => {

@@ -13,6 +13,7 @@ export function toStoreView(record: StoreRecord): Store {
   return {
     id: record.id,
     name: record.name,
+    displayName: record.displayName ?? record.name,
     ...(record.description ? { description: record.description } : {}),
     owner: record.owner,
     createdBy: record.createdBy,
@@ -24,7 +25,9 @@ export function toStoreView(record: StoreRecord): Store {
     entityRef: storeEntityRef(record.id),
     attempts: record.attempts,
     nextAttemptAt:
-      record.status === 'Provisioning' || record.status === 'Deleting'
+      record.status === 'Provisioning' ||
+      record.status === 'Updating' ||
+      record.status === 'Deleting'
         ? iso(record.nextAttemptAt)
         : null,
     lastError: record.lastError,
@@ -33,6 +36,8 @@ export function toStoreView(record: StoreRecord): Store {
     createdAt: iso(record.createdAt)!,
     updatedAt: iso(record.updatedAt)!,
     readyAt: iso(record.readyAt),
+    chartVersion: record.chartVersion,
+    helmRevision: record.helmRevision,
   };
 }
 

@@ -1,5 +1,5 @@
 import { InputError } from '@backstage/errors';
-import { ErrorRequestHandler } from 'express';
+import { ErrorRequestHandler, Request } from 'express';
 
 /**
  * The OpenAPI request validator rejects a body with fields its schema does not allow, but
@@ -7,7 +7,7 @@ import { ErrorRequestHandler } from 'express';
  * this names them and the allowed ones, so the caller knows what to fix.
  */
 export function nameUnknownBodyFields(
-  allowedFields: readonly string[],
+  allowedFieldsOf: (req: Request) => readonly string[],
 ): ErrorRequestHandler {
   return (error, req, _res, next) => {
     const body: unknown = req.body;
@@ -20,6 +20,7 @@ export function nameUnknownBodyFields(
       body !== null &&
       !Array.isArray(body)
     ) {
+      const allowedFields = allowedFieldsOf(req);
       const unknown = Object.keys(body).filter(
         key => !allowedFields.includes(key),
       );

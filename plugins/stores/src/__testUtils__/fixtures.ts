@@ -56,6 +56,7 @@ export const ALL_STORE_PERMISSIONS = [
   'storeplane.store.read',
   'storeplane.store.delete',
   'storeplane.store.retry',
+  'storeplane.store.update',
   'storeplane.store.credentials.read',
   'storeplane.store.content.suggest',
 ];

@@ -16,6 +16,8 @@ export type StoresApi = Pick<
   | 'getStoreCredentials'
   | 'getStoreWorkloads'
   | 'retryStore'
+  | 'updateStore'
+  | 'upgradeStore'
   | 'deleteStore'
   | 'listPlans'
   | 'listEngines'

@@ -31,8 +31,7 @@ Usage: include "wcs.labels" (dict "ctx" . "component" "wordpress")
 {{- end -}}
 
 {{/*
-The chart's own labels, without .Values.commonLabels. A StatefulSet's volumeClaimTemplates
-cannot change after creation, so they carry only these.
+The chart's own labels, without .Values.commonLabels.
 */}}
 {{- define "wcs.chartLabels" -}}
 helm.sh/chart: {{ include "wcs.chart" .ctx }}
@@ -40,6 +39,17 @@ helm.sh/chart: {{ include "wcs.chart" .ctx }}
 app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
 app.kubernetes.io/part-of: storeplane
 app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+storeplane.io/store-id: {{ include "wcs.storeId" .ctx | quote }}
+{{- end -}}
+
+{{/*
+Labels of a StatefulSet's volumeClaimTemplates, which can never change after creation: none
+that moves with the chart or app version, or with .Values.commonLabels, so a chart upgrade can
+patch the StatefulSet.
+*/}}
+{{- define "wcs.volumeClaimLabels" -}}
+{{ include "wcs.selectorLabels" . }}
+app.kubernetes.io/part-of: storeplane
 storeplane.io/store-id: {{ include "wcs.storeId" .ctx | quote }}
 {{- end -}}
 

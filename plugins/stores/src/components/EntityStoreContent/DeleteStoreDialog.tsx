@@ -1,10 +1,5 @@
-import Button from '@material-ui/core/Button';
-import Dialog from '@material-ui/core/Dialog';
-import DialogActions from '@material-ui/core/DialogActions';
-import DialogContent from '@material-ui/core/DialogContent';
-import DialogContentText from '@material-ui/core/DialogContentText';
-import DialogTitle from '@material-ui/core/DialogTitle';
 import { Store } from '@storeplane/plugin-stores-common';
+import { ConfirmStoreActionDialog } from './ConfirmStoreActionDialog';
 
 export const DeleteStoreDialog = (props: {
   store: Store;
@@ -13,36 +8,18 @@ export const DeleteStoreDialog = (props: {
   onCancel: () => void;
   onConfirm: () => void;
 }) => {
-  const { store, open, busy, onCancel, onConfirm } = props;
+  const { store, ...dialog } = props;
   return (
-    <Dialog
-      open={open}
-      onClose={onCancel}
-      aria-labelledby="delete-store-dialog-title"
+    <ConfirmStoreActionDialog
+      {...dialog}
+      id="delete-store-dialog"
+      title={`Delete store ${store.displayName}?`}
+      confirmLabel="Delete store"
+      confirmColor="secondary"
     >
-      <DialogTitle id="delete-store-dialog-title">
-        Delete store {store.name}?
-      </DialogTitle>
-      <DialogContent>
-        <DialogContentText>
-          This uninstalls <strong>{store.name}</strong> and deletes its
-          namespace <code>{store.namespace}</code> with all its data: products,
-          orders, customers and uploads. It cannot be undone.
-        </DialogContentText>
-      </DialogContent>
-      <DialogActions>
-        <Button onClick={onCancel} disabled={busy}>
-          Cancel
-        </Button>
-        <Button
-          onClick={onConfirm}
-          disabled={busy}
-          color="secondary"
-          variant="contained"
-        >
-          Delete store
-        </Button>
-      </DialogActions>
-    </Dialog>
+      This uninstalls <strong>{store.displayName}</strong> and deletes its
+      namespace <code>{store.namespace}</code> with all its data: products,
+      orders, customers and uploads. It cannot be undone.
+    </ConfirmStoreActionDialog>
   );
 };

@@ -382,6 +382,131 @@ describe('EntityStoreContent', () => {
     ).toBeInTheDocument();
   });
 
+  it('renames a store through a dialog that checks the name before sending it', async () => {
+    const sent: unknown[] = [];
+    serveStore(makeReadyStore());
+    server.use(
+      http.patch(`${BASE}/stores/${STORE_ID}`, async ({ request }) => {
+        const body = (await request.json()) as { displayName: string };
+        sent.push(body);
+        const store = makeReadyStore({ displayName: body.displayName });
+        serveStore(store);
+        return HttpResponse.json(store);
+      }),
+    );
+    await renderContent();
+
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Rename' }),
+    );
+    const dialog = await screen.findByRole('dialog');
+    const field = within(dialog).getByLabelText('Display name');
+    const submit = within(dialog).getByRole('button', { name: 'Rename' });
+    expect(submit).toBeDisabled();
+    await userEvent.clear(field);
+    await userEvent.type(field, '   ');
+    expect(
+      within(dialog).getByText('displayName must not be blank'),
+    ).toBeInTheDocument();
+    expect(submit).toBeDisabled();
+    await userEvent.clear(field);
+    await userEvent.type(field, ' Summer Sale 2026 ');
+    await userEvent.click(submit);
+
+    await waitFor(() =>
+      expect(sent).toEqual([{ displayName: 'Summer Sale 2026' }]),
+    );
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(
+      await screen.findByText(/^Summer Sale 2026 · plan small/),
+    ).toBeInTheDocument();
+  });
+
+  it('upgrades a Ready store only after the user confirms, and shows it Updating', async () => {
+    const upgraded = jest.fn();
+    serveStore(makeReadyStore({ chartVersion: '0.1.0', helmRevision: 1 }));
+    server.use(
+      http.post(`${BASE}/stores/${STORE_ID}/upgrade`, () => {
+        upgraded();
+        const store = makeReadyStore({
+          status: 'Updating',
+          step: 'guardrails',
+          chartVersion: '0.1.0',
+          helmRevision: 1,
+        });
+        serveStore(store);
+        return HttpResponse.json(store, { status: 202 });
+      }),
+    );
+    await renderContent();
+
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Upgrade' }),
+    );
+    const dialog = await screen.findByRole('dialog');
+    expect(dialog).toHaveTextContent(
+      /from chart 0\.1\.0, revision 1, to the chart this Storeplane ships/,
+    );
+    await userEvent.click(
+      within(dialog).getByRole('button', { name: 'Cancel' }),
+    );
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(upgraded).not.toHaveBeenCalled();
+
+    await userEvent.click(screen.getByRole('button', { name: 'Upgrade' }));
+    await userEvent.click(
+      within(await screen.findByRole('dialog')).getByRole('button', {
+        name: 'Upgrade store',
+      }),
+    );
+    await waitFor(() => expect(upgraded).toHaveBeenCalledTimes(1));
+    expect(
+      await screen.findByLabelText('Status: Updating'),
+    ).toBeInTheDocument();
+    expect(screen.getByLabelText('Update steps')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Upgrade' })).toBeNull();
+  }, 20_000);
+
+  it("says why the backend refused a change, in the backend's words", async () => {
+    serveStore(makeReadyStore({ chartVersion: '0.1.0' }));
+    server.use(
+      http.post(`${BASE}/stores/${STORE_ID}/upgrade`, () =>
+        backstageError(
+          409,
+          'ConflictError',
+          "Store 'summer-sale-x1y2z' already runs chart version 0.1.0, the version this backend ships; there is nothing to upgrade",
+        ),
+      ),
+    );
+    await renderContent();
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Upgrade' }),
+    );
+    await userEvent.click(
+      within(await screen.findByRole('dialog')).getByRole('button', {
+        name: 'Upgrade store',
+      }),
+    );
+    expect(
+      await screen.findByText(
+        /^Upgrade failed: Store 'summer-sale-x1y2z' already runs chart version 0\.1\.0/,
+      ),
+    ).toBeInTheDocument();
+  }, 20_000);
+
+  it('offers no rename without storeplane.store.update', async () => {
+    serveStore(makeReadyStore());
+    await renderContent({
+      allowed: ALL_STORE_PERMISSIONS.filter(
+        p => p !== 'storeplane.store.update',
+      ),
+    });
+    expect(
+      await screen.findByRole('button', { name: 'Delete' }),
+    ).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Rename' })).toBeNull();
+  });
+
   it('lists events newest first under Activity with their level', async () => {
     serveStore(makeReadyStore(), [
       makeEvent(1, 30, { message: 'Namespace created with guardrails' }),

@@ -4,6 +4,7 @@ import Button from '@material-ui/core/Button';
 import Typography from '@material-ui/core/Typography';
 import Alert from '@material-ui/lab/Alert';
 import { InfoCard } from '@backstage/core-components';
+import { ResponseError } from '@backstage/errors';
 import { useApi } from '@backstage/core-plugin-api';
 import { usePermission } from '@backstage/plugin-permission-react';
 import {
@@ -12,9 +13,13 @@ import {
   storeCredentialsReadPermission,
   storeDeletePermission,
   storeRetryPermission,
+  storeUpdatePermission,
 } from '@storeplane/plugin-stores-common';
 import { storesApiRef } from '../../api';
 import { DeleteStoreDialog } from './DeleteStoreDialog';
+import { RenameStoreDialog } from './RenameStoreDialog';
+import { ChangePlanDialog } from './ChangePlanDialog';
+import { UpgradeStoreDialog } from './UpgradeStoreDialog';
 import { StoreCredentialsPanel } from './StoreCredentialsPanel';
 import { StoreLinkButtons } from '../shared';
 
@@ -45,6 +50,10 @@ export const StoreActionsCard = (props: {
     permission: storeDeletePermission,
     resourceRef: entityRef,
   });
+  const updatePermission = usePermission({
+    permission: storeUpdatePermission,
+    resourceRef: entityRef,
+  });
   const credentialsPermission = usePermission({
     permission: storeCredentialsReadPermission,
     resourceRef: entityRef,
@@ -52,6 +61,9 @@ export const StoreActionsCard = (props: {
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<string>();
   const [confirmingDelete, setConfirmingDelete] = useState(false);
+  const [renaming, setRenaming] = useState(false);
+  const [changingPlan, setChangingPlan] = useState(false);
+  const [upgrading, setUpgrading] = useState(false);
 
   const run = async (what: string, action: () => Promise<unknown>) => {
     setBusy(true);
@@ -60,7 +72,11 @@ export const StoreActionsCard = (props: {
       await action();
       onChanged();
     } catch (e) {
-      setActionError(`${what} failed: ${(e as Error).message}`);
+      // The backend's message says what to do (e.g. why a plan is refused).
+      const reason = ResponseError.is(e)
+        ? e.body.error.message
+        : (e as Error).message;
+      setActionError(`${what} failed: ${reason}`);
     } finally {
       setBusy(false);
     }
@@ -72,8 +88,26 @@ export const StoreActionsCard = (props: {
     setConfirmingDelete(false);
   };
 
+  const rename = async (displayName: string) => {
+    await run('Rename', () => storesApi.updateStore(store.id, { displayName }));
+    setRenaming(false);
+  };
+
+  const changePlan = async (plan: string) => {
+    await run('Plan change', () => storesApi.updateStore(store.id, { plan }));
+    setChangingPlan(false);
+  };
+  const upgrade = async () => {
+    await run('Upgrade', () => storesApi.upgradeStore(store.id));
+    setUpgrading(false);
+  };
+
   const canRetry = store.status === 'Failed' && retryPermission.allowed;
   const canDelete = store.status !== 'Deleting' && deletePermission.allowed;
+  const canChange = store.status !== 'Deleting' && updatePermission.allowed;
+  const canUpdate =
+    (store.status === 'Ready' || store.status === 'Degraded') &&
+    updatePermission.allowed;
   const canReadCredentials =
     isStoreProvisioned(store.status) && credentialsPermission.allowed;
 
@@ -84,7 +118,7 @@ export const StoreActionsCard = (props: {
     >
       <Box display="flex" flexDirection="column" gridGap={16}>
         <StoreLinks store={store} />
-        {(canRetry || canDelete) && (
+        {(canRetry || canDelete || canChange) && (
           <Box display="flex" gridGap={8}>
             {canRetry && (
               <Button
@@ -94,6 +128,33 @@ export const StoreActionsCard = (props: {
                 disabled={busy}
               >
                 Retry
+              </Button>
+            )}
+            {canChange && (
+              <Button
+                variant="outlined"
+                onClick={() => setRenaming(true)}
+                disabled={busy}
+              >
+                Rename
+              </Button>
+            )}
+            {canUpdate && (
+              <Button
+                variant="outlined"
+                onClick={() => setChangingPlan(true)}
+                disabled={busy}
+              >
+                Change plan
+              </Button>
+            )}
+            {canUpdate && (
+              <Button
+                variant="outlined"
+                onClick={() => setUpgrading(true)}
+                disabled={busy}
+              >
+                Upgrade
               </Button>
             )}
             {canDelete && (
@@ -111,6 +172,27 @@ export const StoreActionsCard = (props: {
         {actionError && <Alert severity="error">{actionError}</Alert>}
         {canReadCredentials && <StoreCredentialsPanel storeId={store.id} />}
       </Box>
+      <RenameStoreDialog
+        store={store}
+        open={renaming}
+        busy={busy}
+        onCancel={() => setRenaming(false)}
+        onConfirm={rename}
+      />
+      <ChangePlanDialog
+        store={store}
+        open={changingPlan}
+        busy={busy}
+        onCancel={() => setChangingPlan(false)}
+        onConfirm={changePlan}
+      />
+      <UpgradeStoreDialog
+        store={store}
+        open={upgrading}
+        busy={busy}
+        onCancel={() => setUpgrading(false)}
+        onConfirm={upgrade}
+      />
       <DeleteStoreDialog
         store={store}
         open={confirmingDelete}

@@ -66,7 +66,9 @@ export const StoreStatusCard = ({ store }: { store: Store }) => (
   <InfoCard
     titleTypographyProps={{ component: 'h2' }}
     title="Status"
-    subheader={`${store.name} · plan ${store.plan} · namespace ${store.namespace}`}
+    subheader={`${store.displayName} · plan ${store.plan}${
+      store.chartVersion ? ` · chart ${store.chartVersion}` : ''
+    } · namespace ${store.namespace}`}
     action={
       <Box pt={2} pr={1}>
         <StoreStatusChip status={store.status} />

@@ -13,13 +13,19 @@ import {
 /**
  * The lifecycle gates of a store as a stepper: passed gates are checked, the gate the
  * reconciler works on is active, and the gate a Failed store stopped at is red. A Degraded
- * store passed them all; what its latest check found is shown above the stepper.
+ * store passed them all; what its latest check found is shown above the stepper. An Updating
+ * store passes them again (and, when they fail, a Helm rollback).
  */
 export const StoreStepper = ({ store }: { store: Store }) => {
   const deleting = store.status === 'Deleting';
-  const steps = deleting ? DELETION_STEPS : PROVISIONING_STEPS;
+  const updating = store.status === 'Updating';
+  let steps = deleting ? DELETION_STEPS : PROVISIONING_STEPS;
+  if (updating && store.step === 'helmRollback') {
+    steps = [...steps, 'helmRollback'];
+  }
   const currentIndex = store.step ? steps.indexOf(store.step) : -1;
-  const provisioned = isStoreProvisioned(store.status);
+  // An update passes the gates again while the store keeps serving.
+  const provisioned = isStoreProvisioned(store.status) && !updating;
   const activeStep = provisioned ? steps.length : Math.max(currentIndex, 0);
   const failedIndex = store.status === 'Failed' ? currentIndex : -1;
 
@@ -27,7 +33,14 @@ export const StoreStepper = ({ store }: { store: Store }) => {
     <Stepper
       activeStep={activeStep}
       alternativeLabel
-      aria-label={deleting ? 'Deletion steps' : 'Provisioning steps'}
+      aria-label={
+        // eslint-disable-next-line no-nested-ternary
+        deleting
+          ? 'Deletion steps'
+          : updating
+          ? 'Update steps'
+          : 'Provisioning steps'
+      }
     >
       {steps.map((step, index) => {
         const failed = index === failedIndex;

@@ -42,7 +42,7 @@ const SETTLED_LIST_POLL_INTERVAL_MS = 60_000;
 
 const StoreNameLink = ({ store }: { store: Store }) => {
   const entityLink = useEntityRefLink();
-  return <Link to={entityLink(store.entityRef)}>{store.name}</Link>;
+  return <Link to={entityLink(store.entityRef)}>{store.displayName}</Link>;
 };
 
 const columns: TableColumn<Store>[] = [

@@ -15,6 +15,10 @@ const useStyles = makeStyles(theme => ({
     backgroundColor: theme.palette.warning.dark,
     color: theme.palette.warning.contrastText,
   },
+  Updating: {
+    backgroundColor: theme.palette.info.dark,
+    color: theme.palette.info.contrastText,
+  },
   Failed: {
     backgroundColor: theme.palette.error.main,
     color: theme.palette.error.contrastText,

@@ -38,6 +38,17 @@ export const spec = {
           pattern: '^[a-z0-9]([-a-z0-9]{0,56}[a-z0-9])?$',
         },
       },
+      cursor: {
+        name: 'cursor',
+        in: 'query',
+        description:
+          'The `nextCursor` of the previous page (opaque). Pages by position, so rows added or removed meanwhile neither repeat nor skip others; not with an `offset` other than 0. A cursor that is not one is a 400.',
+        schema: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 300,
+        },
+      },
     },
     responses: {
       ErrorResponse: {
@@ -125,6 +136,29 @@ export const spec = {
           },
         },
       },
+      UpdateStoreRequest: {
+        type: 'object',
+        additionalProperties: false,
+        minProperties: 1,
+        description:
+          "What a store's owner changes on a store; every field is optional, at least one is given.",
+        properties: {
+          plan: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 63,
+            description:
+              'A plan of GET /plans. The store must be Ready or Degraded; a plan whose volumes cannot follow in place (another storage size, or 1 replica to several, which needs ReadWriteMany) is refused with 409.',
+          },
+          displayName: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 100,
+            description:
+              'Name shown to people (Store tab, Stores page, catalog title); trimmed, plain text on one line. The id and namespace never change.',
+          },
+        },
+      },
       Store: {
         type: 'object',
         description:
@@ -132,6 +166,7 @@ export const spec = {
         required: [
           'id',
           'name',
+          'displayName',
           'owner',
           'createdBy',
           'engine',
@@ -148,6 +183,8 @@ export const spec = {
           'createdAt',
           'updatedAt',
           'readyAt',
+          'chartVersion',
+          'helmRevision',
         ],
         properties: {
           id: {
@@ -155,6 +192,13 @@ export const spec = {
           },
           name: {
             type: 'string',
+            description:
+              'The DNS-safe name the store was created with (part of its id).',
+          },
+          displayName: {
+            type: 'string',
+            description:
+              'Name shown to people; the name until someone renames the store.',
           },
           description: {
             type: 'string',
@@ -189,6 +233,7 @@ export const spec = {
               'helmInstall',
               'workloads',
               'health',
+              'helmRollback',
               'helmUninstall',
               'namespaceDeletion',
               null,
@@ -235,13 +280,32 @@ export const spec = {
             nullable: true,
             description: 'ISO 8601 date-time',
           },
+          chartVersion: {
+            type: 'string',
+            nullable: true,
+            description:
+              'Chart version of the Helm release that last passed every gate; null until then.',
+          },
+          helmRevision: {
+            type: 'integer',
+            nullable: true,
+            description:
+              'Helm revision that last passed every gate (the one a failed update rolls back to); null until then.',
+          },
         },
       },
       StoreStatus: {
         type: 'string',
         description:
-          'Where a store is in its lifecycle. Degraded means the store was Ready and its latest check failed; it turns Ready again by itself once a check passes.',
-        enum: ['Provisioning', 'Ready', 'Degraded', 'Failed', 'Deleting'],
+          'Where a store is in its lifecycle. Degraded means the store was Ready and its latest check failed; it turns Ready again by itself once a check passes. Updating means a plan change or chart upgrade is being rolled out while the store keeps serving; it ends Ready, on the new release or, when the gates fail, rolled back to the old one.',
+        enum: [
+          'Provisioning',
+          'Ready',
+          'Degraded',
+          'Updating',
+          'Failed',
+          'Deleting',
+        ],
       },
       StoreList: {
         type: 'object',
@@ -256,7 +320,7 @@ export const spec = {
           totalCount: {
             type: 'integer',
             description:
-              'Stores that match, counted up to 1,000 past `offset`; a lower bound when `totalCountCapped`.',
+              'Stores that match, counted up to 1,000 past `offset` (with `cursor`, from the cursor on); a lower bound when `totalCountCapped`.',
           },
           totalCountCapped: {
             type: 'boolean',
@@ -269,6 +333,43 @@ export const spec = {
           limit: {
             type: 'integer',
           },
+          nextCursor: {
+            type: 'string',
+            nullable: true,
+            description:
+              'Pass as `cursor` for the next page; null on the last page. Absent from older backends.',
+          },
+        },
+      },
+      DeletedStore: {
+        type: 'object',
+        required: ['id', 'deletedAt'],
+        properties: {
+          id: {
+            type: 'string',
+          },
+          deletedAt: {
+            type: 'string',
+            description: 'ISO 8601 date-time',
+          },
+        },
+      },
+      DeletedStoreList: {
+        type: 'object',
+        required: ['items', 'nextCursor'],
+        properties: {
+          items: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/DeletedStore',
+            },
+          },
+          nextCursor: {
+            type: 'string',
+            nullable: true,
+            description:
+              'Pass as `cursor` for the next page; null on the last page.',
+          },
         },
       },
       StoreEventList: {
@@ -280,6 +381,12 @@ export const spec = {
             items: {
               $ref: '#/components/schemas/StoreEvent',
             },
+          },
+          nextCursor: {
+            type: 'string',
+            nullable: true,
+            description:
+              'Pass as `cursor` for older events; null when there are none. Absent from older backends.',
           },
         },
       },
@@ -781,6 +888,20 @@ export const spec = {
             },
           },
           {
+            name: 'updatedSince',
+            in: 'query',
+            description:
+              "Only stores created or changed at or after this time (ISO 8601), for incremental syncs, oldest change first, paged by cursor (no owner, entityRef, status or offset with it; totalCount is then the page's); removals are listed by GET /deleted-stores.",
+            schema: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 40,
+            },
+          },
+          {
+            $ref: '#/components/parameters/cursor',
+          },
+          {
             name: 'limit',
             in: 'query',
             schema: {
@@ -798,6 +919,62 @@ export const spec = {
               'application/json': {
                 schema: {
                   $ref: '#/components/schemas/StoreList',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          default: {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+      },
+    },
+    '/deleted-stores': {
+      get: {
+        operationId: 'ListDeletedStores',
+        summary:
+          'Stores removed since a time, oldest removal first, for incremental syncs',
+        description:
+          'Removals are kept for storeplane.events.retention; the same read permission as the list decides which the caller sees. A 403 when the policy denies reading stores at all.',
+        parameters: [
+          {
+            name: 'deletedSince',
+            in: 'query',
+            required: true,
+            description: 'ISO 8601 date-time',
+            schema: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 40,
+            },
+          },
+          {
+            $ref: '#/components/parameters/cursor',
+          },
+          {
+            name: 'limit',
+            in: 'query',
+            schema: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 1000,
+              default: 500,
+            },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'A page of removed stores',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/DeletedStoreList',
                 },
               },
             },
@@ -845,6 +1022,50 @@ export const spec = {
           },
         },
       },
+      patch: {
+        operationId: 'UpdateStore',
+        summary:
+          'Change a store (needs storeplane.store.update; owners and administrators in the shipped policy)',
+        description:
+          "A new displayName is recorded at once (an event, the catalog entity's title follows); it changes nothing in the cluster. A new plan makes the store Updating; the reconciler applies the plan's guardrails and runs a Helm upgrade, then the availability and health gates, and rolls back to the previous revision if they fail.",
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                $ref: '#/components/schemas/UpdateStoreRequest',
+              },
+            },
+          },
+        },
+        responses: {
+          '200': {
+            description: 'The changed store',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/Store',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '409': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          default: {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+      },
       delete: {
         operationId: 'DeleteStore',
         summary: 'Delete a store (from any status; asynchronous)',
@@ -882,6 +1103,21 @@ export const spec = {
         summary: "The store's events, newest first",
         description:
           'Also for a deleted store during storeplane.events.retention, with the same permission check on its kept owner and creator.',
+        parameters: [
+          {
+            $ref: '#/components/parameters/cursor',
+          },
+          {
+            name: 'limit',
+            in: 'query',
+            schema: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 500,
+              default: 500,
+            },
+          },
+        ],
         responses: {
           '200': {
             description: 'Events',
@@ -892,6 +1128,9 @@ export const spec = {
                 },
               },
             },
+          },
+          '400': {
+            $ref: '#/components/responses/ErrorResponse',
           },
           '403': {
             $ref: '#/components/responses/ErrorResponse',
@@ -994,6 +1233,44 @@ export const spec = {
               'application/json': {
                 schema: {
                   $ref: '#/components/schemas/StoreCredentials',
+                },
+              },
+            },
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '409': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          default: {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+      },
+    },
+    '/stores/{id}/upgrade': {
+      parameters: [
+        {
+          $ref: '#/components/parameters/id',
+        },
+      ],
+      post: {
+        operationId: 'UpgradeStore',
+        summary:
+          'Upgrade a store to the chart version this backend ships (needs storeplane.store.update)',
+        description:
+          'The store must be Ready or Degraded and on another chart version (409 otherwise). It becomes Updating; a Helm upgrade Job runs, then the availability and health gates; if they fail within storeplane.reconciler.stepTimeout, helm rollback returns it to the previous revision and it ends Ready there with an error event saying so.',
+        responses: {
+          '202': {
+            description: 'The store, Updating',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/Store',
                 },
               },
             },

@@ -7,6 +7,7 @@
 import { ContentSuggestion } from '../models/ContentSuggestion.model';
 import { ContentSuggestionRequest } from '../models/ContentSuggestionRequest.model';
 import { CreateStoreRequest } from '../models/CreateStoreRequest.model';
+import { DeletedStoreList } from '../models/DeletedStoreList.model';
 import { Store } from '../models/Store.model';
 import { StoreCredentials } from '../models/StoreCredentials.model';
 import { StoreEngineList } from '../models/StoreEngineList.model';
@@ -16,6 +17,7 @@ import { StoreList } from '../models/StoreList.model';
 import { StorePlanList } from '../models/StorePlanList.model';
 import { StoreStatus } from '../models/StoreStatus.model';
 import { StoreWorkloads } from '../models/StoreWorkloads.model';
+import { UpdateStoreRequest } from '../models/UpdateStoreRequest.model';
 
 /**
  * @public
@@ -58,7 +60,11 @@ export type GetStoreEvents = {
   path: {
     id: string;
   };
-  response: StoreEventList | Error | Error | Error;
+  query: {
+    cursor?: string;
+    limit?: number;
+  };
+  response: StoreEventList | Error | Error | Error | Error;
 };
 /**
  * @public
@@ -81,6 +87,17 @@ export type GetStoreWorkloads = {
 /**
  * @public
  */
+export type ListDeletedStores = {
+  query: {
+    deletedSince: string;
+    cursor?: string;
+    limit?: number;
+  };
+  response: DeletedStoreList | Error | Error | Error;
+};
+/**
+ * @public
+ */
 export type ListEngines = {
   response: StoreEngineList | Error;
 };
@@ -99,6 +116,8 @@ export type ListStores = {
     entityRef?: string;
     status?: StoreStatus;
     offset?: number;
+    updatedSince?: string;
+    cursor?: string;
     limit?: number;
   };
   response: StoreList | Error | Error | Error;
@@ -128,6 +147,25 @@ export type SuggestStoreContent = {
   };
   response: ContentSuggestion | Error | Error | Error;
 };
+/**
+ * @public
+ */
+export type UpdateStore = {
+  path: {
+    id: string;
+  };
+  body: UpdateStoreRequest;
+  response: Store | Error | Error | Error | Error | Error;
+};
+/**
+ * @public
+ */
+export type UpgradeStore = {
+  path: {
+    id: string;
+  };
+  response: Store | Error | Error | Error | Error;
+};
 
 export type EndpointMap = {
   '#post|/stores': CreateStore;
@@ -144,6 +182,8 @@ export type EndpointMap = {
 
   '#get|/stores/{id}/workloads': GetStoreWorkloads;
 
+  '#get|/deleted-stores': ListDeletedStores;
+
   '#get|/engines': ListEngines;
 
   '#get|/plans': ListPlans;
@@ -155,4 +195,8 @@ export type EndpointMap = {
   '#post|/content-suggestions': SuggestNewStoreContent;
 
   '#post|/stores/{id}/content-suggestions': SuggestStoreContent;
+
+  '#patch|/stores/{id}': UpdateStore;
+
+  '#post|/stores/{id}/upgrade': UpgradeStore;
 };

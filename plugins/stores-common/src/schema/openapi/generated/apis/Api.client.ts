@@ -12,6 +12,7 @@ import * as parser from 'uri-template';
 import { ContentSuggestion } from '../models/ContentSuggestion.model';
 import { ContentSuggestionRequest } from '../models/ContentSuggestionRequest.model';
 import { CreateStoreRequest } from '../models/CreateStoreRequest.model';
+import { DeletedStoreList } from '../models/DeletedStoreList.model';
 import { Store } from '../models/Store.model';
 import { StoreCredentials } from '../models/StoreCredentials.model';
 import { StoreEngineList } from '../models/StoreEngineList.model';
@@ -21,6 +22,7 @@ import { StoreList } from '../models/StoreList.model';
 import { StorePlanList } from '../models/StorePlanList.model';
 import { StoreStatus } from '../models/StoreStatus.model';
 import { StoreWorkloads } from '../models/StoreWorkloads.model';
+import { UpdateStoreRequest } from '../models/UpdateStoreRequest.model';
 
 /**
  * Wraps the Response type to convey a type on the json call.
@@ -76,6 +78,10 @@ export type GetStoreEvents = {
   path: {
     id: string;
   };
+  query: {
+    cursor?: string;
+    limit?: number;
+  };
 };
 /**
  * @public
@@ -96,6 +102,16 @@ export type GetStoreWorkloads = {
 /**
  * @public
  */
+export type ListDeletedStores = {
+  query: {
+    deletedSince: string;
+    cursor?: string;
+    limit?: number;
+  };
+};
+/**
+ * @public
+ */
 export type ListEngines = {};
 /**
  * @public
@@ -110,6 +126,8 @@ export type ListStores = {
     entityRef?: string;
     status?: StoreStatus;
     offset?: number;
+    updatedSince?: string;
+    cursor?: string;
     limit?: number;
   };
 };
@@ -131,6 +149,23 @@ export type SuggestNewStoreContent = {
  * @public
  */
 export type SuggestStoreContent = {
+  path: {
+    id: string;
+  };
+};
+/**
+ * @public
+ */
+export type UpdateStore = {
+  path: {
+    id: string;
+  };
+  body: UpdateStoreRequest;
+};
+/**
+ * @public
+ */
+export type UpgradeStore = {
   path: {
     id: string;
   };
@@ -260,6 +295,8 @@ export class DefaultApiClient {
    * Also for a deleted store during storeplane.events.retention, with the same permission check on its kept owner and creator.
    * The store\'s events, newest first
    * @param id - Store id (lowercase letters, digits and dashes); anything else is a 400
+   * @param cursor - The &#x60;nextCursor&#x60; of the previous page (opaque). Pages by position, so rows added or removed meanwhile neither repeat nor skip others; not with an &#x60;offset&#x60; other than 0. A cursor that is not one is a 400.
+   * @param limit -
    */
   public async getStoreEvents(
     // @ts-ignore
@@ -268,10 +305,11 @@ export class DefaultApiClient {
   ): Promise<TypedResponse<StoreEventList>> {
     const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
 
-    const uriTemplate = `/stores/{id}/events`;
+    const uriTemplate = `/stores/{id}/events{?cursor,limit}`;
 
     const uri = parser.parse(uriTemplate).expand({
       id: request.path.id,
+      ...request.query,
     });
 
     return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
@@ -337,6 +375,35 @@ export class DefaultApiClient {
   }
 
   /**
+   * Removals are kept for storeplane.events.retention; the same read permission as the list decides which the caller sees. A 403 when the policy denies reading stores at all.
+   * Stores removed since a time, oldest removal first, for incremental syncs
+   * @param deletedSince - ISO 8601 date-time
+   * @param cursor - The &#x60;nextCursor&#x60; of the previous page (opaque). Pages by position, so rows added or removed meanwhile neither repeat nor skip others; not with an &#x60;offset&#x60; other than 0. A cursor that is not one is a 400.
+   * @param limit -
+   */
+  public async listDeletedStores(
+    // @ts-ignore
+    request: ListDeletedStores,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<DeletedStoreList>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/deleted-stores{?deletedSince,cursor,limit}`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      ...request.query,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'GET',
+    });
+  }
+
+  /**
    * Installed store engines
    */
   public async listEngines(
@@ -389,6 +456,8 @@ export class DefaultApiClient {
    * @param entityRef -
    * @param status -
    * @param offset -
+   * @param updatedSince - Only stores created or changed at or after this time (ISO 8601), for incremental syncs, oldest change first, paged by cursor (no owner, entityRef, status or offset with it; totalCount is then the page\&#39;s); removals are listed by GET /deleted-stores.
+   * @param cursor - The &#x60;nextCursor&#x60; of the previous page (opaque). Pages by position, so rows added or removed meanwhile neither repeat nor skip others; not with an &#x60;offset&#x60; other than 0. A cursor that is not one is a 400.
    * @param limit -
    */
   public async listStores(
@@ -398,7 +467,7 @@ export class DefaultApiClient {
   ): Promise<TypedResponse<StoreList>> {
     const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
 
-    const uriTemplate = `/stores{?owner,entityRef,status,offset,limit}`;
+    const uriTemplate = `/stores{?owner,entityRef,status,offset,updatedSince,cursor,limit}`;
 
     const uri = parser.parse(uriTemplate).expand({
       ...request.query,
@@ -479,6 +548,62 @@ export class DefaultApiClient {
     const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
 
     const uriTemplate = `/stores/{id}/content-suggestions`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      id: request.path.id,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'POST',
+    });
+  }
+
+  /**
+   * A new displayName is recorded at once (an event, the catalog entity\'s title follows); it changes nothing in the cluster. A new plan makes the store Updating; the reconciler applies the plan\'s guardrails and runs a Helm upgrade, then the availability and health gates, and rolls back to the previous revision if they fail.
+   * Change a store (needs storeplane.store.update; owners and administrators in the shipped policy)
+   * @param id - Store id (lowercase letters, digits and dashes); anything else is a 400
+   * @param updateStoreRequest -
+   */
+  public async updateStore(
+    // @ts-ignore
+    request: UpdateStore,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<Store>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/stores/{id}`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      id: request.path.id,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'PATCH',
+      body: JSON.stringify(request.body),
+    });
+  }
+
+  /**
+   * The store must be Ready or Degraded and on another chart version (409 otherwise). It becomes Updating; a Helm upgrade Job runs, then the availability and health gates; if they fail within storeplane.reconciler.stepTimeout, helm rollback returns it to the previous revision and it ends Ready there with an error event saying so.
+   * Upgrade a store to the chart version this backend ships (needs storeplane.store.update)
+   * @param id - Store id (lowercase letters, digits and dashes); anything else is a 400
+   */
+  public async upgradeStore(
+    // @ts-ignore
+    request: UpgradeStore,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<Store>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/stores/{id}/upgrade`;
 
     const uri = parser.parse(uriTemplate).expand({
       id: request.path.id,

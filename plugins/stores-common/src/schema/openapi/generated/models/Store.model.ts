@@ -11,7 +11,14 @@ import { StoreStatus } from '../models/StoreStatus.model';
  */
 export interface Store {
   id: string;
+  /**
+   * The DNS-safe name the store was created with (part of its id).
+   */
   name: string;
+  /**
+   * Name shown to people; the name until someone renames the store.
+   */
+  displayName: string;
   description?: string;
   /**
    * Entity ref of the owning user or group, e.g. group:default/team-a.
@@ -56,6 +63,14 @@ export interface Store {
    * ISO 8601 date-time
    */
   readyAt: string | null;
+  /**
+   * Chart version of the Helm release that last passed every gate; null until then.
+   */
+  chartVersion: string | null;
+  /**
+   * Helm revision that last passed every gate (the one a failed update rolls back to); null until then.
+   */
+  helmRevision: number | null;
 }
 
 /**
@@ -67,6 +82,7 @@ export type StoreStepEnum =
   | 'helmInstall'
   | 'workloads'
   | 'health'
+  | 'helmRollback'
   | 'helmUninstall'
   | 'namespaceDeletion'
   | '';

@@ -10,4 +10,8 @@ import { StoreEvent } from '../models/StoreEvent.model';
  */
 export interface StoreEventList {
   items: Array<StoreEvent>;
+  /**
+   * Pass as `cursor` for older events; null when there are none. Absent from older backends.
+   */
+  nextCursor?: string | null;
 }

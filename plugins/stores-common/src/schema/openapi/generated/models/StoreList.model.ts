@@ -11,7 +11,7 @@ import { Store } from '../models/Store.model';
 export interface StoreList {
   items: Array<Store>;
   /**
-   * Stores that match, counted up to 1,000 past `offset`; a lower bound when `totalCountCapped`.
+   * Stores that match, counted up to 1,000 past `offset` (with `cursor`, from the cursor on); a lower bound when `totalCountCapped`.
    */
   totalCount: number;
   /**
@@ -20,4 +20,8 @@ export interface StoreList {
   totalCountCapped?: boolean;
   offset: number;
   limit: number;
+  /**
+   * Pass as `cursor` for the next page; null on the last page. Absent from older backends.
+   */
+  nextCursor?: string | null;
 }

@@ -11,5 +11,6 @@ export type StoreStatus =
   | 'Provisioning'
   | 'Ready'
   | 'Degraded'
+  | 'Updating'
   | 'Failed'
   | 'Deleting';

@@ -3,6 +3,8 @@
 export * from '../models/ContentSuggestion.model';
 export * from '../models/ContentSuggestionRequest.model';
 export * from '../models/CreateStoreRequest.model';
+export * from '../models/DeletedStore.model';
+export * from '../models/DeletedStoreList.model';
 export * from '../models/ErrorError.model';
 export * from '../models/ErrorRequest.model';
 export * from '../models/ErrorResponse.model';
@@ -24,3 +26,4 @@ export * from '../models/StoreVolumeClaim.model';
 export * from '../models/StoreWorkload.model';
 export * from '../models/StoreWorkloads.model';
 export * from '../models/SuggestedProduct.model';
+export * from '../models/UpdateStoreRequest.model';

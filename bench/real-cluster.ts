@@ -1,0 +1,311 @@
+/**
+ * Benchmark on the real test control plane (etcd, kube-apiserver, controller-manager and the
+ * kubelet stand-in that really runs helm): STORES stores requested at once, reconciled by
+ * Storeplane's work queue (`ReconcileLoop`, started as the plugin starts it, with its watches
+ * unless WATCH=0) as Storeplane's ServiceAccount under the chart's RBAC, on SQLite in memory.
+ *
+ * Prints, per run: detection (the Helm install Job complete → the store's next step, and all
+ * workloads available → the next step; the moment is when an admin watch of this process saw
+ * it), request → Ready, and per store the API requests of Storeplane's ServiceAccount (from
+ * the API server's audit log) and this process's CPU. Exits 1 when a store is not Ready; never
+ * on a timing.
+ *
+ *   flock /tmp/storeplane-heavy.lock ./scripts/yarn.sh bench:cluster              (1 store)
+ *   STORES=50 flock /tmp/storeplane-heavy.lock ./scripts/yarn.sh bench:cluster
+ *   WATCH=0 to poll only (as before the watches); CONCURRENCY (default 4), TICK (default 5 s:
+ *   the scheduler's safety-net wake-up)
+ */
+import { ConfigReader } from '@backstage/config';
+import { KubeConfig, Watch } from '@kubernetes/client-node';
+import { startTestCluster } from '@internal/test-cluster';
+import knexFactory from 'knex';
+import { testConfigData } from '../packages/stores-test-utils/src';
+import { readStoresConfig } from '../plugins/stores-backend/src/config/readStoresConfig';
+import { createStoresRuntime } from '../plugins/stores-backend/src/createStoresRuntime';
+import { migrateDatabase } from '../plugins/stores-backend/src/database/migrateDatabase';
+import { isWorkloadAvailable } from '../plugins/stores-backend/src/reconciler/steps';
+import { STORE_ID_LABEL } from '../plugins/stores-backend/src/reconciler/StoreWatches';
+import {
+  auditedRequests,
+  kubernetesClientFromFile,
+  renderStoreplaneRbac,
+  startHealthStandIn,
+  STOREPLANE_NAMESPACE,
+} from '../plugins/stores-backend/src/__testUtils__/realCluster';
+
+const STORES = Number(process.env.STORES ?? 1);
+const WATCH = process.env.WATCH !== '0';
+const CONCURRENCY = Number(process.env.CONCURRENCY ?? 4);
+const TICK_MS = Number(process.env.TICK ?? 5) * 1000;
+const OWNER = 'group:default/team-a';
+const USER = 'user:default/ann';
+
+const quietLogger: any = {
+  info() {},
+  debug() {},
+  warn(message: string) {
+    process.stderr.write(`warn: ${message}\n`);
+  },
+  error(message: string) {
+    process.stderr.write(`error: ${message}\n`);
+  },
+  child: () => quietLogger,
+};
+
+/**
+ * When this process first saw, through an admin watch, each store's Helm install Job complete
+ * and all its workloads available.
+ */
+async function observeCluster(adminKubeconfig: string) {
+  const kc = new KubeConfig();
+  kc.loadFromFile(adminKubeconfig);
+  const jobDoneAt = new Map<string, number>();
+  const workloads = new Map<string, Map<string, boolean>>();
+  const workloadsAvailableAt = new Map<string, number>();
+  const requests: AbortController[] = [];
+  const watch = async (path: string, onObject: (object: any) => void) => {
+    requests.push(
+      await new Watch(kc).watch(
+        path,
+        { labelSelector: STORE_ID_LABEL },
+        (_type: string, object: any) => onObject(object),
+        () => {},
+      ),
+    );
+  };
+  await watch('/apis/batch/v1/jobs', job => {
+    const storeId = job.metadata?.labels?.[STORE_ID_LABEL];
+    const complete = (job.status?.conditions ?? []).some(
+      (c: any) => c.type === 'Complete' && c.status === 'True',
+    );
+    const install =
+      job.metadata?.labels?.['storeplane.io/helm-operation'] === 'install';
+    if (storeId && install && complete && !jobDoneAt.has(storeId))
+      jobDoneAt.set(storeId, Date.now());
+  });
+  for (const [resource, kind] of [
+    ['deployments', 'Deployment'],
+    ['statefulsets', 'StatefulSet'],
+  ]) {
+    await watch(`/apis/apps/v1/${resource}`, object => {
+      const storeId = object.metadata?.labels?.[STORE_ID_LABEL];
+      if (!storeId) return;
+      const states = workloads.get(storeId) ?? new Map<string, boolean>();
+      workloads.set(storeId, states);
+      states.set(
+        `${kind}/${object.metadata.name}`,
+        isWorkloadAvailable({ ...object, kind }),
+      );
+      const all = [...states.values()];
+      if (
+        all.length >= 2 &&
+        all.every(Boolean) &&
+        !workloadsAvailableAt.has(storeId)
+      )
+        workloadsAvailableAt.set(storeId, Date.now());
+    });
+  }
+  return {
+    jobDoneAt,
+    workloadsAvailableAt,
+    stop: () => requests.forEach(r => r.abort()),
+  };
+}
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[
+    Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)
+  ];
+};
+const seconds = (ms: number) => (ms / 1000).toFixed(2);
+const spread = (values: number[]) =>
+  values.length === 0
+    ? 'n/a'
+    : `p50 ${seconds(percentile(values, 50))} s, p99 ${seconds(
+        percentile(values, 99),
+      )} s, max ${seconds(Math.max(...values))} s (${values.length})`;
+
+async function main() {
+  const cluster = await startTestCluster();
+  const health = await startHealthStandIn();
+  const knex = knexFactory({
+    client: 'better-sqlite3',
+    connection: ':memory:',
+    useNullAsDefault: true,
+  });
+  let observer: Awaited<ReturnType<typeof observeCluster>> | undefined;
+  try {
+    const admin = kubernetesClientFromFile(cluster.adminKubeconfigPath);
+    await admin.apply({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: STOREPLANE_NAMESPACE },
+    });
+    const rbac = renderStoreplaneRbac();
+    for (const object of rbac.objects) await admin.apply(object);
+    const kubeconfig = await cluster.kubeconfigForServiceAccount(
+      STOREPLANE_NAMESPACE,
+      rbac.serviceAccount,
+    );
+    const serviceAccount = `system:serviceaccount:${STOREPLANE_NAMESPACE}:${rbac.serviceAccount}`;
+    observer = await observeCluster(cluster.adminKubeconfigPath);
+
+    await migrateDatabase(knex);
+    const config = readStoresConfig(
+      new ConfigReader(
+        testConfigData({
+          kubernetes: {
+            requestTimeout: { seconds: 10 },
+            rbac: {
+              serviceAccount: {
+                namespace: STOREPLANE_NAMESPACE,
+                name: rbac.serviceAccount,
+              },
+              storeManagerClusterRole: rbac.storeManagerRole,
+              storeInstallerClusterRole: rbac.storeInstallerRole,
+            },
+          },
+          healthCheck: {
+            mode: 'url',
+            urlTemplate: `${health.url}/{namespace}`,
+          },
+          reconciler: {
+            frequency: { milliseconds: TICK_MS },
+            watch: { enabled: WATCH },
+          },
+          helm: { timeout: '5m' },
+        }),
+      ),
+    );
+    const client = kubernetesClientFromFile(kubeconfig, 10_000);
+    const { service, loop, watches, repository } = createStoresRuntime({
+      knex,
+      config,
+      logger: quietLogger,
+      kubernetes: () => client,
+      metrics: () => ({
+        recordProvisioned() {},
+        recordReconcileError() {},
+        recordRetry() {},
+      }),
+      onChange: () => {},
+      concurrency: CONCURRENCY,
+    });
+    loop.start();
+    watches?.start();
+    const tick = setInterval(() => loop.wake(), TICK_MS);
+    if (watches) {
+      const deadline = Date.now() + 30_000;
+      while (!Object.values(watches.held()).every(Boolean)) {
+        if (Date.now() > deadline)
+          throw new Error(
+            `watches not held: ${JSON.stringify(watches.held())}`,
+          );
+        await new Promise(resolve => setTimeout(resolve, 100));
+      }
+    }
+
+    const since = Date.now();
+    const cpuBefore = process.cpuUsage();
+    const ids = await Promise.all(
+      Array.from(
+        { length: STORES },
+        async (_, i) =>
+          (
+            await service.createStore(
+              { name: `bench-${i}`, owner: OWNER, plan: 'small' },
+              USER,
+            )
+          ).id,
+      ),
+    );
+    const deadline = Date.now() + 15 * 60_000;
+    for (;;) {
+      const stores = await Promise.all(ids.map(id => repository.getStore(id)));
+      if (stores.every(s => s?.status === 'Ready' || s?.status === 'Failed'))
+        break;
+      if (Date.now() > deadline) throw new Error('stores not Ready in time');
+      await new Promise(resolve => setTimeout(resolve, 200));
+    }
+    const allDoneAt = Date.now();
+    const cpu = process.cpuUsage(cpuBefore);
+    clearInterval(tick);
+    watches?.stop();
+    await loop.stop();
+
+    const stores = await Promise.all(ids.map(id => repository.getStore(id)));
+    const notReady = stores.filter(s => s?.status !== 'Ready');
+    const toReady: number[] = [];
+    const jobDetection: number[] = [];
+    const workloadsDetection: number[] = [];
+    for (const store of stores) {
+      if (!store) continue;
+      if (store.readyAt) toReady.push(store.readyAt - store.createdAt);
+      const events = await repository.listEvents(store.id, 100);
+      const at = (type: string) => events.find(e => e.type === type)?.createdAt;
+      const jobDone = observer.jobDoneAt.get(store.id);
+      const installed = at('helm.install.succeeded');
+      if (jobDone && installed) jobDetection.push(installed - jobDone);
+      const available = observer.workloadsAvailableAt.get(store.id);
+      const next = at('workloads.available');
+      // helm --wait makes workloads available before its Job completes: the workloads step
+      // can only notice them once the Helm step is done.
+      if (available && installed && next)
+        workloadsDetection.push(next - Math.max(available, installed));
+    }
+    // The audit log is written as requests complete; give the last lines a moment.
+    await new Promise(resolve => setTimeout(resolve, 1000));
+    const calls = auditedRequests(cluster.auditLogPath!, serviceAccount, since);
+    const watchCalls = calls.filter(
+      c => c.verb === 'watch' || (c.verb === 'list' && !c.namespace),
+    ).length;
+    const byVerb = new Map<string, number>();
+    for (const c of calls)
+      byVerb.set(
+        `${c.verb} ${c.resource}`,
+        (byVerb.get(`${c.verb} ${c.resource}`) ?? 0) + 1,
+      );
+
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    const print = (label: string, value: string) =>
+      process.stdout.write(`${label.padEnd(40)} ${value}\n`);
+    print(
+      'run',
+      `${STORES} stores, watches ${
+        WATCH ? 'on' : 'off'
+      }, concurrency ${CONCURRENCY}, tick ${TICK_MS / 1000} s, SQLite`,
+    );
+    print('all Ready', `${seconds(allDoneAt - since)} s`);
+    print('request → Ready', spread(toReady));
+    print('Job complete → next step', spread(jobDetection));
+    print('workloads available → next step', spread(workloadsDetection));
+    print(
+      'API requests per store',
+      `${(calls.length / STORES).toFixed(1)} (watch list/watch: ${watchCalls})`,
+    );
+    print('backend CPU per store', `${(cpuMs / STORES).toFixed(0)} ms`);
+    if (process.env.VERBOSE)
+      for (const [call, count] of [...byVerb].sort((a, b) => b[1] - a[1]))
+        print(`  ${call}`, String(count));
+    if (notReady.length > 0) {
+      process.stderr.write(
+        `${notReady.length} stores not Ready: ${notReady
+          .slice(0, 3)
+          .map(s => `${s?.id} ${s?.status} ${s?.lastError}`)
+          .join('; ')}\n`,
+      );
+      process.exitCode = 1;
+    }
+  } finally {
+    observer?.stop();
+    await knex.destroy();
+    await health.close();
+    await cluster.stop();
+  }
+}
+
+main().catch(error => {
+  process.stderr.write(`${error?.stack ?? error}\n`);
+  process.exit(1);
+});
