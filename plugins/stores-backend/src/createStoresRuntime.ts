@@ -16,6 +16,8 @@ import {
 } from './reconciler/StoreReconciler';
 import { StoreWatches } from './reconciler/StoreWatches';
 import { StoresService } from './service/StoresService';
+import { StoreDomains } from './domains/StoreDomains';
+import { DomainResolver } from './domains/DomainResolver';
 
 export interface StoresRuntimeOptions {
   knex: Knex;
@@ -34,6 +36,8 @@ export interface StoresRuntimeOptions {
   /** Defaults to `storeplane.reconciler.concurrency`. */
   concurrency?: number;
   replicaId?: string;
+  /** Answers the custom domains' DNS checks; node:dns by default. */
+  domainResolver?: DomainResolver;
 }
 
 /** The parts of the stores plugin that do not depend on HTTP or the scheduler. */
@@ -46,6 +50,7 @@ export interface StoresRuntime {
   /** Undefined when `storeplane.reconciler.watch.enabled` is false. Started by the caller. */
   watches?: StoreWatches;
   service: StoresService;
+  domains: StoreDomains;
 }
 
 /**
@@ -96,6 +101,7 @@ export function createStoresRuntime(
     onActivity: options.onActivity,
     backups,
     waitRequeue: watches,
+    domainResolver: options.domainResolver,
   });
   loop = new ReconcileLoop({
     repository,
@@ -121,7 +127,22 @@ export function createStoresRuntime(
         ? (await bundledChart(engineName)).version
         : config.helm.chartVersion ?? null,
   });
-  return { repository, backups, engines, reconciler, loop, watches, service };
+  const domains = new StoreDomains({
+    repository,
+    config,
+    onChange,
+    wakeReconciler: () => loop!.wake(),
+  });
+  return {
+    repository,
+    backups,
+    engines,
+    reconciler,
+    loop,
+    watches,
+    service,
+    domains,
+  };
 }
 
 /** Each engine's chart, packed once on first use (and again after a failed attempt). */

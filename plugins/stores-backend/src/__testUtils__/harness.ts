@@ -16,6 +16,8 @@ import { StoresMetrics } from '../metrics';
 import { ReconcileLoop } from '../reconciler/ReconcileLoop';
 import { StoreReconciler } from '../reconciler/StoreReconciler';
 import { StoresService } from '../service/StoresService';
+import { DomainResolver } from '../domains/DomainResolver';
+import { StoreDomains } from '../domains/StoreDomains';
 
 export const CHART_DIR = resolvePackagePath(
   '@storeplane/plugin-stores-backend',
@@ -46,6 +48,7 @@ export interface Harness {
   repository: StoreRepository;
   backups: BackupRepository;
   service: StoresService;
+  domains: StoreDomains;
   reconciler: StoreReconciler;
   loop: ReconcileLoop;
   /** The runtime's watches (not started; `start()` them to test the watch-driven path). */
@@ -77,6 +80,8 @@ export async function createHarness(
     realTime?: boolean;
     /** Real instruments instead of the recording stand-in. */
     metrics?: StoresMetrics;
+    /** Answers the custom domains' DNS checks (node:dns when unset). */
+    domainResolver?: DomainResolver;
   } = {},
 ): Promise<Harness> {
   if (options.migrate !== false) await migrateDatabase(knex);
@@ -108,7 +113,7 @@ export async function createHarness(
     (() => fakeKubernetesClient(undefined, config.kubernetes.requestTimeoutMs));
   const onChange = (storeId: string, status: string) =>
     void changes.push({ storeId, status });
-  const { repository, backups, reconciler, loop, watches, service } =
+  const { repository, backups, reconciler, loop, watches, service, domains } =
     createStoresRuntime({
       knex,
       config,
@@ -120,6 +125,7 @@ export async function createHarness(
       clockShiftMs: () => clock.shiftMs,
       concurrency: 2,
       replicaId: options.replicaId,
+      domainResolver: options.domainResolver,
     });
   return {
     clock,
@@ -127,6 +133,7 @@ export async function createHarness(
     repository,
     backups,
     service,
+    domains,
     reconciler,
     loop,
     watches,

@@ -6,6 +6,8 @@ import {
   SettingsReader,
   StoresConfigError,
 } from '@storeplane/plugin-stores-node';
+import { isIP } from 'node:net';
+import { domainProblem } from '../domains/domainName';
 import { parseQuantity } from '../engines/quantity';
 
 export { StoresConfigError };
@@ -101,6 +103,16 @@ export interface StoresConfig {
     apiKey?: string;
     timeoutMs: number;
   };
+  /** Custom domains of stores (see src/domains). */
+  domains: {
+    /**
+     * Where owners point their custom domains: the ingress controller's public host name or
+     * IP address. Unset: custom domains are off.
+     */
+    ingressAddress?: string;
+    /** How often a domain that does not resolve to the ingress yet is checked again. */
+    checkIntervalMs: number;
+  };
   defaultPlan: string;
   plans: Map<string, StorePlan>;
 }
@@ -147,6 +159,26 @@ function readPlans(config: Config): Map<string, StorePlan> {
   }
   if (plans.size === 0) plans.set(DEFAULT_PLAN.name, DEFAULT_PLAN);
   return plans;
+}
+
+function readDomains(read: SettingsReader): StoresConfig['domains'] {
+  const ingressAddress = read.optionalString('domains.ingressAddress');
+  if (ingressAddress !== undefined) {
+    const address = ingressAddress.toLowerCase();
+    if (isIP(address) === 0 && domainProblem(address, '') !== undefined) {
+      throw new StoresConfigError(
+        'domains.ingressAddress',
+        `'${ingressAddress}' is neither an IP address nor a host name: ${domainProblem(
+          address,
+          '',
+        )}`,
+      );
+    }
+  }
+  return {
+    ingressAddress: ingressAddress?.toLowerCase(),
+    checkIntervalMs: read.durationMs('domains.checkInterval', MINUTE),
+  };
 }
 
 function readAi(read: SettingsReader): StoresConfig['ai'] {
@@ -280,7 +312,7 @@ export function readStoresConfig(root: Config): StoresConfig {
     },
     reconciler: {
       frequencyMs: read.durationMs('reconciler.frequency', 5 * SECOND),
-      concurrency: read.count('reconciler.concurrency', 4),
+      concurrency: read.count('reconciler.concurrency', 16),
       leaseMs: read.durationMs('reconciler.lease', 2 * MINUTE),
       maxAttempts: read.count('reconciler.maxAttempts', 8),
       initialBackoffMs: read.durationMs(
@@ -322,6 +354,7 @@ export function readStoresConfig(root: Config): StoresConfig {
       allowedServices: read.serviceSubjects('permissions.allowedServices'),
     },
     ai: readAi(read),
+    domains: readDomains(read),
     defaultPlan,
     plans,
   };
