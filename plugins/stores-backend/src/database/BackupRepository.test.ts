@@ -79,6 +79,20 @@ describe.each(databases.eachSupportedId())(
         'backupInProgress',
       );
       expect(await backups.getBackup('shop', 'b2')).toBeUndefined();
+      // The accepted request is an event naming who asked; refused ones leave none.
+      const requested = (await stores.listEvents('shop', 10)).filter(
+        e => e.type === 'backup.requested',
+      );
+      expect(requested).toEqual([
+        expect.objectContaining({
+          level: 'info',
+          message: 'Backup b1 requested',
+          actor: 'user:default/ann',
+        }),
+      ]);
+      expect(
+        (await stores.listEvents('new', 10)).map(e => e.type),
+      ).not.toContain('backup.requested');
       expect(await backups.getBackup('new', 'b1')).toBeUndefined();
       expect(await backups.unfinishedBackup('shop')).toMatchObject({
         id: 'b1',

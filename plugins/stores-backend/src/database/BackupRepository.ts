@@ -64,8 +64,9 @@ export class BackupRepository {
   }
 
   /**
-   * Records a backup of a Ready store and makes the store due, so the reconciler picks it up
-   * now. At most one unfinished backup per store: a second request is refused.
+   * Records a backup of a Ready store, with a `backup.requested` event naming who asked, and
+   * makes the store due, so the reconciler picks it up now. At most one unfinished backup per
+   * store: a second request is refused.
    */
   async requestBackup(backup: {
     id: string;
@@ -94,6 +95,14 @@ export class BackupRepository {
         requested_by: backup.requestedBy,
         file: backup.file,
         created_at: this.clock(),
+      });
+      await tx('store_events').insert({
+        store_id: backup.storeId,
+        created_at: this.clock(),
+        type: 'backup.requested',
+        level: 'info',
+        message: `Backup ${backup.id} requested`,
+        actor: backup.requestedBy,
       });
       await tx('stores')
         .where('id', backup.storeId)

@@ -98,6 +98,7 @@ describe.each(databases.eachSupportedId())(
         sizeBytes: 48213,
       });
       expect(await eventsOf(harness, storeId)).toEqual([
+        'backup.requested: Backup b1 requested',
         `backup.started: Backup b1 started (Job ${backupJobName('b1')})`,
         'backup.succeeded: Backup b1 succeeded (48213 bytes)',
       ]);
