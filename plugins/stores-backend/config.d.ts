@@ -107,6 +107,13 @@ export interface Config {
        */
       interval?: HumanDuration | string;
     };
+    backups?: {
+      /**
+       * How many Succeeded backups of a store are kept on its backups volume; each new backup
+       * removes older ones beyond this count (files and rows). Default 7, at least 1.
+       */
+      retention?: number;
+    };
     /**
      * A global task that deletes namespaces labelled as Storeplane's that have no store in the
      * database (after the grace period), and marks stores whose namespace vanished. Disable it

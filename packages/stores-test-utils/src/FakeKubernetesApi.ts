@@ -198,14 +198,38 @@ export class FakeKubernetesApi {
 
   /**
    * Marks a Job complete, as the Job controller would once its pod succeeded; an install also
-   * leaves what helm would: the release's workloads and a deployed release record.
+   * leaves what helm would: the release's workloads and a deployed release record. With
+   * `terminationMessage`, the Job's succeeded pod carries it (what its container wrote to
+   * /dev/termination-log).
    */
-  completeJob(namespace: string, name: string) {
+  completeJob(namespace: string, name: string, terminationMessage?: string) {
     const job = this.requireObject('Job', namespace, name);
     job.status = {
       succeeded: 1,
       conditions: [{ type: 'Complete', status: 'True' }],
     };
+    if (terminationMessage !== undefined) {
+      this.put({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name: `${name}-${job.metadata.uid}`,
+          namespace,
+          labels: { ...job.spec?.template?.metadata?.labels, 'job-name': name },
+        },
+        status: {
+          phase: 'Succeeded',
+          containerStatuses: [
+            {
+              name: job.spec?.template?.spec?.containers?.[0]?.name,
+              state: {
+                terminated: { exitCode: 0, message: terminationMessage },
+              },
+            },
+          ],
+        },
+      });
+    }
     const operation = job.metadata.labels?.['storeplane.io/helm-operation'];
     if (operation === 'install') {
       this.createReleaseWorkloads(namespace);

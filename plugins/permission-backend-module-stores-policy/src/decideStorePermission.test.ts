@@ -1,6 +1,7 @@
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import {
   storeAssignOwnerPermission,
+  storeBackupPermission,
   storeCreatePermission,
   storeCredentialsReadPermission,
   storeDeletePermission,
@@ -51,6 +52,7 @@ describe('decideStorePermission', () => {
     storeRetryPermission,
     storeUpdatePermission,
     storeCredentialsReadPermission,
+    storeBackupPermission,
   ])('allows %s only on stores the caller or their groups own', permission => {
     expect(decideStorePermission({ permission }, ann, options)).toEqual({
       result: AuthorizeResult.CONDITIONAL,
@@ -91,6 +93,7 @@ describe('decideStorePermission', () => {
       storeDeletePermission,
       storeRetryPermission,
       storeCredentialsReadPermission,
+      storeBackupPermission,
     ]) {
       expect(
         decideStorePermission({ permission }, admin, {

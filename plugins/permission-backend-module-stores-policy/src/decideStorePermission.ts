@@ -41,9 +41,9 @@ export interface StorePolicyOptions {
  * - administrators (their user ref or one of their ownership refs is in `admins`): allow;
  * - create a store, list and read stores, their status and events: allow (a portal shows
  *   what exists);
- * - every other store permission (delete, retry, credentials, and any added later): allowed
- *   on stores the caller owns or created, as a conditional decision, so lists and batch
- *   checks are filtered by the stores backend;
+ * - every other store permission (delete, retry, update, credentials, backup, and any added
+ *   later): allowed on stores the caller owns or created, as a conditional decision, so lists
+ *   and batch checks are filtered by the stores backend;
  * - any other Storeplane permission (creating a store for someone else's owner): deny.
  *
  * @public

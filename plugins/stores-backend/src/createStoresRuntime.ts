@@ -2,6 +2,7 @@ import { LoggerService } from '@backstage/backend-plugin-api';
 import { Knex } from 'knex';
 import { StoresConfig } from './config/readStoresConfig';
 import { StoreRepository } from './database/StoreRepository';
+import { BackupRepository } from './database/BackupRepository';
 import { EngineRegistry } from './engines/EngineRegistry';
 import { StoreEngine } from './engines/types';
 import { createWooCommerceEngine } from './engines/woocommerceEngine';
@@ -42,6 +43,7 @@ export interface StoresRuntimeOptions {
 /** The parts of the stores plugin that do not depend on HTTP or the scheduler. */
 export interface StoresRuntime {
   repository: StoreRepository;
+  backups: BackupRepository;
   engines: EngineRegistry;
   reconciler: StoreReconciler;
   loop: ReconcileLoop;
@@ -62,6 +64,8 @@ export function createStoresRuntime(
   const repository = new StoreRepository(options.knex, {
     clockShiftMs: options.clockShiftMs,
   });
+
+  const backups = new BackupRepository(options.knex, options.clockShiftMs);
 
   const engines = new EngineRegistry();
   engines.add(createWooCommerceEngine({ chartPath: config.helm.chartPath }));
@@ -95,6 +99,7 @@ export function createStoresRuntime(
     bundledChart,
     onChange,
     onActivity: options.onActivity,
+    backups,
     waitRequeue: watches,
     domainResolver: options.domainResolver,
   });
@@ -128,7 +133,16 @@ export function createStoresRuntime(
     onChange,
     wakeReconciler: () => loop!.wake(),
   });
-  return { repository, engines, reconciler, loop, watches, service, domains };
+  return {
+    repository,
+    backups,
+    engines,
+    reconciler,
+    loop,
+    watches,
+    service,
+    domains,
+  };
 }
 
 /** Each engine's chart, packed once on first use (and again after a failed attempt). */

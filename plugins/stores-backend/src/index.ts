@@ -11,6 +11,7 @@ export type {
   EngineStoreInput,
   ResourceBudget,
   GeneratedCredentials,
+  DatabaseBackup,
 } from './engines/types';
 export { createWooCommerceEngine } from './engines/woocommerceEngine';
 export {

@@ -88,17 +88,24 @@ export const storesPlugin = createBackendPlugin({
             );
         };
 
-        const { repository, engines, loop, watches, service, domains } =
-          createStoresRuntime({
-            knex,
-            config,
-            logger,
-            kubernetes,
-            metrics: createStoresMetrics,
-            addedEngines,
-            onChange,
-            onActivity: storeId => storeSignals.storeActivity(storeId),
-          });
+        const {
+          repository,
+          backups,
+          engines,
+          loop,
+          watches,
+          service,
+          domains,
+        } = createStoresRuntime({
+          knex,
+          config,
+          logger,
+          kubernetes,
+          metrics: createStoresMetrics,
+          addedEngines,
+          onChange,
+          onActivity: storeId => storeSignals.storeActivity(storeId),
+        });
         deps.lifecycle.addStartupHook(() => {
           loop.start();
           // Every replica watches: marking a store due is idempotent and claims stay fenced,
@@ -184,6 +191,8 @@ export const storesPlugin = createBackendPlugin({
             config,
             suggester: new ContentSuggester(config.ai, logger),
             domains,
+            backups,
+            wakeReconciler: () => loop.wake(),
             owners: new OwnerVerifier({
               userInfo: deps.userInfo,
               permissions: deps.permissions,

@@ -62,6 +62,33 @@ describe('StoresClient', () => {
     expect(JSON.parse(String(requests[0].init.body))).toEqual(body);
   });
 
+  it('posts a backup request with an empty body and lists backups', async () => {
+    const backup = {
+      id: 'b1',
+      status: 'Pending',
+      requestedBy: 'user:default/ann',
+      sizeBytes: null,
+      createdAt: '2026-11-28T10:00:00.000Z',
+      finishedAt: null,
+      message: null,
+    };
+    const { requests, fetchApi } = recordingFetch(
+      json(202, backup),
+      json(200, { items: [backup] }),
+    );
+    const client = new StoresClient({ discoveryApi, fetchApi });
+
+    await expect(client.requestBackup('shop-a1b2c')).resolves.toEqual(backup);
+    await expect(client.listBackups('shop-a1b2c')).resolves.toEqual({
+      items: [backup],
+    });
+    expect(requests.map(r => [r.init.method, r.url])).toEqual([
+      ['POST', 'http://backstage/api/stores/stores/shop-a1b2c/backups'],
+      ['GET', 'http://backstage/api/stores/stores/shop-a1b2c/backups'],
+    ]);
+    expect(JSON.parse(String(requests[0].init.body))).toEqual({});
+  });
+
   it('escapes the store id in the path', async () => {
     const { requests, fetchApi } = recordingFetch(json(200, { items: [] }));
     await new StoresClient({ discoveryApi, fetchApi }).getStoreEvents('a/b?c');

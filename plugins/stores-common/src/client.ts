@@ -11,6 +11,8 @@ import {
   CreateStoreRequest,
   DeletedStoreList,
   Store,
+  StoreBackup,
+  StoreBackupList,
   StoreCredentials,
   StoreDomain,
   StoreEngineList,
@@ -222,6 +224,32 @@ export class StoresClient {
   ): Promise<StoreDomain> {
     return this.call(options, api =>
       api.removeStoreDomain({ path: { id } }, { token: options?.token }),
+    );
+  }
+
+  /** Asks for a backup of a Ready store's database; the reconciler runs it (Pending at first). */
+  requestBackup(
+    storeId: string,
+    options?: StoresRequestOptions,
+  ): Promise<StoreBackup> {
+    return this.call(options, api =>
+      api.requestStoreBackup(
+        { path: { id: storeId }, body: {} },
+        { token: options?.token },
+      ),
+    );
+  }
+
+  /** The store's backups, newest first. */
+  listBackups(
+    storeId: string,
+    options?: StoresRequestOptions,
+  ): Promise<StoreBackupList> {
+    return this.call(options, api =>
+      api.listStoreBackups(
+        { path: { id: storeId } },
+        { token: options?.token },
+      ),
     );
   }
 

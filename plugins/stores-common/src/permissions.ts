@@ -109,6 +109,18 @@ export const storeContentSuggestPermission = createPermission({
 });
 
 /**
+ * Backing up a store's database. Not an `update` or `read` action: a backup is a copy of the
+ * store's customers and orders, so the shipped policy gives it to owners only.
+ *
+ * @public
+ */
+export const storeBackupPermission = createPermission({
+  name: 'storeplane.store.backup',
+  attributes: {},
+  resourceType: STORE_RESOURCE_TYPE,
+});
+
+/**
  * Every Storeplane permission, for the permission backend's integration.
  *
  * @public
@@ -122,6 +134,7 @@ export const storeplanePermissions = [
   storeUpdatePermission,
   storeCredentialsReadPermission,
   storeContentSuggestPermission,
+  storeBackupPermission,
 ];
 
 /**

@@ -43,6 +43,7 @@ const storesApi: Partial<StoresApi> = {
     checkedAt: null,
     message: null,
   }),
+  listBackups: async () => ({ items: [] }),
 };
 
 /**

@@ -7,6 +7,7 @@ import { Knex } from 'knex';
 import { FAKE_KUBE_SERVER, testConfigData } from '@internal/stores-test-utils';
 import { readStoresConfig, StoresConfig } from '../config/readStoresConfig';
 import { migrateDatabase } from '../database/migrateDatabase';
+import { BackupRepository } from '../database/BackupRepository';
 import { StoreRecord, StoreRepository } from '../database/StoreRepository';
 import { createStoresRuntime } from '../createStoresRuntime';
 import { StoreWatches } from '../reconciler/StoreWatches';
@@ -45,6 +46,7 @@ export interface Harness {
   clock: { shiftMs: number };
   config: StoresConfig;
   repository: StoreRepository;
+  backups: BackupRepository;
   service: StoresService;
   domains: StoreDomains;
   reconciler: StoreReconciler;
@@ -111,7 +113,7 @@ export async function createHarness(
     (() => fakeKubernetesClient(undefined, config.kubernetes.requestTimeoutMs));
   const onChange = (storeId: string, status: string) =>
     void changes.push({ storeId, status });
-  const { repository, reconciler, loop, watches, service, domains } =
+  const { repository, backups, reconciler, loop, watches, service, domains } =
     createStoresRuntime({
       knex,
       config,
@@ -129,6 +131,7 @@ export async function createHarness(
     clock,
     config,
     repository,
+    backups,
     service,
     domains,
     reconciler,

@@ -26,6 +26,7 @@ describe('readStoresConfig', () => {
     expect(config.helm.timeout).toBe('1200s');
     expect(config.healthCheck.timeoutMs).toBe(10_000);
     expect(config.monitor).toEqual({ intervalMs: 300_000 });
+    expect(config.backups).toEqual({ retention: 7 });
     expect(config.orphanSweep).toEqual({
       enabled: true,
       frequencyMs: 600_000,
@@ -150,10 +151,12 @@ describe('readStoresConfig', () => {
     const config = read({
       healthCheck: { timeout: '3s' },
       monitor: { interval: { seconds: 30 } },
+      backups: { retention: 3 },
       orphanSweep: { enabled: false, frequency: '1m', gracePeriod: '2h' },
     });
     expect(config.healthCheck.timeoutMs).toBe(3000);
     expect(config.monitor.intervalMs).toBe(30_000);
+    expect(config.backups.retention).toBe(3);
     expect(config.orphanSweep).toEqual({
       enabled: false,
       frequencyMs: 60_000,
@@ -201,6 +204,10 @@ describe('readStoresConfig', () => {
     [
       { monitor: { interval: 'hourly' } },
       "Invalid config at 'storeplane.monitor.interval'",
+    ],
+    [
+      { backups: { retention: 0 } },
+      "Invalid config at 'storeplane.backups.retention'",
     ],
     [
       { orphanSweep: { gracePeriod: 'soon' } },

@@ -73,6 +73,10 @@ export interface StoresConfig {
     /** How often a Ready or Degraded store is checked again. */
     intervalMs: number;
   };
+  backups: {
+    /** How many Succeeded backups of a store are kept; older ones are removed. */
+    retention: number;
+  };
   orphanSweep: {
     enabled: boolean;
     frequencyMs: number;
@@ -324,6 +328,9 @@ export function readStoresConfig(root: Config): StoresConfig {
     },
     monitor: {
       intervalMs: read.durationMs('monitor.interval', 5 * MINUTE),
+    },
+    backups: {
+      retention: read.count('backups.retention', 7),
     },
     orphanSweep: {
       enabled: read.boolean('orphanSweep.enabled', true),

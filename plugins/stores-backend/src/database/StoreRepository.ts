@@ -1,4 +1,5 @@
 import { Knex } from 'knex';
+import { databaseClock } from './databaseClock';
 import {
   StoreEventLevel,
   StoreStatus,
@@ -387,16 +388,7 @@ export class StoreRepository {
 
   /** The database's clock in epoch milliseconds, as an SQL expression. */
   private clock(): Knex.Raw {
-    const shift = Math.round(this.clockShiftMs());
-    return this.db.client.config.client === 'pg'
-      ? this.db.raw(
-          '(floor(extract(epoch from clock_timestamp()) * 1000)::bigint + ?::bigint)',
-          [shift],
-        )
-      : this.db.raw(
-          "(cast((julianday('now') - 2440587.5) * 86400000 as integer) + ?)",
-          [shift],
-        );
+    return databaseClock(this.db, this.clockShiftMs());
   }
 
   /** The database's clock now, in epoch milliseconds. */
@@ -768,6 +760,7 @@ export class StoreRepository {
         })
         .onConflict('id')
         .merge();
+      await tx('store_backups').where('store_id', id).delete();
       const deleted = await tx('stores')
         .where({ id, lease_holder: token, generation })
         .delete();

@@ -61,6 +61,36 @@ export interface ResourceBudget {
 }
 
 /**
+ * How Storeplane reaches an engine's MariaDB (or MySQL) database to back it up: a Job in the
+ * store namespace runs `mariadb-dump` from `image` against `host`, logged in as `user` with the
+ * password under `passwordKey` of the store Secret, and writes the gzip'd dump to the store's
+ * backups volume. The engine's resource budget must admit that Job's pod and volume.
+ *
+ * @public
+ */
+export interface DatabaseBackup {
+  /** Image that has `mariadb-dump`, `gzip` and `bash`. */
+  image: string;
+  /** User id the image's tools run as (the Job runs as non-root). */
+  runAsUser: number;
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  /** Key of the store Secret that holds the user's password. */
+  passwordKey: string;
+  /** Size in bytes of the backups volume for a plan. */
+  volumeSize(plan: StorePlan): number;
+  /** CPU (cores) and memory (bytes) of the backup container. */
+  resources: {
+    requestsCpu: number;
+    requestsMemory: number;
+    limitsCpu: number;
+    limitsMemory: number;
+  };
+}
+
+/**
  * Credentials an engine generates once per store; Storeplane keeps them in the store's Secret.
  *
  * @public
@@ -111,6 +141,8 @@ export interface StoreEngine {
     databasePodLabels: Record<string, string>;
     databasePort: number;
   };
+  /** How to back up the store's database; engines without it offer no backups. */
+  databaseBackup?: DatabaseBackup;
 }
 
 /**

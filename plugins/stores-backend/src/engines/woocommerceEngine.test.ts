@@ -9,7 +9,8 @@ import { parse } from 'yaml';
 import { readStoresConfig } from '../config/readStoresConfig';
 import { CHART_DIR } from '../__testUtils__/harness';
 import { REPO_ROOT, renderStoreChart } from '../__testUtils__/realCluster';
-import { parseQuantity } from './quantity';
+import { backupJobManifest } from '../kubernetes/backupResources';
+import { formatMebibytes, parseQuantity } from './quantity';
 import { createWooCommerceEngine } from './woocommerceEngine';
 
 // The plans users really get: the ones in the repository's app-config.yaml.
@@ -28,6 +29,7 @@ interface Totals {
   limitsCpu: number;
   limitsMemory: number;
   storage: number;
+  persistentVolumeClaims: number;
   pods: number;
   maxCpu: number;
   maxMemory: number;
@@ -40,6 +42,7 @@ function totalsOf(objects: any[]): Totals {
     limitsCpu: 0,
     limitsMemory: 0,
     storage: 0,
+    persistentVolumeClaims: 0,
     pods: 0,
     maxCpu: 0,
     maxMemory: 0,
@@ -71,12 +74,16 @@ function totalsOf(objects: any[]): Totals {
       );
     if (o.kind === 'StatefulSet') {
       addContainers(o.spec.template.spec, o.spec.replicas ?? 1);
-      for (const claim of o.spec.volumeClaimTemplates ?? [])
+      for (const claim of o.spec.volumeClaimTemplates ?? []) {
         totals.storage += parseQuantity(claim.spec.resources.requests.storage);
+        totals.persistentVolumeClaims += o.spec.replicas ?? 1;
+      }
     }
     if (o.kind === 'Job') addContainers(o.spec.template.spec, 1);
-    if (o.kind === 'PersistentVolumeClaim')
+    if (o.kind === 'PersistentVolumeClaim') {
       totals.storage += parseQuantity(o.spec.resources.requests.storage);
+      totals.persistentVolumeClaims += 1;
+    }
   }
   return totals;
 }
@@ -165,14 +172,51 @@ describe('WooCommerce engine ↔ charts/woocommerce-store contract', () => {
         ).toBeUndefined();
       }
 
-      const budget = engine.resourceBudget(config.plans.get(planName)!);
-      const totals = totalsOf(objects);
+      // The image the backup Job dumps with is the chart's database image.
+      expect(database.spec.containers[0].image).toBe(
+        engine.databaseBackup!.image,
+      );
+      expect(database.spec.securityContext.runAsUser).toBe(
+        engine.databaseBackup!.runAsUser,
+      );
+
+      // The release, a backup Job and the backups volume fit the budget together.
+      const plan = config.plans.get(planName)!;
+      const budget = engine.resourceBudget(plan);
+      const totals = totalsOf([
+        ...objects,
+        backupJobManifest({
+          store: {
+            id: 'contract',
+            namespace: 'store-contract',
+            owner: 'group:default/a',
+            engine: 'woocommerce',
+            plan: planName,
+          },
+          backup: engine.databaseBackup!,
+          backupId: 'b1',
+          expiredFiles: [],
+        }),
+        {
+          kind: 'PersistentVolumeClaim',
+          spec: {
+            resources: {
+              requests: {
+                storage: formatMebibytes(
+                  engine.databaseBackup!.volumeSize(plan),
+                ),
+              },
+            },
+          },
+        },
+      ]);
       expect(totals.requestsCpu).toBeLessThanOrEqual(budget.requestsCpu + 1e-9);
       expect(totals.requestsMemory).toBeLessThanOrEqual(budget.requestsMemory);
       expect(totals.limitsCpu).toBeLessThanOrEqual(budget.limitsCpu + 1e-9);
       expect(totals.limitsMemory).toBeLessThanOrEqual(budget.limitsMemory);
       expect(totals.storage).toBeLessThanOrEqual(budget.storage);
       expect(totals.pods).toBeLessThanOrEqual(budget.pods);
+      expect(totals.persistentVolumeClaims).toBe(budget.persistentVolumeClaims);
       expect(totals.maxCpu).toBeLessThanOrEqual(budget.maxContainerCpu + 1e-9);
       expect(totals.maxMemory).toBeLessThanOrEqual(budget.maxContainerMemory);
     },

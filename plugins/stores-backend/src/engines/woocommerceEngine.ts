@@ -16,7 +16,16 @@ const SETUP_JOB = {
   limitsCpu: 0.5,
   limitsMemory: 512 * 1024 ** 2,
 };
+const BACKUP_JOB = {
+  requestsCpu: 0.1,
+  requestsMemory: 128 * 1024 ** 2,
+  limitsCpu: 0.5,
+  limitsMemory: 256 * 1024 ** 2,
+};
 const MIN_DB_CPU = 0.1;
+// The chart's MariaDB image (values.yaml mariadb.image) and its mysql user.
+const MARIADB_IMAGE = 'mariadb:11.4';
+const MARIADB_UID = 999;
 
 interface Sizes {
   wordpress: {
@@ -107,6 +116,18 @@ export function createWooCommerceEngine(options?: {
       },
       databasePort: 3306,
     },
+    databaseBackup: {
+      image: MARIADB_IMAGE,
+      runAsUser: MARIADB_UID,
+      host: `${RELEASE_NAME}-mariadb`,
+      port: 3306,
+      database: 'wordpress',
+      user: 'wordpress',
+      passwordKey: 'database-password',
+      // Room for the retained gzip'd dumps: as large as the database volume.
+      volumeSize: (plan: StorePlan) => sizesFor(plan).storage,
+      resources: BACKUP_JOB,
+    },
 
     helmValues(store: EngineStoreInput) {
       const sizes = sizesFor(store.plan);
@@ -164,6 +185,7 @@ export function createWooCommerceEngine(options?: {
         { ...sizes.wordpress, count: wordpressPods },
         { ...sizes.mariadb, count: 1 },
         { ...SETUP_JOB, count: 1 },
+        { ...BACKUP_JOB, count: 1 },
       ];
       const sum = (key: keyof typeof SETUP_JOB) =>
         parts.reduce((total, part) => total + part[key] * part.count, 0);
@@ -172,9 +194,11 @@ export function createWooCommerceEngine(options?: {
         requestsMemory: sum('requestsMemory'),
         limitsCpu: sum('limitsCpu'),
         limitsMemory: sum('limitsMemory'),
-        storage: sizes.storage * 2,
-        persistentVolumeClaims: 2,
-        pods: wordpressPods + 2,
+        // WordPress files, the database and the backups volume.
+        storage: sizes.storage * 3,
+        persistentVolumeClaims: 3,
+        // WordPress, MariaDB, the setup Job and a backup Job.
+        pods: wordpressPods + 3,
         maxContainerCpu: Math.max(...parts.map(p => p.limitsCpu)),
         maxContainerMemory: Math.max(...parts.map(p => p.limitsMemory)),
       };

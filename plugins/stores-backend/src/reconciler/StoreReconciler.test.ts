@@ -133,10 +133,10 @@ describe.each(databases.eachSupportedId())(
       expect(
         fake.get('ResourceQuota', ns, 'storeplane-quota')!.spec.hard,
       ).toMatchObject({
-        'requests.cpu': '575m',
-        'limits.cpu': '1750m',
-        pods: '4',
-        'requests.storage': '4Gi',
+        'requests.cpu': '675m',
+        'limits.cpu': '2250m',
+        pods: '5',
+        'requests.storage': '6Gi',
       });
       expect(fake.get('LimitRange', ns, 'storeplane-limits')).toBeDefined();
       expect(

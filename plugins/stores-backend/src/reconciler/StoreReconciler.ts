@@ -26,6 +26,8 @@ import {
 } from './steps';
 import { engineInputFor } from './engineInput';
 import { MonitorResult, monitorStore } from './monitorStore';
+import { advanceBackup, BACKUP_POLL_MS, failBackup } from './backupRun';
+import { BackupRepository } from '../database/BackupRepository';
 import { vanishedNamespaceMessage } from './OrphanSweep';
 import { DnsDomainResolver, DomainResolver } from '../domains/DomainResolver';
 import {
@@ -50,6 +52,8 @@ export interface StoreReconcilerOptions {
   kubernetes: () => KubernetesClient;
   bundledChart: (engineName: string) => Promise<{ archiveBase64: string }>;
   onChange: StoreChangeListener;
+  /** Backups of Ready stores are run while the store is checked; none without it. */
+  backups?: BackupRepository;
   /** A store got a new event (with or without a change of status or step). */
   onActivity?: (storeId: string) => void;
   /** How soon waiting steps look again; polling only unless watches are running. */
@@ -341,20 +345,25 @@ export class StoreReconciler {
    */
   private async monitor(store: StoreRecord, lease: StoreLease): Promise<void> {
     const { config, logger, metrics } = this.options;
-    const intervalMs = config.monitor.intervalMs;
+    const backupPollMs = await this.advanceBackup(store, lease);
+    if (backupPollMs === 'leaseLost') return;
     const domainCheck = await checkStoreDomain(
       store,
       config,
       this.domainResolver,
     );
+    const intervalMs = Math.min(
+      domainCheck?.becameActive
+        ? config.monitor.intervalMs
+        : nextLookMs(
+            { ...store, ...(domainCheck ? domainCheck.update : {}) },
+            config,
+          ),
+      backupPollMs ?? Infinity,
+    );
     const write = async (update: ClaimedStoreUpdate) => {
       const written = await this.writeClaimed(store, lease, {
-        nextAttemptInMs: domainCheck?.becameActive
-          ? intervalMs
-          : nextLookMs(
-              { ...store, ...(domainCheck ? domainCheck.update : {}) },
-              config,
-            ),
+        nextAttemptInMs: intervalMs,
         ...domainCheck?.update,
         ...update,
       });
@@ -552,6 +561,53 @@ export class StoreReconciler {
       logger.info(
         `Store ${store.id} step ${store.step} will be retried (${fault.reason}): ${fault.message}`,
       );
+    }
+  }
+
+  /**
+   * Runs the store's unfinished backup on (see backupRun.ts). A fault is the backup's, not the
+   * store's: a transient one is logged and tried again at the next look, a permanent one
+   * (e.g. a permission the cluster refuses) fails the backup with the reason.
+   */
+  private async advanceBackup(
+    store: StoreRecord,
+    lease: StoreLease,
+  ): Promise<number | undefined | 'leaseLost'> {
+    const { backups, config, logger } = this.options;
+    if (!backups) return undefined;
+    const hold = { storeId: store.id, token: lease.token };
+    try {
+      const ctx = this.stepContext(store, lease);
+      try {
+        return await advanceBackup(ctx, backups, {
+          retention: config.backups.retention,
+          leaseToken: lease.token,
+        });
+      } catch (error) {
+        if (error instanceof LeaseLostError) throw error;
+        const fault = classifyFault(error);
+        const backup = await backups.unfinishedBackup(store.id);
+        if (fault.kind === 'permanent' && backup) {
+          await failBackup(ctx, backups, backup, hold, fault.message);
+          logger.warn(
+            `Store ${store.id}: backup ${backup.id} failed: ${fault.message}`,
+          );
+          return undefined;
+        }
+        logger.warn(
+          `Store ${store.id}: its backup could not go on (${fault.reason}): ${
+            fault.message
+          }; trying again in ${describeDuration(BACKUP_POLL_MS)}`,
+        );
+        return BACKUP_POLL_MS;
+      }
+    } catch (error) {
+      if (error instanceof LeaseLostError) {
+        logger.info(`${error.message}; this worker stops`);
+        return 'leaseLost';
+      }
+      // No context to run it in (no cluster, plan gone): the store's own check says so.
+      return undefined;
     }
   }
 

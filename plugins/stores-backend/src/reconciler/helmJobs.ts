@@ -61,8 +61,8 @@ async function removeOtherHelmJobs(
   ];
 }
 
-/** The last pod of a Job: helm's termination message and exit code. */
-async function lastPodOutcome(
+/** The last pod of a Job: its termination message (helm's output, a backup's size) and exit code. */
+export async function lastPodOutcome(
   kube: KubernetesClient,
   namespace: string,
   jobName: string,

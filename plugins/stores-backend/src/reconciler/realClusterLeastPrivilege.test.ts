@@ -6,6 +6,7 @@
 import { mockServices } from '@backstage/backend-test-utils';
 import { KubernetesObject } from '@kubernetes/client-node';
 import { OrphanSweep } from './OrphanSweep';
+import { BACKUPS_PVC } from '../kubernetes/backupResources';
 import { StoreWatches, WaitedOn } from './StoreWatches';
 import { waitFor } from '@internal/stores-test-utils';
 import { Harness } from '../__testUtils__/harness';
@@ -72,6 +73,7 @@ describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
     const usedOnlyByTheWorkloadsRoute = new Set([
       'persistentvolumeclaims:list',
     ]);
+    const usedOnlyByBackups = new Set(['persistentvolumeclaims:create']);
     const usedOnlyByChecksOfReadyStores = new Set([
       'resourcequotas:get',
       'limitranges:get',
@@ -79,6 +81,7 @@ describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
       'rolebindings:get',
     ]);
     const special = new Set([
+      ...usedOnlyByBackups,
       ...usedOnlyByTheWorkloadsRoute,
       ...usedOnlyByChecksOfReadyStores,
       ...usedOnlyByDeletion,
@@ -289,6 +292,67 @@ describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
           expect(
             await h.runUntil(storeId, s => s?.status === 'Ready', 20),
           ).toMatchObject({ lastError: null });
+        },
+      );
+
+      /** Runs the loop until the backup is Succeeded or Failed. */
+      async function backupOutcome(id: string) {
+        for (let pass = 0; pass < 60; pass++) {
+          const backup = await h.backups.getBackup(storeId, id);
+          if (backup?.status === 'Succeeded' || backup?.status === 'Failed')
+            return backup;
+          await new Promise(resolve => setTimeout(resolve, 1000));
+          await h.loop.runOnce();
+        }
+        throw new Error(`backup ${id} did not finish`);
+      }
+
+      const requestBackup = (id: string) =>
+        h.backups.requestBackup({
+          id,
+          storeId,
+          requestedBy: USER,
+          file: `/backups/${id}.sql.gz`,
+        });
+
+      it.each(exercised.filter(g => usedOnlyByBackups.has(key(g))).map(label))(
+        'without %s a backup is refused, saying so; with it the backup Job is admitted and runs',
+        async (_, grant) => {
+          const refusedBackup = await withGrantRemoved(grant, async () => {
+            await requestBackup('rbac-b1');
+            return backupOutcome('rbac-b1');
+          });
+          expect(refusedBackup.message).toMatch(refused);
+          expect((await h.repository.getStore(storeId))!.status).toBe('Ready');
+
+          // The real API server admits the backups volume and the Job (restricted Pod
+          // Security, the namespace quota and LimitRange). The kubelet stand-in runs no
+          // mariadb-dump: its pod exits 0 without writing the size, so the backup is Failed
+          // for exactly that reason, and for no other.
+          await requestBackup('rbac-b2');
+          const ran = await backupOutcome('rbac-b2');
+          expect(ran.message).toMatch(
+            /backup-rbac-b2 completed without reporting the dump's size/,
+          );
+          const store = (await h.repository.getStore(storeId))!;
+          const pvc = await suite.admin.read<any>(
+            'v1',
+            'PersistentVolumeClaim',
+            store.namespace,
+            BACKUPS_PVC,
+          );
+          expect(pvc.spec.resources.requests.storage).toBeDefined();
+          const job = await suite.admin.read<any>(
+            'batch/v1',
+            'Job',
+            store.namespace,
+            'backup-rbac-b2',
+          );
+          expect(
+            job.status.conditions.find((c: any) => c.type === 'Complete')
+              ?.status,
+          ).toBe('True');
+          expect(store.status).toBe('Ready');
         },
       );
 

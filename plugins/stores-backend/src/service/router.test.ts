@@ -190,6 +190,8 @@ describe.each(databases.eachSupportedId())(
         ['get', '/api/stores/stores/x/domain'],
         ['post', '/api/stores/stores/x/domain'],
         ['delete', '/api/stores/stores/x/domain'],
+        ['get', '/api/stores/stores/x/backups'],
+        ['post', '/api/stores/stores/x/backups'],
       ] as const) {
         const res = await request(app)
           [method](path)
@@ -1516,6 +1518,162 @@ describe.each(databases.eachSupportedId())(
       expect(pages.flatMap(p => p.items.map((s: any) => s.id))).toEqual(
         expect.arrayContaining([created.body.id, second.body.id]),
       );
+    });
+
+    describe('backups (/stores/:id/backups)', () => {
+      let app: Awaited<ReturnType<typeof startBackend>>;
+      let db: Knex;
+      let id: string;
+      beforeAll(async () => {
+        db = await databases.init(databaseId);
+        app = await startBackend({ knex: db });
+      });
+      /**
+       * A store in `status`, written directly, held under a lease of another replica: a backup
+       * request makes the store due, and these tests are about what the request records, not
+       * about the reconciler running it (backupRun.test.ts is).
+       */
+      async function heldStore(name: string, status = 'Ready') {
+        const created = await request(app)
+          .post('/api/stores/stores')
+          .set('Authorization', ANN)
+          .send({ ...valid, name });
+        await db('stores')
+          .where({ id: created.body.id })
+          .update({
+            status,
+            step: null,
+            generation: db.raw('generation + 1'),
+            lease_holder: 'another-replica/test',
+            lease_expires_at: Date.now() + 3_600_000,
+          });
+        return created.body.id as string;
+      }
+      beforeEach(async () => {
+        id = await heldStore(
+          `backup shop ${Math.random().toString(36).slice(2, 7)}`,
+        );
+      });
+      const requestBackup = (caller = ANN, storeId = id) =>
+        request(app)
+          .post(`/api/stores/stores/${storeId}/backups`)
+          .set('Authorization', caller);
+      const listBackups = (caller = ANN, storeId = id) =>
+        request(app)
+          .get(`/api/stores/stores/${storeId}/backups`)
+          .set('Authorization', caller);
+      /** What a refused request must leave as it was. */
+      const written = async (storeId = id) => ({
+        backups: await db('store_backups').where({ store_id: storeId }),
+        events: await db('store_events')
+          .where({ store_id: storeId })
+          .where('type', 'like', 'backup.%'),
+        store: await db('stores')
+          .where({ id: storeId })
+          .first('status', 'next_attempt_at', 'generation'),
+      });
+
+      it('records a backup for an owner (202, Pending) that the owner and other readers list, with an event naming who asked', async () => {
+        const res = await requestBackup();
+        expect(res.status).toBe(202);
+        expect(res.body).toEqual({
+          id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+          status: 'Pending',
+          requestedBy: 'user:default/ann',
+          sizeBytes: null,
+          createdAt: expect.any(String),
+          finishedAt: null,
+          message: null,
+        });
+        expect(Date.parse(res.body.createdAt)).toBeGreaterThan(
+          Date.now() - 60_000,
+        );
+        for (const reader of [ANN, BOB]) {
+          const list = await listBackups(reader);
+          expect(list.status).toBe(200);
+          expect(list.headers['cache-control']).toBe('no-store');
+          expect(list.body).toEqual({ items: [res.body] });
+        }
+        const events = (
+          await request(app)
+            .get(`/api/stores/stores/${id}/events`)
+            .set('Authorization', ANN)
+        ).body.items;
+        expect(events).toContainEqual(
+          expect.objectContaining({
+            type: 'backup.requested',
+            actor: 'user:default/ann',
+            message: `Backup ${res.body.id} requested`,
+          }),
+        );
+        expect(
+          (await db('store_backups').where({ id: res.body.id }).first()).file,
+        ).toBe(`/backups/${res.body.id}.sql.gz`);
+      });
+
+      it('answers 403 to a non-owner and writes nothing; an administrator may back up', async () => {
+        const before = await written();
+        const denied = await requestBackup(BOB);
+        expect(denied.status).toBe(403);
+        expect(denied.body.error.message).toMatch(
+          /You may not back up store .*storeplane\.store\.backup/,
+        );
+        expect(await written()).toEqual(before);
+        const byAdmin = await requestBackup(ADA);
+        expect(byAdmin.status).toBe(202);
+        expect(byAdmin.body.requestedBy).toBe('user:default/ada');
+      });
+
+      it('refuses a store that is not Ready and a second backup while one is unfinished (409), writing nothing', async () => {
+        const updating = await heldStore(
+          `backup busy ${Math.random().toString(36).slice(2, 7)}`,
+          'Updating',
+        );
+        const before = await written(updating);
+        const notReady = await requestBackup(ANN, updating);
+        expect(notReady.status).toBe(409);
+        expect(notReady.body.error.message).toMatch(
+          /is Updating; only a Ready store can be backed up/,
+        );
+        expect(await written(updating)).toEqual(before);
+
+        expect((await requestBackup()).status).toBe(202);
+        const afterFirst = await written();
+        const second = await requestBackup();
+        expect(second.status).toBe(409);
+        expect(second.body.error.message).toMatch(
+          /already has a backup that has not finished; one backup runs at a time/,
+        );
+        expect(await written()).toEqual(afterFirst);
+        expect((await listBackups()).body.items).toHaveLength(1);
+      });
+
+      it('answers 404 for an unknown store and 400 for a bad id or any body field, writing nothing', async () => {
+        expect((await requestBackup(ANN, 'nope-12345')).status).toBe(404);
+        expect((await listBackups(ANN, 'nope-12345')).status).toBe(404);
+        expect((await requestBackup(ANN, 'a%00b')).status).toBe(400);
+        const before = await written();
+        const extra = await request(app)
+          .post(`/api/stores/stores/${id}/backups`)
+          .set('Authorization', ANN)
+          .send({ retention: 1 });
+        expect(extra.status).toBe(400);
+        expect(extra.body.error.message).toMatch(
+          /Unknown field in the request body: retention; this request takes no fields/,
+        );
+        const notAnObject = await request(app)
+          .post(`/api/stores/stores/${id}/backups`)
+          .set('Authorization', ANN)
+          .set('Content-Type', 'application/json')
+          .send('[]');
+        expect(notAnObject.status).toBe(400);
+        expect(await written()).toEqual(before);
+        const emptyObject = await request(app)
+          .post(`/api/stores/stores/${id}/backups`)
+          .set('Authorization', ANN)
+          .send({});
+        expect(emptyObject.status).toBe(202);
+      });
     });
 
     describe('custom domain (/stores/:id/domain)', () => {

@@ -14,6 +14,7 @@ import { createConditionTransformer } from '@backstage/plugin-permission-node';
 import {
   describeIssues,
   listStoresQuerySchema,
+  storeBackupPermission,
   storeContentSuggestPermission,
   storeCreatePermission,
   storeCredentialsReadPermission,
@@ -37,7 +38,9 @@ import {
 } from '../database/StoreRepository';
 import { registerDomainRoutes } from '../domains/domainRoutes';
 import { StoreDomains } from '../domains/StoreDomains';
+import { BackupRepository } from '../database/BackupRepository';
 import { EngineRegistry } from '../engines/EngineRegistry';
+import { registerBackupRoutes } from './backupRoutes';
 import { TooManyRequestsError } from './errors';
 import {
   decodeChangedStoreListCursor,
@@ -66,6 +69,9 @@ export interface RouterOptions {
   owners: OwnerVerifier;
   suggester: ContentSuggester;
   domains: StoreDomains;
+  backups: BackupRepository;
+  /** Asks the reconciler to look at due stores now. */
+  wakeReconciler: () => void;
 }
 
 /** Who acts: a user entity ref, or `service:<subject>` for automation with a service token. */
@@ -131,6 +137,8 @@ export async function createRouter(
         return Object.keys(schemas.UpdateStoreRequest.properties);
       if (req.path.endsWith('/domain'))
         return Object.keys(schemas.SetStoreDomainRequest.properties);
+      if (req.path.endsWith('/backups'))
+        return Object.keys(schemas.RequestBackupRequest.properties);
       return Object.keys(schemas.CreateStoreRequest.properties);
     }),
   );
@@ -189,6 +197,7 @@ export async function createRouter(
     [storeUpdatePermission.name, 'change'],
     [storeCredentialsReadPermission.name, 'read the credentials of'],
     [storeContentSuggestPermission.name, 'ask for content suggestions for'],
+    [storeBackupPermission.name, 'back up'],
   ]);
 
   async function authorizeStore(
@@ -492,6 +501,14 @@ export async function createRouter(
 
   registerDomainRoutes(router, {
     domains: options.domains,
+    authorizeStore,
+    audited,
+    actorOf,
+  });
+
+  registerBackupRoutes(router, {
+    backups: options.backups,
+    wakeReconciler: options.wakeReconciler,
     authorizeStore,
     audited,
     actorOf,

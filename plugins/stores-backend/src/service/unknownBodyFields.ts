@@ -28,9 +28,11 @@ export function nameUnknownBodyFields(
         new InputError(
           `Unknown field${
             unknown.length === 1 ? '' : 's'
-          } in the request body: ${unknown.join(
-            ', ',
-          )}; allowed fields are ${allowedFields.join(', ')}`,
+          } in the request body: ${unknown.join(', ')}; ${
+            allowedFields.length > 0
+              ? `allowed fields are ${allowedFields.join(', ')}`
+              : 'this request takes no fields (send no body or {})'
+          }`,
         ),
       );
       return;

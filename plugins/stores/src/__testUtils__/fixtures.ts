@@ -59,6 +59,7 @@ export const ALL_STORE_PERMISSIONS = [
   'storeplane.store.update',
   'storeplane.store.credentials.read',
   'storeplane.store.content.suggest',
+  'storeplane.store.backup',
 ];
 
 /** What `GET /stores/:id/workloads` answers for a running store. */

@@ -21,6 +21,8 @@ export type StoresApi = Pick<
   | 'getStoreDomain'
   | 'setStoreDomain'
   | 'removeStoreDomain'
+  | 'requestBackup'
+  | 'listBackups'
   | 'deleteStore'
   | 'listPlans'
   | 'listEngines'

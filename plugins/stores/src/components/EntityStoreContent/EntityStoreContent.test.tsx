@@ -60,6 +60,9 @@ function serveStore(
         message: null,
       }),
     ),
+    http.get(`${BASE}/stores/${STORE_ID}/backups`, () =>
+      HttpResponse.json({ items: [] }),
+    ),
   );
 }
 

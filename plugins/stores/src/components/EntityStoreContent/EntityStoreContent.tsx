@@ -16,6 +16,7 @@ import {
 } from '../shared';
 import { StoreActionsCard } from './StoreActionsCard';
 import { StoreActivity } from './StoreActivity';
+import { StoreBackupsCard } from './StoreBackupsCard';
 import { StoreContentSuggestionsCard } from './StoreContentSuggestionsCard';
 import { StoreDomainCard } from './StoreDomainCard';
 import { StoreStatusCard } from './StoreStatusCard';
@@ -64,6 +65,13 @@ const StoreContent = (props: { storeId: string; entityRef: string }) => {
           store={store}
           entityRef={entityRef}
           onChanged={refresh}
+        />
+      </Grid>
+      <Grid item xs={12}>
+        <StoreBackupsCard
+          store={store}
+          entityRef={entityRef}
+          activityKey={events?.reduce((newest, e) => Math.max(newest, e.id), 0)}
         />
       </Grid>
       <Grid item xs={12}>

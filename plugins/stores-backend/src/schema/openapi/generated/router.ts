@@ -217,6 +217,75 @@ export const spec = {
           },
         },
       },
+      RequestBackupRequest: {
+        type: 'object',
+        additionalProperties: false,
+        description:
+          'A backup takes no options; send no body or an empty object.',
+        properties: {},
+      },
+      StoreBackup: {
+        type: 'object',
+        description:
+          "One backup of a store's database (a gzipped mariadb-dump on the store's backups volume).",
+        required: [
+          'id',
+          'status',
+          'requestedBy',
+          'sizeBytes',
+          'createdAt',
+          'finishedAt',
+          'message',
+        ],
+        properties: {
+          id: {
+            type: 'string',
+          },
+          status: {
+            type: 'string',
+            enum: ['Pending', 'Running', 'Succeeded', 'Failed'],
+            description:
+              'Pending: asked for, its Job not started yet; Running: its Job runs; Succeeded or Failed: done (message says why it failed).',
+          },
+          requestedBy: {
+            type: 'string',
+            description: 'Who asked: a user entity ref, or service:<subject>.',
+          },
+          sizeBytes: {
+            type: 'integer',
+            nullable: true,
+            description: 'Size of the gzipped dump; null until it Succeeded.',
+          },
+          createdAt: {
+            type: 'string',
+            description: 'ISO 8601 date-time',
+          },
+          finishedAt: {
+            type: 'string',
+            nullable: true,
+            description:
+              'ISO 8601 date-time it Succeeded or Failed; null while unfinished.',
+          },
+          message: {
+            type: 'string',
+            nullable: true,
+            description: 'Why it failed, in plain words; null otherwise.',
+          },
+        },
+      },
+      StoreBackupList: {
+        type: 'object',
+        required: ['items'],
+        properties: {
+          items: {
+            type: 'array',
+            description: 'Newest first, at most 100.',
+            items: {
+              $ref: '#/components/schemas/StoreBackup',
+            },
+          },
+        },
+      },
       Store: {
         type: 'object',
         description:
@@ -1332,6 +1401,83 @@ export const spec = {
                 },
               },
             },
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '409': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          default: {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+      },
+    },
+    '/stores/{id}/backups': {
+      parameters: [
+        {
+          $ref: '#/components/parameters/id',
+        },
+      ],
+      get: {
+        operationId: 'ListStoreBackups',
+        summary:
+          "The store's backups, newest first (for whoever may read the store)",
+        responses: {
+          '200': {
+            description: 'The backups',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/StoreBackupList',
+                },
+              },
+            },
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          default: {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+      },
+      post: {
+        operationId: 'RequestStoreBackup',
+        summary:
+          "Back up the store's database now (needs storeplane.store.backup)",
+        description:
+          "The store must be Ready and have no unfinished backup (409 otherwise). The reconciler runs a backup Job in the store's namespace (mariadb-dump, gzip) onto its backups volume; the backup goes Running, then Succeeded with its size or Failed saying why. storeplane.backups.retention says how many Succeeded backups are kept.",
+        requestBody: {
+          required: false,
+          content: {
+            'application/json': {
+              schema: {
+                $ref: '#/components/schemas/RequestBackupRequest',
+              },
+            },
+          },
+        },
+        responses: {
+          '202': {
+            description: 'The backup, Pending',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/StoreBackup',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/ErrorResponse',
           },
           '403': {
             $ref: '#/components/responses/ErrorResponse',

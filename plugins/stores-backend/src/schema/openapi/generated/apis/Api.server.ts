@@ -10,6 +10,8 @@ import { CreateStoreRequest } from '../models/CreateStoreRequest.model';
 import { DeletedStoreList } from '../models/DeletedStoreList.model';
 import { SetStoreDomainRequest } from '../models/SetStoreDomainRequest.model';
 import { Store } from '../models/Store.model';
+import { StoreBackup } from '../models/StoreBackup.model';
+import { StoreBackupList } from '../models/StoreBackupList.model';
 import { StoreCredentials } from '../models/StoreCredentials.model';
 import { StoreDomain } from '../models/StoreDomain.model';
 import { StoreEngineList } from '../models/StoreEngineList.model';
@@ -121,6 +123,15 @@ export type ListPlans = {
 /**
  * @public
  */
+export type ListStoreBackups = {
+  path: {
+    id: string;
+  };
+  response: StoreBackupList | Error | Error | Error;
+};
+/**
+ * @public
+ */
 export type ListStores = {
   query: {
     owner?: string;
@@ -141,6 +152,16 @@ export type RemoveStoreDomain = {
     id: string;
   };
   response: StoreDomain | Error | Error | Error | Error;
+};
+/**
+ * @public
+ */
+export type RequestStoreBackup = {
+  path: {
+    id: string;
+  };
+  body: any;
+  response: StoreBackup | Error | Error | Error | Error | Error;
 };
 /**
  * @public
@@ -220,9 +241,13 @@ export type EndpointMap = {
 
   '#get|/plans': ListPlans;
 
+  '#get|/stores/{id}/backups': ListStoreBackups;
+
   '#get|/stores': ListStores;
 
   '#_delete|/stores/{id}/domain': RemoveStoreDomain;
+
+  '#post|/stores/{id}/backups': RequestStoreBackup;
 
   '#post|/stores/{id}/retry': RetryStore;
 

@@ -15,6 +15,8 @@ import { CreateStoreRequest } from '../models/CreateStoreRequest.model';
 import { DeletedStoreList } from '../models/DeletedStoreList.model';
 import { SetStoreDomainRequest } from '../models/SetStoreDomainRequest.model';
 import { Store } from '../models/Store.model';
+import { StoreBackup } from '../models/StoreBackup.model';
+import { StoreBackupList } from '../models/StoreBackupList.model';
 import { StoreCredentials } from '../models/StoreCredentials.model';
 import { StoreDomain } from '../models/StoreDomain.model';
 import { StoreEngineList } from '../models/StoreEngineList.model';
@@ -130,6 +132,14 @@ export type ListPlans = {};
 /**
  * @public
  */
+export type ListStoreBackups = {
+  path: {
+    id: string;
+  };
+};
+/**
+ * @public
+ */
 export type ListStores = {
   query: {
     owner?: string;
@@ -148,6 +158,15 @@ export type RemoveStoreDomain = {
   path: {
     id: string;
   };
+};
+/**
+ * @public
+ */
+export type RequestStoreBackup = {
+  path: {
+    id: string;
+  };
+  body: any;
 };
 /**
  * @public
@@ -503,6 +522,32 @@ export class DefaultApiClient {
   }
 
   /**
+   * The store\'s backups, newest first (for whoever may read the store)
+   * @param id - Store id (lowercase letters, digits and dashes); anything else is a 400
+   */
+  public async listStoreBackups(
+    // @ts-ignore
+    request: ListStoreBackups,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<StoreBackupList>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/stores/{id}/backups`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      id: request.path.id,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'GET',
+    });
+  }
+
+  /**
    * A 403 when the policy denies reading stores at all, never an empty list (the catalog\'s full sync relies on it).
    * List the stores the caller may read
    * @param owner -
@@ -559,6 +604,35 @@ export class DefaultApiClient {
         ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
       },
       method: 'DELETE',
+    });
+  }
+
+  /**
+   * The store must be Ready and have no unfinished backup (409 otherwise). The reconciler runs a backup Job in the store\'s namespace (mariadb-dump, gzip) onto its backups volume; the backup goes Running, then Succeeded with its size or Failed saying why. storeplane.backups.retention says how many Succeeded backups are kept.
+   * Back up the store\'s database now (needs storeplane.store.backup)
+   * @param id - Store id (lowercase letters, digits and dashes); anything else is a 400
+   * @param body -
+   */
+  public async requestStoreBackup(
+    // @ts-ignore
+    request: RequestStoreBackup,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<StoreBackup>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/stores/{id}/backups`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      id: request.path.id,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'POST',
+      body: JSON.stringify(request.body),
     });
   }
 

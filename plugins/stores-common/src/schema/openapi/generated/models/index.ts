@@ -11,6 +11,8 @@ export * from '../models/ErrorResponse.model';
 export * from '../models/ModelError.model';
 export * from '../models/SetStoreDomainRequest.model';
 export * from '../models/Store.model';
+export * from '../models/StoreBackup.model';
+export * from '../models/StoreBackupList.model';
 export * from '../models/StoreCredentials.model';
 export * from '../models/StoreDomain.model';
 export * from '../models/StoreEngineInfo.model';
