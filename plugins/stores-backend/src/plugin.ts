@@ -88,7 +88,7 @@ export const storesPlugin = createBackendPlugin({
             );
         };
 
-        const { repository, engines, loop, watches, service } =
+        const { repository, engines, loop, watches, service, rolloutEngine } =
           createStoresRuntime({
             knex,
             config,
@@ -144,6 +144,16 @@ export const storesPlugin = createBackendPlugin({
             },
           });
         }
+        // Rollouts are leased one by one, so every replica may run this task.
+        await scheduler.scheduleTask({
+          id: 'storeplane-rollouts',
+          frequency: { milliseconds: config.rollouts.frequencyMs },
+          timeout: { minutes: 5 },
+          scope: 'local',
+          fn: async () => {
+            await rolloutEngine.runOnce();
+          },
+        });
         await scheduler.scheduleTask({
           id: 'storeplane-purge-expired',
           frequency: { hours: 1 },

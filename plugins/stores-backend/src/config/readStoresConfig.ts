@@ -71,6 +71,16 @@ export interface StoresConfig {
     /** How often a Ready or Degraded store is checked again. */
     intervalMs: number;
   };
+  rollouts: {
+    /** Stores in each wave after the canary wave of one. */
+    waveSize: number;
+    /** The pause between two waves. */
+    pauseMs: number;
+    /** A rollout halts once this many stores failed. */
+    maxFailures: number;
+    /** How often the engine looks at running rollouts. */
+    frequencyMs: number;
+  };
   orphanSweep: {
     enabled: boolean;
     frequencyMs: number;
@@ -292,6 +302,12 @@ export function readStoresConfig(root: Config): StoresConfig {
     },
     monitor: {
       intervalMs: read.durationMs('monitor.interval', 5 * MINUTE),
+    },
+    rollouts: {
+      waveSize: read.count('rollouts.waveSize', 5),
+      pauseMs: read.durationMs('rollouts.pause', MINUTE),
+      maxFailures: read.count('rollouts.maxFailures', 1),
+      frequencyMs: read.durationMs('rollouts.frequency', 5 * SECOND),
     },
     orphanSweep: {
       enabled: read.boolean('orphanSweep.enabled', true),

@@ -5,6 +5,7 @@ import {
   StoreStep,
 } from '@storeplane/plugin-stores-common';
 import { whereAfterPosition } from './afterPosition';
+import { databaseClock } from './databaseClock';
 
 export type DesiredState = 'present' | 'absent';
 
@@ -361,16 +362,7 @@ export class StoreRepository {
 
   /** The database's clock in epoch milliseconds, as an SQL expression. */
   private clock(): Knex.Raw {
-    const shift = Math.round(this.clockShiftMs());
-    return this.db.client.config.client === 'pg'
-      ? this.db.raw(
-          '(floor(extract(epoch from clock_timestamp()) * 1000)::bigint + ?::bigint)',
-          [shift],
-        )
-      : this.db.raw(
-          "(cast((julianday('now') - 2440587.5) * 86400000 as integer) + ?)",
-          [shift],
-        );
+    return databaseClock(this.db, this.clockShiftMs());
   }
 
   /** The database's clock now, in epoch milliseconds. */
