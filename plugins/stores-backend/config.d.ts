@@ -169,6 +169,20 @@ export interface Config {
       /** How long one suggestion may take before the fallback answers. Default 15 seconds. */
       timeout?: HumanDuration | string;
     };
+    /** Custom domains that owners give their stores, beside the platform host. */
+    domains?: {
+      /**
+       * Where owners point their domains: the ingress controller's public host name (a
+       * CNAME target) or IP address (an A/AAAA record). Unset: custom domains are off
+       * (POST /stores/:id/domain answers 409).
+       */
+      ingressAddress?: string;
+      /**
+       * How often a domain whose DNS does not point at ingressAddress yet is checked again
+       * (at most storeplane.monitor.interval). Default 1 minute.
+       */
+      checkInterval?: HumanDuration | string;
+    };
     defaultPlan?: string;
     plans?: {
       [name: string]: {

@@ -18,6 +18,8 @@ import { StoresService } from './service/StoresService';
 import { RolloutRepository } from './database/RolloutRepository';
 import { RolloutEngine } from './rollouts/RolloutEngine';
 import { RolloutService } from './rollouts/RolloutService';
+import { StoreDomains } from './domains/StoreDomains';
+import { DomainResolver } from './domains/DomainResolver';
 
 export interface StoresRuntimeOptions {
   knex: Knex;
@@ -36,6 +38,8 @@ export interface StoresRuntimeOptions {
   /** Defaults to `storeplane.reconciler.concurrency`. */
   concurrency?: number;
   replicaId?: string;
+  /** Answers the custom domains' DNS checks; node:dns by default. */
+  domainResolver?: DomainResolver;
 }
 
 /** The parts of the stores plugin that do not depend on HTTP or the scheduler. */
@@ -50,6 +54,7 @@ export interface StoresRuntime {
   /** Fleet rollouts; the caller runs `rolloutEngine.runOnce()` on a schedule. */
   rolloutEngine: RolloutEngine;
   rollouts: RolloutService;
+  domains: StoreDomains;
 }
 
 /**
@@ -97,6 +102,7 @@ export function createStoresRuntime(
     onChange,
     onActivity: options.onActivity,
     waitRequeue: watches,
+    domainResolver: options.domainResolver,
   });
   loop = new ReconcileLoop({
     repository,
@@ -141,6 +147,12 @@ export function createStoresRuntime(
     defaults: config.rollouts,
     shippedChartVersion,
   });
+  const domains = new StoreDomains({
+    repository,
+    config,
+    onChange,
+    wakeReconciler: () => loop!.wake(),
+  });
   return {
     repository,
     engines,
@@ -148,6 +160,7 @@ export function createStoresRuntime(
     loop,
     watches,
     service,
+    domains,
     rolloutEngine,
     rollouts,
   };

@@ -88,17 +88,24 @@ export const storesPlugin = createBackendPlugin({
             );
         };
 
-        const { repository, engines, loop, watches, service, rolloutEngine } =
-          createStoresRuntime({
-            knex,
-            config,
-            logger,
-            kubernetes,
-            metrics: createStoresMetrics,
-            addedEngines,
-            onChange,
-            onActivity: storeId => storeSignals.storeActivity(storeId),
-          });
+        const {
+          repository,
+          engines,
+          loop,
+          watches,
+          service,
+          domains,
+          rolloutEngine,
+        } = createStoresRuntime({
+          knex,
+          config,
+          logger,
+          kubernetes,
+          metrics: createStoresMetrics,
+          addedEngines,
+          onChange,
+          onActivity: storeId => storeSignals.storeActivity(storeId),
+        });
         deps.lifecycle.addStartupHook(() => {
           loop.start();
           // Every replica watches: marking a store due is idempotent and claims stay fenced,
@@ -193,6 +200,7 @@ export const storesPlugin = createBackendPlugin({
             engines,
             config,
             suggester: new ContentSuggester(config.ai, logger),
+            domains,
             owners: new OwnerVerifier({
               userInfo: deps.userInfo,
               permissions: deps.permissions,

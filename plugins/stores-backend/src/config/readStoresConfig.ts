@@ -6,6 +6,8 @@ import {
   SettingsReader,
   StoresConfigError,
 } from '@storeplane/plugin-stores-node';
+import { isIP } from 'node:net';
+import { domainProblem } from '../domains/domainName';
 import { parseQuantity } from '../engines/quantity';
 
 export { StoresConfigError };
@@ -107,6 +109,16 @@ export interface StoresConfig {
     apiKey?: string;
     timeoutMs: number;
   };
+  /** Custom domains of stores (see src/domains). */
+  domains: {
+    /**
+     * Where owners point their custom domains: the ingress controller's public host name or
+     * IP address. Unset: custom domains are off.
+     */
+    ingressAddress?: string;
+    /** How often a domain that does not resolve to the ingress yet is checked again. */
+    checkIntervalMs: number;
+  };
   defaultPlan: string;
   plans: Map<string, StorePlan>;
 }
@@ -153,6 +165,26 @@ function readPlans(config: Config): Map<string, StorePlan> {
   }
   if (plans.size === 0) plans.set(DEFAULT_PLAN.name, DEFAULT_PLAN);
   return plans;
+}
+
+function readDomains(read: SettingsReader): StoresConfig['domains'] {
+  const ingressAddress = read.optionalString('domains.ingressAddress');
+  if (ingressAddress !== undefined) {
+    const address = ingressAddress.toLowerCase();
+    if (isIP(address) === 0 && domainProblem(address, '') !== undefined) {
+      throw new StoresConfigError(
+        'domains.ingressAddress',
+        `'${ingressAddress}' is neither an IP address nor a host name: ${domainProblem(
+          address,
+          '',
+        )}`,
+      );
+    }
+  }
+  return {
+    ingressAddress: ingressAddress?.toLowerCase(),
+    checkIntervalMs: read.durationMs('domains.checkInterval', MINUTE),
+  };
 }
 
 function readAi(read: SettingsReader): StoresConfig['ai'] {
@@ -331,6 +363,7 @@ export function readStoresConfig(root: Config): StoresConfig {
       allowedServices: read.serviceSubjects('permissions.allowedServices'),
     },
     ai: readAi(read),
+    domains: readDomains(read),
     defaultPlan,
     plans,
   };
