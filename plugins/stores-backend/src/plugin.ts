@@ -96,6 +96,7 @@ export const storesPlugin = createBackendPlugin({
           service,
           domains,
           rolloutEngine,
+          rollouts,
         } = createStoresRuntime({
           knex,
           config,
@@ -201,6 +202,7 @@ export const storesPlugin = createBackendPlugin({
             config,
             suggester: new ContentSuggester(config.ai, logger),
             domains,
+            rollouts,
             owners: new OwnerVerifier({
               userInfo: deps.userInfo,
               permissions: deps.permissions,

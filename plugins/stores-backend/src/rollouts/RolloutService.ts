@@ -1,10 +1,21 @@
 import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
 import { randomUUID } from 'node:crypto';
 import {
+  RolloutEventRecord,
+  RolloutItemRecord,
   RolloutRecord,
   RolloutRepository,
   RolloutStatus,
 } from '../database/RolloutRepository';
+
+/** A rollout with its stores (by wave) and its latest events, newest first. */
+export interface RolloutDetails {
+  rollout: RolloutRecord;
+  items: RolloutItemRecord[];
+  events: RolloutEventRecord[];
+}
+
+const ROLLOUT_EVENTS_SHOWN = 100;
 
 export interface RolloutSettings {
   waveSize: number;
@@ -97,6 +108,19 @@ export class RolloutService {
     const rollout = await this.options.rollouts.getRollout(id);
     if (!rollout) throw new NotFoundError(`No rollout with id '${id}'`);
     return rollout;
+  }
+
+  async listRollouts(limit: number): Promise<RolloutRecord[]> {
+    return (await this.options.rollouts.listRollouts({ limit })).items;
+  }
+
+  async describeRollout(id: string): Promise<RolloutDetails> {
+    const rollout = await this.getRollout(id);
+    const [items, events] = await Promise.all([
+      this.options.rollouts.listItems(id),
+      this.options.rollouts.listEvents(id, ROLLOUT_EVENTS_SHOWN),
+    ]);
+    return { rollout, items, events };
   }
 
   /** Stops starting new waves; stores mid-upgrade finish their own upgrade or rollback. */

@@ -37,6 +37,8 @@ import {
 } from '../database/StoreRepository';
 import { registerDomainRoutes } from '../domains/domainRoutes';
 import { StoreDomains } from '../domains/StoreDomains';
+import { registerRolloutRoutes } from '../rollouts/rolloutRoutes';
+import { RolloutService } from '../rollouts/RolloutService';
 import { EngineRegistry } from '../engines/EngineRegistry';
 import { TooManyRequestsError } from './errors';
 import {
@@ -66,6 +68,7 @@ export interface RouterOptions {
   owners: OwnerVerifier;
   suggester: ContentSuggester;
   domains: StoreDomains;
+  rollouts: RolloutService;
 }
 
 /** Who acts: a user entity ref, or `service:<subject>` for automation with a service token. */
@@ -131,6 +134,8 @@ export async function createRouter(
         return Object.keys(schemas.UpdateStoreRequest.properties);
       if (req.path.endsWith('/domain'))
         return Object.keys(schemas.SetStoreDomainRequest.properties);
+      if (req.path.startsWith('/rollouts'))
+        return Object.keys(schemas.CreateRolloutRequest.properties);
       return Object.keys(schemas.CreateStoreRequest.properties);
     }),
   );
@@ -214,16 +219,20 @@ export async function createRouter(
     return { store, credentials };
   }
 
-  async function authorizeBasic(req: Request, permission: BasicPermission) {
+  /** A basic permission; `what` says in the 403 what it allows. Services may only read. */
+  async function authorizeBasic(
+    req: Request,
+    permission: BasicPermission,
+    what = 'create stores',
+  ) {
     const credentials = await credentialsOf(req);
-    requireMayChangeStores(credentials);
+    if (permission.attributes.action !== 'read')
+      requireMayChangeStores(credentials);
     const [decision] = await permissions.authorize([{ permission }], {
       credentials,
     });
     if (decision.result !== AuthorizeResult.ALLOW) {
-      throw new NotAllowedError(
-        `You may not create stores (${permission.name})`,
-      );
+      throw new NotAllowedError(`You may not ${what} (${permission.name})`);
     }
     return credentials;
   }
@@ -493,6 +502,13 @@ export async function createRouter(
   registerDomainRoutes(router, {
     domains: options.domains,
     authorizeStore,
+    audited,
+    actorOf,
+  });
+
+  registerRolloutRoutes(router, {
+    rollouts: options.rollouts,
+    authorizeBasic,
     audited,
     actorOf,
   });
