@@ -26,6 +26,10 @@ export type StoresApi = Pick<
   | 'listEngines'
   | 'suggestStoreContent'
   | 'suggestNewStoreContent'
+  | 'listRollouts'
+  | 'createRollout'
+  | 'getRollout'
+  | 'commandRollout'
 >;
 
 /**
