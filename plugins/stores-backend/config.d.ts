@@ -114,6 +114,17 @@ export interface Config {
        */
       retention?: number;
     };
+    /** Fleet rollouts: upgrades of every store to the shipped chart, in waves. */
+    rollouts?: {
+      /** Stores in each wave after the canary wave of one. Default 5. */
+      waveSize?: number;
+      /** The pause between two waves. Default 1 minute. */
+      pause?: HumanDuration | string;
+      /** A rollout halts once this many stores failed their upgrade. Default 1. */
+      maxFailures?: number;
+      /** How often running rollouts are advanced. Default 5 seconds. */
+      frequency?: HumanDuration | string;
+    };
     /**
      * A global task that deletes namespaces labelled as Storeplane's that have no store in the
      * database (after the grace period), and marks stores whose namespace vanished. Disable it

@@ -35,6 +35,7 @@ import {
   StoreDescriptionFieldExtension,
   StoreOwnerPickerFieldExtension,
   StoresPage,
+  RolloutsPage,
   storesPlugin,
 } from '@storeplane/plugin-stores';
 
@@ -95,6 +96,7 @@ const routes = (
     <Route path="/settings" element={<UserSettingsPage />} />
     <Route path="/catalog-graph" element={<CatalogGraphPage />} />
     <Route path="/stores" element={<StoresPage />} />
+    <Route path="/stores-rollouts" element={<RolloutsPage />} />
   </FlatRoutes>
 );
 

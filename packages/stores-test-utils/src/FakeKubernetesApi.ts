@@ -162,6 +162,8 @@ export class FakeKubernetesApi {
    */
   rbacRequiresManagerBinding = false;
   healthStatus = 200;
+  /** What the health check of one namespace's store answers, over `healthStatus`. */
+  readonly healthStatusByNamespace = new Map<string, number>();
   /** The chart version that a Helm install Job of this fake deploys. */
   chartVersion = '0.1.0';
   private faults: Array<{
@@ -453,8 +455,13 @@ export class FakeKubernetesApi {
     return [
       http.all(`${FAKE_KUBE_SERVER}/*`, ({ request }) => this.respond(request)),
       http.get(
-        `${FAKE_HEALTH_BASE}/*`,
-        () => new HttpResponse('ok', { status: this.healthStatus }),
+        `${FAKE_HEALTH_BASE}/:namespace/*`,
+        ({ params }) =>
+          new HttpResponse('ok', {
+            status:
+              this.healthStatusByNamespace.get(String(params.namespace)) ??
+              this.healthStatus,
+          }),
       ),
     ];
   }
@@ -488,7 +495,9 @@ export class FakeKubernetesApi {
         path,
       );
     if (proxy)
-      return new HttpResponse('wordpress', { status: this.healthStatus });
+      return new HttpResponse('wordpress', {
+        status: this.healthStatusByNamespace.get(proxy[1]) ?? this.healthStatus,
+      });
 
     const parsed = this.parsePath(path);
     if (!parsed)

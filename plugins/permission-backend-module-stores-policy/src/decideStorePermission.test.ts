@@ -1,5 +1,8 @@
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import {
+  rolloutCreatePermission,
+  rolloutManagePermission,
+  rolloutReadPermission,
   storeAssignOwnerPermission,
   storeBackupPermission,
   storeCreatePermission,
@@ -84,6 +87,19 @@ describe('decideStorePermission', () => {
       result: AuthorizeResult.DENY,
     });
     expect(decideStorePermission(query, admin, options)).toEqual({
+      result: AuthorizeResult.ALLOW,
+    });
+  });
+
+  it.each([
+    rolloutCreatePermission,
+    rolloutReadPermission,
+    rolloutManagePermission,
+  ])('keeps fleet rollouts to admins: $name', permission => {
+    expect(decideStorePermission({ permission }, ann, options)).toEqual({
+      result: AuthorizeResult.DENY,
+    });
+    expect(decideStorePermission({ permission }, admin, options)).toEqual({
       result: AuthorizeResult.ALLOW,
     });
   });

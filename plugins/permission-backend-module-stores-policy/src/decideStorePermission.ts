@@ -44,7 +44,8 @@ export interface StorePolicyOptions {
  * - every other store permission (delete, retry, update, credentials, backup, and any added
  *   later): allowed on stores the caller owns or created, as a conditional decision, so lists
  *   and batch checks are filtered by the stores backend;
- * - any other Storeplane permission (creating a store for someone else's owner): deny.
+ * - any other Storeplane permission (creating a store for someone else's owner, fleet
+ *   rollouts): deny.
  *
  * @public
  */

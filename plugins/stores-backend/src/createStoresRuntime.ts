@@ -16,6 +16,9 @@ import {
 } from './reconciler/StoreReconciler';
 import { StoreWatches } from './reconciler/StoreWatches';
 import { StoresService } from './service/StoresService';
+import { RolloutRepository } from './database/RolloutRepository';
+import { RolloutEngine } from './rollouts/RolloutEngine';
+import { RolloutService } from './rollouts/RolloutService';
 import { StoreDomains } from './domains/StoreDomains';
 import { DomainResolver } from './domains/DomainResolver';
 
@@ -50,6 +53,9 @@ export interface StoresRuntime {
   /** Undefined when `storeplane.reconciler.watch.enabled` is false. Started by the caller. */
   watches?: StoreWatches;
   service: StoresService;
+  /** Fleet rollouts; the caller runs `rolloutEngine.runOnce()` on a schedule. */
+  rolloutEngine: RolloutEngine;
+  rollouts: RolloutService;
   domains: StoreDomains;
 }
 
@@ -114,6 +120,10 @@ export function createStoresRuntime(
     unfinishedRetryMs: config.reconciler.frequencyMs,
     replicaId: options.replicaId,
   });
+  const shippedChartVersion = async (engineName: string) =>
+    config.helm.chartSource === 'bundled'
+      ? (await bundledChart(engineName)).version
+      : config.helm.chartVersion ?? null;
   const service = new StoresService({
     repository,
     engines,
@@ -122,10 +132,25 @@ export function createStoresRuntime(
     onChange,
     wakeReconciler: () => loop!.wake(),
     // The version of the very archive the Helm Jobs install.
-    shippedChartVersion: async engineName =>
-      config.helm.chartSource === 'bundled'
-        ? (await bundledChart(engineName)).version
-        : config.helm.chartVersion ?? null,
+    shippedChartVersion,
+  });
+  const rolloutRepository = new RolloutRepository(options.knex, {
+    clockShiftMs: options.clockShiftMs,
+  });
+  const rolloutEngine = new RolloutEngine({
+    rollouts: rolloutRepository,
+    stores: repository,
+    upgradeStore: (store, actor) => service.upgradeStore(store, actor),
+    shippedChartVersion,
+    logger,
+    leaseMs: config.reconciler.leaseMs,
+    checkIntervalMs: config.rollouts.frequencyMs,
+    replicaId: loop.replicaId,
+  });
+  const rollouts = new RolloutService({
+    rollouts: rolloutRepository,
+    defaults: config.rollouts,
+    shippedChartVersion,
   });
   const domains = new StoreDomains({
     repository,
@@ -142,6 +167,8 @@ export function createStoresRuntime(
     watches,
     service,
     domains,
+    rolloutEngine,
+    rollouts,
   };
 }
 

@@ -96,6 +96,8 @@ export const storesPlugin = createBackendPlugin({
           watches,
           service,
           domains,
+          rolloutEngine,
+          rollouts,
         } = createStoresRuntime({
           knex,
           config,
@@ -151,6 +153,16 @@ export const storesPlugin = createBackendPlugin({
             },
           });
         }
+        // Rollouts are leased one by one, so every replica may run this task.
+        await scheduler.scheduleTask({
+          id: 'storeplane-rollouts',
+          frequency: { milliseconds: config.rollouts.frequencyMs },
+          timeout: { minutes: 5 },
+          scope: 'local',
+          fn: async () => {
+            await rolloutEngine.runOnce();
+          },
+        });
         await scheduler.scheduleTask({
           id: 'storeplane-purge-expired',
           frequency: { hours: 1 },
@@ -193,6 +205,7 @@ export const storesPlugin = createBackendPlugin({
             domains,
             backups,
             wakeReconciler: () => loop.wake(),
+            rollouts,
             owners: new OwnerVerifier({
               userInfo: deps.userInfo,
               permissions: deps.permissions,

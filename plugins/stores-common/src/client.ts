@@ -8,8 +8,12 @@ import {
 import {
   ContentSuggestion,
   ContentSuggestionRequest,
+  CreateRolloutRequest,
   CreateStoreRequest,
   DeletedStoreList,
+  Rollout,
+  RolloutDetails,
+  RolloutList,
   Store,
   StoreBackup,
   StoreBackupList,
@@ -289,6 +293,53 @@ export class StoresClient {
     return this.call(options, api =>
       api.listEngines({}, { token: options?.token }),
     );
+  }
+
+  /** Fleet rollouts, newest first (administrators in the shipped policy). */
+  listRollouts(
+    options?: StoresRequestOptions & { limit?: number },
+  ): Promise<RolloutList> {
+    return this.call(options, api =>
+      api.listRollouts(
+        { query: { limit: options?.limit } },
+        { token: options?.token },
+      ),
+    );
+  }
+
+  /** Starts a fleet rollout to the chart version the backend ships. */
+  createRollout(
+    request: CreateRolloutRequest,
+    options?: StoresRequestOptions,
+  ): Promise<Rollout> {
+    return this.call(options, api =>
+      api.createRollout({ body: request }, { token: options?.token }),
+    );
+  }
+
+  /** A rollout with its stores by wave and its latest events. */
+  getRollout(
+    rolloutId: string,
+    options?: StoresRequestOptions,
+  ): Promise<RolloutDetails> {
+    return this.call(options, api =>
+      api.getRollout({ path: { rolloutId } }, { token: options?.token }),
+    );
+  }
+
+  /** Pauses, resumes or aborts a fleet rollout. */
+  commandRollout(
+    rolloutId: string,
+    command: 'pause' | 'resume' | 'abort',
+    options?: StoresRequestOptions,
+  ): Promise<Rollout> {
+    return this.call(options, api => {
+      const request = { path: { rolloutId } };
+      const init = { token: options?.token };
+      if (command === 'pause') return api.pauseRollout(request, init);
+      if (command === 'resume') return api.resumeRollout(request, init);
+      return api.abortRollout(request, init);
+    });
   }
 
   /**

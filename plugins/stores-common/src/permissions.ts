@@ -121,6 +121,37 @@ export const storeBackupPermission = createPermission({
 });
 
 /**
+ * Starting a fleet rollout, which upgrades every store of an engine (administrators only in
+ * the shipped policy: it is not a store permission).
+ *
+ * @public
+ */
+export const rolloutCreatePermission = createPermission({
+  name: 'storeplane.rollout.create',
+  attributes: { action: 'create' },
+});
+
+/**
+ * Reading fleet rollouts, their stores and events.
+ *
+ * @public
+ */
+export const rolloutReadPermission = createPermission({
+  name: 'storeplane.rollout.read',
+  attributes: { action: 'read' },
+});
+
+/**
+ * Pausing, resuming and aborting a fleet rollout.
+ *
+ * @public
+ */
+export const rolloutManagePermission = createPermission({
+  name: 'storeplane.rollout.manage',
+  attributes: { action: 'update' },
+});
+
+/**
  * Every Storeplane permission, for the permission backend's integration.
  *
  * @public
@@ -135,6 +166,9 @@ export const storeplanePermissions = [
   storeCredentialsReadPermission,
   storeContentSuggestPermission,
   storeBackupPermission,
+  rolloutCreatePermission,
+  rolloutReadPermission,
+  rolloutManagePermission,
 ];
 
 /**

@@ -8,6 +8,7 @@ export {
   EntityStoreContent,
   EntityStoreCard,
   StoresPage,
+  RolloutsPage,
   StoreOwnerPickerFieldExtension,
   StoreEnginePickerFieldExtension,
   StoreDescriptionFieldExtension,

@@ -15,6 +15,7 @@ import { StoreOwnerPicker } from './components/StoreOwnerPicker';
 import {
   createStoreRouteRef,
   entityContentRouteRef,
+  rolloutsRouteRef,
   rootRouteRef,
 } from './routes';
 
@@ -35,6 +36,7 @@ export const storesPlugin = createPlugin({
   ],
   routes: {
     root: rootRouteRef,
+    rollouts: rolloutsRouteRef,
   },
   externalRoutes: {
     createStore: createStoreRouteRef,
@@ -80,6 +82,22 @@ export const StoresPage = storesPlugin.provide(
     name: 'StoresPage',
     component: () => import('./components/StoresPage').then(m => m.StoresPage),
     mountPoint: rootRouteRef,
+  }),
+);
+
+/**
+ * Fleet rollouts: start a rollout of the shipped chart version to every store, follow its
+ * waves and per-store results, pause, resume or abort it. For Storeplane administrators (the
+ * API answers 403 to others).
+ *
+ * @public
+ */
+export const RolloutsPage = storesPlugin.provide(
+  createRoutableExtension({
+    name: 'RolloutsPage',
+    component: () =>
+      import('./components/RolloutsPage').then(m => m.RolloutsPage),
+    mountPoint: rolloutsRouteRef,
   }),
 );
 

@@ -8,6 +8,11 @@ export const rootRouteRef = createRouteRef({
   id: 'stores',
 });
 
+/** The fleet rollouts page (administrators). */
+export const rolloutsRouteRef = createRouteRef({
+  id: 'stores:rollouts',
+});
+
 /** The "Store" tab of a store entity. */
 export const entityContentRouteRef = createRouteRef({
   id: 'stores:entity-content',

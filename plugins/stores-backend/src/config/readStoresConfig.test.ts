@@ -27,6 +27,12 @@ describe('readStoresConfig', () => {
     expect(config.healthCheck.timeoutMs).toBe(10_000);
     expect(config.monitor).toEqual({ intervalMs: 300_000 });
     expect(config.backups).toEqual({ retention: 7 });
+    expect(config.rollouts).toEqual({
+      waveSize: 5,
+      pauseMs: 60_000,
+      maxFailures: 1,
+      frequencyMs: 5_000,
+    });
     expect(config.orphanSweep).toEqual({
       enabled: true,
       frequencyMs: 600_000,
@@ -145,6 +151,21 @@ describe('readStoresConfig', () => {
       timeout: '180s',
       timeoutSeconds: 180,
     });
+  });
+
+  it('reads the rollout settings and names a wrong one', () => {
+    const config = read({
+      rollouts: { waveSize: 10, pause: '5m', maxFailures: 3, frequency: '2s' },
+    });
+    expect(config.rollouts).toEqual({
+      waveSize: 10,
+      pauseMs: 300_000,
+      maxFailures: 3,
+      frequencyMs: 2_000,
+    });
+    expect(() => read({ rollouts: { waveSize: 0 } })).toThrow(
+      'storeplane.rollouts.waveSize',
+    );
   });
 
   it('reads the health check deadline, the monitor interval and the orphan sweep', () => {

@@ -77,6 +77,16 @@ export interface StoresConfig {
     /** How many Succeeded backups of a store are kept; older ones are removed. */
     retention: number;
   };
+  rollouts: {
+    /** Stores in each wave after the canary wave of one. */
+    waveSize: number;
+    /** The pause between two waves. */
+    pauseMs: number;
+    /** A rollout halts once this many stores failed. */
+    maxFailures: number;
+    /** How often the engine looks at running rollouts. */
+    frequencyMs: number;
+  };
   orphanSweep: {
     enabled: boolean;
     frequencyMs: number;
@@ -331,6 +341,12 @@ export function readStoresConfig(root: Config): StoresConfig {
     },
     backups: {
       retention: read.count('backups.retention', 7),
+    },
+    rollouts: {
+      waveSize: read.count('rollouts.waveSize', 5),
+      pauseMs: read.durationMs('rollouts.pause', MINUTE),
+      maxFailures: read.count('rollouts.maxFailures', 1),
+      frequencyMs: read.durationMs('rollouts.frequency', 5 * SECOND),
     },
     orphanSweep: {
       enabled: read.boolean('orphanSweep.enabled', true),

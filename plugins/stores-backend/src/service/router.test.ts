@@ -192,6 +192,10 @@ describe.each(databases.eachSupportedId())(
         ['delete', '/api/stores/stores/x/domain'],
         ['get', '/api/stores/stores/x/backups'],
         ['post', '/api/stores/stores/x/backups'],
+        ['get', '/api/stores/rollouts'],
+        ['post', '/api/stores/rollouts'],
+        ['get', '/api/stores/rollouts/x'],
+        ['post', '/api/stores/rollouts/x/abort'],
       ] as const) {
         const res = await request(app)
           [method](path)
@@ -1673,6 +1677,165 @@ describe.each(databases.eachSupportedId())(
           .set('Authorization', ANN)
           .send({});
         expect(emptyObject.status).toBe(202);
+      });
+    });
+
+    describe('fleet rollouts (/rollouts)', () => {
+      let app: Awaited<ReturnType<typeof startBackend>>;
+      let db: Knex;
+      beforeAll(async () => {
+        db = await databases.init(databaseId);
+        app = await startBackend({ knex: db });
+      });
+      /** Ready stores on an older chart, written directly; the far next look keeps the loop away. */
+      async function storesOnOldChart(count: number) {
+        const ids: string[] = [];
+        for (let i = 0; i < count; i++) {
+          const created = await request(app)
+            .post('/api/stores/stores')
+            .set('Authorization', ANN)
+            .send({ ...valid, name: `fleet ${i} ${Date.now() % 100000}` });
+          await db('stores')
+            .where({ id: created.body.id })
+            .update({
+              status: 'Ready',
+              step: null,
+              chart_version: '0.0.9',
+              generation: db.raw('generation + 1'),
+              next_attempt_at: Date.now() + 3_600_000,
+            });
+          ids.push(created.body.id);
+        }
+        return ids;
+      }
+      const rolloutRows = async () =>
+        Number((await db('store_rollouts').count({ n: '*' }).first())?.n ?? 0);
+      const call = (
+        method: 'get' | 'post',
+        path: string,
+        caller: string,
+        body?: object,
+      ) => {
+        const req = request(app)
+          [method](`/api/stores${path}`)
+          .set('Authorization', caller);
+        return body ? req.send(body) : req;
+      };
+
+      it('keeps every rollout route to administrators (403 for an owner of stores) and writes nothing', async () => {
+        await storesOnOldChart(1);
+        const before = await rolloutRows();
+        for (const [method, path, permission] of [
+          ['get', '/rollouts', 'storeplane.rollout.read'],
+          ['post', '/rollouts', 'storeplane.rollout.create'],
+          ['get', '/rollouts/rollout-1', 'storeplane.rollout.read'],
+          ['post', '/rollouts/rollout-1/pause', 'storeplane.rollout.manage'],
+          ['post', '/rollouts/rollout-1/resume', 'storeplane.rollout.manage'],
+          ['post', '/rollouts/rollout-1/abort', 'storeplane.rollout.manage'],
+        ] as const) {
+          const res = await call(method, path, ANN);
+          expect([path, res.status]).toEqual([path, 403]);
+          expect(res.body.error.message).toContain(permission);
+        }
+        expect(await rolloutRows()).toBe(before);
+      });
+
+      it('refuses bad rollout input with 400 and writes nothing', async () => {
+        await storesOnOldChart(1);
+        const before = await rolloutRows();
+        for (const [body, message] of [
+          [{ waves: 3 }, /Unknown field in the request body: waves/],
+          [{ waveSize: 0 }, /waveSize/],
+          [{ waveSize: 'two' }, /waveSize/],
+          [{ pauseSeconds: -1 }, /pauseSeconds/],
+          [{ maxFailures: 0 }, /maxFailures/],
+          [{ engine: 'Not An Engine!' }, /engine/],
+          [{ targetChartVersion: '9.9.9' }, /installs chart 0\.1\.0/],
+        ] as const) {
+          const res = await call('post', '/rollouts', ADA, body);
+          expect([body, res.status]).toEqual([body, 400]);
+          expect(res.body.error.message).toMatch(message);
+        }
+        expect((await call('get', '/rollouts/Bad_Id!', ADA)).status).toBe(400);
+        expect((await call('get', '/rollouts?limit=0', ADA)).status).toBe(400);
+        expect((await call('get', '/rollouts/rollout-none', ADA)).status).toBe(
+          404,
+        );
+        expect(
+          (await call('post', '/rollouts/rollout-none/pause', ADA)).status,
+        ).toBe(404);
+        expect(await rolloutRows()).toBe(before);
+      });
+
+      it('starts a rollout for an administrator in waves after a canary, one at a time, and pauses, resumes and aborts it', async () => {
+        const ids = await storesOnOldChart(4);
+        const created = await call('post', '/rollouts', ADA, {
+          waveSize: 2,
+          pauseSeconds: 0,
+          maxFailures: 1,
+        });
+        expect(created.status).toBe(202);
+        expect(created.body).toMatchObject({
+          status: 'Pending',
+          engine: 'woocommerce',
+          targetChartVersion: '0.1.0',
+          waveSize: 2,
+          pauseSeconds: 0,
+          maxFailures: 1,
+          currentWave: 0,
+          haltReason: null,
+          createdBy: 'user:default/ada',
+        });
+        const rolloutId: string = created.body.id;
+
+        const details = await call('get', `/rollouts/${rolloutId}`, ADA);
+        expect(details.status).toBe(200);
+        const waves = new Map<string, number>(
+          details.body.stores.map((s: { storeId: string; wave: number }) => [
+            s.storeId,
+            s.wave,
+          ]),
+        );
+        for (const id of ids) expect(waves.has(id)).toBe(true);
+        // The oldest candidate alone in the canary wave, then waves of two.
+        const byWave = [...waves.values()];
+        expect(byWave.filter(w => w === 1)).toHaveLength(1);
+        expect(Math.max(...byWave)).toBe(created.body.waveCount);
+        expect(
+          details.body.stores.map((s: { result: string }) => s.result),
+        ).toEqual(details.body.stores.map(() => 'pending'));
+        expect(details.body.events[0]).toMatchObject({
+          type: 'requested',
+          actor: 'user:default/ada',
+        });
+        const listed = await call('get', '/rollouts', ADA);
+        expect(listed.body.items[0]).toMatchObject({ id: rolloutId });
+
+        const second = await call('post', '/rollouts', ADA, {});
+        expect(second.status).toBe(409);
+        expect(second.body.error.message).toContain(rolloutId);
+
+        const paused = await call('post', `/rollouts/${rolloutId}/pause`, ADA);
+        expect([paused.status, paused.body.status]).toEqual([200, 'Paused']);
+        expect(
+          (await call('post', `/rollouts/${rolloutId}/pause`, ADA)).status,
+        ).toBe(409);
+        const resumed = await call(
+          'post',
+          `/rollouts/${rolloutId}/resume`,
+          ADA,
+        );
+        expect([resumed.status, resumed.body.status]).toEqual([200, 'Running']);
+        const aborted = await call('post', `/rollouts/${rolloutId}/abort`, ADA);
+        expect([aborted.status, aborted.body.status]).toEqual([200, 'Aborted']);
+        const again = await call('post', `/rollouts/${rolloutId}/abort`, ADA);
+        expect(again.status).toBe(409);
+        expect(again.body.error.message).toMatch(/is Aborted/);
+        const events = (await call('get', `/rollouts/${rolloutId}`, ADA)).body
+          .events;
+        expect(events.map((e: { type: string }) => e.type)).toEqual(
+          expect.arrayContaining(['requested', 'paused', 'resumed', 'aborted']),
+        );
       });
     });
 

@@ -40,6 +40,8 @@ import { registerDomainRoutes } from '../domains/domainRoutes';
 import { StoreDomains } from '../domains/StoreDomains';
 import { BackupRepository } from '../database/BackupRepository';
 import { EngineRegistry } from '../engines/EngineRegistry';
+import { registerRolloutRoutes } from '../rollouts/rolloutRoutes';
+import { RolloutService } from '../rollouts/RolloutService';
 import { registerBackupRoutes } from './backupRoutes';
 import { TooManyRequestsError } from './errors';
 import {
@@ -72,6 +74,7 @@ export interface RouterOptions {
   backups: BackupRepository;
   /** Asks the reconciler to look at due stores now. */
   wakeReconciler: () => void;
+  rollouts: RolloutService;
 }
 
 /** Who acts: a user entity ref, or `service:<subject>` for automation with a service token. */
@@ -139,6 +142,8 @@ export async function createRouter(
         return Object.keys(schemas.SetStoreDomainRequest.properties);
       if (req.path.endsWith('/backups'))
         return Object.keys(schemas.RequestBackupRequest.properties);
+      if (req.path.startsWith('/rollouts'))
+        return Object.keys(schemas.CreateRolloutRequest.properties);
       return Object.keys(schemas.CreateStoreRequest.properties);
     }),
   );
@@ -223,16 +228,20 @@ export async function createRouter(
     return { store, credentials };
   }
 
-  async function authorizeBasic(req: Request, permission: BasicPermission) {
+  /** A basic permission; `what` says in the 403 what it allows. Services may only read. */
+  async function authorizeBasic(
+    req: Request,
+    permission: BasicPermission,
+    what = 'create stores',
+  ) {
     const credentials = await credentialsOf(req);
-    requireMayChangeStores(credentials);
+    if (permission.attributes.action !== 'read')
+      requireMayChangeStores(credentials);
     const [decision] = await permissions.authorize([{ permission }], {
       credentials,
     });
     if (decision.result !== AuthorizeResult.ALLOW) {
-      throw new NotAllowedError(
-        `You may not create stores (${permission.name})`,
-      );
+      throw new NotAllowedError(`You may not ${what} (${permission.name})`);
     }
     return credentials;
   }
@@ -510,6 +519,13 @@ export async function createRouter(
     backups: options.backups,
     wakeReconciler: options.wakeReconciler,
     authorizeStore,
+    audited,
+    actorOf,
+  });
+
+  registerRolloutRoutes(router, {
+    rollouts: options.rollouts,
+    authorizeBasic,
     audited,
     actorOf,
   });

@@ -1,5 +1,5 @@
 import { PageBlueprint } from '@backstage/frontend-plugin-api';
-import { rootRouteRef } from '../routes';
+import { rolloutsRouteRef, rootRouteRef } from '../routes';
 
 /**
  * The Stores page at /stores. The app's sidebar lists it through the plugin's title and icon.
@@ -14,5 +14,18 @@ export const storesPage = PageBlueprint.make({
     noHeader: true,
     loader: () =>
       import('../components/StoresPage').then(m => <m.StoresPage />),
+  },
+});
+
+/** Fleet rollouts at /stores-rollouts, for administrators (the API answers 403 to others). */
+export const rolloutsPage = PageBlueprint.make({
+  name: 'rollouts',
+  params: {
+    path: '/stores-rollouts',
+    title: 'Fleet rollouts',
+    routeRef: rolloutsRouteRef,
+    noHeader: true,
+    loader: () =>
+      import('../components/RolloutsPage').then(m => <m.RolloutsPage />),
   },
 });

@@ -1,6 +1,6 @@
 import { createFrontendPlugin } from '@backstage/frontend-plugin-api';
 import StorefrontIcon from '@material-ui/icons/Storefront';
-import { createStoreRouteRef, rootRouteRef } from '../routes';
+import { createStoreRouteRef, rolloutsRouteRef, rootRouteRef } from '../routes';
 import { storesApi } from './apis';
 import { entityStoreCard, entityStoreContent } from './entityExtensions';
 import {
@@ -8,7 +8,7 @@ import {
   storeEnginePickerFormField,
   storeOwnerPickerFormField,
 } from './formFields';
-import { storesPage } from './pages';
+import { rolloutsPage, storesPage } from './pages';
 
 /**
  * Storeplane for Backstage's new frontend system: the stores API, the Stores page (with its
@@ -22,11 +22,12 @@ export default createFrontendPlugin({
   title: 'Stores',
   icon: <StorefrontIcon />,
   info: { packageJson: () => import('../../package.json') },
-  routes: { root: rootRouteRef },
+  routes: { root: rootRouteRef, rollouts: rolloutsRouteRef },
   externalRoutes: { createStore: createStoreRouteRef },
   extensions: [
     storesApi,
     storesPage,
+    rolloutsPage,
     entityStoreContent,
     entityStoreCard,
     storeOwnerPickerFormField,

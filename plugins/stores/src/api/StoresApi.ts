@@ -28,6 +28,10 @@ export type StoresApi = Pick<
   | 'listEngines'
   | 'suggestStoreContent'
   | 'suggestNewStoreContent'
+  | 'listRollouts'
+  | 'createRollout'
+  | 'getRollout'
+  | 'commandRollout'
 >;
 
 /**

@@ -38,6 +38,17 @@ export const spec = {
           pattern: '^[a-z0-9]([-a-z0-9]{0,56}[a-z0-9])?$',
         },
       },
+      rolloutId: {
+        name: 'rolloutId',
+        in: 'path',
+        required: true,
+        description:
+          'Rollout id (lowercase letters, digits and dashes); anything else is a 400',
+        schema: {
+          type: 'string',
+          pattern: '^[a-z0-9][-a-z0-9]{0,62}$',
+        },
+      },
       cursor: {
         name: 'cursor',
         in: 'query',
@@ -865,6 +876,209 @@ export const spec = {
           price: {
             type: 'string',
             description: 'A decimal with two places, e.g. 9.50; no currency.',
+          },
+        },
+      },
+      CreateRolloutRequest: {
+        type: 'object',
+        additionalProperties: false,
+        description:
+          'Every setting is optional; storeplane.rollouts.* gives the defaults.',
+        properties: {
+          engine: {
+            type: 'string',
+            pattern: '^[a-z0-9][-a-z0-9]{0,62}$',
+            description: 'The engine whose stores move (default woocommerce).',
+          },
+          targetChartVersion: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 100,
+            description:
+              'Must be the chart version this backend installs now (the only one it can); a 400 otherwise.',
+          },
+          waveSize: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 500,
+            description: 'Stores per wave after the canary wave of one.',
+          },
+          pauseSeconds: {
+            type: 'integer',
+            minimum: 0,
+            maximum: 86400,
+            description: 'Wait between a finished wave and the next.',
+          },
+          maxFailures: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 10000,
+            description:
+              'Failed stores (rolled back) after which the rollout halts.',
+          },
+        },
+      },
+      RolloutStatus: {
+        type: 'string',
+        enum: [
+          'Pending',
+          'Running',
+          'Paused',
+          'Halted',
+          'Aborted',
+          'Succeeded',
+        ],
+      },
+      Rollout: {
+        type: 'object',
+        description:
+          'A fleet upgrade of every store of an engine to one chart version, in waves.',
+        required: [
+          'id',
+          'status',
+          'engine',
+          'targetChartVersion',
+          'waveSize',
+          'pauseSeconds',
+          'maxFailures',
+          'currentWave',
+          'waveCount',
+          'haltReason',
+          'createdBy',
+          'createdAt',
+          'updatedAt',
+        ],
+        properties: {
+          id: {
+            type: 'string',
+          },
+          status: {
+            $ref: '#/components/schemas/RolloutStatus',
+          },
+          engine: {
+            type: 'string',
+          },
+          targetChartVersion: {
+            type: 'string',
+          },
+          waveSize: {
+            type: 'integer',
+          },
+          pauseSeconds: {
+            type: 'integer',
+          },
+          maxFailures: {
+            type: 'integer',
+          },
+          currentWave: {
+            type: 'integer',
+            description: 'The wave started last; 0 before the canary.',
+          },
+          waveCount: {
+            type: 'integer',
+          },
+          haltReason: {
+            type: 'string',
+            nullable: true,
+          },
+          createdBy: {
+            type: 'string',
+          },
+          createdAt: {
+            type: 'string',
+            description: 'ISO 8601 date-time',
+          },
+          updatedAt: {
+            type: 'string',
+            description: 'ISO 8601 date-time',
+          },
+        },
+      },
+      RolloutList: {
+        type: 'object',
+        required: ['items'],
+        properties: {
+          items: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/Rollout',
+            },
+          },
+        },
+      },
+      RolloutStore: {
+        type: 'object',
+        description: 'One store of a rollout and how its upgrade went.',
+        required: ['storeId', 'wave', 'result', 'reason', 'fromChartVersion'],
+        properties: {
+          storeId: {
+            type: 'string',
+          },
+          wave: {
+            type: 'integer',
+          },
+          result: {
+            type: 'string',
+            enum: ['pending', 'upgrading', 'succeeded', 'failed', 'skipped'],
+            description:
+              'failed: its upgrade did not pass the gates and it was rolled back to its previous revision.',
+          },
+          reason: {
+            type: 'string',
+            nullable: true,
+          },
+          fromChartVersion: {
+            type: 'string',
+            nullable: true,
+          },
+        },
+      },
+      RolloutEvent: {
+        type: 'object',
+        required: ['id', 'createdAt', 'type', 'level', 'message', 'actor'],
+        properties: {
+          id: {
+            type: 'integer',
+          },
+          createdAt: {
+            type: 'string',
+            description: 'ISO 8601 date-time',
+          },
+          type: {
+            type: 'string',
+          },
+          level: {
+            type: 'string',
+            enum: ['info', 'warning', 'error'],
+          },
+          message: {
+            type: 'string',
+          },
+          actor: {
+            type: 'string',
+            nullable: true,
+          },
+        },
+      },
+      RolloutDetails: {
+        type: 'object',
+        required: ['rollout', 'stores', 'events'],
+        properties: {
+          rollout: {
+            $ref: '#/components/schemas/Rollout',
+          },
+          stores: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/RolloutStore',
+            },
+          },
+          events: {
+            type: 'array',
+            description: 'The latest 100 events, newest first.',
+            items: {
+              $ref: '#/components/schemas/RolloutEvent',
+            },
           },
         },
       },
@@ -1706,6 +1920,231 @@ export const spec = {
             $ref: '#/components/responses/ErrorResponse',
           },
           '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          default: {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+      },
+    },
+    '/rollouts': {
+      get: {
+        operationId: 'ListRollouts',
+        summary: 'Fleet rollouts, newest first (needs storeplane.rollout.read)',
+        parameters: [
+          {
+            name: 'limit',
+            in: 'query',
+            schema: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 100,
+              default: 20,
+            },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'Rollouts',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/RolloutList',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          default: {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+      },
+      post: {
+        operationId: 'CreateRollout',
+        summary:
+          'Start a fleet rollout to the chart version this backend ships (needs storeplane.rollout.create)',
+        description:
+          'Every store of the engine that is not on that version yet, the oldest alone in a canary wave, then waves of waveSize; each store gets the single-store upgrade (gates, automatic rollback). 409 while another rollout is unfinished or when every store is on the version already.',
+        requestBody: {
+          required: false,
+          content: {
+            'application/json': {
+              schema: {
+                $ref: '#/components/schemas/CreateRolloutRequest',
+              },
+            },
+          },
+        },
+        responses: {
+          '202': {
+            description: 'The rollout, Pending',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/Rollout',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '409': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          default: {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+      },
+    },
+    '/rollouts/{rolloutId}': {
+      parameters: [
+        {
+          $ref: '#/components/parameters/rolloutId',
+        },
+      ],
+      get: {
+        operationId: 'GetRollout',
+        summary:
+          'A rollout with its stores by wave and its latest events (needs storeplane.rollout.read)',
+        responses: {
+          '200': {
+            description: 'The rollout',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/RolloutDetails',
+                },
+              },
+            },
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          default: {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+      },
+    },
+    '/rollouts/{rolloutId}/pause': {
+      parameters: [
+        {
+          $ref: '#/components/parameters/rolloutId',
+        },
+      ],
+      post: {
+        operationId: 'PauseRollout',
+        summary: 'Stop starting new waves (needs storeplane.rollout.manage)',
+        description:
+          'Stores mid-upgrade finish their own upgrade or rollback. 409 unless Pending or Running.',
+        responses: {
+          '200': {
+            description: 'The rollout',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/Rollout',
+                },
+              },
+            },
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '409': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          default: {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+      },
+    },
+    '/rollouts/{rolloutId}/resume': {
+      parameters: [
+        {
+          $ref: '#/components/parameters/rolloutId',
+        },
+      ],
+      post: {
+        operationId: 'ResumeRollout',
+        summary:
+          'Resume a paused or halted rollout (needs storeplane.rollout.manage)',
+        description:
+          'A halted rollout counts failures again from zero. 409 unless Paused or Halted.',
+        responses: {
+          '200': {
+            description: 'The rollout',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/Rollout',
+                },
+              },
+            },
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '409': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          default: {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+      },
+    },
+    '/rollouts/{rolloutId}/abort': {
+      parameters: [
+        {
+          $ref: '#/components/parameters/rolloutId',
+        },
+      ],
+      post: {
+        operationId: 'AbortRollout',
+        summary: 'Abort a rollout for good (needs storeplane.rollout.manage)',
+        description:
+          'No new wave starts; stores mid-upgrade finish their own upgrade or rollback. 409 when it already ended.',
+        responses: {
+          '200': {
+            description: 'The rollout',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/Rollout',
+                },
+              },
+            },
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '409': {
             $ref: '#/components/responses/ErrorResponse',
           },
           default: {

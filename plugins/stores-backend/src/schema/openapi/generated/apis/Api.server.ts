@@ -6,8 +6,12 @@
 // ******************************************************************
 import { ContentSuggestion } from '../models/ContentSuggestion.model';
 import { ContentSuggestionRequest } from '../models/ContentSuggestionRequest.model';
+import { CreateRolloutRequest } from '../models/CreateRolloutRequest.model';
 import { CreateStoreRequest } from '../models/CreateStoreRequest.model';
 import { DeletedStoreList } from '../models/DeletedStoreList.model';
+import { Rollout } from '../models/Rollout.model';
+import { RolloutDetails } from '../models/RolloutDetails.model';
+import { RolloutList } from '../models/RolloutList.model';
 import { SetStoreDomainRequest } from '../models/SetStoreDomainRequest.model';
 import { Store } from '../models/Store.model';
 import { StoreBackup } from '../models/StoreBackup.model';
@@ -26,6 +30,22 @@ import { UpdateStoreRequest } from '../models/UpdateStoreRequest.model';
 /**
  * @public
  */
+export type AbortRollout = {
+  path: {
+    rolloutId: string;
+  };
+  response: Rollout | Error | Error | Error | Error;
+};
+/**
+ * @public
+ */
+export type CreateRollout = {
+  body: CreateRolloutRequest;
+  response: Rollout | Error | Error | Error | Error;
+};
+/**
+ * @public
+ */
 export type CreateStore = {
   body: CreateStoreRequest;
   response: Store | Error | Error | Error | Error | Error;
@@ -38,6 +58,15 @@ export type DeleteStore = {
     id: string;
   };
   response: Store | Error | Error | Error;
+};
+/**
+ * @public
+ */
+export type GetRollout = {
+  path: {
+    rolloutId: string;
+  };
+  response: RolloutDetails | Error | Error | Error;
 };
 /**
  * @public
@@ -123,6 +152,15 @@ export type ListPlans = {
 /**
  * @public
  */
+export type ListRollouts = {
+  query: {
+    limit?: number;
+  };
+  response: RolloutList | Error | Error | Error;
+};
+/**
+ * @public
+ */
 export type ListStoreBackups = {
   path: {
     id: string;
@@ -147,6 +185,15 @@ export type ListStores = {
 /**
  * @public
  */
+export type PauseRollout = {
+  path: {
+    rolloutId: string;
+  };
+  response: Rollout | Error | Error | Error | Error;
+};
+/**
+ * @public
+ */
 export type RemoveStoreDomain = {
   path: {
     id: string;
@@ -162,6 +209,15 @@ export type RequestStoreBackup = {
   };
   body: any;
   response: StoreBackup | Error | Error | Error | Error | Error;
+};
+/**
+ * @public
+ */
+export type ResumeRollout = {
+  path: {
+    rolloutId: string;
+  };
+  response: Rollout | Error | Error | Error | Error;
 };
 /**
  * @public
@@ -219,9 +275,15 @@ export type UpgradeStore = {
 };
 
 export type EndpointMap = {
+  '#post|/rollouts/{rolloutId}/abort': AbortRollout;
+
+  '#post|/rollouts': CreateRollout;
+
   '#post|/stores': CreateStore;
 
   '#_delete|/stores/{id}': DeleteStore;
+
+  '#get|/rollouts/{rolloutId}': GetRollout;
 
   '#get|/stores/{id}': GetStore;
 
@@ -241,13 +303,19 @@ export type EndpointMap = {
 
   '#get|/plans': ListPlans;
 
+  '#get|/rollouts': ListRollouts;
+
   '#get|/stores/{id}/backups': ListStoreBackups;
 
   '#get|/stores': ListStores;
 
+  '#post|/rollouts/{rolloutId}/pause': PauseRollout;
+
   '#_delete|/stores/{id}/domain': RemoveStoreDomain;
 
   '#post|/stores/{id}/backups': RequestStoreBackup;
+
+  '#post|/rollouts/{rolloutId}/resume': ResumeRollout;
 
   '#post|/stores/{id}/retry': RetryStore;
 

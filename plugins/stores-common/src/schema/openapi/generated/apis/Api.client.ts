@@ -11,8 +11,12 @@ import { pluginId } from '../pluginId';
 import * as parser from 'uri-template';
 import { ContentSuggestion } from '../models/ContentSuggestion.model';
 import { ContentSuggestionRequest } from '../models/ContentSuggestionRequest.model';
+import { CreateRolloutRequest } from '../models/CreateRolloutRequest.model';
 import { CreateStoreRequest } from '../models/CreateStoreRequest.model';
 import { DeletedStoreList } from '../models/DeletedStoreList.model';
+import { Rollout } from '../models/Rollout.model';
+import { RolloutDetails } from '../models/RolloutDetails.model';
+import { RolloutList } from '../models/RolloutList.model';
 import { SetStoreDomainRequest } from '../models/SetStoreDomainRequest.model';
 import { Store } from '../models/Store.model';
 import { StoreBackup } from '../models/StoreBackup.model';
@@ -48,6 +52,20 @@ export interface RequestOptions {
 /**
  * @public
  */
+export type AbortRollout = {
+  path: {
+    rolloutId: string;
+  };
+};
+/**
+ * @public
+ */
+export type CreateRollout = {
+  body: CreateRolloutRequest;
+};
+/**
+ * @public
+ */
 export type CreateStore = {
   body: CreateStoreRequest;
 };
@@ -57,6 +75,14 @@ export type CreateStore = {
 export type DeleteStore = {
   path: {
     id: string;
+  };
+};
+/**
+ * @public
+ */
+export type GetRollout = {
+  path: {
+    rolloutId: string;
   };
 };
 /**
@@ -132,6 +158,14 @@ export type ListPlans = {};
 /**
  * @public
  */
+export type ListRollouts = {
+  query: {
+    limit?: number;
+  };
+};
+/**
+ * @public
+ */
 export type ListStoreBackups = {
   path: {
     id: string;
@@ -154,6 +188,14 @@ export type ListStores = {
 /**
  * @public
  */
+export type PauseRollout = {
+  path: {
+    rolloutId: string;
+  };
+};
+/**
+ * @public
+ */
 export type RemoveStoreDomain = {
   path: {
     id: string;
@@ -167,6 +209,14 @@ export type RequestStoreBackup = {
     id: string;
   };
   body: any;
+};
+/**
+ * @public
+ */
+export type ResumeRollout = {
+  path: {
+    rolloutId: string;
+  };
 };
 /**
  * @public
@@ -233,6 +283,59 @@ export class DefaultApiClient {
   }
 
   /**
+   * No new wave starts; stores mid-upgrade finish their own upgrade or rollback. 409 when it already ended.
+   * Abort a rollout for good (needs storeplane.rollout.manage)
+   * @param rolloutId - Rollout id (lowercase letters, digits and dashes); anything else is a 400
+   */
+  public async abortRollout(
+    // @ts-ignore
+    request: AbortRollout,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<Rollout>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/rollouts/{rolloutId}/abort`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      rolloutId: request.path.rolloutId,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'POST',
+    });
+  }
+
+  /**
+   * Every store of the engine that is not on that version yet, the oldest alone in a canary wave, then waves of waveSize; each store gets the single-store upgrade (gates, automatic rollback). 409 while another rollout is unfinished or when every store is on the version already.
+   * Start a fleet rollout to the chart version this backend ships (needs storeplane.rollout.create)
+   * @param createRolloutRequest -
+   */
+  public async createRollout(
+    // @ts-ignore
+    request: CreateRollout,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<Rollout>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/rollouts`;
+
+    const uri = parser.parse(uriTemplate).expand({});
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'POST',
+      body: JSON.stringify(request.body),
+    });
+  }
+
+  /**
    * Service principals get 403 unless listed in storeplane.permissions.allowedServices. No string may hold control characters (400 naming the field).
    * Request a new store (asynchronous; poll its status)
    * @param createStoreRequest -
@@ -281,6 +384,32 @@ export class DefaultApiClient {
         ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
       },
       method: 'DELETE',
+    });
+  }
+
+  /**
+   * A rollout with its stores by wave and its latest events (needs storeplane.rollout.read)
+   * @param rolloutId - Rollout id (lowercase letters, digits and dashes); anything else is a 400
+   */
+  public async getRollout(
+    // @ts-ignore
+    request: GetRollout,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<RolloutDetails>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/rollouts/{rolloutId}`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      rolloutId: request.path.rolloutId,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'GET',
     });
   }
 
@@ -522,6 +651,32 @@ export class DefaultApiClient {
   }
 
   /**
+   * Fleet rollouts, newest first (needs storeplane.rollout.read)
+   * @param limit -
+   */
+  public async listRollouts(
+    // @ts-ignore
+    request: ListRollouts,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<RolloutList>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/rollouts{?limit}`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      ...request.query,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'GET',
+    });
+  }
+
+  /**
    * The store\'s backups, newest first (for whoever may read the store)
    * @param id - Store id (lowercase letters, digits and dashes); anything else is a 400
    */
@@ -581,6 +736,33 @@ export class DefaultApiClient {
   }
 
   /**
+   * Stores mid-upgrade finish their own upgrade or rollback. 409 unless Pending or Running.
+   * Stop starting new waves (needs storeplane.rollout.manage)
+   * @param rolloutId - Rollout id (lowercase letters, digits and dashes); anything else is a 400
+   */
+  public async pauseRollout(
+    // @ts-ignore
+    request: PauseRollout,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<Rollout>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/rollouts/{rolloutId}/pause`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      rolloutId: request.path.rolloutId,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'POST',
+    });
+  }
+
+  /**
    * The store must be Ready or Degraded and have a domain (409 otherwise). A Helm upgrade takes the domain off its Ingress, which serves the platform host alone again.
    * Remove the store\'s custom domain (needs storeplane.store.update)
    * @param id - Store id (lowercase letters, digits and dashes); anything else is a 400
@@ -633,6 +815,33 @@ export class DefaultApiClient {
       },
       method: 'POST',
       body: JSON.stringify(request.body),
+    });
+  }
+
+  /**
+   * A halted rollout counts failures again from zero. 409 unless Paused or Halted.
+   * Resume a paused or halted rollout (needs storeplane.rollout.manage)
+   * @param rolloutId - Rollout id (lowercase letters, digits and dashes); anything else is a 400
+   */
+  public async resumeRollout(
+    // @ts-ignore
+    request: ResumeRollout,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<Rollout>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/rollouts/{rolloutId}/resume`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      rolloutId: request.path.rolloutId,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'POST',
     });
   }
 

@@ -2,6 +2,7 @@
 
 export * from '../models/ContentSuggestion.model';
 export * from '../models/ContentSuggestionRequest.model';
+export * from '../models/CreateRolloutRequest.model';
 export * from '../models/CreateStoreRequest.model';
 export * from '../models/DeletedStore.model';
 export * from '../models/DeletedStoreList.model';
@@ -9,6 +10,12 @@ export * from '../models/ErrorError.model';
 export * from '../models/ErrorRequest.model';
 export * from '../models/ErrorResponse.model';
 export * from '../models/ModelError.model';
+export * from '../models/Rollout.model';
+export * from '../models/RolloutDetails.model';
+export * from '../models/RolloutEvent.model';
+export * from '../models/RolloutList.model';
+export * from '../models/RolloutStatus.model';
+export * from '../models/RolloutStore.model';
 export * from '../models/SetStoreDomainRequest.model';
 export * from '../models/Store.model';
 export * from '../models/StoreBackup.model';
