@@ -11,7 +11,10 @@
  *   ./scripts/yarn.sh bench:read                                         (SQLite)
  *   ./scripts/with-postgres.sh env BENCH_DATABASE=postgres ./scripts/yarn.sh bench:read
  *   STORES=10000 DURATION=10 CONNECTIONS=4,16 IDLE=30 ONLY=<route label> to change; PROFILE=1 writes a CPU profile of the
- *   backend (node --cpu-prof) into the work directory, which is then kept.
+ *   backend (node --cpu-prof) into the work directory, which is then kept. DECISION_CACHE_TTL
+ *   sets storeplane.permissions.decisionCacheTtl (default: the plugin's, 5s; `0s` asks the
+ *   permission backend on every request).
+ * The backend runs with NODE_ENV=production, as deployed: no response validation.
  */
 import autocannon from 'autocannon';
 import knexFactory, { Knex } from 'knex';
@@ -30,6 +33,7 @@ const PROFILE = process.env.PROFILE === '1';
 const IDLE = Number(process.env.IDLE ?? 30);
 /** Only the route with this label (e.g. `GET /stores/:id`), for a profile of one route. */
 const ONLY = process.env.ONLY;
+const DECISION_CACHE_TTL = process.env.DECISION_CACHE_TTL;
 
 const SERVICE_TOKEN = 'read-path-bench-0123456789abcdef';
 const SERVICE_SUBJECT = 'read-path-bench';
@@ -202,7 +206,10 @@ async function main() {
     permission: { enabled: true },
     storeplane: {
       ingress: { baseDomain: 'stores.example.com' },
-      permissions: { admins: ['group:default/platform-admins'] },
+      permissions: {
+        admins: ['group:default/platform-admins'],
+        ...(DECISION_CACHE_TTL ? { decisionCacheTtl: DECISION_CACHE_TTL } : {}),
+      },
       plans: {
         small: { cpu: '250m', memory: '256Mi', storage: '2Gi', replicas: 1 },
       },
@@ -298,7 +305,9 @@ async function main() {
         1,
       )} s, 3 events each), database: ${
         DATABASE === 'sqlite' ? 'SQLite file' : 'PostgreSQL 15'
-      }, tool: autocannon, ${DURATION} s per run, backend: one process, permission backend with Storeplane's policy`,
+      }, tool: autocannon, ${DURATION} s per run, backend: one process (NODE_ENV=production), permission backend with Storeplane's policy, decision cache TTL ${
+        DECISION_CACHE_TTL ?? 'default (5s)'
+      }`,
     );
     // Idle first: the backend with STORES stores and nothing due (no catalog in this backend).
     await new Promise(resolve => setTimeout(resolve, 5_000));

@@ -157,6 +157,14 @@ export interface Config {
        * Every other service principal may only list and read stores. Default: none.
        */
       allowedServices?: string[];
+      /**
+       * How long the stores plugin reuses a user's permission decision (the same user, the
+       * same permission, the same store) instead of asking the permission backend again.
+       * A user's ownership claims are fixed for the token's lifetime and the policy's other
+       * input is config, so a policy change shows after at most this long. 0 asks on every
+       * request. Default 5 seconds.
+       */
+      decisionCacheTtl?: HumanDuration | string;
     };
     /**
      * An OpenAI-compatible chat-completions endpoint (`<baseUrl>/chat/completions`) for a

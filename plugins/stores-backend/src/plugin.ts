@@ -29,6 +29,7 @@ import {
   storeResourceRef,
 } from './service/permissionRules';
 import { OwnerVerifier } from './service/OwnerVerifier';
+import { CachedPermissions } from './service/cachedPermissions';
 import { createRouter } from './service/router';
 import { logStartupNotices } from './service/startupNotices';
 import { StoreSignalPublisher } from './service/StoreSignalPublisher';
@@ -195,7 +196,9 @@ export const storesPlugin = createBackendPlugin({
         httpRouter.use(
           await createRouter({
             httpAuth: deps.httpAuth,
-            permissions: deps.permissions,
+            permissions: new CachedPermissions(deps.permissions, {
+              ttlMs: config.permissions.decisionCacheTtlMs,
+            }),
             auditor: deps.auditor,
             service,
             repository,

@@ -1,5 +1,5 @@
 import { Config, ConfigReader } from '@backstage/config';
-import { JsonObject } from '@backstage/types';
+import { JsonObject, JsonValue } from '@backstage/types';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -46,6 +46,7 @@ describe('readStoresConfig', () => {
     expect([...config.plans.keys()]).toEqual(['small']);
     expect(config.defaultPlan).toBe('small');
     expect(config.permissions.allowedServices).toEqual([]);
+    expect(config.permissions.decisionCacheTtlMs).toBe(5_000);
   });
 
   it('reads the custom domain settings: off without an ingress address, and refuses one that is no host', () => {
@@ -77,6 +78,22 @@ describe('readStoresConfig', () => {
         },
       }).permissions.allowedServices,
     ).toEqual(['ci-bot', 'external:jwks-bot', 'plugin:ops']);
+  });
+
+  it('reads the permission decision cache TTL: 0 turns it off, a negative or no duration is refused', () => {
+    const ttl = (decisionCacheTtl: JsonValue) =>
+      read({ permissions: { decisionCacheTtl } }).permissions
+        .decisionCacheTtlMs;
+    expect(ttl('2s')).toBe(2_000);
+    expect(ttl({ milliseconds: 500 })).toBe(500);
+    expect(ttl({ seconds: 0 })).toBe(0);
+    expect(ttl('PT0S')).toBe(0);
+    expect(() => ttl({ seconds: -1 })).toThrow(
+      "Invalid config at 'storeplane.permissions.decisionCacheTtl': a duration must not be negative",
+    );
+    expect(() => ttl('briefly')).toThrow(
+      /storeplane\.permissions\.decisionCacheTtl/,
+    );
   });
 
   it('reads the watch settings, and refuses a resync that is not a duration', () => {

@@ -105,6 +105,8 @@ export interface StoresConfig {
      * retry and delete stores and read credentials. Every other service may only read.
      */
     allowedServices: string[];
+    /** How long a user's permission decision is reused; 0: asked on every request. */
+    decisionCacheTtlMs: number;
   };
   /** An OpenAI-compatible chat-completions endpoint for content suggestions; absent: fallback only. */
   ai?: {
@@ -368,6 +370,11 @@ export function readStoresConfig(root: Config): StoresConfig {
     eventRetentionMs: read.durationMs('events.retention', 30 * DAY),
     permissions: {
       allowedServices: read.serviceSubjects('permissions.allowedServices'),
+      decisionCacheTtlMs: read.durationMs(
+        'permissions.decisionCacheTtl',
+        5 * SECOND,
+        { allowZero: true },
+      ),
     },
     ai: readAi(read),
     domains: readDomains(read),

@@ -1313,6 +1313,32 @@ describe.each(databases.eachSupportedId())(
       });
     });
 
+    it('refuses a non-owner the credentials right after an owner read them (decisions are reused per user only)', async () => {
+      const app = await start();
+      const created = await request(app)
+        .post('/api/stores/stores')
+        .set('Authorization', ANN)
+        .send(valid);
+      const ns = created.body.namespace;
+      fake.objects.set(`Secret/${ns}/storeplane-credentials`, {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'storeplane-credentials', namespace: ns },
+        data: {
+          'admin-username': Buffer.from('admin').toString('base64'),
+          'admin-password': Buffer.from('pw').toString('base64'),
+        },
+      });
+      const path = `/api/stores/stores/${created.body.id}/credentials`;
+      const statuses = [];
+      for (const caller of [ANN, BOB, ANN, BOB]) {
+        statuses.push(
+          (await request(app).get(path).set('Authorization', caller)).status,
+        );
+      }
+      expect(statuses).toEqual([200, 403, 200, 403]);
+    });
+
     it('audits credential reads, denied ones included, before the permission check', async () => {
       const auditor = mockServices.auditor.mock();
       const app = await start({ auditor });

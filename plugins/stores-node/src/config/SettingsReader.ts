@@ -58,8 +58,15 @@ export class SettingsReader {
     return value;
   }
 
-  /** A Backstage duration (`{ seconds: 5 }`, `'5s'`, `'PT5S'`), in milliseconds. */
-  durationMs(key: string, fallbackMs: number): number {
+  /**
+   * A Backstage duration (`{ seconds: 5 }`, `'5s'`, `'PT5S'`), in milliseconds; zero only
+   * with `allowZero` (for settings where 0 turns something off).
+   */
+  durationMs(
+    key: string,
+    fallbackMs: number,
+    options: { allowZero?: boolean } = {},
+  ): number {
     if (!this.config.has(key)) return fallbackMs;
     let ms: number;
     try {
@@ -72,8 +79,13 @@ export class SettingsReader {
         }. Use e.g. { seconds: 30 }, '30s' or 'PT30S'`,
       );
     }
-    if (!(ms > 0)) {
-      throw new StoresConfigError(key, 'a duration must be longer than zero');
+    if (!(ms > 0) && !(options.allowZero && ms === 0)) {
+      throw new StoresConfigError(
+        key,
+        options.allowZero
+          ? 'a duration must not be negative'
+          : 'a duration must be longer than zero',
+      );
     }
     return ms;
   }
