@@ -1,21 +1,28 @@
 /**
  * Replicas as separate processes: REPLICAS (default 3) real backends (bench/reliability/
- * backend.ts: Backstage's backend with the stores plugin) on one PostgreSQL, against the
- * Kubernetes fake in its own process with FAKE_LATENCY_MS (default 20) added to every answer,
- * so the work waits on I/O as it does against an API server. STORES (default 200) are created
- * through `POST /api/stores/stores`, spread over the replicas. Prints the time until all are
- * Ready, stores per second, the backends' CPU per store (their sum, from /proc), API calls per
- * store, claims per replica and overlapping claims. Exits 1 when a store is not Ready or two
- * claims of a store overlap or a claim takes a store that was not due. Run with REPLICAS=1 and
- * REPLICAS=3 to compare. SEEDED (default 0) Ready stores, not due for a week, are written to the
- * database first, so the backends' resident memory (printed, now and peak) is that of a table
- * of SEEDED + STORES rows with STORES in flight.
+ * backend.ts: Backstage's backend with the stores plugin, the shipped reconciler concurrency
+ * unless CONCURRENCY is set) on one PostgreSQL, against the Kubernetes fake in its own process.
+ * The fake plays a cluster: every answer waits FAKE_LATENCY_MS (default 20, an API server's
+ * round trip), a Helm Job runs FAKE_JOB_MS (default 5000: a pod scheduled, its image cached,
+ * `helm install` without --wait) and the install's workloads become available FAKE_ROLLOUT_MS
+ * (default 15000: WordPress and MariaDB passing their readiness probes) after it; the fake
+ * serves no watches, so waiting stores are polled. STORES (default 200) are created through
+ * `POST /api/stores/stores`, spread over the replicas. Prints the time until all are Ready,
+ * stores per second, request → Ready p50/max, the drain rate (Ready stores per second from the
+ * first Ready to the last), the backends' CPU per store (their sum, from /proc), API calls per
+ * store, claims per replica, overlapping claims, and what bounds the run: the machine's busy
+ * CPU (/proc/stat, all cores) and its share taken by the backends, PostgreSQL and the fake, the
+ * fake's most requests in flight and its event-loop delay. Exits 1 when a store is not Ready or
+ * two claims of a store overlap or a claim takes a store that was not due. Run with REPLICAS=1
+ * and REPLICAS=3 to compare. SEEDED (default 0) Ready stores, not due for a week, are written to
+ * the database first, so the backends' resident memory (printed, now and peak) is that of a
+ * table of SEEDED + STORES rows with STORES in flight.
  *
  *   ./scripts/with-postgres.sh ./scripts/yarn.sh bench:replicas
  *   ./scripts/with-postgres.sh env REPLICAS=1 STORES=500 SEEDED=9500 ./scripts/yarn.sh bench:replicas
  */
 import knexFactory from 'knex';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -35,7 +42,12 @@ import { startFakeKubernetes } from './throughput/fakeKubernetesProcess';
 const STORES = Number(process.env.STORES ?? 200);
 const REPLICAS = Number(process.env.REPLICAS ?? 3);
 const LATENCY_MS = Number(process.env.FAKE_LATENCY_MS ?? 20);
+const JOB_MS = Number(process.env.FAKE_JOB_MS ?? 5000);
+const ROLLOUT_MS = Number(process.env.FAKE_ROLLOUT_MS ?? 15000);
 const SEEDED = Number(process.env.SEEDED ?? 0);
+const CONCURRENCY = process.env.CONCURRENCY
+  ? Number(process.env.CONCURRENCY)
+  : undefined;
 const DAY = 24 * 60 * 60_000;
 
 /** Resident memory of a process now and at its peak, in MiB (Linux /proc). */
@@ -76,12 +88,56 @@ function seededStores(now: number) {
   });
 }
 
+const CLOCK_TICKS_PER_S = 100;
+
 function processCpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
     .split(') ')[1]
     .split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
 }
+
+/** CPU time of every PostgreSQL process now, by pid (server and connections). */
+function postgresCpuMs(): Map<number, number> {
+  const cpu = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.includes(' (postgres) '))
+        cpu.set(Number(entry), processCpuMs(Number(entry)));
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return cpu;
+}
+
+/** CPU used by PostgreSQL processes between two readings (those that ended are not counted). */
+function postgresCpuBetween(
+  before: Map<number, number>,
+  after: Map<number, number>,
+): number {
+  let sum = 0;
+  for (const [pid, ms] of after) sum += ms - (before.get(pid) ?? 0);
+  return sum;
+}
+
+/** The machine's busy and total CPU time, all cores (/proc/stat), in ms. */
+function machineCpuMs(): { busy: number; total: number } {
+  const ticks = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]
+    .split(/\s+/)
+    .slice(1, 9)
+    .map(Number);
+  const idle = ticks[3] + ticks[4];
+  const total = ticks.reduce((sum, t) => sum + t, 0);
+  const ms = (t: number) => (t * 1000) / CLOCK_TICKS_PER_S;
+  return { busy: ms(total - idle), total: ms(total) };
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
 
 async function main() {
   const server =
@@ -92,7 +148,11 @@ async function main() {
     );
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'storeplane-replicas-'));
   const prefix = `replicas_${Date.now().toString(36)}_`;
-  const kube = await startFakeKubernetes({ latencyMs: LATENCY_MS });
+  const kube = await startFakeKubernetes({
+    latencyMs: LATENCY_MS,
+    jobMs: JOB_MS,
+    rolloutMs: ROLLOUT_MS,
+  });
   const backends: BackendProcess[] = [];
   const admin = knexFactory({ client: 'pg', connection: `${server}/postgres` });
   try {
@@ -121,7 +181,7 @@ async function main() {
           },
           reconciler: {
             frequency: { seconds: 1 },
-            concurrency: 4,
+            ...(CONCURRENCY ? { concurrency: CONCURRENCY } : {}),
             lease: { seconds: 30 },
           },
           orphanSweep: { enabled: false },
@@ -149,6 +209,8 @@ async function main() {
     await stores.batchInsert('stores', seededStores(Date.now()), 200);
     const fakeBefore = await kube.stats();
     const cpuBefore = backends.map(b => processCpuMs(b.pid!));
+    const postgresBefore = postgresCpuMs();
+    const machineBefore = machineCpuMs();
     const started = Date.now();
     await Promise.all(
       Array.from({ length: STORES }, (_, i) =>
@@ -166,23 +228,64 @@ async function main() {
       ready = Number(count);
     }
     const elapsedS = (Date.now() - started) / 1000;
+    const machineAfter = machineCpuMs();
+    const postgresMs = postgresCpuBetween(postgresBefore, postgresCpuMs());
     const memory = backends.map(b => residentMiB(b.pid!));
     const cpuMs = backends.reduce(
       (sum, b, i) => sum + processCpuMs(b.pid!) - cpuBefore[i],
       0,
     );
     const fakeAfter = await kube.stats();
+    const timings: Array<{ created_at: number; ready_at: number }> =
+      await stores('stores')
+        .whereNotNull('ready_at')
+        .andWhereNot('id', 'like', 'seeded-%')
+        .select('created_at', 'ready_at');
     await stores.destroy();
+    const toReadyS = timings
+      .map(t => (Number(t.ready_at) - Number(t.created_at)) / 1000)
+      .sort((a, b) => a - b);
+    const readyAt = timings.map(t => Number(t.ready_at)).sort((a, b) => a - b);
+    const drainS = (readyAt[readyAt.length - 1] - readyAt[0]) / 1000;
+    const wallMs = elapsedS * 1000;
+    const cores = os.cpus().length;
+    const share = (ms: number) => `${((ms / wallMs) * 100).toFixed(0)} %`;
     const claims = backends.flatMap(b => b.claims);
     const overlaps = overlappingClaims(claims);
     const notDue = notDueClaims(claims);
     console.log(
-      `stores: ${STORES} (besides ${SEEDED} Ready ones not due), replicas: ${REPLICAS} backend processes on PostgreSQL 15, Kubernetes fake with ${LATENCY_MS} ms per request`,
+      `stores: ${STORES} (besides ${SEEDED} Ready ones not due), replicas: ${REPLICAS} backend processes on PostgreSQL 15 (reconciler concurrency ${
+        CONCURRENCY ?? 'shipped default'
+      }), Kubernetes fake with ${LATENCY_MS} ms per request, Helm Jobs running ${JOB_MS} ms, workloads available ${ROLLOUT_MS} ms after the install`,
     );
     console.log(
       `all Ready after ${elapsedS.toFixed(1)} s: ${(ready / elapsedS).toFixed(
         1,
-      )} stores/s; Ready: ${ready}`,
+      )} stores/s; Ready: ${ready}; request → Ready p50 ${percentile(
+        toReadyS,
+        50,
+      ).toFixed(1)} s, max ${toReadyS[toReadyS.length - 1].toFixed(
+        1,
+      )} s; first to last Ready ${drainS.toFixed(1)} s (${(
+        (readyAt.length - 1) /
+        drainS
+      ).toFixed(1)} stores/s)`,
+    );
+    console.log(
+      `CPU over the run, in cores' time per wall time (${cores} cores, load average ${os
+        .loadavg()
+        .map(l => l.toFixed(2))
+        .join(' ')}): machine busy ${share(
+        machineAfter.busy - machineBefore.busy,
+      )} of ${cores * 100} %; backends ${share(cpuMs)}, PostgreSQL ${share(
+        postgresMs,
+      )}, Kubernetes fake ${share(
+        fakeAfter.cpuMs - fakeBefore.cpuMs,
+      )}; the fake's most requests in flight ${
+        fakeAfter.maxInFlight
+      }, its event-loop delay p99 ${fakeAfter.eventLoopDelayP99Ms.toFixed(
+        1,
+      )} ms`,
     );
     console.log(
       `per store: backend CPU ${(cpuMs / STORES).toFixed(

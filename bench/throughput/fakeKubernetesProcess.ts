@@ -23,13 +23,19 @@ function nextMessage<T>(
 
 /**
  * Starts bench/throughput/fakeKubernetesServer.ts as a child process; `latencyMs` delays every
- * answer, as an API server's round trip would.
+ * answer, as an API server's round trip would; `jobMs` and `rolloutMs` are how long a Job runs
+ * and how long workloads take to become available (default 0: at once).
  */
 export async function startFakeKubernetes(
-  options: { latencyMs?: number } = {},
+  options: { latencyMs?: number; jobMs?: number; rolloutMs?: number } = {},
 ) {
   const child = fork(require.resolve('./fakeKubernetesServer'), {
-    env: { ...process.env, FAKE_LATENCY_MS: String(options.latencyMs ?? 0) },
+    env: {
+      ...process.env,
+      FAKE_LATENCY_MS: String(options.latencyMs ?? 0),
+      FAKE_JOB_MS: String(options.jobMs ?? 0),
+      FAKE_ROLLOUT_MS: String(options.rolloutMs ?? 0),
+    },
     execArgv: [
       '--require',
       require.resolve('@backstage/cli/config/nodeTransform.cjs'),
@@ -43,5 +49,10 @@ export async function startFakeKubernetes(
     child.send('stats');
     return next;
   };
-  return { url: `http://127.0.0.1:${port}`, stats, stop: () => child.kill() };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    stats,
+    stop: () => child.kill(),
+  };
 }

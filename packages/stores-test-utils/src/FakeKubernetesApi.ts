@@ -89,6 +89,8 @@ function deepMerge(target: any, source: any): any {
 }
 
 const namespaceOf = (obj: Obj): string => obj.metadata.namespace ?? '';
+const ageMs = (obj: Obj): number =>
+  Date.now() - Date.parse(obj.metadata.creationTimestamp);
 
 function indexed(index: Map<string, Map<string, Obj>>, value: string) {
   let entries = index.get(value);
@@ -151,6 +153,12 @@ export class FakeKubernetesApi {
    * are available, Terminating namespaces are finalized. For tests of whole flows.
    */
   autoProgress = false;
+  /**
+   * With `autoProgress`, how long a Job runs before it succeeds and how long workloads take to
+   * become available after the install created them (0: at once), as a cluster's scheduling,
+   * image pulls and readiness probes would take.
+   */
+  autoProgressTiming = { jobMs: 0, rolloutMs: 0 };
   /** Every request, as `METHOD path`, for assertions and API call counts. */
   readonly requests: string[] = [];
   /** Most Helm Jobs (role=helm) that existed in one namespace at once, counted at each create. */
@@ -352,11 +360,15 @@ export class FakeKubernetesApi {
       .map(labels => `v${labels.version}:${labels.status}`);
   }
 
-  makeWorkloadsAvailable(namespace: string) {
+  makeWorkloadsAvailable(
+    namespace: string,
+    ready: (workload: Obj) => boolean = () => true,
+  ) {
     for (const workload of [
       ...this.list('Deployment', namespace),
       ...this.list('StatefulSet', namespace),
     ]) {
+      if (!ready(workload)) continue;
       const replicas = workload.spec?.replicas ?? 1;
       workload.status = {
         replicas,
@@ -391,11 +403,13 @@ export class FakeKubernetesApi {
     const namespace = ns.metadata.name;
     for (const job of this.list('Job', namespace))
       this.finishForegroundDeletion(job);
+    const { jobMs, rolloutMs } = this.autoProgressTiming;
     for (const job of this.list('Job', namespace)) {
-      if (!job.status?.conditions)
+      if (!job.status?.conditions && ageMs(job) >= jobMs)
         this.completeJob(namespace, job.metadata.name);
     }
-    this.makeWorkloadsAvailable(namespace);
+    if (rolloutMs === 0) this.makeWorkloadsAvailable(namespace);
+    else this.makeWorkloadsAvailable(namespace, w => ageMs(w) >= rolloutMs);
     this.finalizeIfTerminating(ns);
   }
 

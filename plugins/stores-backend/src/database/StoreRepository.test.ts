@@ -81,6 +81,66 @@ describe.each(databases.eachSupportedId())(
       expect(await repository.findDueStores(10)).toEqual([]);
     });
 
+    it('gives claimers of the next due store, racing, each a different store, oldest due first', async () => {
+      const { knex, repository } = await setup();
+      const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+      for (const id of ids)
+        await repository.insertStore(storeRecord(id), REQUESTED, LIMITS);
+      // Due one after another, a second ago and earlier, in the order of `ids`.
+      const dueAt = (await repository.databaseNow()) - 1000;
+      for (const [i, id] of ids.entries())
+        await knex('stores')
+          .where({ id })
+          .update({ next_attempt_at: dueAt - 1000 * (ids.length - i) });
+      await repository.claimStore(
+        (
+          await repository.findDueStores(1)
+        )[0],
+        'holder/1',
+        LEASE,
+      );
+      const claims = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          repository.claimNextDueStore(`replica-${i}/claim`, LEASE),
+        ),
+      );
+      const taken = claims.flatMap(claim => (claim ? [claim.store.id] : []));
+      // Five stores nobody held, eight claimers: five claims, none twice, the held one skipped.
+      expect([...taken].sort()).toEqual(['b', 'c', 'd', 'e', 'f']);
+      for (const claim of claims.filter(Boolean))
+        expect((await repository.getStore(claim!.store.id))!.leaseHolder).toBe(
+          claim!.store.leaseHolder,
+        );
+      expect(await repository.hasDueStore()).toBe(false);
+      expect(
+        await repository.claimNextDueStore('late/1', LEASE),
+      ).toBeUndefined();
+    });
+
+    it('claims the oldest due store next, and none that is not due yet', async () => {
+      const { knex, repository } = await setup();
+      for (const id of ['later', 'older', 'future'])
+        await repository.insertStore(storeRecord(id), REQUESTED, LIMITS);
+      const now = await repository.databaseNow();
+      await knex('stores')
+        .where({ id: 'later' })
+        .update({ next_attempt_at: now - 1000 });
+      await knex('stores')
+        .where({ id: 'older' })
+        .update({ next_attempt_at: now - 5000 });
+      await knex('stores')
+        .where({ id: 'future' })
+        .update({ next_attempt_at: now + 60_000 });
+      expect((await repository.claimNextDueStore('w/1', LEASE))?.store.id).toBe(
+        'older',
+      );
+      expect((await repository.claimNextDueStore('w/2', LEASE))?.store.id).toBe(
+        'later',
+      );
+      expect(await repository.hasDueStore()).toBe(false);
+      expect(await repository.claimNextDueStore('w/3', LEASE)).toBeUndefined();
+    });
+
     it('re-claims a store whose lease expired (a crashed replica), and fences the old holder', async () => {
       const { repository, clock } = await setupWithClock();
       await repository.insertStore(storeRecord('crash'), REQUESTED, LIMITS);

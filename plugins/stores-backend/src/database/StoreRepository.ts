@@ -650,6 +650,45 @@ export class StoreRepository {
   }
 
   /**
+   * Takes the lease on the oldest due store nobody holds, in one statement, so that replicas and
+   * workers claiming at once each get a different store instead of racing for the same one: on
+   * PostgreSQL the row is picked `for update skip locked` (a row another claim is taking is
+   * passed over) and the UPDATE re-checks that it is still due; SQLite runs writes one at a
+   * time. Undefined when no store is due.
+   */
+  async claimNextDueStore(
+    token: string,
+    leaseMs: number,
+  ): Promise<ClaimedStore | undefined> {
+    const next = this.whereDue(this.db('stores'))
+      .orderBy('next_attempt_at', 'asc')
+      .limit(1)
+      .select('id');
+    if (this.db.client.config.client === 'pg') next.forUpdate().skipLocked();
+    // A CTE, evaluated once: as a plain subquery PostgreSQL re-runs it for every row the
+    // UPDATE scans (the clock is volatile), so one claim would take every due store.
+    const rows = await this.whereDue(
+      this.db('stores')
+        .with('next_due', next)
+        .whereIn('id', this.db('next_due').select('id')),
+    )
+      .update({
+        lease_holder: token,
+        lease_expires_at: this.db.raw('? + ?', [this.clock(), leaseMs]),
+      })
+      .returning('*');
+    if (rows.length !== 1) return undefined;
+    const store = fromRow(rows[0]);
+    return { store, claimedAt: store.leaseExpiresAt! - leaseMs };
+  }
+
+  /** Whether a store nobody holds is due now. */
+  async hasDueStore(): Promise<boolean> {
+    const row = await this.whereDue(this.db('stores')).select('id').first();
+    return row !== undefined;
+  }
+
+  /**
    * Extends a held lease from the database's clock now. False when the holder lost it: the
    * lease was taken over after it expired, released, or a user changed the store (generation).
    */

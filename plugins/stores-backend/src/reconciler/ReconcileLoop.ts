@@ -32,17 +32,16 @@ const MIN_SLEEP_MS = 10;
  * The reconcile work queue of one replica. Once started, up to `concurrency` workers claim due
  * stores, oldest due first, each taking the next one as soon as it is free. When nothing is due,
  * a timer sleeps until the earliest due time the database reports; `wake()` (a create, delete or
- * retry, the scheduler's safety-net tick) looks at once. Wake-ups are only hints: every store is
- * taken with a claim that re-checks in the database that it is due and free, so replicas and
- * stale hints cannot run a store twice (see StoreLease).
+ * retry, the scheduler's safety-net tick) looks at once. Wake-ups are only hints: each worker
+ * claims the oldest due store nobody holds in one database statement that picks and leases it,
+ * so replicas and stale hints cannot run a store twice, and workers of several replicas claiming
+ * at once take different stores rather than racing for the same one (see StoreLease).
  */
 export class ReconcileLoop {
   readonly replicaId: string;
   private state: 'new' | 'running' | 'stopped' = 'new';
   private workers = 0;
   private readonly inFlight = new Set<Promise<void>>();
-  private queue: DueStore[] = [];
-  private fetching: Promise<number> | undefined;
   /** Counts wake-ups, so a fetch that began before one is not taken as "nothing is due". */
   private wakeUps = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -102,7 +101,6 @@ export class ReconcileLoop {
     this.state = 'stopped';
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.queue = [];
     await Promise.all([...this.inFlight, this.sleeping]);
   }
 
@@ -162,58 +160,41 @@ export class ReconcileLoop {
 
   private async work(): Promise<void> {
     for (;;) {
-      const due = await this.nextDue();
-      if (!due) return;
-      await this.claimAndReconcile(due);
+      const lease = await this.claimNext();
+      if (!lease) return;
+      await this.reconcileClaimed(lease);
     }
   }
 
-  /** The oldest due store not yet handed to a worker; undefined when none is due. */
-  private async nextDue(): Promise<DueStore | undefined> {
+  /**
+   * A claim on the oldest due store nobody holds; undefined when none is due and no wake-up
+   * came while looking (one that did may mean a store fell due after the claim's query).
+   */
+  private async claimNext(): Promise<StoreLease | undefined> {
+    const { repository, logger, leaseMs } = this.options;
     while (this.state === 'running') {
-      const due = this.queue.shift();
-      if (due) return due;
       const wakeUpsBefore = this.wakeUps;
-      this.fetching ??= this.fetchDue().finally(() => {
-        this.fetching = undefined;
+      const lease = await StoreLease.claimNext({
+        repository,
+        logger,
+        replicaId: this.replicaId,
+        leaseMs,
       });
-      const fetched = await this.fetching;
-      const nothingDue = fetched === 0 && this.queue.length === 0;
-      if (nothingDue && this.wakeUps === wakeUpsBefore) return undefined;
+      if (lease || this.wakeUps === wakeUpsBefore) return lease;
     }
     return undefined;
   }
 
-  /** Fills the local queue with the oldest due stores nobody holds; returns how many. */
-  private async fetchDue(): Promise<number> {
-    const due = await this.options.repository.findDueStores(
-      this.options.concurrency,
-    );
-    if (this.state !== 'running') return 0;
-    const queued = new Set(this.queue.map(store => store.id));
-    const fresh = due.filter(store => !queued.has(store.id));
-    this.queue.push(...fresh);
-    return fresh.length;
-  }
-
-  /**
-   * Whether a due store waits for a worker: only when every worker is busy (an idle one would
-   * take it), read into the local queue so the next free worker takes it without a second query.
-   */
+  /** Whether a due store waits for a worker: only when every worker is busy (an idle one would take it). */
   private async othersWaiting(): Promise<boolean> {
     if (this.state !== 'running') return false;
-    if (this.queue.length > 0) return true;
     if (this.workers < this.options.concurrency) return false;
-    this.fetching ??= this.fetchDue().finally(() => {
-      this.fetching = undefined;
-    });
-    await this.fetching;
-    return this.queue.length > 0;
+    return this.options.repository.hasDueStore();
   }
 
   /** Claims a due store and reconciles it; false when another worker or replica had it first. */
   private async claimAndReconcile(due: DueStore): Promise<boolean> {
-    const { repository, reconciler, logger, leaseMs } = this.options;
+    const { repository, logger, leaseMs } = this.options;
     const lease = await StoreLease.claim({
       repository,
       logger,
@@ -222,12 +203,20 @@ export class ReconcileLoop {
       leaseMs,
     });
     if (!lease) return false;
-    this.held.add(due.id);
+    await this.reconcileClaimed(lease);
+    return true;
+  }
+
+  /** Reconciles a claimed store, then releases it. */
+  private async reconcileClaimed(lease: StoreLease): Promise<void> {
+    const { repository, reconciler, logger } = this.options;
+    const storeId = lease.store.id;
+    this.held.add(storeId);
     try {
       await reconciler.reconcile(lease, () => this.othersWaiting());
     } catch (error) {
       logger.error(
-        `Reconciling store ${due.id} failed unexpectedly`,
+        `Reconciling store ${storeId} failed unexpectedly`,
         error as Error,
       );
     } finally {
@@ -236,13 +225,12 @@ export class ReconcileLoop {
         const span = await lease.release(this.options.unfinishedRetryMs);
         logger.debug(`Released store ${span.storeId}`, { ...span });
       } finally {
-        this.held.delete(due.id);
+        this.held.delete(storeId);
       }
-      const changed = this.changedWhileHeld.get(due.id);
-      this.changedWhileHeld.delete(due.id);
-      if (changed) await repository.markStoreDue(due.id, changed);
+      const changed = this.changedWhileHeld.get(storeId);
+      this.changedWhileHeld.delete(storeId);
+      if (changed) await repository.markStoreDue(storeId, changed);
     }
-    return true;
   }
 
   /**

@@ -1,6 +1,7 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { randomUUID } from 'node:crypto';
 import {
+  ClaimedStore,
   DueStore,
   StoreRecord,
   StoreRepository,
@@ -53,13 +54,43 @@ export class StoreLease {
     replicaId: string;
     leaseMs: number;
   }): Promise<StoreLease | undefined> {
-    const token = `${options.replicaId}/${randomUUID().slice(0, 8)}`;
+    const token = StoreLease.newToken(options.replicaId);
     const claimed = await options.repository.claimStore(
       options.due,
       token,
       options.leaseMs,
     );
-    if (!claimed) return undefined;
+    return claimed ? StoreLease.start(options, token, claimed) : undefined;
+  }
+
+  /** A claim on the oldest due store nobody holds; undefined when none is due. */
+  static async claimNext(options: {
+    repository: StoreRepository;
+    logger: LoggerService;
+    replicaId: string;
+    leaseMs: number;
+  }): Promise<StoreLease | undefined> {
+    const token = StoreLease.newToken(options.replicaId);
+    const claimed = await options.repository.claimNextDueStore(
+      token,
+      options.leaseMs,
+    );
+    return claimed ? StoreLease.start(options, token, claimed) : undefined;
+  }
+
+  private static newToken(replicaId: string): string {
+    return `${replicaId}/${randomUUID().slice(0, 8)}`;
+  }
+
+  private static start(
+    options: {
+      repository: StoreRepository;
+      logger: LoggerService;
+      leaseMs: number;
+    },
+    token: string,
+    claimed: ClaimedStore,
+  ): StoreLease {
     const lease = new StoreLease(
       options.repository,
       options.logger,
