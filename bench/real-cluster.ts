@@ -205,7 +205,10 @@ async function main() {
           limits: {
             maxActiveStoresPerUser: Math.max(100, STORES),
             maxActiveStoresPerOwner: Math.max(100, STORES),
-            createRate: { count: Math.max(100, STORES), window: { seconds: 60 } },
+            createRate: {
+              count: Math.max(100, STORES),
+              window: { seconds: 60 },
+            },
           },
         }),
       ),
