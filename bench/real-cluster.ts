@@ -19,6 +19,7 @@ import { ConfigReader } from '@backstage/config';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
 import { startTestCluster } from '@internal/test-cluster';
 import knexFactory from 'knex';
+import { readdirSync, readFileSync } from 'node:fs';
 import { testConfigData } from '../packages/stores-test-utils/src';
 import { readStoresConfig } from '../plugins/stores-backend/src/config/readStoresConfig';
 import { createStoresRuntime } from '../plugins/stores-backend/src/createStoresRuntime';
@@ -35,7 +36,7 @@ import {
 
 const STORES = Number(process.env.STORES ?? 1);
 const WATCH = process.env.WATCH !== '0';
-const CONCURRENCY = Number(process.env.CONCURRENCY ?? 4);
+const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
 const TICK_MS = Number(process.env.TICK ?? 5) * 1000;
 const OWNER = 'group:default/team-a';
 const USER = 'user:default/ann';
@@ -110,6 +111,31 @@ async function observeCluster(adminKubeconfig: string) {
     workloadsAvailableAt,
     stop: () => requests.forEach(r => r.abort()),
   };
+}
+
+/**
+ * CPU time of this process's children (the test control plane: etcd, kube-apiserver,
+ * controller-manager and the kubelet stand-in, with the helm processes it ran and waited for),
+ * from /proc, in ms.
+ */
+function controlPlaneCpuMs(): number {
+  const ticksPerSecond = 100;
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // Fields after the command name (which may hold spaces) in parentheses.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[1]) !== process.pid) continue;
+    // utime, stime, cutime, cstime: fields 14-17 of proc(5), 11-14 here.
+    ticks += fields.slice(11, 15).reduce((sum, f) => sum + Number(f), 0);
+  }
+  return (ticks / ticksPerSecond) * 1000;
 }
 
 const percentile = (values: number[], p: number) => {
@@ -208,6 +234,7 @@ async function main() {
 
     const since = Date.now();
     const cpuBefore = process.cpuUsage();
+    const controlPlaneCpuBefore = controlPlaneCpuMs();
     const ids = await Promise.all(
       Array.from(
         { length: STORES },
@@ -230,6 +257,7 @@ async function main() {
     }
     const allDoneAt = Date.now();
     const cpu = process.cpuUsage(cpuBefore);
+    const controlPlaneCpu = controlPlaneCpuMs() - controlPlaneCpuBefore;
     clearInterval(tick);
     watches?.stop();
     await loop.stop();
@@ -257,6 +285,16 @@ async function main() {
     // The audit log is written as requests complete; give the last lines a moment.
     await new Promise(resolve => setTimeout(resolve, 1000));
     const calls = auditedRequests(cluster.auditLogPath!, serviceAccount, since);
+    // A store's first step starts with a request about its namespace; the time from the
+    // store's request to that call is how long it waited for a worker.
+    const firstStepWaits = stores.flatMap(store => {
+      const first = calls.find(
+        c =>
+          c.namespace === store?.namespace ||
+          (c.resource === 'namespaces' && c.name === store?.namespace),
+      );
+      return store && first ? [first.receivedAt - store.createdAt] : [];
+    });
     const watchCalls = calls.filter(
       c => c.verb === 'watch' || (c.verb === 'list' && !c.namespace),
     ).length;
@@ -278,6 +316,7 @@ async function main() {
     );
     print('all Ready', `${seconds(allDoneAt - since)} s`);
     print('request → Ready', spread(toReady));
+    print('request → first step', spread(firstStepWaits));
     print('Job complete → next step', spread(jobDetection));
     print('workloads available → next step', spread(workloadsDetection));
     print(
@@ -285,6 +324,10 @@ async function main() {
       `${(calls.length / STORES).toFixed(1)} (watch list/watch: ${watchCalls})`,
     );
     print('backend CPU per store', `${(cpuMs / STORES).toFixed(0)} ms`);
+    print(
+      'control plane CPU per store',
+      `${(controlPlaneCpu / STORES).toFixed(0)} ms`,
+    );
     if (process.env.VERBOSE)
       for (const [call, count] of [...byVerb].sort((a, b) => b[1] - a[1]))
         print(`  ${call}`, String(count));

@@ -15,6 +15,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { chromium } = require('playwright-core');
 const { runLiveStatusSteps } = require('./liveStatus');
+const { runUpgradeSteps } = require('./upgrade');
 
 const APP_URL = process.env.E2E_APP_URL || 'http://localhost:3000';
 const BACKEND_URL = process.env.E2E_BACKEND_URL || 'http://localhost:7007';
@@ -598,7 +599,7 @@ async function main() {
     });
 
     await lifecycleStep(
-      'store tab: upgrade after confirming (the sandbox ships the chart the store runs)',
+      'store tab: upgrade refused after confirming (the backend ships the chart the store runs)',
       async () => {
         await page.getByRole('button', { name: /^upgrade$/i }).click();
         const dialog = page.getByRole('dialog');
@@ -614,6 +615,15 @@ async function main() {
         return (await refused.innerText()).slice(0, 120);
       },
     );
+
+    // A Storeplane that ships a newer chart: the same Upgrade now runs a Helm upgrade.
+    await runUpgradeSteps({
+      page,
+      lifecycleStep,
+      assert,
+      storeUrl,
+      BACKEND_URL,
+    });
 
     await lifecycleStep('delete: confirm in the dialog', async () => {
       await page.getByRole('button', { name: /^delete$/i }).click();

@@ -8,7 +8,11 @@
 #
 # The browser creates a store through the template (its description prefilled by "Suggest
 # from the store name"), waits for it to be Ready with every gate passed, asks for content
-# suggestions on its Store tab, opens its storefront and its Kubernetes tab, and deletes it.
+# suggestions on its Store tab, opens its storefront and its Kubernetes tab, renames it, sees its
+# upgrade refused (the backend ships the chart it runs), then restarts only the backend with a
+# copy of the chart whose version is bumped (made in the temp dir) and upgrades the store for
+# real: Updating, Ready on the new chart, the Helm upgrade in its activity (e2e/upgrade.js).
+# Then it deletes the store.
 # With polling off, a second store walks its gates on an open Store tab and turns Degraded and Ready again when
 # its pod crashes and recovers (e2e/liveStatus.js, which prints the latencies). Where the sandbox
 # cannot start (no Go toolchain and no earlier build) the app runs with `--no-sandbox` and
@@ -91,11 +95,23 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# The chart a newer Storeplane would ship (its minor version bumped), for e2e/upgrade.js: it
+# writes E2E_UPGRADE_CONFIG to point storeplane.helm.chart.path there and restarts the backend.
+# Both live in $tmp_dir, never in the work tree.
+chart=plugins/stores-backend/charts/woocommerce-store
+export E2E_UPGRADE_CHART=$tmp_dir/newer-chart/woocommerce-store E2E_UPGRADE_CONFIG=$tmp_dir/app-config.upgrade.yaml
+mkdir -p "$(dirname "$E2E_UPGRADE_CHART")"
+cp -R "$chart" "$E2E_UPGRADE_CHART"
+awk -F. '/^version: / { sub(/^version: /, "", $1); $0 = "version: " $1 "." ($2 + 1) ".0" } { print }' \
+  "$chart/Chart.yaml" >"$E2E_UPGRADE_CHART/Chart.yaml"
+echo '{}' >"$E2E_UPGRADE_CONFIG"
+
 t0=$(date +%s)
 log "starting ./scripts/dev.sh $dev_mode, log: $app_log"
 # e2e/app-config.e2e.yaml: no polling (pages update from signals alone) and a short check
 # interval of Ready stores, for the live-status steps.
-setsid ./scripts/dev.sh "$dev_mode" -- --config e2e/app-config.e2e.yaml >"$app_log" 2>&1 </dev/null &
+setsid ./scripts/dev.sh "$dev_mode" -- --config e2e/app-config.e2e.yaml --config "$E2E_UPGRADE_CONFIG" \
+  >"$app_log" 2>&1 </dev/null &
 app_pgid=$!
 
 http_status() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$1" 2>/dev/null || true; }

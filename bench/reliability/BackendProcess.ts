@@ -2,6 +2,8 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
+const STARTUP_TIMEOUT_MS = 180_000;
+
 const REPO_ROOT = path.resolve(__dirname, '../..');
 
 /** One claim as the stores plugin logs it when it releases a store (database clock). */
@@ -97,7 +99,8 @@ export class BackendProcess {
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    const deadline = Date.now() + 90_000;
+    // Generous: on 2 cores the test command runs the adoption check beside this bench.
+    const deadline = Date.now() + STARTUP_TIMEOUT_MS;
     while (Date.now() < deadline) {
       // Killed on purpose while starting (a crash point hit during startup).
       if (this.child !== child) return;
@@ -117,7 +120,9 @@ export class BackendProcess {
       }
       await new Promise(resolve => setTimeout(resolve, 200));
     }
-    throw new Error(`${this.name} was not ready within 90 s`);
+    throw new Error(
+      `${this.name} was not ready within ${STARTUP_TIMEOUT_MS / 1000} s`,
+    );
   }
 
   /** SIGKILL, then wait until the process is gone. */

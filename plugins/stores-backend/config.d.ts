@@ -68,7 +68,7 @@ export interface Config {
        * whose reconcile failed unexpectedly is put off. Default 5 seconds.
        */
       frequency?: HumanDuration | string;
-      /** Stores worked on at once per replica. Default 4. */
+      /** Stores worked on at once per replica (mostly waiting on the Kubernetes API). Default 16. */
       concurrency?: number;
       /** How long a claim on a store lasts before another replica may take it. Default 2 minutes. */
       lease?: HumanDuration | string;
@@ -172,6 +172,20 @@ export interface Config {
       memoryGiBMonth: number;
       /** Price of one GiB of volume storage requested for a month. */
       storageGiBMonth: number;
+    };
+    /** Custom domains that owners give their stores, beside the platform host. */
+    domains?: {
+      /**
+       * Where owners point their domains: the ingress controller's public host name (a
+       * CNAME target) or IP address (an A/AAAA record). Unset: custom domains are off
+       * (POST /stores/:id/domain answers 409).
+       */
+      ingressAddress?: string;
+      /**
+       * How often a domain whose DNS does not point at ingressAddress yet is checked again
+       * (at most storeplane.monitor.interval). Default 1 minute.
+       */
+      checkInterval?: HumanDuration | string;
     };
     defaultPlan?: string;
     plans?: {

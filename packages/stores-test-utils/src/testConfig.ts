@@ -5,6 +5,7 @@ export function testConfigData(overrides: Record<string, unknown> = {}) {
   return {
     storeplane: {
       ingress: { baseDomain: 'stores.example.com' },
+      domains: { ingressAddress: 'ingress.example.net' },
       healthCheck: {
         mode: 'url',
         urlTemplate: `${FAKE_HEALTH_BASE}/{namespace}`,

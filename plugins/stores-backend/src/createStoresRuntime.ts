@@ -15,6 +15,8 @@ import {
 } from './reconciler/StoreReconciler';
 import { StoreWatches } from './reconciler/StoreWatches';
 import { StoresService } from './service/StoresService';
+import { StoreDomains } from './domains/StoreDomains';
+import { DomainResolver } from './domains/DomainResolver';
 
 export interface StoresRuntimeOptions {
   knex: Knex;
@@ -33,6 +35,8 @@ export interface StoresRuntimeOptions {
   /** Defaults to `storeplane.reconciler.concurrency`. */
   concurrency?: number;
   replicaId?: string;
+  /** Answers the custom domains' DNS checks; node:dns by default. */
+  domainResolver?: DomainResolver;
 }
 
 /** The parts of the stores plugin that do not depend on HTTP or the scheduler. */
@@ -44,6 +48,7 @@ export interface StoresRuntime {
   /** Undefined when `storeplane.reconciler.watch.enabled` is false. Started by the caller. */
   watches?: StoreWatches;
   service: StoresService;
+  domains: StoreDomains;
 }
 
 /**
@@ -91,6 +96,7 @@ export function createStoresRuntime(
     onChange,
     onActivity: options.onActivity,
     waitRequeue: watches,
+    domainResolver: options.domainResolver,
   });
   loop = new ReconcileLoop({
     repository,
@@ -116,7 +122,13 @@ export function createStoresRuntime(
         ? (await bundledChart(engineName)).version
         : config.helm.chartVersion ?? null,
   });
-  return { repository, engines, reconciler, loop, watches, service };
+  const domains = new StoreDomains({
+    repository,
+    config,
+    onChange,
+    wakeReconciler: () => loop!.wake(),
+  });
+  return { repository, engines, reconciler, loop, watches, service, domains };
 }
 
 /** Each engine's chart, packed once on first use (and again after a failed attempt). */

@@ -88,7 +88,7 @@ export const storesPlugin = createBackendPlugin({
             );
         };
 
-        const { repository, engines, loop, watches, service } =
+        const { repository, engines, loop, watches, service, domains } =
           createStoresRuntime({
             knex,
             config,
@@ -183,6 +183,7 @@ export const storesPlugin = createBackendPlugin({
             engines,
             config,
             suggester: new ContentSuggester(config.ai, logger),
+            domains,
             owners: new OwnerVerifier({
               userInfo: deps.userInfo,
               permissions: deps.permissions,

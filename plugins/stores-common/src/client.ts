@@ -12,6 +12,7 @@ import {
   DeletedStoreList,
   Store,
   StoreCredentials,
+  StoreDomain,
   StoreEngineList,
   StoreEventList,
   StoreLinks,
@@ -198,6 +199,40 @@ export class StoresClient {
   upgradeStore(id: string, options?: StoresRequestOptions): Promise<Store> {
     return this.call(options, api =>
       api.upgradeStore({ path: { id } }, { token: options?.token }),
+    );
+  }
+
+  /** The store's custom domain and what its DNS check found. */
+  getStoreDomain(
+    id: string,
+    options?: StoresRequestOptions,
+  ): Promise<StoreDomain> {
+    return this.call(options, api =>
+      api.getStoreDomain({ path: { id } }, { token: options?.token }),
+    );
+  }
+
+  /** Sets or replaces the store's custom domain (a Helm upgrade puts it on the Ingress). */
+  setStoreDomain(
+    id: string,
+    domain: string,
+    options?: StoresRequestOptions,
+  ): Promise<StoreDomain> {
+    return this.call(options, api =>
+      api.setStoreDomain(
+        { path: { id }, body: { domain } },
+        { token: options?.token },
+      ),
+    );
+  }
+
+  /** Removes the store's custom domain; the store serves its platform host alone again. */
+  removeStoreDomain(
+    id: string,
+    options?: StoresRequestOptions,
+  ): Promise<StoreDomain> {
+    return this.call(options, api =>
+      api.removeStoreDomain({ path: { id } }, { token: options?.token }),
     );
   }
 

@@ -36,6 +36,13 @@ const storesApi: Partial<StoresApi> = {
   getStore: async () => store,
   getStoreEvents: async () => ({ items: [] }),
   getStoreWorkloads: async () => makeWorkloads(),
+  getStoreDomain: async () => ({
+    domain: null,
+    status: null,
+    expectedTarget: null,
+    checkedAt: null,
+    message: null,
+  }),
 };
 
 /**

@@ -15,6 +15,8 @@ import { StoresMetrics } from '../metrics';
 import { ReconcileLoop } from '../reconciler/ReconcileLoop';
 import { StoreReconciler } from '../reconciler/StoreReconciler';
 import { StoresService } from '../service/StoresService';
+import { DomainResolver } from '../domains/DomainResolver';
+import { StoreDomains } from '../domains/StoreDomains';
 
 export const CHART_DIR = resolvePackagePath(
   '@storeplane/plugin-stores-backend',
@@ -44,6 +46,7 @@ export interface Harness {
   config: StoresConfig;
   repository: StoreRepository;
   service: StoresService;
+  domains: StoreDomains;
   reconciler: StoreReconciler;
   loop: ReconcileLoop;
   /** The runtime's watches (not started; `start()` them to test the watch-driven path). */
@@ -75,6 +78,8 @@ export async function createHarness(
     realTime?: boolean;
     /** Real instruments instead of the recording stand-in. */
     metrics?: StoresMetrics;
+    /** Answers the custom domains' DNS checks (node:dns when unset). */
+    domainResolver?: DomainResolver;
   } = {},
 ): Promise<Harness> {
   if (options.migrate !== false) await migrateDatabase(knex);
@@ -106,7 +111,7 @@ export async function createHarness(
     (() => fakeKubernetesClient(undefined, config.kubernetes.requestTimeoutMs));
   const onChange = (storeId: string, status: string) =>
     void changes.push({ storeId, status });
-  const { repository, reconciler, loop, watches, service } =
+  const { repository, reconciler, loop, watches, service, domains } =
     createStoresRuntime({
       knex,
       config,
@@ -118,12 +123,14 @@ export async function createHarness(
       clockShiftMs: () => clock.shiftMs,
       concurrency: 2,
       replicaId: options.replicaId,
+      domainResolver: options.domainResolver,
     });
   return {
     clock,
     config,
     repository,
     service,
+    domains,
     reconciler,
     loop,
     watches,

@@ -317,5 +317,6 @@ export function auditedRequests(
       namespace: e.objectRef?.namespace as string | undefined,
       name: e.objectRef?.name as string | undefined,
       code: e.responseStatus?.code as number,
+      receivedAt: Date.parse(e.requestReceivedTimestamp),
     }));
 }

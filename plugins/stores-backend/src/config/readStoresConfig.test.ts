@@ -15,7 +15,7 @@ describe('readStoresConfig', () => {
     expect(config.kubernetes.requestTimeoutMs).toBe(10_000);
     expect(config.reconciler).toEqual({
       frequencyMs: 5_000,
-      concurrency: 4,
+      concurrency: 16,
       leaseMs: 120_000,
       maxAttempts: 8,
       initialBackoffMs: 5_000,
@@ -39,6 +39,27 @@ describe('readStoresConfig', () => {
     expect([...config.plans.keys()]).toEqual(['small']);
     expect(config.defaultPlan).toBe('small');
     expect(config.permissions.allowedServices).toEqual([]);
+  });
+
+  it('reads the custom domain settings: off without an ingress address, and refuses one that is no host', () => {
+    expect(readStoresConfig(new ConfigReader({})).domains).toEqual({
+      ingressAddress: undefined,
+      checkIntervalMs: 60_000,
+    });
+    expect(
+      read({
+        domains: { ingressAddress: 'LB.Example.net', checkInterval: '2m' },
+      }).domains,
+    ).toEqual({ ingressAddress: 'lb.example.net', checkIntervalMs: 120_000 });
+    expect(
+      read({ domains: { ingressAddress: '203.0.113.7' } }).domains,
+    ).toMatchObject({ ingressAddress: '203.0.113.7' });
+    expect(() =>
+      read({ domains: { ingressAddress: 'https://lb.example.net' } }),
+    ).toThrow(/domains\.ingressAddress/);
+    expect(() => read({ domains: { checkInterval: 'often' } })).toThrow(
+      /domains\.checkInterval/,
+    );
   });
 
   it('reads the service principals that may change stores', () => {

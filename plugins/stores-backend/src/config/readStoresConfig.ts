@@ -6,6 +6,8 @@ import {
   SettingsReader,
   StoresConfigError,
 } from '@storeplane/plugin-stores-node';
+import { isIP } from 'node:net';
+import { domainProblem } from '../domains/domainName';
 import { parseQuantity } from '../engines/quantity';
 
 export { StoresConfigError };
@@ -105,6 +107,16 @@ export interface StoresConfig {
     memoryGiBMonth: number;
     storageGiBMonth: number;
   };
+  /** Custom domains of stores (see src/domains). */
+  domains: {
+    /**
+     * Where owners point their custom domains: the ingress controller's public host name or
+     * IP address. Unset: custom domains are off.
+     */
+    ingressAddress?: string;
+    /** How often a domain that does not resolve to the ingress yet is checked again. */
+    checkIntervalMs: number;
+  };
   defaultPlan: string;
   plans: Map<string, StorePlan>;
 }
@@ -151,6 +163,26 @@ function readPlans(config: Config): Map<string, StorePlan> {
   }
   if (plans.size === 0) plans.set(DEFAULT_PLAN.name, DEFAULT_PLAN);
   return plans;
+}
+
+function readDomains(read: SettingsReader): StoresConfig['domains'] {
+  const ingressAddress = read.optionalString('domains.ingressAddress');
+  if (ingressAddress !== undefined) {
+    const address = ingressAddress.toLowerCase();
+    if (isIP(address) === 0 && domainProblem(address, '') !== undefined) {
+      throw new StoresConfigError(
+        'domains.ingressAddress',
+        `'${ingressAddress}' is neither an IP address nor a host name: ${domainProblem(
+          address,
+          '',
+        )}`,
+      );
+    }
+  }
+  return {
+    ingressAddress: ingressAddress?.toLowerCase(),
+    checkIntervalMs: read.durationMs('domains.checkInterval', MINUTE),
+  };
 }
 
 function readAi(read: SettingsReader): StoresConfig['ai'] {
@@ -329,7 +361,7 @@ export function readStoresConfig(root: Config): StoresConfig {
     },
     reconciler: {
       frequencyMs: read.durationMs('reconciler.frequency', 5 * SECOND),
-      concurrency: read.count('reconciler.concurrency', 4),
+      concurrency: read.count('reconciler.concurrency', 16),
       leaseMs: read.durationMs('reconciler.lease', 2 * MINUTE),
       maxAttempts: read.count('reconciler.maxAttempts', 8),
       initialBackoffMs: read.durationMs(
@@ -369,6 +401,7 @@ export function readStoresConfig(root: Config): StoresConfig {
     },
     ai: readAi(read),
     cost: readCost(config),
+    domains: readDomains(read),
     defaultPlan,
     plans,
   };

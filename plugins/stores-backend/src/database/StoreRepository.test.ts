@@ -512,6 +512,11 @@ describe.each(databases.eachSupportedId())(
         helmRevision,
         appliedPlan,
         observedGeneration,
+        domain,
+        appliedDomain,
+        domainStatus,
+        domainCheckedAt,
+        domainMessage,
         ...before
       } = storeRecord('old', { createdAt: NOW - 5_000 });
       expect(reachedClusterAt).toBeNull();
@@ -521,7 +526,12 @@ describe.each(databases.eachSupportedId())(
         helmRevision,
         appliedPlan,
         observedGeneration,
-      ]).toEqual([null, null, null, null, null]);
+        domain,
+        appliedDomain,
+        domainStatus,
+        domainCheckedAt,
+        domainMessage,
+      ]).toEqual(Array(10).fill(null));
       await knex('stores').insert({
         ...Object.fromEntries(
           Object.entries(before).map(([key, value]) => [

@@ -45,7 +45,17 @@ export interface StoreRecord {
   appliedPlan: string | null;
   /** Generation the release that last passed every gate reflects. */
   observedGeneration: number | null;
+  /** Custom domain the owner asked for (lower case); null: the platform host only. */
+  domain: string | null;
+  /** Custom domain of the release that last passed every gate: where a failed change returns. */
+  appliedDomain: string | null;
+  /** What the DNS check found for the applied domain; null while none or its change runs. */
+  domainStatus: StoreDomainStatus | null;
+  domainCheckedAt: number | null;
+  domainMessage: string | null;
 }
+
+export type StoreDomainStatus = 'AwaitingDns' | 'Active';
 
 export interface StoreEventRecord {
   id: number;
@@ -175,6 +185,10 @@ export type ClaimedStoreUpdate = Partial<
     | 'helmRevision'
     | 'appliedPlan'
     | 'observedGeneration'
+    | 'domain'
+    | 'appliedDomain'
+    | 'domainStatus'
+    | 'domainMessage'
   >
 > & {
   /** Look at the store again this long from now. */
@@ -185,6 +199,8 @@ export type ClaimedStoreUpdate = Partial<
   markReady?: boolean;
   /** The store is about to make its first call to a cluster. */
   markReachedCluster?: boolean;
+  /** The custom domain's DNS was checked now (true), or its last check is forgotten (false). */
+  markDomainChecked?: boolean;
 };
 
 /** A store with work due, as the due query saw it; a claim re-checks all of it. */
@@ -275,6 +291,11 @@ const columns: Record<keyof StoreRecord, string> = {
   helmRevision: 'helm_revision',
   appliedPlan: 'applied_plan',
   observedGeneration: 'observed_generation',
+  domain: 'domain',
+  appliedDomain: 'applied_domain',
+  domainStatus: 'domain_status',
+  domainCheckedAt: 'domain_checked_at',
+  domainMessage: 'domain_message',
 };
 
 function toRow(values: Partial<StoreRecord>): Record<string, unknown> {
@@ -320,6 +341,11 @@ function fromRow(row: any): StoreRecord {
     helmRevision: toNumber(row.helm_revision),
     appliedPlan: row.applied_plan ?? null,
     observedGeneration: toNumber(row.observed_generation),
+    domain: row.domain ?? null,
+    appliedDomain: row.applied_domain ?? null,
+    domainStatus: row.domain_status ?? null,
+    domainCheckedAt: toNumber(row.domain_checked_at),
+    domainMessage: row.domain_message ?? null,
   };
 }
 
@@ -695,6 +721,7 @@ export class StoreRepository {
       startStep,
       markReady,
       markReachedCluster,
+      markDomainChecked,
       ...fields
     } = update;
     const row: Record<string, unknown> = toRow(fields);
@@ -710,6 +737,8 @@ export class StoreRepository {
     if (startStep) row.step_started_at = this.clock();
     if (markReady) row.ready_at = this.clock();
     if (markReachedCluster) row.reached_cluster_at = this.clock();
+    if (markDomainChecked !== undefined)
+      row.domain_checked_at = markDomainChecked ? this.clock() : null;
     const updated = await this.db('stores')
       .where({ id, lease_holder: token, generation })
       .update(row);
@@ -961,6 +990,59 @@ export class StoreRepository {
     });
   }
 
+  /**
+   * Records a new custom domain (or none) for a Ready or Degraded store with its event, like
+   * `requestUpdate`: the store becomes Updating, so a Helm upgrade puts the domain on its
+   * Ingress. 'taken' when another store asks for or serves the domain (the unique index on
+   * `domain` settles two requests racing for it); 'changed' when the store is not Ready or
+   * Degraded any more, or changed since `seen` was read.
+   */
+  async requestDomainChange(
+    seen: Pick<StoreRecord, 'id' | 'generation'>,
+    domain: string | null,
+    message: string | null,
+    event: NewStoreEvent,
+  ): Promise<'requested' | 'taken' | 'changed'> {
+    try {
+      return await this.db.transaction(async tx => {
+        if (domain !== null) {
+          const holder = await tx('stores')
+            .whereNot('id', seen.id)
+            .andWhere(q =>
+              q.where('domain', domain).orWhere('applied_domain', domain),
+            )
+            .first('id');
+          if (holder) return 'taken';
+        }
+        const updated = await tx('stores')
+          .where({ id: seen.id, generation: seen.generation })
+          .whereIn('status', ['Ready', 'Degraded'])
+          .update({
+            domain,
+            domain_status: null,
+            domain_checked_at: null,
+            domain_message: message,
+            status: 'Updating',
+            step: 'guardrails',
+            generation: this.db.raw('generation + 1'),
+            attempts: 0,
+            last_error: null,
+            next_attempt_at: this.clock(),
+            step_started_at: this.clock(),
+            updated_at: this.clock(),
+          });
+        if (updated !== 1) return 'changed';
+        await tx('store_events').insert(
+          this.eventRow(seen.id, event, this.clock()),
+        );
+        return 'requested';
+      });
+    } catch (error) {
+      if (domain !== null && isUniqueViolation(error)) return 'taken';
+      throw error;
+    }
+  }
+
   /** Puts a Failed store back to Provisioning at the step that failed. */
   async requestRetry(id: string, now: number): Promise<boolean> {
     const updated = await this.db('stores')
@@ -1053,4 +1135,14 @@ export class StoreRepository {
       actor: event.actor ?? null,
     };
   }
+}
+
+/** SQLite and PostgreSQL say a unique index refused a row in their own words. */
+function isUniqueViolation(error: unknown): boolean {
+  const { code, message } = error as { code?: string; message?: string };
+  return (
+    code === '23505' ||
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    /UNIQUE constraint failed/.test(message ?? '')
+  );
 }

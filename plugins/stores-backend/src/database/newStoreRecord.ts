@@ -36,5 +36,10 @@ export function newStoreRecord(
     helmRevision: null,
     appliedPlan: null,
     observedGeneration: null,
+    domain: null,
+    appliedDomain: null,
+    domainStatus: null,
+    domainCheckedAt: null,
+    domainMessage: null,
   };
 }

@@ -17,6 +17,11 @@ export interface EngineStoreInput {
   /** Storefront URL (scheme + host, and the ingress port when it is not the default). */
   url: string;
   /**
+   * A custom domain the storefront answers on too, besides `host`; null when none. With TLS,
+   * its certificate is in the Secret `ingress.tls.customDomainSecretName`.
+   */
+  customDomain: string | null;
+  /**
    * Value of the `backstage.io/kubernetes-id` label that every workload and pod of the store
    * must carry, so Backstage's Kubernetes tab on the store's entity finds them.
    */
@@ -25,7 +30,12 @@ export interface EngineStoreInput {
   secretName: string;
   ingress: {
     className: string;
-    tls: { enabled: boolean; secretName?: string };
+    tls: {
+      enabled: boolean;
+      secretName?: string;
+      /** Secret for the custom domain's certificate (cert-manager fills it when annotated). */
+      customDomainSecretName?: string;
+    };
     annotations: Record<string, string>;
   };
   storageClass: string;

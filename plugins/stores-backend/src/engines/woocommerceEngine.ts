@@ -138,11 +138,17 @@ export function createWooCommerceEngine(options?: {
           enabled: true,
           className: store.ingress.className,
           host: store.host,
+          extraHosts: store.customDomain ? [store.customDomain] : [],
           tls: {
             enabled: store.ingress.tls.enabled,
             secretName: store.ingress.tls.enabled
               ? store.ingress.tls.secretName ?? `${store.namespace}-tls`
               : '',
+            extraHostsSecretName:
+              store.ingress.tls.enabled && store.customDomain
+                ? store.ingress.tls.customDomainSecretName ??
+                  `${store.namespace}-domain-tls`
+                : '',
           },
           annotations: store.ingress.annotations,
         },

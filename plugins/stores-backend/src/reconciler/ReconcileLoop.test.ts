@@ -15,12 +15,19 @@ const LEASE_MS = 60_000;
 type Behaviour = (
   lease: StoreLease,
   claim: number,
-) => { workMs?: number; nextAttemptInMs?: number; fail?: boolean };
+) => {
+  workMs?: number;
+  nextAttemptInMs?: number;
+  fail?: boolean;
+  /** Asks the loop, after the work, whether other stores wait for a worker. */
+  askOthersWaiting?: boolean;
+};
 
 interface Claim {
   id: string;
   claimedAt: number;
   doneAt?: number;
+  othersWaiting?: boolean;
 }
 
 /**
@@ -48,7 +55,7 @@ async function setup(
     createRateWindowMs: 0,
     unfinishedRetryMs: options.unfinishedRetryMs ?? 5_000,
     reconciler: {
-      async reconcile(lease) {
+      async reconcile(lease, othersWaiting) {
         const claim: Claim = { id: lease.store.id, claimedAt: Date.now() };
         const previous = claims.filter(c => c.id === claim.id).length;
         claims.push(claim);
@@ -58,6 +65,8 @@ async function setup(
           const outcome = behaviour(lease, previous + 1);
           if (outcome.workMs) await sleep(outcome.workMs);
           if (outcome.fail) throw new Error('the reconciler broke');
+          if (outcome.askOthersWaiting)
+            claim.othersWaiting = await othersWaiting?.();
           if (outcome.nextAttemptInMs !== undefined)
             await repository.updateClaimedStore(
               lease.store.id,
@@ -147,6 +156,41 @@ describe.each(databases.eachSupportedId())(
       fast.forEach((id, index) =>
         expect(Math.abs(order.indexOf(id) - (index + 1))).toBeLessThan(3),
       );
+    });
+
+    it('tells a claim that others wait only when every worker is busy and a store is due', async () => {
+      const busy = await setup(databaseId, { concurrency: 1 }, () => ({
+        askOthersWaiting: true,
+        ...DONE,
+      }));
+      stopLoop = () => busy.loop.stop();
+      await busy.addStores('first', 'second', 'third');
+      busy.loop.start();
+      await until(
+        'every store done',
+        () =>
+          busy.claims.every(c => c.doneAt !== undefined) &&
+          busy.claims.length === 3,
+      );
+      // The one worker is busy: the first two claims see stores due behind them, the last
+      // sees none.
+      expect(busy.claims.map(c => [c.id, c.othersWaiting])).toEqual([
+        ['first', true],
+        ['second', true],
+        ['third', false],
+      ]);
+      await busy.loop.stop();
+
+      const idle = await setup(databaseId, { concurrency: 3 }, () => ({
+        askOthersWaiting: true,
+        ...DONE,
+      }));
+      stopLoop = () => idle.loop.stop();
+      await idle.addStores('alone');
+      idle.loop.start();
+      await until('the store done', () => idle.claims[0]?.doneAt !== undefined);
+      // Workers are free: one of them would take a due store, so nothing waits.
+      expect(idle.claims[0].othersWaiting).toBe(false);
     });
 
     it('wakes up for a store at its own due time, without a tick', async () => {

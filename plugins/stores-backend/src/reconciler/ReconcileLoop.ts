@@ -196,6 +196,21 @@ export class ReconcileLoop {
     return fresh.length;
   }
 
+  /**
+   * Whether a due store waits for a worker: only when every worker is busy (an idle one would
+   * take it), read into the local queue so the next free worker takes it without a second query.
+   */
+  private async othersWaiting(): Promise<boolean> {
+    if (this.state !== 'running') return false;
+    if (this.queue.length > 0) return true;
+    if (this.workers < this.options.concurrency) return false;
+    this.fetching ??= this.fetchDue().finally(() => {
+      this.fetching = undefined;
+    });
+    await this.fetching;
+    return this.queue.length > 0;
+  }
+
   /** Claims a due store and reconciles it; false when another worker or replica had it first. */
   private async claimAndReconcile(due: DueStore): Promise<boolean> {
     const { repository, reconciler, logger, leaseMs } = this.options;
@@ -209,7 +224,7 @@ export class ReconcileLoop {
     if (!lease) return false;
     this.held.add(due.id);
     try {
-      await reconciler.reconcile(lease);
+      await reconciler.reconcile(lease, () => this.othersWaiting());
     } catch (error) {
       logger.error(
         `Reconciling store ${due.id} failed unexpectedly`,

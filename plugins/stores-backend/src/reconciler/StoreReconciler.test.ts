@@ -1,4 +1,7 @@
-import { registerMswTestHooks } from '@backstage/backend-test-utils';
+import {
+  mockServices,
+  registerMswTestHooks,
+} from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { NO_CLUSTER_EVENT_TYPE } from '@storeplane/plugin-stores-common';
 import { http } from 'msw';
@@ -19,6 +22,7 @@ import { testConfigData } from '@internal/stores-test-utils';
 import { readStoresConfig } from '../config/readStoresConfig';
 import { CONFIGURE_CLUSTER_ADVICE } from '@storeplane/plugin-stores-node';
 import { lazyKubernetesClient } from '../kubernetes/lazyKubernetesClient';
+import { StoreLease } from './StoreLease';
 
 const databases = storeTestDatabases();
 const server = setupServer();
@@ -228,6 +232,49 @@ describe.each(databases.eachSupportedId())(
 
       collectSecrets(fake);
       await collectObserved(harness, created.id);
+    });
+
+    it('runs one step and leaves the store due when others wait for a worker, else the next steps too', async () => {
+      const harness = await setup();
+      const claimAndReconcile = async (
+        id: string,
+        othersWaiting: () => Promise<boolean>,
+      ) => {
+        const store = await harness.repository.getStore(id);
+        const lease = await StoreLease.claim({
+          repository: harness.repository,
+          logger: mockServices.logger.mock(),
+          due: { id, generation: store!.generation },
+          replicaId: 'test',
+          leaseMs: 60_000,
+        });
+        await harness.reconciler.reconcile(lease!, othersWaiting);
+        await lease!.release(60_000);
+      };
+
+      const yielding = await createStore(harness, 'yielding');
+      await claimAndReconcile(yielding.id, async () => true);
+      expect(await eventTypes(harness, yielding.id)).toEqual([
+        'requested',
+        'guardrails.applied',
+      ]);
+      const released = await harness.repository.getStore(yielding.id);
+      expect(released).toMatchObject({ step: 'secret', leaseHolder: null });
+      // Due again at once, behind the stores that fell due before it.
+      expect(released!.nextAttemptAt).toBeLessThanOrEqual(
+        await harness.repository.databaseNow(),
+      );
+
+      const running = await createStore(harness, 'running');
+      await claimAndReconcile(running.id, async () => false);
+      expect(await eventTypes(harness, running.id)).toEqual([
+        'requested',
+        'guardrails.applied',
+        'secret.created',
+      ]);
+      expect(await harness.repository.getStore(running.id)).toMatchObject({
+        step: 'helmInstall',
+      });
     });
 
     it('re-applies guardrails idempotently (a second pass changes no resourceVersion)', async () => {

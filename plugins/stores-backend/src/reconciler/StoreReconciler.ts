@@ -27,6 +27,12 @@ import {
 import { engineInputFor } from './engineInput';
 import { MonitorResult, monitorStore } from './monitorStore';
 import { vanishedNamespaceMessage } from './OrphanSweep';
+import { DnsDomainResolver, DomainResolver } from '../domains/DomainResolver';
+import {
+  checkStoreDomain,
+  domainAfterUpdate,
+  nextLookMs,
+} from '../domains/domainCheck';
 
 /** Announces store changes (catalog delta updates, live UI). */
 export type StoreChangeListener = (
@@ -48,6 +54,8 @@ export interface StoreReconcilerOptions {
   onActivity?: (storeId: string) => void;
   /** How soon waiting steps look again; polling only unless watches are running. */
   waitRequeue?: WaitRequeue;
+  /** Answers whether a store's custom domain points at the ingress yet; node:dns by default. */
+  domainResolver?: DomainResolver;
   random?: () => number;
 }
 
@@ -61,13 +69,23 @@ const MAX_STEPS_PER_CLAIM = 10;
  */
 export class StoreReconciler {
   private readonly random: () => number;
+  private readonly domainResolver: DomainResolver;
 
   constructor(private readonly options: StoreReconcilerOptions) {
     this.random = options.random ?? Math.random;
+    this.domainResolver = options.domainResolver ?? new DnsDomainResolver();
   }
 
-  /** The one entry point: does what the claimed store needs next. */
-  async reconcile(lease: StoreLease): Promise<void> {
+  /**
+   * The one entry point: does what the claimed store needs next. A step that lets the next run
+   * at once leaves the store due now; `othersWaiting` (the work queue, when its workers are all
+   * busy) says whether to release it there, behind the stores that fell due before, rather
+   * than run the next step while they wait.
+   */
+  async reconcile(
+    lease: StoreLease,
+    othersWaiting?: () => Promise<boolean>,
+  ): Promise<void> {
     const budgetMs = lease.leaseDurationMs / 2;
     let store: StoreRecord | undefined = lease.store;
     for (
@@ -76,6 +94,7 @@ export class StoreReconciler {
       i++
     ) {
       store = await this.runStep(store, lease);
+      if (store && othersWaiting && (await othersWaiting())) return;
     }
   }
 
@@ -248,7 +267,15 @@ export class StoreReconciler {
     const plan = outcome.rolledBack?.plan ?? store.plan;
     const url = engineInputFor(store, config.plans.get(plan)!, config).url;
     const engine = engines.get(store.engine);
+    // Also after a provisioning that re-installed a release (a vanished namespace, a retried
+    // rollback): what it serves is what the values or the rollback gave it.
+    const domain = domainAfterUpdate(
+      store,
+      outcome.rolledBack !== undefined,
+      config,
+    );
     const written = await this.writeClaimed(store, lease, {
+      ...domain,
       status: 'Ready',
       step: null,
       attempts: 0,
@@ -265,7 +292,9 @@ export class StoreReconciler {
           }
         : {}),
       markReady: store.status === 'Provisioning',
-      nextAttemptInMs: config.monitor.intervalMs,
+      // A domain the release now serves gets its first DNS check at once.
+      nextAttemptInMs:
+        domain.domainStatus === 'AwaitingDns' ? 0 : config.monitor.intervalMs,
     });
     if (!written) return;
     await this.addEvent(store.id, outcome.event);
@@ -313,11 +342,29 @@ export class StoreReconciler {
   private async monitor(store: StoreRecord, lease: StoreLease): Promise<void> {
     const { config, logger, metrics } = this.options;
     const intervalMs = config.monitor.intervalMs;
-    const write = (update: ClaimedStoreUpdate) =>
-      this.writeClaimed(store, lease, {
-        nextAttemptInMs: intervalMs,
+    const domainCheck = await checkStoreDomain(
+      store,
+      config,
+      this.domainResolver,
+    );
+    const write = async (update: ClaimedStoreUpdate) => {
+      const written = await this.writeClaimed(store, lease, {
+        nextAttemptInMs: domainCheck?.becameActive
+          ? intervalMs
+          : nextLookMs(store, config),
+        ...domainCheck?.update,
         ...update,
       });
+      if (written && domainCheck?.becameActive) {
+        await this.addEvent(store.id, {
+          type: 'domain.active',
+          level: 'info',
+          message: `Custom domain ${store.domain} is Active: ${domainCheck.update.domainMessage}`,
+        });
+        this.options.onChange(store.id, update.status ?? store.status);
+      }
+      return written;
+    };
     let result: MonitorResult;
     try {
       result = await monitorStore(this.stepContext(store, lease));

@@ -6,7 +6,9 @@ import { CREDENTIALS_SECRET } from '../kubernetes/storeResources';
 
 /** What the engine needs to render one store, derived from the store and config. */
 export function engineInputFor(
-  store: Pick<StoreRecord, 'id' | 'name' | 'description' | 'namespace'>,
+  store: Pick<StoreRecord, 'id' | 'name' | 'description' | 'namespace'> & {
+    domain?: string | null;
+  },
   plan: StorePlan,
   config: StoresConfig,
 ): EngineStoreInput {
@@ -21,6 +23,7 @@ export function engineInputFor(
     plan,
     host,
     url: `${scheme}://${host}${port}`,
+    customDomain: store.domain ?? null,
     kubernetesId: storeKubernetesId(store.id),
     secretName: CREDENTIALS_SECRET,
     ingress: {
@@ -28,6 +31,7 @@ export function engineInputFor(
       tls: {
         enabled: config.ingress.tls.enabled,
         secretName: config.ingress.tls.secretName,
+        customDomainSecretName: `${store.namespace}-domain-tls`,
       },
       annotations: {
         ...config.ingress.annotations,

@@ -21,6 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { KubernetesClient } from '../kubernetes/KubernetesClient';
+import { DomainResolver } from '../domains/DomainResolver';
 import { CHART_DIR, createHarness, Harness } from '../__testUtils__/harness';
 import { updatePlans } from '../__testUtils__/updatePlans';
 import {
@@ -43,6 +44,7 @@ const describeWithCluster = availability.available ? describe : describe.skip;
 const OWNER = 'group:default/team-a';
 const USER = 'user:default/ann';
 const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
+const DNS_TARGET = 'ingress.example.net';
 
 /** Kinds of the resources in rbac-rules.yaml's kubernetesTabRules. */
 const KIND_OF: Record<string, string> = {
@@ -113,12 +115,14 @@ describeWithCluster("the health check through the API server's proxy", () => {
       knex?: Knex;
       chartPath?: string;
       plans?: Record<string, unknown>;
+      domainResolver?: DomainResolver;
     } = {},
   ): Promise<Harness> {
     const knex = options.knex ?? (await databases.init('SQLITE_3'));
     return createHarness(knex, {
       realTime: true,
       kubernetes: storeplane,
+      domainResolver: options.domainResolver,
       configOverrides: {
         kubernetes: {
           requestTimeout: { seconds: 5 },
@@ -149,6 +153,7 @@ describeWithCluster("the health check through the API server's proxy", () => {
           ...(options.chartPath ? { chart: { path: options.chartPath } } : {}),
         },
         ...(options.plans ? { plans: options.plans } : {}),
+        domains: { ingressAddress: DNS_TARGET, checkInterval: { seconds: 1 } },
       },
     });
   }
@@ -185,6 +190,7 @@ describeWithCluster("the health check through the API server's proxy", () => {
       namespace: ns,
       name: 'woocommerce-wordpress:http',
       code: 200,
+      receivedAt: expect.any(Number),
     });
     // The rule that let the API server in: its address, on WordPress's port only.
     // (dumpYaml: back to the API's field names from client-node's typed model.)
@@ -283,11 +289,21 @@ describeWithCluster("the health check through the API server's proxy", () => {
     return dir;
   }
 
-  it('changes the plan with a Helm upgrade, and rolls an upgrade whose health gate fails back to the old revision', async () => {
+  it('changes the plan with a Helm upgrade, rolls an upgrade whose health gate fails back to the old revision, and sets and removes a custom domain', async () => {
     const cidrs = [`${cluster.apiServerSourceIp}/32`];
     const knex = await databases.init('SQLITE_3');
     const plans = updatePlans;
-    const h = await harness(cidrs, { knex, plans });
+    // The DNS check answers what the test says (no DNS server here to point a domain at).
+    let domainResolves = false;
+    const domainResolver: DomainResolver = {
+      check: async (domain, target) => ({
+        pointsAtIngress: domainResolves,
+        message: domainResolves
+          ? `${domain} is a CNAME of ${target}`
+          : `${domain} does not point at ${target} yet`,
+      }),
+    };
+    const h = await harness(cidrs, { knex, plans, domainResolver });
     const created = await h.service.createStore(
       { name: 'upgraded-shop', owner: OWNER, plan: 'small' },
       USER,
@@ -408,6 +424,87 @@ describeWithCluster("the health check through the API server's proxy", () => {
       if (status !== 200) await new Promise(r => setTimeout(r, 1000));
     }
     expect(status).toBe(200);
+
+    // A custom domain: a Helm upgrade (this backend ships chart 0.1.0 again) puts it on the
+    // Ingress beside the platform host; the store stays Ready while the domain awaits DNS.
+    const domainStarted = Date.now();
+    await h.domains.setDomain(
+      rolledBack!,
+      { domain: 'shop.example.org' },
+      USER,
+    );
+    const withDomain = await h.runUntil(created.id, settled, 180);
+    expect(withDomain).toMatchObject({
+      status: 'Ready',
+      domain: 'shop.example.org',
+      appliedDomain: 'shop.example.org',
+      helmRevision: 5,
+      domainStatus: 'AwaitingDns',
+    });
+    const ingressHosts = async () => {
+      const ingress = await admin.read<any>(
+        'networking.k8s.io/v1',
+        'Ingress',
+        ns,
+        'woocommerce-wordpress',
+      );
+      return ingress.spec.rules.map((r: { host: string }) => r.host);
+    };
+    const platformHost = new URL(withDomain!.storefrontUrl!).hostname;
+    expect(await ingressHosts()).toEqual([platformHost, 'shop.example.org']);
+    // The ingress controller (an informer's cache, a moment behind) serves both hosts.
+    const ingressPort = cluster.ingressAddress!.split(':')[1];
+    const statusOn = async (host: string, expected: number) => {
+      let answered = 0;
+      for (let i = 0; i < 20 && answered !== expected; i++) {
+        if (i > 0) await new Promise(r => setTimeout(r, 500));
+        answered = (
+          await getThroughIngress(
+            cluster.ingressAddress!,
+            `http://${host}:${ingressPort}/`,
+          )
+        ).status;
+      }
+      return answered;
+    };
+    expect(await statusOn(platformHost, 200)).toBe(200);
+    expect(await statusOn('shop.example.org', 200)).toBe(200);
+    const awaiting = await h.runUntil(
+      created.id,
+      s => s?.domainCheckedAt !== null,
+      10,
+    );
+    expect(awaiting).toMatchObject({
+      status: 'Ready',
+      domainStatus: 'AwaitingDns',
+      domainMessage: `shop.example.org does not point at ${DNS_TARGET} yet`,
+    });
+    domainResolves = true;
+    const active = await h.runUntil(
+      created.id,
+      s => s?.domainStatus === 'Active',
+      10,
+    );
+    expect(active).toMatchObject({ status: 'Ready', helmRevision: 5 });
+
+    await h.domains.removeDomain(active!, USER);
+    const removed = await h.runUntil(created.id, settled, 180);
+    expect(removed).toMatchObject({
+      status: 'Ready',
+      domain: null,
+      domainStatus: null,
+      helmRevision: 6,
+    });
+    expect(await ingressHosts()).toEqual([platformHost]);
+    expect(await statusOn('shop.example.org', 404)).toBe(404);
+    expect(await statusOn(platformHost, 200)).toBe(200);
+    // eslint-disable-next-line no-console
+    console.log(
+      `custom domain set, checked both ways and removed in ${(
+        (Date.now() - domainStarted) /
+        1000
+      ).toFixed(1)} s`,
+    );
   });
 
   it("keeps the store Provisioning and says why when its NetworkPolicies drop the API server's connections", async () => {

@@ -35,6 +35,8 @@ import {
   StoreRecord,
   StoreRepository,
 } from '../database/StoreRepository';
+import { registerDomainRoutes } from '../domains/domainRoutes';
+import { StoreDomains } from '../domains/StoreDomains';
 import { EngineRegistry } from '../engines/EngineRegistry';
 import { TooManyRequestsError } from './errors';
 import {
@@ -63,6 +65,7 @@ export interface RouterOptions {
   config: StoresConfig;
   owners: OwnerVerifier;
   suggester: ContentSuggester;
+  domains: StoreDomains;
 }
 
 /** Who acts: a user entity ref, or `service:<subject>` for automation with a service token. */
@@ -122,13 +125,14 @@ export async function createRouter(
     },
   });
   router.use(
-    nameUnknownBodyFields(req =>
-      Object.keys(
-        req.method === 'PATCH'
-          ? spec.components.schemas.UpdateStoreRequest.properties
-          : spec.components.schemas.CreateStoreRequest.properties,
-      ),
-    ),
+    nameUnknownBodyFields(req => {
+      const { schemas } = spec.components;
+      if (req.method === 'PATCH')
+        return Object.keys(schemas.UpdateStoreRequest.properties);
+      if (req.path.endsWith('/domain'))
+        return Object.keys(schemas.SetStoreDomainRequest.properties);
+      return Object.keys(schemas.CreateStoreRequest.properties);
+    }),
   );
 
   const credentialsOf = (req: IncomingRequest) =>
@@ -490,6 +494,13 @@ export async function createRouter(
       },
     );
     res.status(202).json(toStoreView(updated));
+  });
+
+  registerDomainRoutes(router, {
+    domains: options.domains,
+    authorizeStore,
+    audited,
+    actorOf,
   });
 
   router.post('/stores/:id/content-suggestions', async (req, res) => {

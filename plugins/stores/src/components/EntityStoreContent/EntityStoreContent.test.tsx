@@ -51,6 +51,15 @@ function serveStore(
     http.get(`${BASE}/stores/${STORE_ID}/events`, () =>
       HttpResponse.json({ items: events }),
     ),
+    http.get(`${BASE}/stores/${STORE_ID}/domain`, () =>
+      HttpResponse.json({
+        domain: null,
+        status: null,
+        expectedTarget: 'ingress.example.net',
+        checkedAt: null,
+        message: null,
+      }),
+    ),
   );
 }
 

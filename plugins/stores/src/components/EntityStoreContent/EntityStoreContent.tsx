@@ -17,6 +17,7 @@ import {
 import { StoreActionsCard } from './StoreActionsCard';
 import { StoreActivity } from './StoreActivity';
 import { StoreContentSuggestionsCard } from './StoreContentSuggestionsCard';
+import { StoreDomainCard } from './StoreDomainCard';
 import { StoreStatusCard } from './StoreStatusCard';
 import { StoreWorkloadsCard } from './StoreWorkloadsCard';
 
@@ -53,6 +54,13 @@ const StoreContent = (props: { storeId: string; entityRef: string }) => {
       </Grid>
       <Grid item xs={12} md={4}>
         <StoreActionsCard
+          store={store}
+          entityRef={entityRef}
+          onChanged={refresh}
+        />
+      </Grid>
+      <Grid item xs={12}>
+        <StoreDomainCard
           store={store}
           entityRef={entityRef}
           onChanged={refresh}

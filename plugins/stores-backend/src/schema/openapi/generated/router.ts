@@ -159,6 +159,64 @@ export const spec = {
           },
         },
       },
+      SetStoreDomainRequest: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['domain'],
+        properties: {
+          domain: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 253,
+            description:
+              "A host name in lower case (RFC 1123 labels, at least two), not an IP address or a wildcard, outside the platform's own base domain, and not another store's.",
+          },
+        },
+      },
+      StoreDomain: {
+        type: 'object',
+        description:
+          "A store's custom domain. The store always answers on its platform host too.",
+        required: [
+          'domain',
+          'status',
+          'expectedTarget',
+          'checkedAt',
+          'message',
+        ],
+        properties: {
+          domain: {
+            type: 'string',
+            nullable: true,
+            description: 'The custom domain; null when the store has none.',
+          },
+          status: {
+            type: 'string',
+            nullable: true,
+            enum: ['AwaitingDns', 'Active', null],
+            description:
+              "AwaitingDns: the store's Ingress serves the domain and the domain does not resolve to expectedTarget yet (checked again every storeplane.domains.checkInterval); Active: it does. Null when there is no domain or while the Helm upgrade that applies it runs.",
+          },
+          expectedTarget: {
+            type: 'string',
+            nullable: true,
+            description:
+              'Where the domain must point (a CNAME to a host name, or an A/AAAA record for an IP address): storeplane.domains.ingressAddress; null when custom domains are off.',
+          },
+          checkedAt: {
+            type: 'string',
+            nullable: true,
+            description:
+              'ISO 8601 date-time of the last DNS check; null before the first.',
+          },
+          message: {
+            type: 'string',
+            nullable: true,
+            description:
+              'What the change or the last DNS check said, in plain words.',
+          },
+        },
+      },
       Store: {
         type: 'object',
         description:
@@ -1407,6 +1465,113 @@ export const spec = {
               'application/json': {
                 schema: {
                   $ref: '#/components/schemas/Store',
+                },
+              },
+            },
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '409': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          default: {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+      },
+    },
+    '/stores/{id}/domain': {
+      parameters: [
+        {
+          $ref: '#/components/parameters/id',
+        },
+      ],
+      get: {
+        operationId: 'GetStoreDomain',
+        summary: "The store's custom domain and its DNS status",
+        responses: {
+          '200': {
+            description: 'The domain',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/StoreDomain',
+                },
+              },
+            },
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          default: {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+      },
+      post: {
+        operationId: 'SetStoreDomain',
+        summary:
+          "Set (or replace) the store's custom domain (needs storeplane.store.update)",
+        description:
+          "The store must be Ready or Degraded (409 otherwise), the domain valid (400) and no other store's (409). The store becomes Updating; a Helm upgrade adds the domain to its Ingress beside the platform host (which keeps serving), then the usual gates run, with a rollback if they fail. Then the domain is AwaitingDns until it resolves to expectedTarget, and Active.",
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                $ref: '#/components/schemas/SetStoreDomainRequest',
+              },
+            },
+          },
+        },
+        responses: {
+          '202': {
+            description: 'The domain, being applied',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/StoreDomain',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '409': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          default: {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+      },
+      delete: {
+        operationId: 'RemoveStoreDomain',
+        summary:
+          "Remove the store's custom domain (needs storeplane.store.update)",
+        description:
+          'The store must be Ready or Degraded and have a domain (409 otherwise). A Helm upgrade takes the domain off its Ingress, which serves the platform host alone again.',
+        responses: {
+          '202': {
+            description: 'No domain, being applied',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/StoreDomain',
                 },
               },
             },

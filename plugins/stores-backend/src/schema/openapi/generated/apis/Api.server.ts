@@ -8,8 +8,10 @@ import { ContentSuggestion } from '../models/ContentSuggestion.model';
 import { ContentSuggestionRequest } from '../models/ContentSuggestionRequest.model';
 import { CreateStoreRequest } from '../models/CreateStoreRequest.model';
 import { DeletedStoreList } from '../models/DeletedStoreList.model';
+import { SetStoreDomainRequest } from '../models/SetStoreDomainRequest.model';
 import { Store } from '../models/Store.model';
 import { StoreCredentials } from '../models/StoreCredentials.model';
+import { StoreDomain } from '../models/StoreDomain.model';
 import { StoreEngineList } from '../models/StoreEngineList.model';
 import { StoreEventList } from '../models/StoreEventList.model';
 import { StoreLinks } from '../models/StoreLinks.model';
@@ -53,6 +55,15 @@ export type GetStoreCredentials = {
     id: string;
   };
   response: StoreCredentials | Error | Error | Error | Error;
+};
+/**
+ * @public
+ */
+export type GetStoreDomain = {
+  path: {
+    id: string;
+  };
+  response: StoreDomain | Error | Error | Error;
 };
 /**
  * @public
@@ -135,11 +146,30 @@ export type ListStores = {
 /**
  * @public
  */
+export type RemoveStoreDomain = {
+  path: {
+    id: string;
+  };
+  response: StoreDomain | Error | Error | Error | Error;
+};
+/**
+ * @public
+ */
 export type RetryStore = {
   path: {
     id: string;
   };
   response: Store | Error | Error | Error | Error;
+};
+/**
+ * @public
+ */
+export type SetStoreDomain = {
+  path: {
+    id: string;
+  };
+  body: SetStoreDomainRequest;
+  response: StoreDomain | Error | Error | Error | Error | Error;
 };
 /**
  * @public
@@ -186,6 +216,8 @@ export type EndpointMap = {
 
   '#get|/stores/{id}/credentials': GetStoreCredentials;
 
+  '#get|/stores/{id}/domain': GetStoreDomain;
+
   '#get|/stores/{id}/events': GetStoreEvents;
 
   '#get|/stores/{id}/links': GetStoreLinks;
@@ -202,7 +234,11 @@ export type EndpointMap = {
 
   '#get|/stores': ListStores;
 
+  '#_delete|/stores/{id}/domain': RemoveStoreDomain;
+
   '#post|/stores/{id}/retry': RetryStore;
+
+  '#post|/stores/{id}/domain': SetStoreDomain;
 
   '#post|/content-suggestions': SuggestNewStoreContent;
 

@@ -13,8 +13,10 @@ import { ContentSuggestion } from '../models/ContentSuggestion.model';
 import { ContentSuggestionRequest } from '../models/ContentSuggestionRequest.model';
 import { CreateStoreRequest } from '../models/CreateStoreRequest.model';
 import { DeletedStoreList } from '../models/DeletedStoreList.model';
+import { SetStoreDomainRequest } from '../models/SetStoreDomainRequest.model';
 import { Store } from '../models/Store.model';
 import { StoreCredentials } from '../models/StoreCredentials.model';
+import { StoreDomain } from '../models/StoreDomain.model';
 import { StoreEngineList } from '../models/StoreEngineList.model';
 import { StoreEventList } from '../models/StoreEventList.model';
 import { StoreLinks } from '../models/StoreLinks.model';
@@ -68,6 +70,14 @@ export type GetStore = {
  * @public
  */
 export type GetStoreCredentials = {
+  path: {
+    id: string;
+  };
+};
+/**
+ * @public
+ */
+export type GetStoreDomain = {
   path: {
     id: string;
   };
@@ -143,10 +153,27 @@ export type ListStores = {
 /**
  * @public
  */
+export type RemoveStoreDomain = {
+  path: {
+    id: string;
+  };
+};
+/**
+ * @public
+ */
 export type RetryStore = {
   path: {
     id: string;
   };
+};
+/**
+ * @public
+ */
+export type SetStoreDomain = {
+  path: {
+    id: string;
+  };
+  body: SetStoreDomainRequest;
 };
 /**
  * @public
@@ -286,6 +313,32 @@ export class DefaultApiClient {
     const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
 
     const uriTemplate = `/stores/{id}/credentials`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      id: request.path.id,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'GET',
+    });
+  }
+
+  /**
+   * The store\'s custom domain and its DNS status
+   * @param id - Store id (lowercase letters, digits and dashes); anything else is a 400
+   */
+  public async getStoreDomain(
+    // @ts-ignore
+    request: GetStoreDomain,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<StoreDomain>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/stores/{id}/domain`;
 
     const uri = parser.parse(uriTemplate).expand({
       id: request.path.id,
@@ -519,6 +572,33 @@ export class DefaultApiClient {
   }
 
   /**
+   * The store must be Ready or Degraded and have a domain (409 otherwise). A Helm upgrade takes the domain off its Ingress, which serves the platform host alone again.
+   * Remove the store\'s custom domain (needs storeplane.store.update)
+   * @param id - Store id (lowercase letters, digits and dashes); anything else is a 400
+   */
+  public async removeStoreDomain(
+    // @ts-ignore
+    request: RemoveStoreDomain,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<StoreDomain>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/stores/{id}/domain`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      id: request.path.id,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'DELETE',
+    });
+  }
+
+  /**
    * Only a Failed store can be retried (409 otherwise). A Degraded store needs no retry; it is checked again every storeplane.monitor.interval and turns Ready by itself.
    * Put a Failed store back to Provisioning at the step that failed
    * @param id - Store id (lowercase letters, digits and dashes); anything else is a 400
@@ -542,6 +622,35 @@ export class DefaultApiClient {
         ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
       },
       method: 'POST',
+    });
+  }
+
+  /**
+   * The store must be Ready or Degraded (409 otherwise), the domain valid (400) and no other store\'s (409). The store becomes Updating; a Helm upgrade adds the domain to its Ingress beside the platform host (which keeps serving), then the usual gates run, with a rollback if they fail. Then the domain is AwaitingDns until it resolves to expectedTarget, and Active.
+   * Set (or replace) the store\'s custom domain (needs storeplane.store.update)
+   * @param id - Store id (lowercase letters, digits and dashes); anything else is a 400
+   * @param setStoreDomainRequest -
+   */
+  public async setStoreDomain(
+    // @ts-ignore
+    request: SetStoreDomain,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<StoreDomain>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/stores/{id}/domain`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      id: request.path.id,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'POST',
+      body: JSON.stringify(request.body),
     });
   }
 
