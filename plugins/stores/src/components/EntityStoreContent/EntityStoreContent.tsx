@@ -18,6 +18,7 @@ import { StoreActionsCard } from './StoreActionsCard';
 import { StoreActivity } from './StoreActivity';
 import { StoreContentSuggestionsCard } from './StoreContentSuggestionsCard';
 import { StoreDomainCard } from './StoreDomainCard';
+import { StoreQuotaCostCard } from './StoreQuotaCostCard';
 import { StoreStatusCard } from './StoreStatusCard';
 import { StoreWorkloadsCard } from './StoreWorkloadsCard';
 
@@ -68,6 +69,9 @@ const StoreContent = (props: { storeId: string; entityRef: string }) => {
       </Grid>
       <Grid item xs={12}>
         <StoreWorkloadsCard store={store} />
+      </Grid>
+      <Grid item xs={12}>
+        <StoreQuotaCostCard store={store} />
       </Grid>
       <Grid item xs={12}>
         <StoreContentSuggestionsCard store={store} entityRef={entityRef} />
