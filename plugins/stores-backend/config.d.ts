@@ -184,6 +184,21 @@ export interface Config {
       /** How long one suggestion may take before the fallback answers. Default 15 seconds. */
       timeout?: HumanDuration | string;
     };
+    /**
+     * Per-unit monthly prices for the cost estimates of the Store tab and the Stores page: a
+     * plan's estimate prices the requests of its namespace's ResourceQuota, the actual estimate
+     * the requests the quota reports in use. Without this block no costs are shown.
+     */
+    cost?: {
+      /** ISO 4217 code, e.g. EUR. Required with the prices. */
+      currency: string;
+      /** Price of one CPU core requested for a month. */
+      cpuCoreMonth: number;
+      /** Price of one GiB of memory requested for a month. */
+      memoryGiBMonth: number;
+      /** Price of one GiB of volume storage requested for a month. */
+      storageGiBMonth: number;
+    };
     /** Custom domains that owners give their stores, beside the platform host. */
     domains?: {
       /**

@@ -1,5 +1,6 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { http, HttpResponse } from 'msw';
+import { quotaStatus } from './quotaStatus';
 
 /**
  * An in-memory Kubernetes API for msw that answers like the API server where the reconciler
@@ -553,6 +554,13 @@ export class FakeKubernetesApi {
     }
     if (method === 'GET') {
       const obj = this.get(kind, namespace, name!);
+      if (obj && kind === 'ResourceQuota') {
+        obj.status = quotaStatus(
+          obj,
+          this.list('Pod', namespace),
+          this.list('PersistentVolumeClaim', namespace),
+        );
+      }
       return obj
         ? HttpResponse.json(obj)
         : status(404, 'NotFound', `${parsed.resource} "${name}" not found`);

@@ -25,6 +25,7 @@ import {
   StoreList,
   StorePlanList,
   StoreWorkloads,
+  StoreUsage,
   UpdateStoreRequest,
 } from './types';
 
@@ -158,6 +159,16 @@ export class StoresClient {
   ): Promise<StoreWorkloads> {
     return this.call(options, api =>
       api.getStoreWorkloads({ path: { id } }, { token: options?.token }),
+    );
+  }
+
+  /** The store namespace's quota use and the monthly cost estimate of the store. */
+  getStoreUsage(
+    id: string,
+    options?: StoresRequestOptions,
+  ): Promise<StoreUsage> {
+    return this.call(options, api =>
+      api.getStoreUsage({ path: { id } }, { token: options?.token }),
     );
   }
 

@@ -53,6 +53,11 @@ export type {
   StoreWorkload,
   StoreWorkloadKindEnum,
   StoreWorkloads,
+  StoreUsage,
+  StoreUsageCost,
+  StoreResourceUsage,
+  StoreResourceUsageResourceEnum,
+  StoreResourceUsageUnitEnum,
   SuggestedProduct,
   UpdateStoreRequest,
 } from './schema/openapi/generated/models';

@@ -134,6 +134,25 @@ describe('readStoresConfig', () => {
     });
   });
 
+  it('reads the cost prices, and none by default', () => {
+    expect(read({}).cost).toBeUndefined();
+    expect(
+      read({
+        cost: {
+          currency: 'EUR',
+          cpuCoreMonth: 20,
+          memoryGiBMonth: 2.5,
+          storageGiBMonth: 0,
+        },
+      }).cost,
+    ).toEqual({
+      currency: 'EUR',
+      cpuCoreMonth: 20,
+      memoryGiBMonth: 2.5,
+      storageGiBMonth: 0,
+    });
+  });
+
   it('appends the ingress port to nothing by default and reads it when set', () => {
     expect(read({}).ingress.port).toBeUndefined();
     expect(read({ ingress: { port: 8080 } }).ingress.port).toBe(8080);
@@ -286,6 +305,47 @@ describe('readStoresConfig', () => {
     [
       { ai: { baseUrl: 'http://llm.local/v1' } },
       "Invalid config at 'storeplane.ai.model': required when storeplane.ai.baseUrl is set",
+    ],
+    [
+      { cost: { cpuCoreMonth: 1, memoryGiBMonth: 1, storageGiBMonth: 1 } },
+      "Invalid config at 'storeplane.cost.currency': missing an ISO 4217 currency code",
+    ],
+    [
+      {
+        cost: {
+          currency: 'euro',
+          cpuCoreMonth: 1,
+          memoryGiBMonth: 1,
+          storageGiBMonth: 1,
+        },
+      },
+      "Invalid config at 'storeplane.cost.currency': 'euro' is not an ISO 4217 currency code",
+    ],
+    [
+      { cost: { currency: 'EUR', cpuCoreMonth: 1, memoryGiBMonth: 1 } },
+      "Invalid config at 'storeplane.cost.storageGiBMonth': missing a price of at least 0 in EUR per month",
+    ],
+    [
+      {
+        cost: {
+          currency: 'EUR',
+          cpuCoreMonth: -1,
+          memoryGiBMonth: 1,
+          storageGiBMonth: 1,
+        },
+      },
+      "Invalid config at 'storeplane.cost.cpuCoreMonth': -1 is not a price of at least 0",
+    ],
+    [
+      {
+        cost: {
+          currency: 'EUR',
+          cpuCoreMonth: 1,
+          memoryGiBMonth: '2 euros',
+          storageGiBMonth: 1,
+        },
+      },
+      'Invalid config at \'storeplane.cost.memoryGiBMonth\': "2 euros" is not a price',
     ],
     [
       { ingress: { port: 70000 } },

@@ -115,6 +115,14 @@ export interface StoresConfig {
     apiKey?: string;
     timeoutMs: number;
   };
+  /** Per-unit monthly prices for the stores' cost estimates; absent: no costs are shown. */
+  cost?: {
+    /** ISO 4217 code, e.g. EUR. */
+    currency: string;
+    cpuCoreMonth: number;
+    memoryGiBMonth: number;
+    storageGiBMonth: number;
+  };
   /** Custom domains of stores (see src/domains). */
   domains: {
     /**
@@ -220,6 +228,51 @@ function readAi(read: SettingsReader): StoresConfig['ai'] {
     model,
     apiKey: read.optionalString('ai.apiKey'),
     timeoutMs: read.durationMs('ai.timeout', 15 * SECOND),
+  };
+}
+
+const COST_PRICES = [
+  'cpuCoreMonth',
+  'memoryGiBMonth',
+  'storageGiBMonth',
+] as const;
+
+function readCost(config: Config): StoresConfig['cost'] {
+  const cost = config.getOptionalConfig('cost');
+  if (!cost) return undefined;
+  const currency = cost.getOptionalString('currency');
+  if (!currency || !/^[A-Z]{3}$/.test(currency)) {
+    throw new StoresConfigError(
+      'cost.currency',
+      `${
+        currency === undefined ? 'missing' : `'${currency}' is not`
+      } an ISO 4217 currency code such as EUR or USD; it is required when storeplane.cost is set`,
+    );
+  }
+  const price = (key: (typeof COST_PRICES)[number]) => {
+    const raw = cost.getOptional(key);
+    // getOptionalNumber also takes a number given as a string (from an environment variable).
+    let value = NaN;
+    try {
+      value = cost.getOptionalNumber(key) ?? NaN;
+    } catch {
+      // Not a number: refused below with the value as written.
+    }
+    if (!Number.isFinite(value) || value < 0) {
+      throw new StoresConfigError(
+        `cost.${key}`,
+        `${
+          raw === undefined ? 'missing' : `${JSON.stringify(raw)} is not`
+        } a price of at least 0 in ${currency} per month; every price is required when storeplane.cost is set`,
+      );
+    }
+    return value;
+  };
+  return {
+    currency,
+    cpuCoreMonth: price('cpuCoreMonth'),
+    memoryGiBMonth: price('memoryGiBMonth'),
+    storageGiBMonth: price('storageGiBMonth'),
   };
 }
 
@@ -377,6 +430,7 @@ export function readStoresConfig(root: Config): StoresConfig {
       ),
     },
     ai: readAi(read),
+    cost: readCost(config),
     domains: readDomains(read),
     defaultPlan,
     plans,

@@ -21,6 +21,7 @@ export const HELM_SERVICE_ACCOUNT = 'storeplane-helm';
 export const CHART_CONFIGMAP = 'storeplane-chart';
 export const VALUES_CONFIGMAP = 'storeplane-values';
 export const CHART_ARCHIVE_KEY = 'chart.tgz';
+export const QUOTA_NAME = 'storeplane-quota';
 const MANAGER_BINDING = 'storeplane-store-manager';
 const INSTALLER_BINDING = 'storeplane-store-installer';
 
@@ -114,7 +115,7 @@ export function resourceQuotaManifest(
   return {
     apiVersion: 'v1',
     kind: 'ResourceQuota',
-    metadata: metadata(store, 'storeplane-quota'),
+    metadata: metadata(store, QUOTA_NAME),
     spec: {
       hard: {
         'requests.cpu': formatMillicores(budget.requestsCpu),

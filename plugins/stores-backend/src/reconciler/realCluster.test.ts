@@ -18,7 +18,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { readStoresConfig } from '../config/readStoresConfig';
 import { apiMessage } from '../kubernetes/KubernetesClient';
-import { rewindStep } from '../__testUtils__/harness';
+import { Harness, rewindStep } from '../__testUtils__/harness';
 import {
   auditedRequests,
   helmHistory,
@@ -48,10 +48,79 @@ const WEBHOOK_REFUSED =
 
 /** storeplane.monitor.interval of the lifecycle test. */
 const MONITOR_SECONDS = 3;
+const PRICES = {
+  currency: 'EUR',
+  cpuCoreMonth: 20,
+  memoryGiBMonth: 3,
+  storageGiBMonth: 0.1,
+};
+const GIB = 1024 ** 3;
 
 describeWithRealCluster('stores on a real Kubernetes API server', () => {
   jest.setTimeout(15 * 60_000);
   const suite = RealClusterSuite.use();
+
+  /**
+   * GET /stores/:id/usage reports the quota's hard (the plan's) and what the quota controller of
+   * kube-controller-manager counts in use; the estimates price exactly those. Compared with one
+   * unchanged quota read before and after, as the controller may count again in between.
+   */
+  async function expectUsageAsTheQuotaControllerReports(
+    h: Harness,
+    id: string,
+    ns: string,
+  ) {
+    type Quota = KubernetesObject & {
+      status?: {
+        hard?: Record<string, string>;
+        used?: Record<string, string>;
+      };
+    };
+    const readQuota = () =>
+      suite.admin.read<Quota>('v1', 'ResourceQuota', ns, 'storeplane-quota');
+    const { quota, usage } = await waitFor(
+      'a quota read that did not change while the usage was read',
+      async () => {
+        const before = await readQuota();
+        const read = await h.service.readUsage(
+          (await h.repository.getStore(id))!,
+        );
+        const after = await readQuota();
+        return before?.metadata?.resourceVersion ===
+          after?.metadata?.resourceVersion
+          ? { quota: after!, usage: read }
+          : undefined;
+      },
+      10_000,
+    );
+    const { hard, used } = quota.status!;
+    expect(usage.note).toBeNull();
+    expect(usage.resources.map(r => [r.quotaKey, r.hard, r.used])).toEqual(
+      ['requests.cpu', 'requests.memory', 'requests.storage', 'pods'].map(
+        key => [key, hard![key], used![key]],
+      ),
+    );
+    const amount = (resource: string, of: 'hardAmount' | 'usedAmount') =>
+      usage.resources.find(r => r.resource === resource)![of]!;
+    // The release's pods run, and its two volume claims request storage.
+    expect(amount('pods', 'usedAmount')).toBeGreaterThan(0);
+    expect(amount('storage', 'usedAmount')).toBeGreaterThan(0);
+    const priced = (of: 'hardAmount' | 'usedAmount') =>
+      Math.round(
+        (amount('cpu', of) * PRICES.cpuCoreMonth +
+          (amount('memory', of) / GIB) * PRICES.memoryGiBMonth +
+          (amount('storage', of) / GIB) * PRICES.storageGiBMonth) *
+          100,
+      ) / 100;
+    expect(usage.cost).toEqual({
+      currency: 'EUR',
+      planMonthly: priced('hardAmount'),
+      actualMonthly: priced('usedAmount'),
+    });
+    expect(usage.cost!.actualMonthly).toBeLessThanOrEqual(
+      usage.cost!.planMonthly!,
+    );
+  }
 
   async function resourceVersions(namespace: string) {
     const read = async (
@@ -108,6 +177,7 @@ describeWithRealCluster('stores on a real Kubernetes API server', () => {
   it('provisions a store to Ready with helm really installing the chart, watches it after Ready, then deletes it completely', async () => {
     const h = await suite.harness({
       monitor: { interval: { seconds: MONITOR_SECONDS } },
+      cost: PRICES,
     });
     const started = Date.now();
     const created = await h.service.createStore(
@@ -176,6 +246,7 @@ describeWithRealCluster('stores on a real Kubernetes API server', () => {
       KubernetesObject & { status?: { used?: Record<string, string> } }
     >('v1', 'ResourceQuota', ns, 'storeplane-quota');
     expect(quota?.status?.used?.persistentvolumeclaims).toBe('2');
+    await expectUsageAsTheQuotaControllerReports(h, created.id, ns);
     expect(suite.health.requests).toContain(`/${ns}/wp-login.php`);
 
     const credentials = await h.service.readCredentials(

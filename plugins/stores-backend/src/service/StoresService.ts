@@ -3,6 +3,7 @@ import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
 import {
   createStoreRequestSchema,
   describeIssues,
+  StoreUsage,
   StoreWorkloads,
   updateStoreRequestSchema,
 } from '@storeplane/plugin-stores-common';
@@ -20,6 +21,7 @@ import { KubernetesClient } from '../kubernetes/KubernetesClient';
 import { CREDENTIALS_SECRET } from '../kubernetes/storeResources';
 import { StoreChangeListener } from '../reconciler/StoreReconciler';
 import { describeDuration } from '../reconciler/steps';
+import { readStoreUsage } from './storeUsage';
 import { readStoreWorkloads, VOLUME_USAGE_NOTE } from './storeWorkloads';
 import { TooManyRequestsError } from './errors';
 
@@ -346,6 +348,19 @@ export class StoresService {
     } catch (error) {
       throw new ConflictError(
         `The store's workloads cannot be read from Kubernetes: ${
+          (error as Error).message
+        }`,
+      );
+    }
+  }
+
+  /** The namespace's quota use as the API server reports it, and the store's cost estimate. */
+  async readUsage(store: StoreRecord): Promise<StoreUsage> {
+    try {
+      return await readStoreUsage(store, this.options);
+    } catch (error) {
+      throw new ConflictError(
+        `The store's quota cannot be read from Kubernetes: ${
           (error as Error).message
         }`,
       );

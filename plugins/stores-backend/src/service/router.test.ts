@@ -26,6 +26,10 @@ import {
   authWithActorsServiceFactory,
 } from '@internal/stores-test-utils';
 import { storeTestDatabases } from '../__testUtils__/databases';
+import { ConfigReader } from '@backstage/config';
+import { readStoresConfig } from '../config/readStoresConfig';
+import { createWooCommerceEngine } from '../engines/woocommerceEngine';
+import { resourceQuotaManifest } from '../kubernetes/storeResources';
 
 // Requests to the test backend itself (supertest) must pass through msw untouched.
 const server = setupServer();
@@ -85,6 +89,7 @@ async function startBackend(
     allowedServices?: string[];
     signals?: SignalPayload[];
     ai?: Record<string, unknown>;
+    cost?: Record<string, unknown>;
   } = {},
 ) {
   const { server: app } = await startTestBackend({
@@ -111,6 +116,7 @@ async function startBackend(
             },
             ...(options.limits ? { limits: options.limits } : {}),
             ...(options.ai ? { ai: options.ai } : {}),
+            ...(options.cost ? { cost: options.cost } : {}),
           }),
         },
       }),
@@ -1102,6 +1108,169 @@ describe.each(databases.eachSupportedId())(
       expect(
         fake.requests.filter(r => r.includes('/persistentvolumeclaims')),
       ).toEqual([]);
+    });
+
+    it('serves the quota use as the API server reports it, and prices the plan and the actual use', async () => {
+      const app = await start({
+        cost: {
+          currency: 'EUR',
+          cpuCoreMonth: 20,
+          memoryGiBMonth: 2,
+          storageGiBMonth: 0.5,
+        },
+      });
+      const created = await request(app)
+        .post('/api/stores/stores')
+        .set('Authorization', ANN)
+        .send(valid);
+      const { id, namespace: ns } = created.body;
+      const usage = () =>
+        request(app)
+          .get(`/api/stores/stores/${id}/usage`)
+          .set('Authorization', ANN);
+
+      // The reconciler, woken by the create, has already applied the guardrails; the quota is
+      // set again below as the plan makes it, with pods and claims for the fake's quota
+      // controller to count.
+      await knex('stores').where({ id }).update({ reached_cluster_at: 1 });
+
+      const put = (obj: Record<string, any>) =>
+        fake.objects.set(`${obj.kind}/${ns}/${obj.metadata.name}`, {
+          ...obj,
+          metadata: { ...obj.metadata, namespace: ns },
+        } as any);
+      const quota = resourceQuotaManifest(
+        {
+          id,
+          namespace: ns,
+          owner: valid.owner,
+          engine: 'woocommerce',
+          plan: 'small',
+        },
+        createWooCommerceEngine().resourceBudget(
+          readStoresConfig(new ConfigReader(testConfigData())).plans.get(
+            'small',
+          )!,
+        ),
+      ) as any;
+      put(quota);
+      const pod = (name: string, phase: string, cpu: string, memory: string) =>
+        put({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name },
+          spec: {
+            containers: [
+              { name: 'main', resources: { requests: { cpu, memory } } },
+            ],
+          },
+          status: { phase },
+        });
+      pod('woocommerce-wordpress-abc', 'Running', '250m', '256Mi');
+      pod('woocommerce-mariadb-0', 'Running', '100m', '128Mi');
+      // A finished pod no longer counts against the quota.
+      pod('woocommerce-setup-xyz', 'Succeeded', '1', '1Gi');
+      for (const claim of ['data-woocommerce-mariadb-0', 'woocommerce-files'])
+        put({
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          metadata: { name: claim },
+          spec: { resources: { requests: { storage: '2Gi' } } },
+        });
+
+      const res = await usage();
+      expect(res.status).toBe(200);
+      expect(res.headers['cache-control']).toBe('no-store');
+      const hard = quota.spec.hard;
+      expect(res.body.resources).toEqual([
+        expect.objectContaining({
+          resource: 'cpu',
+          hard: hard['requests.cpu'],
+          used: '350m',
+          usedAmount: 0.35,
+        }),
+        expect.objectContaining({
+          resource: 'memory',
+          hard: hard['requests.memory'],
+          used: '384Mi',
+          usedAmount: 384 * 1024 ** 2,
+        }),
+        expect.objectContaining({
+          resource: 'storage',
+          hard: hard['requests.storage'],
+          used: '4Gi',
+        }),
+        expect.objectContaining({
+          resource: 'pods',
+          hard: hard.pods,
+          used: '2',
+        }),
+      ]);
+      const [cpu, memory, storage] = res.body.resources.map(
+        (r: { hardAmount: number }) => r.hardAmount,
+      );
+      const GiB = 1024 ** 3;
+      expect(res.body.cost).toEqual({
+        currency: 'EUR',
+        // The plan's estimate is its quota's hard requests, priced.
+        planMonthly:
+          Math.round(
+            (cpu * 20 + (memory / GiB) * 2 + (storage / GiB) * 0.5) * 100,
+          ) / 100,
+        // 0.35 cores × 20 + 0.375 GiB × 2 + 4 GiB × 0.5
+        actualMonthly: 9.75,
+      });
+      expect(res.body.note).toBeNull();
+
+      fake.injectFault({ status: 500, message: 'etcd is down' }, 20);
+      const broken = await usage();
+      expect(broken.status).toBe(409);
+      expect(broken.body.error.message).toMatch(
+        /The store's quota cannot be read from Kubernetes/,
+      );
+      expect(
+        (
+          await request(app)
+            .get('/api/stores/stores/nope/usage')
+            .set('Authorization', ANN)
+        ).status,
+      ).toBe(404);
+    });
+
+    it('says so when no prices are configured, and refuses the usage of a store the caller may not read', async () => {
+      const permissions = mockServices.permissions.mock({
+        authorize: async requests =>
+          requests.map(() => ({
+            result: AuthorizeResult.ALLOW,
+          })),
+        authorizeConditional: async requests =>
+          requests.map(() => ({ result: AuthorizeResult.ALLOW })),
+      });
+      const app = await start({ permissions });
+      const created = await request(app)
+        .post('/api/stores/stores')
+        .set('Authorization', ANN)
+        .send(valid);
+      const res = await request(app)
+        .get(`/api/stores/stores/${created.body.id}/usage`)
+        .set('Authorization', ANN);
+      expect(res.status).toBe(200);
+      expect(res.body.cost).toBeNull();
+      expect(res.body.note).toMatch(/No prices are configured/);
+
+      permissions.authorize.mockImplementation(async requests =>
+        requests.map(r => ({
+          result:
+            r.permission.name === 'storeplane.store.read'
+              ? AuthorizeResult.DENY
+              : AuthorizeResult.ALLOW,
+        })),
+      );
+      const denied = await request(app)
+        .get(`/api/stores/stores/${created.body.id}/usage`)
+        .set('Authorization', BOB);
+      expect(denied.status).toBe(403);
+      expect(denied.body.error.message).toMatch(/storeplane\.store\.read/);
     });
 
     it('returns credentials from the cluster Secret, never cached', async () => {

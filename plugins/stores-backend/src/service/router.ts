@@ -427,6 +427,12 @@ export async function createRouter(
     res.json(await service.readWorkloads(store));
   });
 
+  router.get('/stores/:id/usage', async (req, res) => {
+    const { store } = await authorizeStore(req, storeReadPermission);
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(await service.readUsage(store));
+  });
+
   router.get('/stores/:id/credentials', async (req, res) => {
     const result = await audited(
       req,

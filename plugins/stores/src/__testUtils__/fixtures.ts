@@ -4,6 +4,7 @@ import { STORE_ID } from '@internal/stores-test-utils/store';
 import {
   STORE_ID_ANNOTATION,
   StoreEvent,
+  StoreUsage,
   StoreWorkloads,
 } from '@storeplane/plugin-stores-common';
 
@@ -99,6 +100,55 @@ export function makeWorkloads(
       },
     ],
     usageNote: 'Volume usage is not shown.',
+    ...overrides,
+  };
+}
+
+/** A store's quota use as GET /stores/:id/usage answers it: half the CPU quota in use, prices in EUR. */
+export function makeUsage(overrides: Partial<StoreUsage> = {}): StoreUsage {
+  return {
+    namespace: `store-${STORE_ID}`,
+    plan: 'small',
+    resources: [
+      {
+        resource: 'cpu',
+        quotaKey: 'requests.cpu',
+        unit: 'cores',
+        hard: '1',
+        used: '500m',
+        hardAmount: 1,
+        usedAmount: 0.5,
+      },
+      {
+        resource: 'memory',
+        quotaKey: 'requests.memory',
+        unit: 'bytes',
+        hard: '2Gi',
+        used: '768Mi',
+        hardAmount: 2 * 1024 ** 3,
+        usedAmount: 768 * 1024 ** 2,
+      },
+      {
+        resource: 'storage',
+        quotaKey: 'requests.storage',
+        unit: 'bytes',
+        hard: '10Gi',
+        used: '10Gi',
+        hardAmount: 10 * 1024 ** 3,
+        usedAmount: 10 * 1024 ** 3,
+      },
+      {
+        resource: 'pods',
+        quotaKey: 'pods',
+        unit: 'pods',
+        hard: '10',
+        used: '3',
+        hardAmount: 10,
+        usedAmount: 3,
+      },
+    ],
+    cost: { currency: 'EUR', planMonthly: 21.5, actualMonthly: 14.25 },
+    note: null,
     ...overrides,
   };
 }

@@ -15,6 +15,7 @@ export type StoresApi = Pick<
   | 'getStoreLinks'
   | 'getStoreCredentials'
   | 'getStoreWorkloads'
+  | 'getStoreUsage'
   | 'retryStore'
   | 'updateStore'
   | 'upgradeStore'

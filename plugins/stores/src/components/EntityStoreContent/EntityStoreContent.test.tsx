@@ -22,6 +22,7 @@ import {
 import {
   ALL_STORE_PERMISSIONS,
   makeEvent,
+  makeUsage,
   makeWorkloads,
   permissionApiAllowing,
   storeEntity,
@@ -50,6 +51,9 @@ function serveStore(
     ),
     http.get(`${BASE}/stores/${STORE_ID}/events`, () =>
       HttpResponse.json({ items: events }),
+    ),
+    http.get(`${BASE}/stores/${STORE_ID}/usage`, () =>
+      HttpResponse.json(makeUsage()),
     ),
     http.get(`${BASE}/stores/${STORE_ID}/domain`, () =>
       HttpResponse.json({

@@ -19,6 +19,7 @@ import { StoreActivity } from './StoreActivity';
 import { StoreBackupsCard } from './StoreBackupsCard';
 import { StoreContentSuggestionsCard } from './StoreContentSuggestionsCard';
 import { StoreDomainCard } from './StoreDomainCard';
+import { StoreQuotaCostCard } from './StoreQuotaCostCard';
 import { StoreStatusCard } from './StoreStatusCard';
 import { StoreWorkloadsCard } from './StoreWorkloadsCard';
 
@@ -76,6 +77,9 @@ const StoreContent = (props: { storeId: string; entityRef: string }) => {
       </Grid>
       <Grid item xs={12}>
         <StoreWorkloadsCard store={store} />
+      </Grid>
+      <Grid item xs={12}>
+        <StoreQuotaCostCard store={store} />
       </Grid>
       <Grid item xs={12}>
         <StoreContentSuggestionsCard store={store} entityRef={entityRef} />

@@ -806,6 +806,104 @@ export const spec = {
           },
         },
       },
+      StoreUsage: {
+        type: 'object',
+        description: "A store's quota use and monthly cost estimate.",
+        required: ['namespace', 'plan', 'resources', 'cost', 'note'],
+        properties: {
+          namespace: {
+            type: 'string',
+          },
+          plan: {
+            type: 'string',
+          },
+          resources: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/StoreResourceUsage',
+            },
+          },
+          cost: {
+            type: 'object',
+            nullable: true,
+            description:
+              'Monthly estimates in the configured currency; null when no prices are configured (storeplane.cost).',
+            required: ['currency', 'planMonthly', 'actualMonthly'],
+            properties: {
+              currency: {
+                type: 'string',
+                description: 'ISO 4217 code',
+              },
+              planMonthly: {
+                type: 'number',
+                nullable: true,
+                description:
+                  'What the plan reserves (its quota requests) costs a month; null when the plan or engine is no longer configured.',
+              },
+              actualMonthly: {
+                type: 'number',
+                nullable: true,
+                description:
+                  'What the requests in use cost a month; null until the cluster reports use.',
+              },
+            },
+          },
+          note: {
+            type: 'string',
+            nullable: true,
+            description:
+              'What is not known (no prices, no quota or no reported use yet) and why.',
+          },
+        },
+      },
+      StoreResourceUsage: {
+        type: 'object',
+        description: "One line of the namespace's ResourceQuota.",
+        required: [
+          'resource',
+          'quotaKey',
+          'unit',
+          'hard',
+          'used',
+          'hardAmount',
+          'usedAmount',
+        ],
+        properties: {
+          resource: {
+            type: 'string',
+            enum: ['cpu', 'memory', 'storage', 'pods'],
+          },
+          quotaKey: {
+            type: 'string',
+            description: 'The quota key, e.g. requests.cpu.',
+          },
+          unit: {
+            type: 'string',
+            enum: ['cores', 'bytes', 'pods'],
+          },
+          hard: {
+            type: 'string',
+            nullable: true,
+            description: "The quota's limit as the API server reports it.",
+          },
+          used: {
+            type: 'string',
+            nullable: true,
+            description:
+              'What the namespace uses, as the quota controller reports it; null until it has.',
+          },
+          hardAmount: {
+            type: 'number',
+            nullable: true,
+            description: 'hard, in unit',
+          },
+          usedAmount: {
+            type: 'number',
+            nullable: true,
+            description: 'used, in unit',
+          },
+        },
+      },
       ContentSuggestionRequest: {
         type: 'object',
         additionalProperties: false,
@@ -1536,6 +1634,44 @@ export const spec = {
               'application/json': {
                 schema: {
                   $ref: '#/components/schemas/StoreWorkloads',
+                },
+              },
+            },
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '409': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          default: {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+      },
+    },
+    '/stores/{id}/usage': {
+      parameters: [
+        {
+          $ref: '#/components/parameters/id',
+        },
+      ],
+      get: {
+        operationId: 'GetStoreUsage',
+        summary:
+          "The store's quota use and monthly cost estimate (needs storeplane.store.read)",
+        description:
+          "The hard and used amounts of the store namespace's ResourceQuota (requests.cpu, requests.memory, requests.storage, pods) as the API server reports them, and, with storeplane.cost set, a monthly estimate for the plan (the quota requests the plan reserves) and for actual use (the requests the quota reports in use). note says what is not known and why.",
+        responses: {
+          '200': {
+            description: 'Quota use and cost',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/StoreUsage',
                 },
               },
             },

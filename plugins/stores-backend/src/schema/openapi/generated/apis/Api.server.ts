@@ -24,6 +24,7 @@ import { StoreLinks } from '../models/StoreLinks.model';
 import { StoreList } from '../models/StoreList.model';
 import { StorePlanList } from '../models/StorePlanList.model';
 import { StoreStatus } from '../models/StoreStatus.model';
+import { StoreUsage } from '../models/StoreUsage.model';
 import { StoreWorkloads } from '../models/StoreWorkloads.model';
 import { UpdateStoreRequest } from '../models/UpdateStoreRequest.model';
 
@@ -116,6 +117,15 @@ export type GetStoreLinks = {
     id: string;
   };
   response: StoreLinks | Error | Error | Error;
+};
+/**
+ * @public
+ */
+export type GetStoreUsage = {
+  path: {
+    id: string;
+  };
+  response: StoreUsage | Error | Error | Error | Error;
 };
 /**
  * @public
@@ -294,6 +304,8 @@ export type EndpointMap = {
   '#get|/stores/{id}/events': GetStoreEvents;
 
   '#get|/stores/{id}/links': GetStoreLinks;
+
+  '#get|/stores/{id}/usage': GetStoreUsage;
 
   '#get|/stores/{id}/workloads': GetStoreWorkloads;
 

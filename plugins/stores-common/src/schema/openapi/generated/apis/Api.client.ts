@@ -29,6 +29,7 @@ import { StoreLinks } from '../models/StoreLinks.model';
 import { StoreList } from '../models/StoreList.model';
 import { StorePlanList } from '../models/StorePlanList.model';
 import { StoreStatus } from '../models/StoreStatus.model';
+import { StoreUsage } from '../models/StoreUsage.model';
 import { StoreWorkloads } from '../models/StoreWorkloads.model';
 import { UpdateStoreRequest } from '../models/UpdateStoreRequest.model';
 
@@ -125,6 +126,14 @@ export type GetStoreEvents = {
  * @public
  */
 export type GetStoreLinks = {
+  path: {
+    id: string;
+  };
+};
+/**
+ * @public
+ */
+export type GetStoreUsage = {
   path: {
     id: string;
   };
@@ -534,6 +543,33 @@ export class DefaultApiClient {
     const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
 
     const uriTemplate = `/stores/{id}/links`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      id: request.path.id,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'GET',
+    });
+  }
+
+  /**
+   * The hard and used amounts of the store namespace\'s ResourceQuota (requests.cpu, requests.memory, requests.storage, pods) as the API server reports them, and, with storeplane.cost set, a monthly estimate for the plan (the quota requests the plan reserves) and for actual use (the requests the quota reports in use). note says what is not known and why.
+   * The store\'s quota use and monthly cost estimate (needs storeplane.store.read)
+   * @param id - Store id (lowercase letters, digits and dashes); anything else is a 400
+   */
+  public async getStoreUsage(
+    // @ts-ignore
+    request: GetStoreUsage,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<StoreUsage>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/stores/{id}/usage`;
 
     const uri = parser.parse(uriTemplate).expand({
       id: request.path.id,
