@@ -1,27 +1,14 @@
-import { BackstageCredentials } from '@backstage/backend-plugin-api';
-import { ResourcePermission } from '@backstage/plugin-permission-common';
 import {
   storeReadPermission,
   storeUpdatePermission,
 } from '@storeplane/plugin-stores-common';
-import { Request, Router } from 'express';
-import { StoreRecord } from '../database/StoreRepository';
+import { Router } from 'express';
+import { StoreRouteContext } from '../service/routeContext';
 import { StoreDomains } from './StoreDomains';
 
 /** What the domain routes borrow from the stores router: its permission and audit checks. */
-export interface DomainRouteContext {
+export interface DomainRouteContext extends StoreRouteContext {
   domains: StoreDomains;
-  authorizeStore(
-    req: Request<{ id: string }>,
-    permission: ResourcePermission,
-  ): Promise<{ store: StoreRecord; credentials: BackstageCredentials }>;
-  audited<T>(
-    req: Request,
-    eventId: string,
-    meta: Record<string, string>,
-    fn: () => Promise<T>,
-  ): Promise<T>;
-  actorOf(credentials: BackstageCredentials): string;
 }
 
 /** `GET|POST|DELETE /stores/:id/domain` (the body is validated against openapi.yaml first). */

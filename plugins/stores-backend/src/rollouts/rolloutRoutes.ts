@@ -8,11 +8,12 @@ import {
   rolloutReadPermission,
 } from '@storeplane/plugin-stores-common';
 import { Request, Router } from 'express';
+import { AuditedRouteContext } from '../service/routeContext';
 import { RolloutRecord } from '../database/RolloutRepository';
 import { RolloutDetails, RolloutService } from './RolloutService';
 
 /** What the rollout routes borrow from the stores router: its permission and audit checks. */
-export interface RolloutRouteContext {
+export interface RolloutRouteContext extends AuditedRouteContext {
   rollouts: RolloutService;
   /** Allows or throws NotAllowedError; a service may read, and change only when allowed to. */
   authorizeBasic(
@@ -20,13 +21,6 @@ export interface RolloutRouteContext {
     permission: BasicPermission,
     what: string,
   ): Promise<BackstageCredentials>;
-  audited<T>(
-    req: Request,
-    eventId: string,
-    meta: Record<string, string>,
-    fn: () => Promise<T>,
-  ): Promise<T>;
-  actorOf(credentials: BackstageCredentials): string;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -1,36 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { ConflictError, NotFoundError } from '@backstage/errors';
-import { ResourcePermission } from '@backstage/plugin-permission-common';
 import {
   StoreBackup,
   storeBackupPermission,
   storeReadPermission,
 } from '@storeplane/plugin-stores-common';
-import { Request, Router } from 'express';
+import { Router } from 'express';
+import { StoreRouteContext } from './routeContext';
 import { BackupRecord, BackupRepository } from '../database/BackupRepository';
-import { StoreRecord } from '../database/StoreRepository';
 import { backupFile } from '../kubernetes/backupResources';
 
 /** How many backups `GET /stores/:id/backups` lists (retention keeps far fewer Succeeded ones). */
 export const BACKUP_LIST_LIMIT = 100;
 
 /** What the backup routes borrow from the stores router: its permission and audit checks. */
-export interface BackupRouteContext {
+export interface BackupRouteContext extends StoreRouteContext {
   backups: BackupRepository;
   /** Asks the reconciler to look at due stores now (the request made the store due). */
   wakeReconciler: () => void;
-  authorizeStore(
-    req: Request<{ id: string }>,
-    permission: ResourcePermission,
-  ): Promise<{ store: StoreRecord; credentials: BackstageCredentials }>;
-  audited<T>(
-    req: Request,
-    eventId: string,
-    meta: Record<string, string>,
-    fn: () => Promise<T>,
-  ): Promise<T>;
-  actorOf(credentials: BackstageCredentials): string;
 }
 
 export function toBackupView(backup: BackupRecord): StoreBackup {
