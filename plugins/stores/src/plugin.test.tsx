@@ -44,6 +44,13 @@ const storesApi: Partial<StoresApi> = {
     message: null,
   }),
   listBackups: async () => ({ items: [] }),
+  getStoreUsage: async () => ({
+    namespace: store.namespace,
+    plan: store.plan,
+    resources: [],
+    cost: null,
+    note: 'The cluster has not reported any use yet',
+  }),
 };
 
 /**

@@ -58,7 +58,15 @@ describe.each(databases.eachSupportedId())(
           () => api.progress(),
         );
       fake.chartVersion = '0.1.0';
-      return ids;
+      // In the order a rollout takes them (oldest first, then by id): two creates may fall in
+      // the same millisecond.
+      const createdAt = new Map<string, number>();
+      for (const id of ids)
+        createdAt.set(id, (await harness.repository.getStore(id))!.createdAt);
+      return ids.sort(
+        (a, b) =>
+          createdAt.get(a)! - createdAt.get(b)! || (a < b ? -1 : a > b ? 1 : 0),
+      );
     }
 
     /** Each store's result in the rollout, in the order of `ids`. */
