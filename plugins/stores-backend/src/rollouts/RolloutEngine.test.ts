@@ -64,8 +64,7 @@ describe.each(databases.eachSupportedId())(
       for (const id of ids)
         createdAt.set(id, (await harness.repository.getStore(id))!.createdAt);
       return ids.sort(
-        (a, b) =>
-          createdAt.get(a)! - createdAt.get(b)! || (a < b ? -1 : a > b ? 1 : 0),
+        (a, b) => createdAt.get(a)! - createdAt.get(b)! || (a < b ? -1 : 1),
       );
     }
 
