@@ -477,10 +477,13 @@ describeWithRealCluster('stores on a real Kubernetes API server', () => {
     } finally {
       await suite.cluster.startApiServer();
     }
+    // A helm process whose connections died with the API server may wait out its own timeout
+    // (helm.timeout, 3 m here) before its Job fails and reruns; under a loaded machine that is
+    // longer than a fresh install takes.
     const ready = await h.runUntil(
       created.id,
       s => s?.status === 'Ready' || s?.status === 'Failed',
-      180,
+      420,
     );
     expect(ready!.status).toBe('Ready');
     const retries = (await suite.events(h, created.id)).filter(
