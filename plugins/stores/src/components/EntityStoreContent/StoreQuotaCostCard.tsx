@@ -1,5 +1,4 @@
 import Box from '@material-ui/core/Box';
-import Button from '@material-ui/core/Button';
 import LinearProgress from '@material-ui/core/LinearProgress';
 import Table from '@material-ui/core/Table';
 import TableBody from '@material-ui/core/TableBody';
@@ -7,16 +6,14 @@ import TableCell from '@material-ui/core/TableCell';
 import TableHead from '@material-ui/core/TableHead';
 import TableRow from '@material-ui/core/TableRow';
 import Typography from '@material-ui/core/Typography';
-import Alert from '@material-ui/lab/Alert';
-import { InfoCard, Progress } from '@backstage/core-components';
 import { useApi } from '@backstage/core-plugin-api';
 import {
   Store,
   StoreResourceUsage,
   StoreUsageCost,
 } from '@storeplane/plugin-stores-common';
-import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import { storesApiRef } from '../../api';
+import { LiveReadCard } from './LiveReadCard';
 
 const MIB = 1024 ** 2;
 const GIB = 1024 ** 3;
@@ -125,28 +122,14 @@ const CostLines = ({ cost }: { cost: NonNullable<StoreUsageCost> }) => {
  */
 export const StoreQuotaCostCard = ({ store }: { store: Store }) => {
   const storesApi = useApi(storesApiRef);
-  const { value, error, loading, retry } = useAsyncRetry(
-    () => storesApi.getStoreUsage(store.id),
-    [storesApi, store.id, store.status, store.updatedAt],
-  );
-
   return (
-    <InfoCard title="Quota and cost" titleTypographyProps={{ component: 'h2' }}>
-      {loading && !value && <Progress />}
-      {error && (
-        <Alert
-          severity="warning"
-          action={
-            <Button color="inherit" size="small" onClick={retry}>
-              Try again
-            </Button>
-          }
-        >
-          {error.message}
-        </Alert>
-      )}
-      {value && (
-        <Box display="flex" flexDirection="column" gridGap={16}>
+    <LiveReadCard
+      title="Quota and cost"
+      read={() => storesApi.getStoreUsage(store.id)}
+      deps={[storesApi, store.id, store.status, store.updatedAt]}
+    >
+      {value => (
+        <>
           <Table size="small" aria-label="Quota use">
             <TableHead>
               <TableRow>
@@ -168,8 +151,8 @@ export const StoreQuotaCostCard = ({ store }: { store: Store }) => {
               {value.note}
             </Typography>
           )}
-        </Box>
+        </>
       )}
-    </InfoCard>
+    </LiveReadCard>
   );
 };

@@ -1,17 +1,14 @@
-import Box from '@material-ui/core/Box';
-import Button from '@material-ui/core/Button';
 import Table from '@material-ui/core/Table';
 import TableBody from '@material-ui/core/TableBody';
 import TableCell from '@material-ui/core/TableCell';
 import TableHead from '@material-ui/core/TableHead';
 import TableRow from '@material-ui/core/TableRow';
 import Typography from '@material-ui/core/Typography';
-import Alert from '@material-ui/lab/Alert';
-import { InfoCard, Link, Progress } from '@backstage/core-components';
+import { Link } from '@backstage/core-components';
 import { useApi } from '@backstage/core-plugin-api';
 import { Store, StorePod } from '@storeplane/plugin-stores-common';
-import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import { storesApiRef } from '../../api';
+import { LiveReadCard } from './LiveReadCard';
 
 function describeLastTermination(pod: StorePod): string {
   const last = pod.lastTermination;
@@ -57,28 +54,14 @@ const PodsTable = ({ pods }: { pods: StorePod[] }) => (
  */
 export const StoreWorkloadsCard = ({ store }: { store: Store }) => {
   const storesApi = useApi(storesApiRef);
-  const { value, error, loading, retry } = useAsyncRetry(
-    () => storesApi.getStoreWorkloads(store.id),
-    [storesApi, store.id, store.status, store.updatedAt],
-  );
-
   return (
-    <InfoCard title="Workloads" titleTypographyProps={{ component: 'h2' }}>
-      {loading && !value && <Progress />}
-      {error && (
-        <Alert
-          severity="warning"
-          action={
-            <Button color="inherit" size="small" onClick={retry}>
-              Try again
-            </Button>
-          }
-        >
-          {error.message}
-        </Alert>
-      )}
-      {value && (
-        <Box display="flex" flexDirection="column" gridGap={16}>
+    <LiveReadCard
+      title="Workloads"
+      read={() => storesApi.getStoreWorkloads(store.id)}
+      deps={[storesApi, store.id, store.status, store.updatedAt]}
+    >
+      {value => (
+        <>
           {value.pods.length === 0 ? (
             <Typography variant="body2" color="textSecondary">
               No pods in namespace {value.namespace} yet.
@@ -115,8 +98,8 @@ export const StoreWorkloadsCard = ({ store }: { store: Store }) => {
             </Link>{' '}
             for events, logs and the full objects.
           </Typography>
-        </Box>
+        </>
       )}
-    </InfoCard>
+    </LiveReadCard>
   );
 };

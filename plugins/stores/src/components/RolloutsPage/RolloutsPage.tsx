@@ -111,15 +111,37 @@ const COMMANDS: Array<{
   },
 ];
 
+type RolloutSetting = 'waveSize' | 'pauseSeconds' | 'maxFailures';
+
+const ROLLOUT_SETTINGS: Array<{
+  setting: RolloutSetting;
+  id: string;
+  label: string;
+}> = [
+  { setting: 'waveSize', id: 'rollout-wave-size', label: 'Wave size' },
+  {
+    setting: 'pauseSeconds',
+    id: 'rollout-pause-seconds',
+    label: 'Pause between waves (s)',
+  },
+  {
+    setting: 'maxFailures',
+    id: 'rollout-max-failures',
+    label: 'Halt after failures',
+  },
+];
+
 const StartRolloutDialog = (props: {
   open: boolean;
   onClose: () => void;
   onStarted: (rollout: Rollout) => void;
 }) => {
   const storesApi = useApi(storesApiRef);
-  const [waveSize, setWaveSize] = useState('');
-  const [pauseSeconds, setPauseSeconds] = useState('');
-  const [maxFailures, setMaxFailures] = useState('');
+  const [values, setValues] = useState<Record<RolloutSetting, string>>({
+    waveSize: '',
+    pauseSeconds: '',
+    maxFailures: '',
+  });
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
   const number = (value: string) => (value === '' ? undefined : Number(value));
@@ -129,9 +151,9 @@ const StartRolloutDialog = (props: {
     try {
       props.onStarted(
         await storesApi.createRollout({
-          waveSize: number(waveSize),
-          pauseSeconds: number(pauseSeconds),
-          maxFailures: number(maxFailures),
+          waveSize: number(values.waveSize),
+          pauseSeconds: number(values.pauseSeconds),
+          maxFailures: number(values.maxFailures),
         }),
       );
     } catch (e) {
@@ -151,27 +173,18 @@ const StartRolloutDialog = (props: {
           number of failures. Leave a field empty for the configured default.
         </DialogContentText>
         <Box display="flex" gridGap={16}>
-          <TextField
-            id="rollout-wave-size"
-            label="Wave size"
-            type="number"
-            value={waveSize}
-            onChange={e => setWaveSize(e.target.value)}
-          />
-          <TextField
-            id="rollout-pause-seconds"
-            label="Pause between waves (s)"
-            type="number"
-            value={pauseSeconds}
-            onChange={e => setPauseSeconds(e.target.value)}
-          />
-          <TextField
-            id="rollout-max-failures"
-            label="Halt after failures"
-            type="number"
-            value={maxFailures}
-            onChange={e => setMaxFailures(e.target.value)}
-          />
+          {ROLLOUT_SETTINGS.map(({ setting, id, label }) => (
+            <TextField
+              key={setting}
+              id={id}
+              label={label}
+              type="number"
+              value={values[setting]}
+              onChange={e =>
+                setValues({ ...values, [setting]: e.target.value })
+              }
+            />
+          ))}
         </Box>
         {error && (
           <Typography color="error" role="alert">
