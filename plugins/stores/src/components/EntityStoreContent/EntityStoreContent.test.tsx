@@ -1,10 +1,8 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { http, HttpResponse } from 'msw';
-import { setupServer } from 'msw/node';
 import {
   mockApis,
-  registerMswTestHooks,
   renderInTestApp,
   TestApiProvider,
 } from '@backstage/test-utils';
@@ -12,8 +10,12 @@ import { EntityProvider } from '@backstage/plugin-catalog-react';
 import { permissionApiRef } from '@backstage/plugin-permission-react';
 import { configApiRef } from '@backstage/core-plugin-api';
 import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
-import { Store, StoresClient } from '@storeplane/plugin-stores-common';
+import { Store } from '@storeplane/plugin-stores-common';
 import { storesApiRef } from '../../api';
+import {
+  setupStoresBackend,
+  STORES_BASE_URL,
+} from '../../__testUtils__/storesBackend';
 import {
   makeReadyStore,
   makeStore,
@@ -29,15 +31,8 @@ import {
 } from '../../__testUtils__/fixtures';
 import { EntityStoreContent } from './EntityStoreContent';
 
-const BASE = 'http://localhost:7007/api/stores';
-const server = setupServer();
-registerMswTestHooks(server);
-
-const storesApi = new StoresClient({
-  discoveryApi: mockApis.discovery({ baseUrl: 'http://localhost:7007' }),
-  // msw patches the global fetch when a test starts, so look it up on each call.
-  fetchApi: { fetch: (input, init) => fetch(input, init) },
-});
+const BASE = STORES_BASE_URL;
+const { server, storesApi } = setupStoresBackend();
 
 function serveStore(
   store: Store,

@@ -1,35 +1,23 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { http, HttpResponse } from 'msw';
-import { setupServer } from 'msw/node';
-import {
-  mockApis,
-  registerMswTestHooks,
-  renderInTestApp,
-  TestApiProvider,
-} from '@backstage/test-utils';
+import { renderInTestApp, TestApiProvider } from '@backstage/test-utils';
 import { permissionApiRef } from '@backstage/plugin-permission-react';
-import {
-  Store,
-  StoreDomain,
-  StoresClient,
-} from '@storeplane/plugin-stores-common';
+import { Store, StoreDomain } from '@storeplane/plugin-stores-common';
 import { makeReadyStore, STORE_ID } from '@internal/stores-test-utils/store';
 import { storesApiRef } from '../../api';
+import {
+  setupStoresBackend,
+  STORES_BASE_URL,
+} from '../../__testUtils__/storesBackend';
 import {
   ALL_STORE_PERMISSIONS,
   permissionApiAllowing,
 } from '../../__testUtils__/fixtures';
 import { StoreDomainCard } from './StoreDomainCard';
 
-const BASE = 'http://localhost:7007/api/stores';
-const server = setupServer();
-registerMswTestHooks(server);
-
-const storesApi = new StoresClient({
-  discoveryApi: mockApis.discovery({ baseUrl: 'http://localhost:7007' }),
-  fetchApi: { fetch: (input, init) => fetch(input, init) },
-});
+const BASE = STORES_BASE_URL;
+const { server, storesApi } = setupStoresBackend();
 
 const noDomain: StoreDomain = {
   domain: null,

@@ -1,27 +1,19 @@
 import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { http, HttpResponse } from 'msw';
-import { setupServer } from 'msw/node';
-import {
-  mockApis,
-  registerMswTestHooks,
-  renderInTestApp,
-  TestApiProvider,
-} from '@backstage/test-utils';
-import { StoresClient, StoreUsage } from '@storeplane/plugin-stores-common';
+import { renderInTestApp, TestApiProvider } from '@backstage/test-utils';
+import { StoreUsage } from '@storeplane/plugin-stores-common';
 import { makeReadyStore, STORE_ID } from '@internal/stores-test-utils/store';
 import { storesApiRef } from '../../api';
+import {
+  setupStoresBackend,
+  STORES_BASE_URL,
+} from '../../__testUtils__/storesBackend';
 import { makeUsage } from '../../__testUtils__/fixtures';
 import { StoreQuotaCostCard } from './StoreQuotaCostCard';
 
-const BASE = 'http://localhost:7007/api/stores';
-const server = setupServer();
-registerMswTestHooks(server);
-
-const storesApi = new StoresClient({
-  discoveryApi: mockApis.discovery({ baseUrl: 'http://localhost:7007' }),
-  fetchApi: { fetch: (input, init) => fetch(input, init) },
-});
+const BASE = STORES_BASE_URL;
+const { server, storesApi } = setupStoresBackend();
 
 async function renderCard() {
   await renderInTestApp(
