@@ -1,6 +1,6 @@
 import { Knex } from 'knex';
 import { StoreEventLevel } from '@storeplane/plugin-stores-common';
-import { whereAfterPosition } from './afterPosition';
+import { readKeysetPage } from './afterPosition';
 import { databaseClock } from './databaseClock';
 
 export type RolloutStatus =
@@ -270,28 +270,18 @@ export class RolloutRepository {
     after?: RolloutListPosition;
     limit: number;
   }): Promise<RolloutPage> {
-    const query = this.db('store_rollouts');
-    if (page.after)
-      whereAfterPosition(query, 'created_at', 'desc', {
-        value: page.after.createdAt,
-        id: page.after.id,
-      });
-    const rows = await query
-      .orderBy([
-        { column: 'created_at', order: 'desc' },
-        { column: 'id', order: 'asc' },
-      ])
-      .limit(page.limit + 1)
-      .select('*');
-    const items = rows.slice(0, page.limit).map(rolloutFromRow);
-    const last = items[items.length - 1];
-    return {
-      items,
-      next:
-        rows.length > page.limit
-          ? { createdAt: last.createdAt, id: last.id }
-          : undefined,
-    };
+    const { after } = page;
+    return readKeysetPage(
+      this.db('store_rollouts'),
+      {
+        column: 'created_at',
+        order: 'desc',
+        after: after && { value: after.createdAt, id: after.id },
+        limit: page.limit,
+      },
+      rolloutFromRow,
+      last => ({ createdAt: last.createdAt, id: last.id }),
+    );
   }
 
   async listItems(rolloutId: string): Promise<RolloutItemRecord[]> {

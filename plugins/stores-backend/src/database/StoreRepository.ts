@@ -5,7 +5,7 @@ import {
   StoreStatus,
   StoreStep,
 } from '@storeplane/plugin-stores-common';
-import { whereAfterPosition } from './afterPosition';
+import { readKeysetPage, whereAfterPosition } from './afterPosition';
 
 export type DesiredState = 'present' | 'absent';
 
@@ -819,29 +819,19 @@ export class StoreRepository {
     limit: number;
   }): Promise<ChangedStorePage> {
     const query = this.db('stores').where('updated_at', '>=', filter.since);
-    const { after } = filter;
-    if (after)
-      whereAfterPosition(query, 'updated_at', 'asc', {
-        value: after.updatedAt,
-        id: after.id,
-      });
     if (filter.access) applyAccessFilter(query, filter.access);
-    const rows = await query
-      .orderBy([
-        { column: 'updated_at', order: 'asc' },
-        { column: 'id', order: 'asc' },
-      ])
-      .limit(filter.limit + 1)
-      .select('*');
-    const items = rows.slice(0, filter.limit).map(fromRow);
-    const last = items[items.length - 1];
-    return {
-      items,
-      next:
-        rows.length > filter.limit
-          ? { updatedAt: last.updatedAt, id: last.id }
-          : undefined,
-    };
+    const { after } = filter;
+    return readKeysetPage(
+      query,
+      {
+        column: 'updated_at',
+        order: 'asc',
+        after: after && { value: after.updatedAt, id: after.id },
+        limit: filter.limit,
+      },
+      fromRow,
+      last => ({ updatedAt: last.updatedAt, id: last.id }),
+    );
   }
 
   /**
@@ -859,27 +849,20 @@ export class StoreRepository {
       '>=',
       filter.since,
     );
-    const { after } = filter;
-    if (after)
-      whereAfterPosition(query, 'deleted_at', 'asc', {
-        value: after.deletedAt,
-        id: after.id,
-      });
     if (filter.access) applyAccessFilter(query, filter.access);
-    const rows = await query
-      .orderBy([
-        { column: 'deleted_at', order: 'asc' },
-        { column: 'id', order: 'asc' },
-      ])
-      .limit(filter.limit + 1)
-      .select('id', 'deleted_at');
-    const items = rows
-      .slice(0, filter.limit)
-      .map(row => ({ id: row.id, deletedAt: Number(row.deleted_at) }));
-    return {
-      items,
-      next: rows.length > filter.limit ? items[items.length - 1] : undefined,
-    };
+    const { after } = filter;
+    return readKeysetPage(
+      query,
+      {
+        column: 'deleted_at',
+        order: 'asc',
+        after: after && { value: after.deletedAt, id: after.id },
+        limit: filter.limit,
+        select: ['id', 'deleted_at'],
+      },
+      row => ({ id: row.id as string, deletedAt: Number(row.deleted_at) }),
+      last => last,
+    );
   }
 
   /** Owner and creator of a store, live or deleted within the audit period. */

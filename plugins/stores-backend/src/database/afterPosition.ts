@@ -18,3 +18,36 @@ export function whereAfterPosition(
       q.where(column, strictly, position.value).orWhere('id', '>', position.id),
     );
 }
+
+/**
+ * Reads one page of `query` in keyset order (`column`, then `id` ascending): the rows after
+ * `after`, and one row past `limit` to tell whether another page follows; `next` is the
+ * position of the page's last item when one does.
+ */
+export async function readKeysetPage<T, P>(
+  query: Knex.QueryBuilder,
+  keyset: {
+    column: string;
+    order: 'asc' | 'desc';
+    after?: { value: number; id: string };
+    limit: number;
+    select?: string[];
+  },
+  toItem: (row: any) => T,
+  positionOf: (item: T) => P,
+): Promise<{ items: T[]; next?: P }> {
+  const { column, order, after, limit } = keyset;
+  if (after) whereAfterPosition(query, column, order, after);
+  const rows: any[] = await query
+    .orderBy([
+      { column, order },
+      { column: 'id', order: 'asc' },
+    ])
+    .limit(limit + 1)
+    .select(...(keyset.select ?? ['*']));
+  const items = rows.slice(0, limit).map(toItem);
+  return {
+    items,
+    next: rows.length > limit ? positionOf(items[items.length - 1]) : undefined,
+  };
+}
