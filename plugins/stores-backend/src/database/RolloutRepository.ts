@@ -1,15 +1,13 @@
 import { Knex } from 'knex';
-import { StoreEventLevel } from '@storeplane/plugin-stores-common';
+import {
+  RolloutStatus,
+  StoreEventLevel,
+} from '@storeplane/plugin-stores-common';
 import { readKeysetPage } from './afterPosition';
 import { databaseClock } from './databaseClock';
+import { toNumber } from './columnValues';
 
-export type RolloutStatus =
-  | 'Pending'
-  | 'Running'
-  | 'Paused'
-  | 'Halted'
-  | 'Aborted'
-  | 'Succeeded';
+export type { RolloutStatus };
 
 export type RolloutItemResult =
   | 'pending'
@@ -111,9 +109,6 @@ export const UNFINISHED_ROLLOUT_STATUSES: RolloutStatus[] = [
   'Paused',
   'Halted',
 ];
-
-const toNumber = (value: unknown) =>
-  value === null || value === undefined ? null : Number(value);
 
 function rolloutFromRow(row: any): RolloutRecord {
   return {

@@ -6,6 +6,7 @@ import {
   StoreStep,
 } from '@storeplane/plugin-stores-common';
 import { readKeysetPage, whereAfterPosition } from './afterPosition';
+import { toNumber } from './columnValues';
 
 export type DesiredState = 'present' | 'absent';
 
@@ -306,10 +307,6 @@ function toRow(values: Partial<StoreRecord>): Record<string, unknown> {
   }
   return row;
 }
-
-// PostgreSQL returns bigint columns as strings.
-const toNumber = (value: unknown) =>
-  value === null || value === undefined ? null : Number(value);
 
 function fromRow(row: any): StoreRecord {
   return {
@@ -636,17 +633,13 @@ export class StoreRepository {
     token: string,
     leaseMs: number,
   ): Promise<ClaimedStore | undefined> {
-    const rows = await this.whereDue(
-      this.db('stores').where({ id: due.id, generation: due.generation }),
-    )
-      .update({
-        lease_holder: token,
-        lease_expires_at: this.db.raw('? + ?', [this.clock(), leaseMs]),
-      })
-      .returning('*');
-    if (rows.length !== 1) return undefined;
-    const store = fromRow(rows[0]);
-    return { store, claimedAt: store.leaseExpiresAt! - leaseMs };
+    return this.leaseOne(
+      this.whereDue(
+        this.db('stores').where({ id: due.id, generation: due.generation }),
+      ),
+      token,
+      leaseMs,
+    );
   }
 
   /**
@@ -667,11 +660,24 @@ export class StoreRepository {
     if (this.db.client.config.client === 'pg') next.forUpdate().skipLocked();
     // A CTE, evaluated once: as a plain subquery PostgreSQL re-runs it for every row the
     // UPDATE scans (the clock is volatile), so one claim would take every due store.
-    const rows = await this.whereDue(
-      this.db('stores')
-        .with('next_due', next)
-        .whereIn('id', this.db('next_due').select('id')),
-    )
+    return this.leaseOne(
+      this.whereDue(
+        this.db('stores')
+          .with('next_due', next)
+          .whereIn('id', this.db('next_due').select('id')),
+      ),
+      token,
+      leaseMs,
+    );
+  }
+
+  /** Leases the store `query` selects to `token`, when it selects exactly one. */
+  private async leaseOne(
+    query: Knex.QueryBuilder,
+    token: string,
+    leaseMs: number,
+  ): Promise<ClaimedStore | undefined> {
+    const rows = await query
       .update({
         lease_holder: token,
         lease_expires_at: this.db.raw('? + ?', [this.clock(), leaseMs]),

@@ -14,6 +14,8 @@ registerMswTestHooks(server);
 const OWNER = 'group:default/team-a';
 const ADMIN = 'user:default/admin';
 const LEASE_MS = 60_000;
+// Each test runs stores through waves on a real database: 2-3 s alone, more on a busy machine.
+jest.setTimeout(30_000);
 
 describe.each(databases.eachSupportedId())(
   'fleet rollouts on %s',
