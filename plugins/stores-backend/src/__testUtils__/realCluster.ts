@@ -1,6 +1,7 @@
 import { resolvePackagePath } from '@backstage/backend-plugin-api';
 import { KubeConfig, KubernetesObject, Watch } from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
+import { gunzipSync } from 'node:zlib';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import http from 'node:http';
@@ -212,6 +213,27 @@ export async function helmHistory(
     .map(r => r.metadata!.labels!)
     .sort((a, b) => Number(a.version) - Number(b.version))
     .map(labels => `v${labels.version}:${labels.status}`);
+}
+
+/**
+ * The chart version of a namespace's deployed Helm release, from helm's own release record (what
+ * `helm list` shows): the Secret holds the release as base64 of gzipped JSON.
+ */
+export async function deployedChartVersion(
+  admin: KubernetesClient,
+  namespace: string,
+  release = 'woocommerce',
+): Promise<string | undefined> {
+  const [deployed] = await admin.list<KubernetesObject & { data?: any }>(
+    'v1',
+    'Secret',
+    namespace,
+    `owner=helm,name=${release},status=deployed`,
+  );
+  if (!deployed) return undefined;
+  const helmEncoded = Buffer.from(deployed.data.release, 'base64').toString();
+  const json = gunzipSync(Buffer.from(helmEncoded, 'base64')).toString();
+  return JSON.parse(json).chart.metadata.version;
 }
 
 /**
