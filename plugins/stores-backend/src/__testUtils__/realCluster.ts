@@ -39,7 +39,10 @@ export function helmBinary(): string {
 /** The test control plane's Kubernetes version: charts render for it (capabilities). */
 export const TEST_CLUSTER_KUBE_VERSION = '1.34.0';
 
-/** Renders a chart with helm template, as for the test cluster, and returns its objects. */
+/**
+ * Renders a chart (a name under the repository's charts/, or a directory) with helm template, as
+ * for the test cluster, and returns its objects.
+ */
 export function renderChart(
   chart: string,
   options: {
@@ -52,7 +55,7 @@ export function renderChart(
   const args = [
     'template',
     options.release,
-    path.join(REPO_ROOT, 'charts', chart),
+    path.isAbsolute(chart) ? chart : path.join(REPO_ROOT, 'charts', chart),
     '--namespace',
     options.namespace,
     '--kube-version',
@@ -71,8 +74,12 @@ export function renderChart(
     .filter((obj): obj is KubernetesObject => Boolean(obj?.kind));
 }
 
-/** Renders charts/woocommerce-store with exactly the values the WooCommerce engine produces for a plan. */
-export function renderStoreChart(planName: string, config: StoresConfig) {
+/** Renders charts/woocommerce-store (or `chartDir`) with exactly the values the WooCommerce engine produces for a plan. */
+export function renderStoreChart(
+  planName: string,
+  config: StoresConfig,
+  chartDir = 'woocommerce-store',
+) {
   const engine = createWooCommerceEngine({ chartPath: CHART_DIR });
   const plan = config.plans.get(planName)!;
   const store = {
@@ -87,7 +94,7 @@ export function renderStoreChart(planName: string, config: StoresConfig) {
     valuesFile,
     stringify(engine.helmValues(engineInputFor(store, plan, config))),
   );
-  return renderChart('woocommerce-store', {
+  return renderChart(chartDir, {
     release: engine.releaseName,
     namespace: store.namespace,
     valuesFiles: [valuesFile],
