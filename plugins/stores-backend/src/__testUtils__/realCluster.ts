@@ -1,6 +1,7 @@
 import { resolvePackagePath } from '@backstage/backend-plugin-api';
 import { KubeConfig, KubernetesObject, Watch } from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
+import { gunzipSync } from 'node:zlib';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import http from 'node:http';
@@ -38,7 +39,10 @@ export function helmBinary(): string {
 /** The test control plane's Kubernetes version: charts render for it (capabilities). */
 export const TEST_CLUSTER_KUBE_VERSION = '1.34.0';
 
-/** Renders a chart with helm template, as for the test cluster, and returns its objects. */
+/**
+ * Renders a chart (a name under the repository's charts/, or a directory) with helm template, as
+ * for the test cluster, and returns its objects.
+ */
 export function renderChart(
   chart: string,
   options: {
@@ -51,7 +55,7 @@ export function renderChart(
   const args = [
     'template',
     options.release,
-    path.join(REPO_ROOT, 'charts', chart),
+    path.isAbsolute(chart) ? chart : path.join(REPO_ROOT, 'charts', chart),
     '--namespace',
     options.namespace,
     '--kube-version',
@@ -70,8 +74,12 @@ export function renderChart(
     .filter((obj): obj is KubernetesObject => Boolean(obj?.kind));
 }
 
-/** Renders charts/woocommerce-store with exactly the values the WooCommerce engine produces for a plan. */
-export function renderStoreChart(planName: string, config: StoresConfig) {
+/** Renders charts/woocommerce-store (or `chartDir`) with exactly the values the WooCommerce engine produces for a plan. */
+export function renderStoreChart(
+  planName: string,
+  config: StoresConfig,
+  chartDir = 'woocommerce-store',
+) {
   const engine = createWooCommerceEngine({ chartPath: CHART_DIR });
   const plan = config.plans.get(planName)!;
   const store = {
@@ -86,7 +94,7 @@ export function renderStoreChart(planName: string, config: StoresConfig) {
     valuesFile,
     stringify(engine.helmValues(engineInputFor(store, plan, config))),
   );
-  return renderChart('woocommerce-store', {
+  return renderChart(chartDir, {
     release: engine.releaseName,
     namespace: store.namespace,
     valuesFiles: [valuesFile],
@@ -212,6 +220,27 @@ export async function helmHistory(
     .map(r => r.metadata!.labels!)
     .sort((a, b) => Number(a.version) - Number(b.version))
     .map(labels => `v${labels.version}:${labels.status}`);
+}
+
+/**
+ * The chart version of a namespace's deployed Helm release, from helm's own release record (what
+ * `helm list` shows): the Secret holds the release as base64 of gzipped JSON.
+ */
+export async function deployedChartVersion(
+  admin: KubernetesClient,
+  namespace: string,
+  release = 'woocommerce',
+): Promise<string | undefined> {
+  const [deployed] = await admin.list<KubernetesObject & { data?: any }>(
+    'v1',
+    'Secret',
+    namespace,
+    `owner=helm,name=${release},status=deployed`,
+  );
+  if (!deployed) return undefined;
+  const helmEncoded = Buffer.from(deployed.data.release, 'base64').toString();
+  const json = gunzipSync(Buffer.from(helmEncoded, 'base64')).toString();
+  return JSON.parse(json).chart.metadata.version;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   authWithActorsServiceFactory,
   testConfigData,
 } from '@internal/stores-test-utils';
+import { Knex } from 'knex';
 import storesPolicyModule from '@storeplane/plugin-permission-backend-module-stores-policy';
 import { storesPlugin } from '../plugin';
 import { STOREPLANE_NAMESPACE } from './realCluster';
@@ -32,11 +33,13 @@ const entity = (kind: 'User' | 'Group', ref: string): Entity => ({
  * point), on the suite's cluster as Storeplane's ServiceAccount, behind the shipped permission
  * policy, with Backstage's own scheduler running its reconciler every second. The orphan sweep
  * is off: this backend's database does not hold the other tests' stores. Stop it before the
- * test ends.
+ * test ends. With `knex`, the plugin uses that database (so a later backend can carry on
+ * where this one stopped); `storeplane` replaces whole top-level blocks of its settings.
  */
 export function startRealClusterBackend(
   suite: RealClusterSuite,
   features: BackendFeature[],
+  options: { knex?: Knex; storeplane?: Record<string, unknown> } = {},
 ) {
   const userInfo = mockServices.userInfo.mock({
     getUserInfo: async () => ({
@@ -78,6 +81,7 @@ export function startRealClusterBackend(
             },
             helm: { timeout: '3m' },
             orphanSweep: { enabled: false },
+            ...options.storeplane,
           }),
         },
       }),
@@ -88,6 +92,9 @@ export function startRealClusterBackend(
       }),
       permissionPlugin,
       storesPolicyModule,
+      ...(options.knex
+        ? [mockServices.database.factory({ knex: options.knex })]
+        : []),
     ],
   });
 }

@@ -81,6 +81,11 @@ export class RealClusterSuite {
     return `system:serviceaccount:${STOREPLANE_NAMESPACE}:${this.rbac.serviceAccount}`;
   }
 
+  /** A fresh SQLite database of this suite, for a backend (or several, one after another). */
+  database() {
+    return this.databases.init('SQLITE_3');
+  }
+
   /** A client acting as Storeplane's ServiceAccount. */
   serviceAccountClient(timeoutMs?: number): KubernetesClient {
     return kubernetesClientFromFile(this.serviceAccountKubeconfig, timeoutMs);
@@ -90,7 +95,7 @@ export class RealClusterSuite {
   async harness(
     configOverrides: Record<string, unknown> = {},
   ): Promise<Harness> {
-    const knex = await this.databases.init('SQLITE_3');
+    const knex = await this.database();
     return createHarness(knex, {
       realTime: true,
       kubernetes: () => this.serviceAccountClient(5_000),

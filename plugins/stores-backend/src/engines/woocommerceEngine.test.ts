@@ -3,7 +3,8 @@ import {
   KUBERNETES_ID_LABEL,
   storeKubernetesId,
 } from '@storeplane/plugin-stores-common';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { readStoresConfig } from '../config/readStoresConfig';
@@ -102,6 +103,41 @@ describe('the WooCommerce chart', () => {
       readFileSync(path.join(packageDir, 'package.json'), 'utf8'),
     );
     expect(packageJson.files).toContain('charts');
+  });
+
+  it('keeps the WordPress and MariaDB pods of an upgrade to a chart and app version that change nothing else (no restart)', () => {
+    const later = path.join(
+      mkdtempSync(path.join(os.tmpdir(), 'storeplane-chart-')),
+      'woocommerce-store',
+    );
+    cpSync(CHART_DIR, later, { recursive: true });
+    const chartYaml = path.join(later, 'Chart.yaml');
+    const bumped = readFileSync(chartYaml, 'utf8')
+      .replace(/^version: .*$/m, 'version: 9.9.9')
+      .replace(/^appVersion: .*$/m, 'appVersion: "9.9.9"');
+    expect(bumped).toContain('version: 9.9.9');
+    expect(bumped).toContain('appVersion: "9.9.9"');
+    writeFileSync(chartYaml, bumped);
+
+    const workloads = (objects: any[]) =>
+      objects
+        .filter(o => o.kind === 'Deployment' || o.kind === 'StatefulSet')
+        .map(o => ({ kind: o.kind, template: o.spec.template }));
+    const before = renderWithEngineValues('small');
+    const after = renderStoreChart('small', config, later);
+    expect(workloads(before)).toHaveLength(2);
+    expect(workloads(after)).toEqual(workloads(before));
+    // The objects themselves still say which chart made them.
+    const deployment = (objects: any[]) =>
+      objects.find(o => o.kind === 'Deployment');
+    expect(deployment(after).metadata.labels).toMatchObject({
+      'helm.sh/chart': 'woocommerce-store-9.9.9',
+      'app.kubernetes.io/version': '9.9.9',
+    });
+    expect(deployment(after).spec.template.metadata.labels).toMatchObject({
+      [KUBERNETES_ID_LABEL]: expect.any(String),
+      'storeplane.io/store-id': expect.any(String),
+    });
   });
 });
 

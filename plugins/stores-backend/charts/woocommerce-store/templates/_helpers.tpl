@@ -20,7 +20,7 @@ StatefulSet's pod/revision names stay within 63 characters.
 {{- end -}}
 
 {{/*
-Labels of every object and pod: the chart's own plus .Values.commonLabels.
+Labels of every object: the chart's own plus .Values.commonLabels (pods: wcs.podLabels).
 Usage: include "wcs.labels" (dict "ctx" . "component" "wordpress")
 */}}
 {{- define "wcs.labels" -}}
@@ -40,6 +40,22 @@ app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
 app.kubernetes.io/part-of: storeplane
 app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
 storeplane.io/store-id: {{ include "wcs.storeId" .ctx | quote }}
+{{- end -}}
+
+{{/*
+Labels of the WordPress and MariaDB pod templates: none that moves with the chart or app
+version, so an upgrade that changes nothing in a pod does not restart it (a fleet rollout would
+otherwise restart every store's database, and the replaced pods, still counted by the quota
+until its controller recounts, would crowd out the setup Job).
+*/}}
+{{- define "wcs.podLabels" -}}
+{{ include "wcs.selectorLabels" . }}
+app.kubernetes.io/part-of: storeplane
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+storeplane.io/store-id: {{ include "wcs.storeId" .ctx | quote }}
+{{- with .ctx.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
 
 {{/*
