@@ -5,7 +5,9 @@
  * kubernetes/backupResources.ts and the backup download/restore contract).
  */
 import { KubeConfig } from '@kubernetes/client-node';
+import * as fs from 'node:fs';
 import * as https from 'node:https';
+import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import {
   simDatabaseName,
@@ -198,7 +200,7 @@ async function until<T>(
 
 const describeWithCluster = availability.available ? describe : describe.skip;
 
-describeWithCluster('the sim runs backup and restore Jobs', () => {
+describeWithCluster("the sim's volumes, database Jobs and file server", () => {
   let cluster: TestCluster;
   let kc: KubeConfig;
   const created = (r: Response) => {
@@ -364,4 +366,38 @@ describeWithCluster('the sim runs backup and restore Jobs', () => {
       /missing\.sql\.gz: No such file or directory/,
     );
   }, 120_000);
+
+  it("gives a claim's volume a directory, deleted with the claim", async () => {
+    if (!cluster.mariadb) return;
+    await create('api/v1/namespaces/{ns}/persistentvolumeclaims', {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'scratch' },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        resources: { requests: { storage: '1Mi' } },
+      },
+    });
+    const claimPath = `/api/v1/namespaces/${NS}/persistentvolumeclaims/scratch`;
+    const volume = await until('the claim bound', async () => {
+      const claim = JSON.parse(
+        (await api(kc, 'GET', claimPath)).body.toString(),
+      );
+      return claim.status?.phase === 'Bound'
+        ? claim.spec.volumeName
+        : undefined;
+    });
+    // The sim's work dir is the cluster dir's sim/ (startTestCluster).
+    const volumeDir = path.join(
+      path.dirname(cluster.logs()),
+      'sim',
+      'volumes',
+      volume,
+    );
+    expect(fs.statSync(volumeDir).isDirectory()).toBe(true);
+    expect((await api(kc, 'DELETE', claimPath)).status).toBe(200);
+    await until('the volume directory removed', async () =>
+      fs.existsSync(volumeDir) ? undefined : true,
+    );
+  }, 60_000);
 });
