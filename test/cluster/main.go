@@ -6,14 +6,20 @@
 //	storeplane-test-cluster kube-apiserver <kube-apiserver flags>
 //	storeplane-test-cluster kube-controller-manager <kube-controller-manager flags>
 //	storeplane-test-cluster sim --kubeconfig K --helm PATH
+//	storeplane-test-cluster run -- COMMAND ARGS...
 //
 // kube-apiserver and kube-controller-manager are the upstream commands (k8s.io/kubernetes);
-// sim is a kubelet stand-in (see sim.go).
+// sim is a kubelet stand-in (see sim.go). run runs another program (the throwaway MariaDB
+// server) as a child that gets this process's SIGTERM/SIGINT, so STOREPLANE_EXIT_WITH_PARENT
+// stops it too.
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"os/signal"
 	"syscall"
 	"time"
 	_ "time/tzdata"
@@ -27,7 +33,7 @@ import (
 )
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: storeplane-test-cluster certs|etcd|kube-apiserver|kube-controller-manager|sim [flags]")
+	fmt.Fprintln(os.Stderr, "usage: storeplane-test-cluster certs|etcd|kube-apiserver|kube-controller-manager|sim [flags] | run -- COMMAND...")
 	os.Exit(2)
 }
 
@@ -54,6 +60,8 @@ func main() {
 		os.Exit(runCerts(args))
 	case "sim":
 		os.Exit(runSim(args))
+	case "run":
+		os.Exit(runChild(args))
 	default:
 		usage()
 	}
@@ -70,5 +78,40 @@ func exitWithParent() {
 			time.Sleep(15 * time.Second)
 			os.Exit(1)
 		}
+	}
+}
+
+// runChild runs args (after "--") with this process's stdio, passes SIGTERM and SIGINT on to
+// it and exits with its exit code.
+func runChild(args []string) int {
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		usage()
+	}
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, os.Stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "run:", err)
+		return 127
+	}
+	go func() {
+		for sig := range signals {
+			_ = cmd.Process.Signal(sig)
+		}
+	}()
+	err := cmd.Wait()
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exitErr) && exitErr.ExitCode() >= 0:
+		return exitErr.ExitCode()
+	default:
+		fmt.Fprintln(os.Stderr, "run:", err)
+		return 1
 	}
 }

@@ -7,7 +7,8 @@ package main
 // their real code: Service -> Endpoints -> pod IP, with the API server's own address checks.
 //
 // Every declared TCP container port of a Running pod answers HTTP with a page that says the
-// container is simulated (status 200, or the pod annotation storeplane.io/sim-http-status).
+// container is simulated (status 200, or the pod annotation storeplane.io/sim-http-status),
+// except a busybox httpd serving a claim's volume, which serves its files (fileserver.go).
 // Before a connection is accepted, the NetworkPolicies of the pod's namespace are evaluated
 // for its source (package netpol); a denied connection fails as it would on a cluster whose
 // network plugin enforces policies, instead of silently working.
@@ -190,10 +191,12 @@ func (s *sim) simulatedContainer(namespace, name string, container corev1.Contai
 		status := http.StatusOK
 		// Read on every request, so a test can change the answer of a running pod.
 		if pod, err := s.podLister.Pods(namespace).Get(name); err == nil {
-			if v, ok := pod.Annotations[httpStatusAnnotation]; ok {
-				if n, err := strconv.Atoi(v); err == nil && n >= 100 && n <= 599 {
-					status = n
-				}
+			v, annotated := pod.Annotations[httpStatusAnnotation]
+			if n, err := strconv.Atoi(v); annotated && err == nil && n >= 100 && n <= 599 {
+				status = n
+			} else if root, ok := s.httpdRoot(r, pod, container); ok {
+				serveFiles(w, r, root)
+				return
 			}
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -80,8 +80,11 @@ type sim struct {
 	serviceLister   corelisters.ServiceLister
 	sliceLister     discoverylisters.EndpointSliceLister
 
+	volumes *volumeBinder
+	mariadb *mariadbServer // nil: Job pods of mariadb images are not run
+
 	mu      sync.Mutex
-	running map[types.UID]context.CancelFunc // helm runs in progress
+	running map[types.UID]context.CancelFunc // host runs (helm, mariadb) in progress
 	logMu   sync.Mutex
 	faults  *helmFaults
 }
@@ -94,6 +97,8 @@ func runSim(args []string) int {
 	workDir := fs.String("work-dir", "", "directory for helm runs (default: a temp dir)")
 	jobDelay := fs.Duration("job-delay", time.Second, "how long Job pods run before they complete")
 	workers := fs.Int("workers", 8, "pod workers")
+	mariadbAddress := fs.String("mariadb-address", "", "host:port of a throwaway MariaDB server that Job pods of mariadb images really run against (default: they just complete)")
+	mariadbSocket := fs.String("mariadb-socket", "", "that server's unix socket, where root logs in without a password")
 	podNetworkSocket := fs.String("pod-network-socket", "", "unix socket where kube-apiserver's cluster egress (HTTP CONNECT) reaches pods")
 	var ingress ingressOptions
 	fs.StringVar(&ingress.listen, "ingress-listen", "", "serve Ingresses on this address, e.g. 127.0.0.1:0 (default: no ingress controller)")
@@ -132,6 +137,12 @@ func runSim(args []string) int {
 		client: client, restCfg: cfg, caData: caData, nodeName: *nodeName, workRoot: root,
 		jobDelay: *jobDelay, running: map[types.UID]context.CancelFunc{}, faults: newHelmFaults(),
 		queue: workqueue.NewTypedRateLimitingQueue(workqueue.NewTypedItemExponentialFailureRateLimiter[string](50*time.Millisecond, 5*time.Second)),
+	}
+	if *mariadbAddress != "" {
+		if s.mariadb, err = newMariadbServer(*mariadbAddress, *mariadbSocket); err != nil {
+			fmt.Fprintln(os.Stderr, "sim:", err)
+			return 2
+		}
 	}
 	if *helm != "" {
 		abs, err := filepath.Abs(*helm)
@@ -195,7 +206,7 @@ func runSim(args []string) int {
 			return 1
 		}
 	}
-	s.logf("ready: node %s, helm %q, pod network %q", s.nodeName, s.helm, *podNetworkSocket)
+	s.logf("ready: node %s, helm %q, pod network %q, mariadb %q", s.nodeName, s.helm, *podNetworkSocket, *mariadbAddress)
 	for i := 0; i < *workers; i++ {
 		go func() {
 			for s.processNext(ctx) {
@@ -457,7 +468,14 @@ func (s *sim) syncPod(ctx context.Context, key string) (time.Duration, error) {
 		if pod.Status.Phase != corev1.PodRunning {
 			return 0, s.setRunning(ctx, pod, false)
 		}
-		s.startHelm(pod)
+		s.startHostRun(pod, "helm", s.runHelmPod)
+		return 0, nil
+	}
+	if s.mariadb != nil && isJobPod(pod) && isMariadbPod(pod) {
+		if pod.Status.Phase != corev1.PodRunning {
+			return 0, s.setRunning(ctx, pod, false)
+		}
+		s.startHostRun(pod, "mariadb", s.runMariadbPod)
 		return 0, nil
 	}
 	if isJobPod(pod) {
@@ -711,8 +729,12 @@ func (s *sim) cancelRun(uid types.UID) {
 	}
 }
 
-// startHelm starts (once per pod UID) a goroutine that runs the pod's helm command on the host.
-func (s *sim) startHelm(pod *corev1.Pod) {
+// podRun runs a pod's first container on the host and returns its exit code and output.
+type podRun func(ctx context.Context, pod *corev1.Pod) (code int32, output string, message string)
+
+// startHostRun starts (once per pod UID) a goroutine that runs the pod on the host and then
+// records how it ended.
+func (s *sim) startHostRun(pod *corev1.Pod, kind string, run podRun) {
 	s.mu.Lock()
 	if _, ok := s.running[pod.UID]; ok {
 		s.mu.Unlock()
@@ -723,39 +745,47 @@ func (s *sim) startHelm(pod *corev1.Pod) {
 	s.mu.Unlock()
 	go func() {
 		// The entry stays in s.running (cancel func kept) so a pod is never run twice.
-		code, message := s.runHelmPod(ctx, pod)
+		code, output, fileMessage := run(ctx, pod)
 		if ctx.Err() != nil {
 			return // pod deleted or sim stopping
 		}
+		msg := terminationMessage(pod.Spec.Containers[0], code, fileMessage, output)
 		for i := 0; i < 20; i++ {
 			cur, err := s.client.CoreV1().Pods(pod.Namespace).Get(context.Background(), pod.Name, metav1.GetOptions{})
 			if err != nil || cur.UID != pod.UID {
-				s.logf("helm pod %s/%s gone: %v", pod.Namespace, pod.Name, err)
+				s.logf("%s pod %s/%s gone: %v", kind, pod.Namespace, pod.Name, err)
 				return
-			}
-			c := pod.Spec.Containers[0]
-			msg := ""
-			if code != 0 && c.TerminationMessagePolicy == corev1.TerminationMessageFallbackToLogsOnError {
-				msg = message
 			}
 			err = s.setTerminated(context.Background(), cur, code, msg)
 			if err == nil || apierrors.IsNotFound(err) {
 				return
 			}
-			s.logf("helm pod %s/%s status: %v", pod.Namespace, pod.Name, err)
+			s.logf("%s pod %s/%s status: %v", kind, pod.Namespace, pod.Name, err)
 			time.Sleep(200 * time.Millisecond)
 		}
 	}()
 }
 
+// terminationMessage is what the kubelet reports: the termination message file's content, or
+// with FallbackToLogsOnError and a failure and no such content the container's last output.
+func terminationMessage(c corev1.Container, code int32, fileMessage, output string) string {
+	if fileMessage != "" {
+		return fileMessage
+	}
+	if code != 0 && c.TerminationMessagePolicy == corev1.TerminationMessageFallbackToLogsOnError {
+		return output
+	}
+	return ""
+}
+
 type mountMap struct{ from, to string }
 
-func (s *sim) runHelmPod(ctx context.Context, pod *corev1.Pod) (int32, string) {
+func (s *sim) runHelmPod(ctx context.Context, pod *corev1.Pod) (int32, string, string) {
 	key := pod.Namespace + "/" + pod.Name
-	fail := func(format string, a ...interface{}) (int32, string) {
+	fail := func(format string, a ...interface{}) (int32, string, string) {
 		msg := fmt.Sprintf("storeplane sim: "+format, a...)
 		s.logf("helm pod %s: %s", key, msg)
-		return 1, msg
+		return 1, msg, ""
 	}
 	dir := filepath.Join(s.workRoot, "pods", string(pod.UID))
 	defer os.RemoveAll(dir)
@@ -804,7 +834,7 @@ func (s *sim) runHelmPod(ctx context.Context, pod *corev1.Pod) (int32, string) {
 	}
 	fault := s.injectedHelmFault(ctx, pod, argv)
 	if fault.fail {
-		return fault.code, fault.message
+		return fault.code, fault.message, ""
 	}
 
 	// ServiceAccount credentials for helm.
@@ -888,12 +918,15 @@ func (s *sim) runHelmPod(ctx context.Context, pod *corev1.Pod) (int32, string) {
 	fmt.Fprintf(os.Stderr, "---- helm pod %s: exit %d after %s; output:\n%s---- end of helm pod %s\n",
 		key, code, time.Since(start).Round(time.Millisecond), out.String(), key)
 	s.logMu.Unlock()
-	return code, tailLines(out.String(), 60, 4096)
+	return code, tailLines(out.String(), 60, 4096), ""
 }
 
-// rewritePaths replaces container mount paths in s with host paths. A mount path matches at
-// the start of s or after '=', ',', ':' or a space, and must be followed by end, '/' or
-// one of those separators.
+// pathBoundaries are the characters around a path in a command line, a shell script or an
+// env value: a mount path matches at the start of s or after one of them, and must be followed
+// by the end, '/' or one of them.
+const pathBoundaries = "=,: \t\n\"'<>;|"
+
+// rewritePaths replaces container mount paths in s with host paths.
 func rewritePaths(s string, mounts []mountMap) string {
 	if len(mounts) == 0 {
 		return s
@@ -902,11 +935,11 @@ func rewritePaths(s string, mounts []mountMap) string {
 	i := 0
 	for i < len(s) {
 		matched := false
-		if i == 0 || strings.ContainsRune("=,: ", rune(s[i-1])) {
+		if i == 0 || strings.IndexByte(pathBoundaries, s[i-1]) >= 0 {
 			for _, m := range mounts {
 				if strings.HasPrefix(s[i:], m.from) {
 					j := i + len(m.from)
-					if j == len(s) || strings.ContainsRune("/=,: ", rune(s[j])) {
+					if j == len(s) || s[j] == '/' || strings.IndexByte(pathBoundaries, s[j]) >= 0 {
 						b.WriteString(m.to)
 						i = j
 						matched = true

@@ -4,12 +4,17 @@ package main
 // runs no persistentvolume-binder-controller): every PersistentVolumeClaim gets its own
 // hostPath PersistentVolume "pvc-<claim uid>" of the requested size, and both are marked
 // Bound, as on a cluster with a default StorageClass. Without it claims stay Pending for ever
-// and whatever waits for them (`helm --wait`) times out. A claim's volume is deleted with it
-// (reclaim policy Delete).
+// and whatever waits for them (`helm --wait`) times out. Each volume is a real directory under
+// the sim's work dir, which pods the sim really runs (mariadb.go) and serves files from
+// (fileserver.go) mount. A claim's volume and its directory are deleted with it (reclaim
+// policy Delete).
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -40,6 +45,7 @@ func (s *sim) startVolumeBinder(ctx context.Context, factory informers.SharedInf
 		queue: workqueue.NewTypedRateLimitingQueue(workqueue.NewTypedItemExponentialFailureRateLimiter[string](
 			50*time.Millisecond, 5*time.Second)),
 	}
+	s.volumes = b
 	_, _ = claimInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj interface{}) { b.enqueue(obj) },
 		UpdateFunc: func(_, obj interface{}) { b.enqueue(obj) },
@@ -136,6 +142,9 @@ func (b *volumeBinder) bind(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
+	if err := os.MkdirAll(filepath.Join(b.hostPaths, pvName), 0o755); err != nil {
+		return err
+	}
 	if claim.Spec.VolumeName == "" {
 		bound := claim.DeepCopy()
 		bound.Spec.VolumeName = pvName
@@ -183,4 +192,28 @@ func (b *volumeBinder) releaseVolume(ctx context.Context, claim *corev1.Persiste
 	if err != nil && !apierrors.IsNotFound(err) && ctx.Err() == nil {
 		b.s.logf("persistentvolume %s: %v", name, err)
 	}
+	if err := os.RemoveAll(filepath.Join(b.hostPaths, name)); err != nil {
+		b.s.logf("persistentvolume %s: directory: %v", name, err)
+	}
+}
+
+// claimDir is the host directory of the volume bound to a pod's claim; ok is false while the
+// claim is not bound yet (a kubelet waits then: the pod stays Pending).
+func (b *volumeBinder) claimDir(ctx context.Context, namespace, claimName string) (dir string, ok bool, err error) {
+	claim, err := b.claims.PersistentVolumeClaims(namespace).Get(claimName)
+	if apierrors.IsNotFound(err) {
+		return "", false, nil
+	}
+	if err != nil || claim.Status.Phase != corev1.ClaimBound || claim.Spec.VolumeName == "" {
+		return "", false, err
+	}
+	pv, err := b.s.client.CoreV1().PersistentVolumes().Get(ctx, claim.Spec.VolumeName, metav1.GetOptions{})
+	if err != nil {
+		return "", false, err
+	}
+	// Only the sim's own volumes: a hand-made hostPath volume must not expose the host.
+	if pv.Spec.HostPath == nil || !strings.HasPrefix(pv.Spec.HostPath.Path, b.hostPaths+string(filepath.Separator)) {
+		return "", false, fmt.Errorf("volume %s of claim %s/%s was not provisioned by the sim", pv.Name, namespace, claimName)
+	}
+	return pv.Spec.HostPath.Path, true, os.MkdirAll(pv.Spec.HostPath.Path, 0o755)
 }

@@ -6,6 +6,9 @@
  * addresses through its "cluster" egress (HTTP CONNECT on a unix socket the sim serves), so
  * its service proxy works, with the pods' NetworkPolicies enforced for the API server's
  * address. Optionally the sim also stands in for an ingress controller on a loopback port.
+ * When Debian's mariadb-server is installed, a throwaway MariaDB (own data dir, loopback
+ * only) runs beside the cluster and the sim really runs backup/restore Job pods (mariadb
+ * images) against it, and serves the backup files of busybox httpd pods (test/cluster/README.md).
  * All of it is one Go binary (test/cluster) built into a cache outside the repository by
  * scripts/ensure-test-cluster.sh.
  *
@@ -20,6 +23,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createHash } from 'node:crypto';
 
 export interface TestCluster {
   /** https://127.0.0.1:port */
@@ -45,12 +49,28 @@ export interface TestCluster {
   startApiServer(): Promise<void>;
   /** JSON-lines audit log (level Metadata for every request; see auditPolicy below). */
   auditLogPath?: string;
-  /** Directory holding etcd.log, kube-apiserver.log, kube-controller-manager.log, sim.log. */
+  /**
+   * Whether Job pods of mariadb images (store backups and restores) really run, against a
+   * throwaway MariaDB: false when mariadbd is not installed (they then just complete).
+   */
+  mariadb: boolean;
+  /** Runs SQL as the throwaway MariaDB's root; the rows, tab-separated. Throws without it. */
+  mariadbQuery(sql: string): Promise<string>;
+  /** The marker row the sim seeded the namespace's database with (simDatabaseName). */
+  simMarker(namespace: string, database: string): Promise<string | undefined>;
+  setSimMarker(
+    namespace: string,
+    database: string,
+    value: string,
+  ): Promise<void>;
+  /** Directory holding etcd.log, kube-apiserver.log, kube-controller-manager.log, sim.log (mariadb.log). */
   logs(): string;
   stop(): Promise<void>;
 }
 
 const NODE_NAME = 'sim-node';
+/** The table the sim seeds every database with (test/cluster/mariadb.go). */
+const SIM_MARKER_TABLE = 'storeplane_sim';
 /** The sim node's InternalIP (test/cluster/podnet.go). */
 const NODE_IP = '10.243.0.1';
 
@@ -404,10 +424,105 @@ function installExitHook(): void {
   });
 }
 
+/**
+ * The MariaDB database (or user) the sim gives a namespace for a pod's DB_NAME (DB_USER):
+ * test/cluster/mariadb.go namespaceIdentifier, which this must match.
+ */
+export function simDatabaseName(namespace: string, name: string): string {
+  const raw = `${namespace}__${name}`;
+  const id = raw.replace(/[^A-Za-z0-9_]/g, '_');
+  if (id.length <= 64) return id;
+  const hash = createHash('sha256').update(raw).digest('hex').slice(0, 16);
+  return `${id.slice(0, 47)}_${hash}`;
+}
+
+interface MariadbBinaries {
+  mariadbd: string;
+  installDb: string;
+  client: string;
+}
+
+function findMariadb(): MariadbBinaries | undefined {
+  const dirs = [
+    ...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean),
+    '/usr/sbin',
+    '/usr/local/sbin',
+  ];
+  const find = (name: string) =>
+    dirs
+      .map(dir => path.join(dir, name))
+      .find(file => {
+        try {
+          fs.accessSync(file, fs.constants.X_OK);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+  const [mariadbd, installDb, client] = [
+    find('mariadbd'),
+    find('mariadb-install-db'),
+    find('mariadb'),
+  ];
+  return mariadbd && installDb && client
+    ? { mariadbd, installDb, client }
+    : undefined;
+}
+
+/** A test server's needs: small files and memory (the data dir is ~22 MB). */
+const MARIADB_SERVER_OPTIONS = [
+  '--skip-log-bin',
+  '--innodb-log-file-size=4M',
+  '--innodb-buffer-pool-size=16M',
+];
+
+/**
+ * The data dir of the throwaway MariaDB: in memory (/dev/shm) when there is room, as creating
+ * the system tables on a busy disk takes seconds (fsyncs), in memory half a second.
+ */
+function mariadbDataDirectory(fallbackParent: string): string {
+  try {
+    const shm = fs.statfsSync('/dev/shm');
+    if (shm.bavail * shm.bsize > 512 << 20) {
+      return fs.mkdtempSync('/dev/shm/storeplane-mariadb-');
+    }
+  } catch {
+    // no /dev/shm
+  }
+  return path.join(fallbackParent, 'data');
+}
+
+function runFile(
+  file: string,
+  args: string[],
+  input?: string,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      file,
+      args,
+      { maxBuffer: 16 << 20, timeout: 60000 },
+      (err, stdout, stderr) => {
+        if (err)
+          reject(new Error(`${path.basename(file)}: ${err.message} ${stderr}`));
+        else resolve(stdout);
+      },
+    );
+    child.stdin?.end(input ?? '');
+  });
+}
+
+/** SQL string literal. */
+function sqlString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
 export async function startTestCluster(options?: {
   helmPath?: string;
   /** Also run the ingress controller stand-in (serves Ingresses of class `nginx`). */
   ingress?: boolean;
+  /** Run the throwaway MariaDB (default: when mariadbd is installed). */
+  mariadb?: boolean;
 }): Promise<TestCluster> {
   const root = findRepoRoot();
   const dir = fs.mkdtempSync(
@@ -456,6 +571,17 @@ export async function startTestCluster(options?: {
   const egressSelectorPath = path.join(dir, 'egress-selector.yaml');
   fs.writeFileSync(egressSelectorPath, egressSelectorConfig(podNetworkSocket));
   const ingressAddressFile = path.join(simDir, 'ingress-address');
+  const mariadbBinaries =
+    options?.mariadb === false ? undefined : findMariadb();
+  const mariadbDir = path.join(dir, 'mariadb');
+  const mariadbSocket = path.join(mariadbDir, 'mariadb.sock');
+  const mariadbPidFile = path.join(mariadbDir, 'mariadbd.pid');
+  const mariadbDataDir = mariadbBinaries
+    ? mariadbDataDirectory(mariadbDir)
+    : undefined;
+  const mariadbPort = mariadbBinaries ? await freePort() : 0;
+  // mariadbd refuses to run as root unless told to (it would switch to the mysql user).
+  const mariadbUser = process.getuid?.() === 0 ? ['--user=root'] : [];
 
   const etcd = new Proc(
     'etcd',
@@ -536,6 +662,14 @@ export async function startTestCluster(options?: {
       NODE_NAME,
       '--pod-network-socket',
       podNetworkSocket,
+      ...(mariadbBinaries
+        ? [
+            '--mariadb-address',
+            `127.0.0.1:${mariadbPort}`,
+            '--mariadb-socket',
+            mariadbSocket,
+          ]
+        : []),
       ...(options?.ingress
         ? [
             '--ingress-listen',
@@ -547,12 +681,56 @@ export async function startTestCluster(options?: {
     ],
     path.join(logDir, 'sim.log'),
   );
+  // Through `run`, so the server stops when the test process dies (STOREPLANE_EXIT_WITH_PARENT).
+  const mariadb =
+    mariadbBinaries &&
+    new Proc(
+      'mariadb',
+      bin,
+      [
+        'run',
+        '--',
+        mariadbBinaries.mariadbd,
+        '--no-defaults',
+        `--datadir=${mariadbDataDir}`,
+        `--socket=${mariadbSocket}`,
+        `--pid-file=${mariadbPidFile}`,
+        `--port=${mariadbPort}`,
+        '--bind-address=127.0.0.1',
+        '--skip-name-resolve',
+        '--innodb-flush-log-at-trx-commit=0',
+        ...MARIADB_SERVER_OPTIONS,
+        ...mariadbUser,
+      ],
+      path.join(logDir, 'mariadb.log'),
+    );
+  const mariadbRoot = (extra: string[]) =>
+    runFile(mariadbBinaries!.client, [
+      '--no-defaults',
+      `--socket=${mariadbSocket}`,
+      '--user=root',
+      ...extra,
+    ]);
   const procs = [etcd, apiserver, controllerManager, sim];
+  if (mariadb) procs.push(mariadb);
 
   const killAll = () => {
     for (const pr of procs) {
       if (pr.child && pr.exitInfo === undefined) pr.child.kill('SIGKILL');
     }
+    // SIGKILL does not reach the server through `run`.
+    if (mariadb && fs.existsSync(mariadbPidFile)) {
+      try {
+        process.kill(
+          Number(fs.readFileSync(mariadbPidFile, 'utf8')),
+          'SIGKILL',
+        );
+      } catch {
+        // already gone
+      }
+    }
+    if (mariadbDataDir)
+      fs.rmSync(mariadbDataDir, { recursive: true, force: true });
   };
   liveClusters.add(killAll);
   installExitHook();
@@ -571,12 +749,40 @@ export async function startTestCluster(options?: {
     if (stopped) return;
     stopped = true;
     for (const pr of [sim, controllerManager, apiserver, etcd]) await pr.stop();
+    if (mariadb) await mariadb.stop();
+    if (mariadbDataDir)
+      fs.rmSync(mariadbDataDir, { recursive: true, force: true });
     liveClusters.delete(killAll);
     if (process.env.STOREPLANE_TEST_CLUSTER_KEEP !== '1')
       fs.rmSync(dir, { recursive: true, force: true });
   };
 
   try {
+    // The database server starts beside etcd and the API server (an empty data dir is ~1 s).
+    const mariadbReady = mariadb
+      ? (async () => {
+          fs.mkdirSync(mariadbDir, { recursive: true });
+          await runFile(mariadbBinaries!.installDb, [
+            '--no-defaults',
+            `--datadir=${mariadbDataDir}`,
+            '--auth-root-authentication-method=normal',
+            '--skip-test-db',
+            ...MARIADB_SERVER_OPTIONS,
+            ...mariadbUser,
+          ]);
+          mariadb.start();
+          await waitFor(
+            'the throwaway MariaDB',
+            60000,
+            async () => {
+              await mariadbRoot(['-e', 'SELECT 1']);
+              return true;
+            },
+            () => mariadb.assertAlive(),
+          );
+        })()
+      : Promise.resolve();
+    mariadbReady.catch(() => {}); // awaited below; failures before that must not go unhandled
     etcd.start();
     await waitFor(
       'etcd /health',
@@ -590,6 +796,7 @@ export async function startTestCluster(options?: {
     apiserver.start();
     await waitApiReady(apiserver);
     controllerManager.start();
+    await mariadbReady;
     sim.start();
     await waitFor(
       `ServiceAccount default/default and Ready node ${NODE_NAME}`,
@@ -709,9 +916,48 @@ export async function startTestCluster(options?: {
     await waitApiReady(apiserver);
   };
 
+  const mariadbQuery = async (sql: string) => {
+    if (!mariadbBinaries) {
+      throw new Error(
+        "test-cluster: no throwaway MariaDB (install Debian's mariadb-server)",
+      );
+    }
+    return await runFile(
+      mariadbBinaries.client,
+      [
+        '--no-defaults',
+        `--socket=${mariadbSocket}`,
+        '--user=root',
+        '--batch',
+        '--skip-column-names',
+      ],
+      sql,
+    );
+  };
+  const markerTable = (namespace: string, database: string) =>
+    `\`${simDatabaseName(namespace, database)}\`.${SIM_MARKER_TABLE}`;
+
   return {
     server,
     apiServerSourceIp: NODE_IP,
+    mariadb: mariadb !== undefined,
+    mariadbQuery,
+    simMarker: async (namespace, database) =>
+      (
+        await mariadbQuery(
+          `SELECT v FROM ${markerTable(
+            namespace,
+            database,
+          )} WHERE k = 'marker';`,
+        )
+      ).trim() || undefined,
+    setSimMarker: async (namespace, database, value) => {
+      await mariadbQuery(
+        `UPDATE ${markerTable(namespace, database)} SET v = ${sqlString(
+          value,
+        )} WHERE k = 'marker';`,
+      );
+    },
     ingressAddress: options?.ingress
       ? fs.readFileSync(ingressAddressFile, 'utf8').trim()
       : undefined,
