@@ -284,6 +284,53 @@ describe('StoresPage', () => {
     ).toBeNull();
   });
 
+  it('keeps the list newest first whenever the estimates load', async () => {
+    const page = {
+      items: [
+        makeReadyStore({
+          id: 'shop-9',
+          name: 'older-sale',
+          entityRef: 'resource:default/store-shop-9',
+          createdAt: new Date(Date.now() - 3 * 3_600_000).toISOString(),
+        }),
+        // Failed sorts below Ready: a sort that slipped to the Status column would show.
+        makeStore({
+          id: 'shop-8',
+          name: 'newer-sale',
+          status: 'Failed',
+          entityRef: 'resource:default/store-shop-8',
+          createdAt: twoHoursAgo,
+        }),
+      ],
+      totalCount: 2,
+      offset: 0,
+      limit: 200,
+    };
+    // The table is on screen, still loading, when the estimates arrive; the list comes after.
+    let answerList: (value: unknown) => void = () => {};
+    const listStores = jest.fn(
+      () => new Promise(resolve => (answerList = resolve)),
+    );
+    let answerPlanCosts: (value: unknown) => void = () => {};
+    const listPlanCosts = jest.fn(
+      () => new Promise(resolve => (answerPlanCosts = resolve)),
+    );
+    await renderPage(listStores, { listPlanCosts });
+    await waitFor(() => expect(listPlanCosts).toHaveBeenCalled());
+    answerPlanCosts({
+      currency: 'EUR',
+      items: [{ engine: 'woocommerce', plan: 'small', monthly: 5 }],
+    });
+    await screen.findByRole('columnheader', { name: /Monthly cost \(EUR\)/ });
+    answerList(page);
+    await screen.findAllByText('€5.00');
+    const names = within(screen.getAllByRole('table')[0])
+      .getAllByRole('row')
+      .slice(1)
+      .map(row => within(row).getAllByRole('link')[0].textContent);
+    expect(names).toEqual(['newer-sale', 'older-sale']);
+  });
+
   it('says that sorting orders only the loaded stores when more match', async () => {
     const listStores = jest.fn().mockResolvedValue({
       items: stores,

@@ -160,11 +160,9 @@ export const StoresPage = () => {
   const reloadOnSignal = useCallback(() => setSignalled(n => n + 1), []);
 
   const costs = useStoreCosts();
+  // The same columns before and after the estimates load: the table keeps its sort by position.
   const tableColumns = useMemo(
-    () =>
-      costs
-        ? [...columns.slice(0, 3), costColumn(costs), ...columns.slice(3)]
-        : columns,
+    () => [...columns.slice(0, 3), costColumn(costs), ...columns.slice(3)],
     [costs],
   );
   const { value, loading, error, retry } = useAsyncRetry(

@@ -39,25 +39,26 @@ export function useStoreCosts(): StoreCosts | undefined {
 }
 
 /**
- * The "Monthly cost" column: the plan's estimate, "—" for a store without a price. Sorting
- * orders the stores the page has loaded; stores without a price sort below every price.
+ * The "Monthly cost" column: the plan's estimate, "—" for a store without a price, empty until
+ * the estimates have loaded. Sorting orders the stores the page has loaded; stores without a
+ * price sort below every price.
  */
-export function costColumn(costs: StoreCosts): TableColumn<Store> {
-  const sortKey = (store: Store) => costs.of(store) ?? -1;
+export function costColumn(costs: StoreCosts | undefined): TableColumn<Store> {
+  const sortKey = (store: Store) => costs?.of(store) ?? -1;
+  let tooltip = 'Loading the plan estimates';
+  if (costs)
+    tooltip = costs.currency
+      ? `The plan's monthly estimate at the configured prices (${costs.currency}), not metered use`
+      : 'No prices are configured (storeplane.cost)';
   return {
     title: (
-      <Tooltip
-        title={
-          costs.currency
-            ? `The plan's monthly estimate at the configured prices (${costs.currency}), not metered use`
-            : 'No prices are configured (storeplane.cost)'
-        }
-      >
-        <span>Monthly cost{costs.currency ? ` (${costs.currency})` : ''}</span>
+      <Tooltip title={tooltip}>
+        <span>Monthly cost{costs?.currency ? ` (${costs.currency})` : ''}</span>
       </Tooltip>
     ),
     customSort: (a, b) => sortKey(a) - sortKey(b),
     render: store => {
+      if (!costs) return null;
       const cost = costs.of(store);
       return cost === undefined ? '—' : costs.format(cost);
     },
