@@ -16,6 +16,7 @@ const path = require('node:path');
 const { chromium } = require('playwright-core');
 const { runLiveStatusSteps } = require('./liveStatus');
 const { runUpgradeSteps } = require('./upgrade');
+const { runQuotaCostSteps } = require('./cost');
 
 const APP_URL = process.env.E2E_APP_URL || 'http://localhost:3000';
 const BACKEND_URL = process.env.E2E_BACKEND_URL || 'http://localhost:7007';
@@ -559,6 +560,16 @@ async function main() {
       BACKEND_URL,
     });
     await page.goto(storeUrl);
+
+    await runQuotaCostSteps({
+      page,
+      lifecycleStep,
+      assert,
+      token,
+      storeUrl,
+      APP_URL,
+      BACKEND_URL,
+    });
 
     let storesShotTaken = false;
     await lifecycleStep(

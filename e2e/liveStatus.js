@@ -300,4 +300,4 @@ async function runLiveStatusSteps({
   }
 }
 
-module.exports = { runLiveStatusSteps, LIVE_STORE_NAME };
+module.exports = { runLiveStatusSteps, sandboxAdmin, LIVE_STORE_NAME };

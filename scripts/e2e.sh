@@ -14,7 +14,10 @@
 # real: Updating, Ready on the new chart, the Helm upgrade in its activity (e2e/upgrade.js).
 # Then it deletes the store.
 # With polling off, a second store walks its gates on an open Store tab and turns Degraded and Ready again when
-# its pod crashes and recovers (e2e/liveStatus.js, which prints the latencies). Where the sandbox
+# its pod crashes and recovers (e2e/liveStatus.js, which prints the latencies). The first store's
+# Quota and cost card must show its namespace quota as the sandbox's API server reports it and the
+# plan's monthly estimate at e2e/app-config.e2e.yaml's prices, and the Stores page that estimate
+# and the owner's total over its stores (e2e/cost.js). Where the sandbox
 # cannot start (no Go toolchain and no earlier build) the app runs with `--no-sandbox` and
 # those steps print `# SKIP`.
 #

@@ -27,6 +27,8 @@ import {
   StoreWorkloads,
   StoreUsage,
   UpdateStoreRequest,
+  PlanCostList,
+  OwnerCostList,
 } from './types';
 
 /**
@@ -57,6 +59,16 @@ export type { ListDeletedStores, ListStores } from './schema/openapi/generated';
  * @public
  */
 export type ListStoresOptions = ListStores['query'];
+
+/**
+ * Filters of `GET /costs/by-owner`: those of `GET /stores` that select stores.
+ *
+ * @public
+ */
+export type ListCostsByOwnerOptions = Pick<
+  ListStoresOptions,
+  'owner' | 'status'
+>;
 
 /**
  * Time and page of `GET /deleted-stores`.
@@ -297,6 +309,26 @@ export class StoresClient {
   listPlans(options?: StoresRequestOptions): Promise<StorePlanList> {
     return this.call(options, api =>
       api.listPlans({}, { token: options?.token }),
+    );
+  }
+
+  /** Every engine's monthly estimate per plan at the configured prices (GET /plan-costs). */
+  listPlanCosts(options?: StoresRequestOptions): Promise<PlanCostList> {
+    return this.call(options, api =>
+      api.listPlanCosts({}, { token: options?.token }),
+    );
+  }
+
+  /**
+   * The plan estimates added up per owner over every store the caller may list, with the
+   * filters of {@link StoresClient.listStores} (GET /costs/by-owner).
+   */
+  listCostsByOwner(
+    query: ListCostsByOwnerOptions = {},
+    options?: StoresRequestOptions,
+  ): Promise<OwnerCostList> {
+    return this.call(options, api =>
+      api.listCostsByOwner({ query }, { token: options?.token }),
     );
   }
 

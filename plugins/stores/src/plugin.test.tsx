@@ -33,6 +33,8 @@ const storesApi: Partial<StoresApi> = {
     offset: 0,
     limit: 200,
   }),
+  listPlanCosts: async () => ({ currency: null, items: [] }),
+  listCostsByOwner: async () => ({ currency: null, items: [] }),
   getStore: async () => store,
   getStoreEvents: async () => ({ items: [] }),
   getStoreWorkloads: async () => makeWorkloads(),

@@ -117,6 +117,14 @@ export interface ListStoresFilter {
   limit: number;
 }
 
+/** The number of stores of one owner on one engine and plan. */
+export interface StorePlanCount {
+  owner: string;
+  engine: string;
+  plan: string;
+  count: number;
+}
+
 /** How many matches past a page's offset the list counts before it stops counting. */
 export const COUNTED_PAST_OFFSET = 1000;
 
@@ -507,6 +515,28 @@ export class StoreRepository {
       totalCountCapped: matches > countLimit,
       next,
     };
+  }
+
+  /**
+   * How many stores there are per owner, engine and plan among every store the filter selects
+   * (no page: the Stores page's per-owner cost totals cover all of them).
+   */
+  async countStoresByOwnerAndPlan(
+    filter: Pick<ListStoresFilter, 'owner' | 'status' | 'access'>,
+  ): Promise<StorePlanCount[]> {
+    const query = this.db('stores');
+    if (filter.owner) query.where('owner', filter.owner);
+    if (filter.status) query.where('status', filter.status);
+    if (filter.access) applyAccessFilter(query, filter.access);
+    const rows = (await query
+      .select('owner', 'engine', 'plan')
+      .count({ count: '*' })
+      .groupBy('owner', 'engine', 'plan')
+      .orderBy(['owner', 'engine', 'plan'])) as Array<
+      Omit<StorePlanCount, 'count'> & { count: string | number }
+    >;
+    // PostgreSQL returns count(*) as a string (bigint).
+    return rows.map(row => ({ ...row, count: Number(row.count) }));
   }
 
   async countActiveStores(

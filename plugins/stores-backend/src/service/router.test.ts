@@ -30,6 +30,10 @@ import { ConfigReader } from '@backstage/config';
 import { readStoresConfig } from '../config/readStoresConfig';
 import { createWooCommerceEngine } from '../engines/woocommerceEngine';
 import { resourceQuotaManifest } from '../kubernetes/storeResources';
+import {
+  IS_STORE_OWNER_RULE,
+  STORE_RESOURCE_TYPE,
+} from '@storeplane/plugin-stores-common';
 
 // Requests to the test backend itself (supertest) must pass through msw untouched.
 const server = setupServer();
@@ -191,6 +195,8 @@ describe.each(databases.eachSupportedId())(
         ['get', '/api/stores/stores/x'],
         ['delete', '/api/stores/stores/x'],
         ['get', '/api/stores/plans'],
+        ['get', '/api/stores/plan-costs'],
+        ['get', '/api/stores/costs/by-owner'],
         ['post', '/api/stores/stores/x/content-suggestions'],
         ['post', '/api/stores/content-suggestions'],
         ['get', '/api/stores/stores/x/domain'],
@@ -1222,6 +1228,25 @@ describe.each(databases.eachSupportedId())(
       });
       expect(res.body.note).toBeNull();
 
+      // The list of plan costs (for the Stores page) prices every plan the same way.
+      const planCosts = await request(app)
+        .get('/api/stores/plan-costs')
+        .set('Authorization', ANN);
+      expect(planCosts.status).toBe(200);
+      expect(planCosts.body.currency).toBe('EUR');
+      expect(planCosts.body.items).toContainEqual({
+        engine: 'woocommerce',
+        plan: created.body.plan,
+        monthly: res.body.cost.planMonthly,
+      });
+      expect(
+        new Set(
+          planCosts.body.items.map(
+            (c: { engine: string; plan: string }) => `${c.engine}/${c.plan}`,
+          ),
+        ).size,
+      ).toBe(planCosts.body.items.length);
+
       fake.injectFault({ status: 500, message: 'etcd is down' }, 20);
       const broken = await usage();
       expect(broken.status).toBe(409);
@@ -1257,6 +1282,15 @@ describe.each(databases.eachSupportedId())(
       expect(res.status).toBe(200);
       expect(res.body.cost).toBeNull();
       expect(res.body.note).toMatch(/No prices are configured/);
+      const planCosts = await request(app)
+        .get('/api/stores/plan-costs')
+        .set('Authorization', ANN);
+      expect(planCosts.body).toEqual({ currency: null, items: [] });
+      const byOwner = await request(app)
+        .get('/api/stores/costs/by-owner')
+        .set('Authorization', ANN);
+      expect(byOwner.status).toBe(200);
+      expect(byOwner.body).toEqual({ currency: null, items: [] });
 
       permissions.authorize.mockImplementation(async requests =>
         requests.map(r => ({
@@ -1272,6 +1306,140 @@ describe.each(databases.eachSupportedId())(
       expect(denied.status).toBe(403);
       expect(denied.body.error.message).toMatch(/storeplane\.store\.read/);
     });
+
+    it('adds up the plan estimates per owner over every store the caller may list, filtered like the list', async () => {
+      // ann may list what she or team-a owns or created; ada every store; bob none.
+      const permissions = mockServices.permissions.mock({
+        authorize: async requests =>
+          requests.map(() => ({ result: AuthorizeResult.ALLOW })),
+        authorizeConditional: async (requests, { credentials }) => {
+          const user = (credentials.principal as { userEntityRef: string })
+            .userEntityRef;
+          return requests.map(() => {
+            if (user === 'user:default/bob')
+              return { result: AuthorizeResult.DENY };
+            if (user === 'user:default/ada')
+              return { result: AuthorizeResult.ALLOW };
+            return {
+              result: AuthorizeResult.CONDITIONAL,
+              pluginId: 'stores',
+              resourceType: STORE_RESOURCE_TYPE,
+              conditions: {
+                rule: IS_STORE_OWNER_RULE,
+                resourceType: STORE_RESOURCE_TYPE,
+                params: { claims: [user, ...memberships[user]] },
+              },
+            };
+          }) as any;
+        },
+      });
+      const app = await start({
+        permissions,
+        cost: {
+          currency: 'EUR',
+          cpuCoreMonth: 20,
+          memoryGiBMonth: 2,
+          storageGiBMonth: 0.5,
+        },
+      });
+      const create = async (body: Record<string, string>) => {
+        const res = await request(app)
+          .post('/api/stores/stores')
+          .set('Authorization', ANN)
+          .send(body);
+        expect(res.status).toBe(201);
+        return res.body.id as string;
+      };
+      await create({ name: 'team-small', owner: valid.owner, plan: 'small' });
+      await create({ name: 'team-large', owner: valid.owner, plan: 'large' });
+      await create({ name: 'own', owner: 'user:default/ann', plan: 'small' });
+      // Stores of team-b that ann neither owns nor created; one on a plan no longer configured.
+      const other = {
+        owner: 'group:default/team-b',
+        created_by: 'user:default/bob',
+      };
+      const b1 = await create({
+        name: 'b-one',
+        owner: valid.owner,
+        plan: 'large',
+      });
+      const b2 = await create({
+        name: 'b-two',
+        owner: valid.owner,
+        plan: 'small',
+      });
+      await knex('stores').where({ id: b1 }).update(other);
+      await knex('stores')
+        .where({ id: b2 })
+        .update({ ...other, plan: 'retired' });
+
+      const planCosts = await request(app)
+        .get('/api/stores/plan-costs')
+        .set('Authorization', ANN);
+      const price = (plan: string) =>
+        planCosts.body.items.find(
+          (c: { engine: string; plan: string }) =>
+            c.engine === 'woocommerce' && c.plan === plan,
+        ).monthly as number;
+      const [small, large] = [price('small'), price('large')];
+      expect(large).toBeGreaterThan(small);
+      const cents = (amount: number) => Math.round(amount * 100) / 100;
+      const byOwner = (as: string, query = '') =>
+        request(app)
+          .get(`/api/stores/costs/by-owner${query}`)
+          .set('Authorization', as);
+
+      const all = await byOwner(ADA);
+      expect(all.status).toBe(200);
+      expect(all.body).toEqual({
+        currency: 'EUR',
+        items: [
+          {
+            owner: 'group:default/team-a',
+            stores: 2,
+            monthly: cents(small + large),
+            unpricedStores: 0,
+          },
+          {
+            owner: 'group:default/team-b',
+            stores: 2,
+            monthly: large,
+            unpricedStores: 1,
+          },
+          {
+            owner: 'user:default/ann',
+            stores: 1,
+            monthly: small,
+            unpricedStores: 0,
+          },
+        ],
+      });
+      // The policy's conditions select the stores in SQL, as for GET /stores.
+      const anns = await byOwner(ANN);
+      expect(anns.status).toBe(200);
+      expect(anns.body.items.map((i: { owner: string }) => i.owner)).toEqual([
+        'group:default/team-a',
+        'user:default/ann',
+      ]);
+      const filtered = await byOwner(
+        ADA,
+        `?owner=${encodeURIComponent('Group:default/Team-B')}`,
+      );
+      expect(filtered.body.items).toEqual([all.body.items[1]]);
+      const pending = await byOwner(ADA, '?status=Deleting');
+      expect(pending.body).toEqual({ currency: 'EUR', items: [] });
+
+      const badStatus = await byOwner(ADA, '?status=Gone');
+      expect(badStatus.status).toBe(400);
+      expect(badStatus.body.error.message).toMatch(/status/);
+      const badOwner = await byOwner(ADA, '?owner=group%3Adefault%2Fa%00');
+      expect(badOwner.status).toBe(400);
+      expect(badOwner.body.error.message).toMatch(/owner/);
+      const denied = await byOwner(BOB);
+      expect(denied.status).toBe(403);
+      expect(denied.body.error.message).toMatch(/storeplane\.store\.read/);
+      // Five creates: room for a loaded CI machine.
+    }, 20_000);
 
     it('returns credentials from the cluster Secret, never cached', async () => {
       const app = await start();

@@ -43,6 +43,7 @@ import { EngineRegistry } from '../engines/EngineRegistry';
 import { registerRolloutRoutes } from '../rollouts/rolloutRoutes';
 import { RolloutService } from '../rollouts/RolloutService';
 import { registerBackupRoutes } from './backupRoutes';
+import { registerCostRoutes } from './costRoutes';
 import { TooManyRequestsError } from './errors';
 import {
   decodeChangedStoreListCursor,
@@ -527,6 +528,14 @@ export async function createRouter(
     authorizeStore,
     audited,
     actorOf,
+  });
+
+  registerCostRoutes(router, {
+    config,
+    engines,
+    repository,
+    requireCredentials: credentialsOf,
+    listAccess,
   });
 
   registerRolloutRoutes(router, {

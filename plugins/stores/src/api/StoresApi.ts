@@ -26,6 +26,8 @@ export type StoresApi = Pick<
   | 'listBackups'
   | 'deleteStore'
   | 'listPlans'
+  | 'listPlanCosts'
+  | 'listCostsByOwner'
   | 'listEngines'
   | 'suggestStoreContent'
   | 'suggestNewStoreContent'

@@ -50,14 +50,29 @@ const catalogApi = {
   }),
 };
 
+const noPrices = () =>
+  jest.fn().mockResolvedValue({ currency: null, items: [] });
+
 async function renderPage(
   listStores: jest.Mock,
-  options: { withCreateRoute?: boolean; sandbox?: boolean } = {},
+  options: {
+    withCreateRoute?: boolean;
+    sandbox?: boolean;
+    listPlanCosts?: jest.Mock;
+    listCostsByOwner?: jest.Mock;
+  } = {},
 ) {
   await renderInTestApp(
     <TestApiProvider
       apis={[
-        [storesApiRef, { listStores }],
+        [
+          storesApiRef,
+          {
+            listStores,
+            listPlanCosts: options.listPlanCosts ?? noPrices(),
+            listCostsByOwner: options.listCostsByOwner ?? noPrices(),
+          },
+        ],
         [catalogApiRef, catalogApi],
         [
           configApiRef,
@@ -114,6 +129,221 @@ describe('StoresPage', () => {
     expect(
       screen.getByRole('button', { name: 'Create store' }),
     ).toHaveAttribute('href', '/create/templates/default/woocommerce-store');
+  });
+
+  it("shows each store's plan estimate, sorts by it both ways, and the backend's total per owner", async () => {
+    const listed = [
+      ...stores,
+      makeReadyStore({
+        id: 'shop-3',
+        name: 'spring-sale',
+        entityRef: 'resource:default/store-shop-3',
+        plan: 'medium',
+        createdAt: twoHoursAgo,
+      }),
+      makeReadyStore({
+        id: 'shop-4',
+        name: 'old-sale',
+        entityRef: 'resource:default/store-shop-4',
+        plan: 'retired',
+        createdAt: twoHoursAgo,
+      }),
+    ];
+    const listStores = jest.fn().mockResolvedValue({
+      items: listed,
+      totalCount: 4,
+      offset: 0,
+      limit: 200,
+    });
+    const listPlanCosts = jest.fn().mockResolvedValue({
+      currency: 'EUR',
+      items: [
+        { engine: 'woocommerce', plan: 'small', monthly: 10.5 },
+        { engine: 'woocommerce', plan: 'medium', monthly: 1.25 },
+        { engine: 'woocommerce', plan: 'large', monthly: 40 },
+        { engine: 'medusa', plan: 'small', monthly: 99 },
+      ],
+    });
+    // The backend's totals cover every store the user may see, not only the ones listed.
+    const listCostsByOwner = jest.fn().mockResolvedValue({
+      currency: 'EUR',
+      items: [
+        {
+          owner: 'group:default/team-a',
+          stores: 7,
+          monthly: 123.45,
+          unpricedStores: 1,
+        },
+        {
+          owner: 'user:default/ann',
+          stores: 1,
+          monthly: 40,
+          unpricedStores: 0,
+        },
+      ],
+    });
+    await renderPage(listStores, { listPlanCosts, listCostsByOwner });
+
+    const header = await screen.findByRole('columnheader', {
+      name: /Monthly cost \(EUR\)/,
+    });
+    await userEvent.hover(within(header).getByText('Monthly cost (EUR)'));
+    expect(await screen.findByRole('tooltip')).toHaveTextContent(
+      "The plan's monthly estimate at the configured prices (EUR), not metered use",
+    );
+    const costOf = (name: string) => {
+      const row = screen.getByRole('link', { name }).closest('tr')!;
+      const column = [...header.parentElement!.children].indexOf(header);
+      return row.children[column].textContent;
+    };
+    expect(costOf('summer-sale')).toBe('€10.50');
+    expect(costOf('winter-sale')).toBe('€40.00');
+    expect(costOf('spring-sale')).toBe('€1.25');
+    expect(costOf('old-sale')).toBe('—');
+
+    const storeNames = () =>
+      within(screen.getAllByRole('table')[0])
+        .getAllByRole('row')
+        .slice(1)
+        .map(row => within(row).getAllByRole('link')[0].textContent);
+    // The table keeps the direction of the list's default sort (age, newest first) when the
+    // user picks another column: the first click puts the most expensive first.
+    await userEvent.click(within(header).getByText('Monthly cost (EUR)'));
+    expect(storeNames()).toEqual([
+      'winter-sale',
+      'summer-sale',
+      'spring-sale',
+      'old-sale',
+    ]);
+    // A second click clears the sort, a third sorts the other way.
+    await userEvent.click(within(header).getByText('Monthly cost (EUR)'));
+    await userEvent.click(within(header).getByText('Monthly cost (EUR)'));
+    expect(storeNames()).toEqual([
+      'old-sale',
+      'spring-sale',
+      'summer-sale',
+      'winter-sale',
+    ]);
+
+    const totals = screen.getByRole('region', {
+      name: 'Monthly cost per owner',
+    });
+    expect(
+      within(totals)
+        .getAllByRole('row')
+        .slice(1)
+        .map(row =>
+          within(row)
+            .getAllByRole('cell')
+            .map(cell => cell.textContent),
+        ),
+    ).toEqual([
+      ['team-a', '7', '€123.45 (1 without a price)'],
+      ['ann', '1', '€40.00'],
+    ]);
+    expect(listCostsByOwner).toHaveBeenLastCalledWith({
+      owner: undefined,
+      status: undefined,
+    });
+    await userEvent.selectOptions(
+      screen.getByLabelText('Owner'),
+      'group:default/team-a',
+    );
+    await waitFor(() =>
+      expect(listCostsByOwner).toHaveBeenLastCalledWith({
+        owner: 'group:default/team-a',
+        status: undefined,
+      }),
+    );
+  });
+
+  it('shows "—" for every store and no totals when no prices are configured', async () => {
+    const listStores = jest.fn().mockResolvedValue({
+      items: stores,
+      totalCount: 2,
+      offset: 0,
+      limit: 200,
+    });
+    const listCostsByOwner = noPrices();
+    await renderPage(listStores, { listCostsByOwner });
+    const header = await screen.findByRole('columnheader', {
+      name: 'Monthly cost',
+    });
+    await userEvent.hover(within(header).getByText('Monthly cost'));
+    expect(await screen.findByRole('tooltip')).toHaveTextContent(
+      'No prices are configured (storeplane.cost)',
+    );
+    const column = [...header.parentElement!.children].indexOf(header);
+    for (const name of ['summer-sale', 'winter-sale']) {
+      const row = screen.getByRole('link', { name }).closest('tr')!;
+      expect(row.children[column].textContent).toBe('—');
+    }
+    await waitFor(() => expect(listCostsByOwner).toHaveBeenCalled());
+    expect(
+      screen.queryByRole('region', { name: 'Monthly cost per owner' }),
+    ).toBeNull();
+  });
+
+  it('keeps the list newest first whenever the estimates load', async () => {
+    const page = {
+      items: [
+        makeReadyStore({
+          id: 'shop-9',
+          name: 'older-sale',
+          entityRef: 'resource:default/store-shop-9',
+          createdAt: new Date(Date.now() - 3 * 3_600_000).toISOString(),
+        }),
+        // Failed sorts below Ready: a sort that slipped to the Status column would show.
+        makeStore({
+          id: 'shop-8',
+          name: 'newer-sale',
+          status: 'Failed',
+          entityRef: 'resource:default/store-shop-8',
+          createdAt: twoHoursAgo,
+        }),
+      ],
+      totalCount: 2,
+      offset: 0,
+      limit: 200,
+    };
+    // The table is on screen, still loading, when the estimates arrive; the list comes after.
+    let answerList: (value: unknown) => void = () => {};
+    const listStores = jest.fn(
+      () => new Promise(resolve => (answerList = resolve)),
+    );
+    let answerPlanCosts: (value: unknown) => void = () => {};
+    const listPlanCosts = jest.fn(
+      () => new Promise(resolve => (answerPlanCosts = resolve)),
+    );
+    await renderPage(listStores, { listPlanCosts });
+    await waitFor(() => expect(listPlanCosts).toHaveBeenCalled());
+    answerPlanCosts({
+      currency: 'EUR',
+      items: [{ engine: 'woocommerce', plan: 'small', monthly: 5 }],
+    });
+    await screen.findByRole('columnheader', { name: /Monthly cost \(EUR\)/ });
+    answerList(page);
+    await screen.findAllByText('€5.00');
+    const names = within(screen.getAllByRole('table')[0])
+      .getAllByRole('row')
+      .slice(1)
+      .map(row => within(row).getAllByRole('link')[0].textContent);
+    expect(names).toEqual(['newer-sale', 'older-sale']);
+  });
+
+  it('says that sorting orders only the loaded stores when more match', async () => {
+    const listStores = jest.fn().mockResolvedValue({
+      items: stores,
+      totalCount: 350,
+      offset: 0,
+      limit: 200,
+    });
+    await renderPage(listStores);
+    expect(
+      await screen.findByText(
+        /Showing 2 of 350 stores \(sorting orders only these\)/,
+      ),
+    ).toBeInTheDocument();
   });
 
   it('queries the API with the chosen owner and status', async () => {

@@ -1,4 +1,4 @@
-import { ChangeEvent, useCallback, useState } from 'react';
+import { ChangeEvent, useCallback, useMemo, useState } from 'react';
 import Box from '@material-ui/core/Box';
 import TextField from '@material-ui/core/TextField';
 import Typography from '@material-ui/core/Typography';
@@ -34,6 +34,8 @@ import { createStoreRouteRef, STORE_TEMPLATE } from '../../routes';
 import { isStoreSettling } from '../../hooks/useStore';
 import { useRefreshOnSignal } from '../../hooks/useRefreshOnSignal';
 import { relativeTime, SandboxNotice, StoreStatusChip } from '../shared';
+import { costColumn, useStoreCosts } from './storeCosts';
+import { OwnerCostTable } from './OwnerCostTable';
 
 /** The API's page limit; the page shows one page and says so when there is more. */
 const PAGE_LIMIT = 200;
@@ -157,6 +159,12 @@ export const StoresPage = () => {
   const [signalled, setSignalled] = useState(0);
   const reloadOnSignal = useCallback(() => setSignalled(n => n + 1), []);
 
+  const costs = useStoreCosts();
+  // The same columns before and after the estimates load: the table keeps its sort by position.
+  const tableColumns = useMemo(
+    () => [...columns.slice(0, 3), costColumn(costs), ...columns.slice(3)],
+    [costs],
+  );
   const { value, loading, error, retry } = useAsyncRetry(
     () =>
       storesApi.listStores({
@@ -215,7 +223,7 @@ export const StoresPage = () => {
               value?.totalCountCapped ? '+' : ''
             })`}
             isLoading={loading && !value}
-            columns={columns}
+            columns={tableColumns}
             data={value?.items ?? []}
             options={{
               paging: true,
@@ -235,8 +243,12 @@ export const StoresPage = () => {
           <Typography variant="body2" color="textSecondary">
             Showing {value.items.length} of{' '}
             {value.totalCountCapped ? 'more than ' : ''}
-            {value.totalCount} stores; narrow the list with the filters.
+            {value.totalCount} stores (sorting orders only these); narrow the
+            list with the filters.
           </Typography>
+        )}
+        {value && (
+          <OwnerCostTable owner={owner} status={status} reloadKey={value} />
         )}
       </Content>
     </Page>

@@ -609,6 +609,89 @@ export const spec = {
           },
         },
       },
+      PlanCost: {
+        type: 'object',
+        description:
+          'What a store of an engine on a plan costs a month at the configured prices.',
+        required: ['engine', 'plan', 'monthly'],
+        properties: {
+          engine: {
+            type: 'string',
+          },
+          plan: {
+            type: 'string',
+          },
+          monthly: {
+            type: 'number',
+            description:
+              "The plan's ResourceQuota requests priced, rounded to cents.",
+          },
+        },
+      },
+      PlanCostList: {
+        type: 'object',
+        required: ['currency', 'items'],
+        properties: {
+          currency: {
+            type: 'string',
+            nullable: true,
+            description:
+              'ISO 4217 code from storeplane.cost; null (and no items) when no prices are configured.',
+          },
+          items: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/PlanCost',
+            },
+          },
+        },
+      },
+      OwnerCost: {
+        type: 'object',
+        description:
+          "An owner's stores and what their plans cost a month together.",
+        required: ['owner', 'stores', 'monthly', 'unpricedStores'],
+        properties: {
+          owner: {
+            type: 'string',
+            description: 'Owner entity ref',
+          },
+          stores: {
+            type: 'integer',
+            description:
+              'Every store of this owner that the caller may see and the filters select.',
+          },
+          monthly: {
+            type: 'number',
+            description:
+              'The plan estimates of those stores added up, rounded to cents.',
+          },
+          unpricedStores: {
+            type: 'integer',
+            description:
+              'Stores left out of monthly: their engine or plan is no longer configured.',
+          },
+        },
+      },
+      OwnerCostList: {
+        type: 'object',
+        required: ['currency', 'items'],
+        properties: {
+          currency: {
+            type: 'string',
+            nullable: true,
+            description:
+              'ISO 4217 code from storeplane.cost; null (and no items) when no prices are configured.',
+          },
+          items: {
+            type: 'array',
+            description: 'Largest monthly total first.',
+            items: {
+              $ref: '#/components/schemas/OwnerCost',
+            },
+          },
+        },
+      },
       StoreEngineInfo: {
         type: 'object',
         required: ['name', 'title'],
@@ -2303,6 +2386,76 @@ export const spec = {
                 },
               },
             },
+          },
+          default: {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+      },
+    },
+    '/plan-costs': {
+      get: {
+        operationId: 'ListPlanCosts',
+        summary: 'Monthly cost estimate of every plan for every engine',
+        description:
+          "The estimate of GET /stores/:id/usage's planMonthly for each engine and configured plan, so a list of stores can show and sort by cost without a request per store.",
+        responses: {
+          '200': {
+            description: 'Plan costs',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/PlanCostList',
+                },
+              },
+            },
+          },
+          default: {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+      },
+    },
+    '/costs/by-owner': {
+      get: {
+        operationId: 'ListCostsByOwner',
+        summary:
+          'Monthly plan estimate per owner over every store the caller may list (needs storeplane.store.read)',
+        description:
+          'Counts, in the database, every store the caller may list (the same permission and filters as GET /stores, never only a page of them) per owner, engine and plan, and prices each plan as GET /plan-costs does.',
+        parameters: [
+          {
+            name: 'owner',
+            in: 'query',
+            schema: {
+              type: 'string',
+              maxLength: 140,
+            },
+          },
+          {
+            name: 'status',
+            in: 'query',
+            schema: {
+              $ref: '#/components/schemas/StoreStatus',
+            },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'Cost per owner',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/OwnerCostList',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
           },
           default: {
             $ref: '#/components/responses/ErrorResponse',

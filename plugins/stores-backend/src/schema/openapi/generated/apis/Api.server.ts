@@ -9,6 +9,8 @@ import { ContentSuggestionRequest } from '../models/ContentSuggestionRequest.mod
 import { CreateRolloutRequest } from '../models/CreateRolloutRequest.model';
 import { CreateStoreRequest } from '../models/CreateStoreRequest.model';
 import { DeletedStoreList } from '../models/DeletedStoreList.model';
+import { OwnerCostList } from '../models/OwnerCostList.model';
+import { PlanCostList } from '../models/PlanCostList.model';
 import { Rollout } from '../models/Rollout.model';
 import { RolloutDetails } from '../models/RolloutDetails.model';
 import { RolloutList } from '../models/RolloutList.model';
@@ -139,6 +141,16 @@ export type GetStoreWorkloads = {
 /**
  * @public
  */
+export type ListCostsByOwner = {
+  query: {
+    owner?: string;
+    status?: StoreStatus;
+  };
+  response: OwnerCostList | Error | Error | Error;
+};
+/**
+ * @public
+ */
 export type ListDeletedStores = {
   query: {
     deletedSince: string;
@@ -152,6 +164,12 @@ export type ListDeletedStores = {
  */
 export type ListEngines = {
   response: StoreEngineList | Error;
+};
+/**
+ * @public
+ */
+export type ListPlanCosts = {
+  response: PlanCostList | Error;
 };
 /**
  * @public
@@ -309,9 +327,13 @@ export type EndpointMap = {
 
   '#get|/stores/{id}/workloads': GetStoreWorkloads;
 
+  '#get|/costs/by-owner': ListCostsByOwner;
+
   '#get|/deleted-stores': ListDeletedStores;
 
   '#get|/engines': ListEngines;
+
+  '#get|/plan-costs': ListPlanCosts;
 
   '#get|/plans': ListPlans;
 

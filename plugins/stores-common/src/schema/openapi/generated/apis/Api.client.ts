@@ -14,6 +14,8 @@ import { ContentSuggestionRequest } from '../models/ContentSuggestionRequest.mod
 import { CreateRolloutRequest } from '../models/CreateRolloutRequest.model';
 import { CreateStoreRequest } from '../models/CreateStoreRequest.model';
 import { DeletedStoreList } from '../models/DeletedStoreList.model';
+import { OwnerCostList } from '../models/OwnerCostList.model';
+import { PlanCostList } from '../models/PlanCostList.model';
 import { Rollout } from '../models/Rollout.model';
 import { RolloutDetails } from '../models/RolloutDetails.model';
 import { RolloutList } from '../models/RolloutList.model';
@@ -149,6 +151,15 @@ export type GetStoreWorkloads = {
 /**
  * @public
  */
+export type ListCostsByOwner = {
+  query: {
+    owner?: string;
+    status?: StoreStatus;
+  };
+};
+/**
+ * @public
+ */
 export type ListDeletedStores = {
   query: {
     deletedSince: string;
@@ -160,6 +171,10 @@ export type ListDeletedStores = {
  * @public
  */
 export type ListEngines = {};
+/**
+ * @public
+ */
+export type ListPlanCosts = {};
 /**
  * @public
  */
@@ -612,6 +627,34 @@ export class DefaultApiClient {
   }
 
   /**
+   * Counts, in the database, every store the caller may list (the same permission and filters as GET /stores, never only a page of them) per owner, engine and plan, and prices each plan as GET /plan-costs does.
+   * Monthly plan estimate per owner over every store the caller may list (needs storeplane.store.read)
+   * @param owner -
+   * @param status -
+   */
+  public async listCostsByOwner(
+    // @ts-ignore
+    request: ListCostsByOwner,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<OwnerCostList>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/costs/by-owner{?owner,status}`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      ...request.query,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'GET',
+    });
+  }
+
+  /**
    * Removals are kept for storeplane.events.retention; the same read permission as the list decides which the caller sees. A 403 when the policy denies reading stores at all.
    * Stores removed since a time, oldest removal first, for incremental syncs
    * @param deletedSince - ISO 8601 date-time
@@ -651,6 +694,30 @@ export class DefaultApiClient {
     const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
 
     const uriTemplate = `/engines`;
+
+    const uri = parser.parse(uriTemplate).expand({});
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'GET',
+    });
+  }
+
+  /**
+   * The estimate of GET /stores/:id/usage\'s planMonthly for each engine and configured plan, so a list of stores can show and sort by cost without a request per store.
+   * Monthly cost estimate of every plan for every engine
+   */
+  public async listPlanCosts(
+    // @ts-ignore
+    request: ListPlanCosts,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<PlanCostList>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/plan-costs`;
 
     const uri = parser.parse(uriTemplate).expand({});
 
