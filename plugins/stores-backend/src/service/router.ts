@@ -15,6 +15,7 @@ import {
   describeIssues,
   listStoresQuerySchema,
   storeBackupPermission,
+  storeRestorePermission,
   storeContentSuggestPermission,
   storeCreatePermission,
   storeCredentialsReadPermission,
@@ -39,6 +40,9 @@ import {
 import { registerDomainRoutes } from '../domains/domainRoutes';
 import { StoreDomains } from '../domains/StoreDomains';
 import { BackupRepository } from '../database/BackupRepository';
+import { RestoreRepository } from '../database/RestoreRepository';
+import { KubernetesClient } from '../kubernetes/KubernetesClient';
+import { StoreChangeListener } from '../reconciler/StoreReconciler';
 import { EngineRegistry } from '../engines/EngineRegistry';
 import { registerRolloutRoutes } from '../rollouts/rolloutRoutes';
 import { RolloutService } from '../rollouts/RolloutService';
@@ -72,6 +76,11 @@ export interface RouterOptions {
   suggester: ContentSuggester;
   domains: StoreDomains;
   backups: BackupRepository;
+  restores: RestoreRepository;
+  /** Announces a store's change of status made by a route (catalog, live UI). */
+  onChange: StoreChangeListener;
+  /** Returns the cluster client, or throws when no cluster is configured (downloads need it). */
+  kubernetes: () => KubernetesClient;
   /** Asks the reconciler to look at due stores now. */
   wakeReconciler: () => void;
   rollouts: RolloutService;
@@ -142,6 +151,8 @@ export async function createRouter(
         return Object.keys(schemas.SetStoreDomainRequest.properties);
       if (req.path.endsWith('/backups'))
         return Object.keys(schemas.RequestBackupRequest.properties);
+      if (req.path.endsWith('/restore'))
+        return Object.keys(schemas.RestoreBackupRequest.properties);
       if (req.path.startsWith('/rollouts'))
         return Object.keys(schemas.CreateRolloutRequest.properties);
       return Object.keys(schemas.CreateStoreRequest.properties);
@@ -203,6 +214,7 @@ export async function createRouter(
     [storeCredentialsReadPermission.name, 'read the credentials of'],
     [storeContentSuggestPermission.name, 'ask for content suggestions for'],
     [storeBackupPermission.name, 'back up'],
+    [storeRestorePermission.name, 'restore a backup of'],
   ]);
 
   async function authorizeStore(
@@ -523,6 +535,12 @@ export async function createRouter(
 
   registerBackupRoutes(router, {
     backups: options.backups,
+    restores: options.restores,
+    repository,
+    kubernetes: options.kubernetes,
+    engines,
+    config,
+    onChange: options.onChange,
     wakeReconciler: options.wakeReconciler,
     authorizeStore,
     audited,

@@ -63,6 +63,16 @@ export type DeleteStore = {
 /**
  * @public
  */
+export type DownloadStoreBackup = {
+  path: {
+    id: string;
+    backupId: string;
+  };
+  response: string | Error | Error | Error | Error | Error | Error;
+};
+/**
+ * @public
+ */
 export type GetRollout = {
   path: {
     rolloutId: string;
@@ -223,6 +233,17 @@ export type RequestStoreBackup = {
 /**
  * @public
  */
+export type RestoreStoreBackup = {
+  path: {
+    id: string;
+    backupId: string;
+  };
+  body: any;
+  response: Store | Error | Error | Error | Error | Error;
+};
+/**
+ * @public
+ */
 export type ResumeRollout = {
   path: {
     rolloutId: string;
@@ -293,6 +314,8 @@ export type EndpointMap = {
 
   '#_delete|/stores/{id}': DeleteStore;
 
+  '#get|/stores/{id}/backups/{backupId}/download': DownloadStoreBackup;
+
   '#get|/rollouts/{rolloutId}': GetRollout;
 
   '#get|/stores/{id}': GetStore;
@@ -326,6 +349,8 @@ export type EndpointMap = {
   '#_delete|/stores/{id}/domain': RemoveStoreDomain;
 
   '#post|/stores/{id}/backups': RequestStoreBackup;
+
+  '#post|/stores/{id}/backups/{backupId}/restore': RestoreStoreBackup;
 
   '#post|/rollouts/{rolloutId}/resume': ResumeRollout;
 
