@@ -8,7 +8,7 @@ import { StoreFault } from './faults';
 import { lastPodOutcome } from './helmJobs';
 import type { StepContext, StepOutcome } from './steps';
 
-/** How soon the reconciler looks at a running restore Job again (a watch may say sooner). */
+/** How soon the reconciler looks at a running restore Job again (the Job watch sees Helm Jobs only). */
 export const RESTORE_POLL_MS = 5_000;
 
 /** What the restore step did: like any step, or the restore Job failed. */
@@ -50,7 +50,7 @@ export async function runRestore(
   const jobName = restoreJobName(restore.backupId);
   const wait = (waitingFor: string): StepOutcome => ({
     type: 'wait',
-    requeueMs: ctx.requeueMs('jobs', RESTORE_POLL_MS),
+    requeueMs: RESTORE_POLL_MS,
     waitingFor,
   });
   const job = await kube.read<V1Job>(
