@@ -113,6 +113,12 @@ export interface Config {
        * removes older ones beyond this count (files and rows). Default 7, at least 1.
        */
       retention?: number;
+      /**
+       * Image of the short-lived pod (`backup-reader`) that serves a store's backup files to
+       * downloads through the API server's pod proxy: it runs `httpd -f -p 8080 -h /backups`
+       * as the engine's backup user, so it needs busybox's httpd. Default `busybox:1.37`.
+       */
+      readerImage?: string;
     };
     /** Fleet rollouts: upgrades of every store to the shipped chart, in waves. */
     rollouts?: {

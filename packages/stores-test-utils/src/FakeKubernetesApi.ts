@@ -173,6 +173,11 @@ export class FakeKubernetesApi {
   healthStatus = 200;
   /** What the health check of one namespace's store answers, over `healthStatus`. */
   readonly healthStatusByNamespace = new Map<string, number>();
+  /**
+   * Files that pods serve over HTTP through the pod proxy, by `namespace/pod:port/path`
+   * (see `serveFile`).
+   */
+  private readonly podFiles = new Map<string, Uint8Array>();
   /** The chart version that a Helm install Job of this fake deploys. */
   chartVersion = '0.1.0';
   private faults: Array<{
@@ -380,6 +385,38 @@ export class FakeKubernetesApi {
     }
   }
 
+  /** Makes a pod answer GET `path` on `port` through the pod proxy with `bytes`. */
+  serveFile(
+    namespace: string,
+    pod: string,
+    port: number,
+    path: string,
+    bytes: Uint8Array,
+  ) {
+    this.podFiles.set(`${namespace}/${pod}:${port}${path}`, bytes);
+  }
+
+  /**
+   * What the kubelet does for a pod that is not a Job's: starts it (Running, Ready). Pods of
+   * Jobs come and go with `completeJob` and `failJob`.
+   */
+  startPods(namespace: string) {
+    for (const pod of this.list('Pod', namespace)) {
+      if (pod.status?.phase !== 'Pending' || pod.metadata.deletionTimestamp)
+        continue;
+      pod.status = {
+        phase: 'Running',
+        conditions: [{ type: 'Ready', status: 'True' }],
+      };
+    }
+  }
+
+  /** What the kubelet does at a pod's activeDeadlineSeconds: stops it (Failed). */
+  expirePod(namespace: string, name: string) {
+    const pod = this.requireObject('Pod', namespace, name);
+    pod.status = { phase: 'Failed', reason: 'DeadlineExceeded' };
+  }
+
   /** What the namespace controller does: remove a Terminating namespace and all it contains. */
   finalizeTerminatingNamespaces() {
     for (const ns of this.list('Namespace')) this.finalizeIfTerminating(ns);
@@ -409,6 +446,7 @@ export class FakeKubernetesApi {
       if (!job.status?.conditions && ageMs(job) >= jobMs)
         this.completeJob(namespace, job.metadata.name);
     }
+    this.startPods(namespace);
     if (rolloutMs === 0) this.makeWorkloadsAvailable(namespace);
     else this.makeWorkloadsAvailable(namespace, w => ageMs(w) >= rolloutMs);
     this.finalizeIfTerminating(ns);
@@ -505,6 +543,11 @@ export class FakeKubernetesApi {
         { status: 201 },
       );
     }
+    const podProxy =
+      /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/:]+):(\d+)\/proxy(\/.*)?$/.exec(
+        path,
+      );
+    if (podProxy) return this.podProxy(podProxy[1], podProxy[2], podProxy);
     const proxy =
       /^\/api\/v1\/namespaces\/([^/]+)\/services\/([^/]+)\/proxy(\/.*)?$/.exec(
         path,
@@ -591,6 +634,35 @@ export class FakeKubernetesApi {
     return status(405, 'MethodNotAllowed', `${method} is not supported`);
   }
 
+  /**
+   * The API server's pod proxy: 404 for a pod that does not exist, 503 for one that does not
+   * run (no address to connect to), else what the pod serves (busybox httpd's 404 page for a
+   * file it does not have).
+   */
+  private podProxy(namespace: string, name: string, match: string[]) {
+    const [, , , port, filePath] = match;
+    if (!this.hasNamespaceRights(namespace))
+      return status(403, 'Forbidden', `pods "${name}" is forbidden`);
+    const pod = this.get('Pod', namespace, name);
+    if (!pod) return status(404, 'NotFound', `pods "${name}" not found`);
+    if (pod.status?.phase !== 'Running')
+      return status(
+        503,
+        'ServiceUnavailable',
+        `error trying to reach service: pod ${name} is not running`,
+      );
+    const bytes = this.podFiles.get(`${namespace}/${name}:${port}${filePath}`);
+    if (!bytes)
+      return new HttpResponse('404 Not Found', {
+        status: 404,
+        headers: { 'Content-Type': 'text/html' },
+      });
+    return new HttpResponse(bytes, {
+      status: 200,
+      headers: { 'Content-Length': String(bytes.length) },
+    });
+  }
+
   private hasNamespaceRights(namespace: string | undefined) {
     return (
       !this.rbacRequiresManagerBinding ||
@@ -643,6 +715,7 @@ export class FakeKubernetesApi {
       apiVersion: parsed.apiVersion,
       kind: parsed.kind,
       metadata: { ...body.metadata, namespace: parsed.namespace },
+      ...(parsed.kind === 'Pod' ? { status: { phase: 'Pending' } } : {}),
     });
     if (
       obj.kind === 'Job' &&

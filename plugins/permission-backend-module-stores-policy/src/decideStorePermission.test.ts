@@ -9,6 +9,7 @@ import {
   storeCredentialsReadPermission,
   storeDeletePermission,
   storeReadPermission,
+  storeRestorePermission,
   storeRetryPermission,
   storeUpdatePermission,
 } from '@storeplane/plugin-stores-common';
@@ -56,6 +57,7 @@ describe('decideStorePermission', () => {
     storeUpdatePermission,
     storeCredentialsReadPermission,
     storeBackupPermission,
+    storeRestorePermission,
   ])('allows %s only on stores the caller or their groups own', permission => {
     expect(decideStorePermission({ permission }, ann, options)).toEqual({
       result: AuthorizeResult.CONDITIONAL,

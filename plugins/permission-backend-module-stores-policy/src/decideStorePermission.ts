@@ -41,7 +41,7 @@ export interface StorePolicyOptions {
  * - administrators (their user ref or one of their ownership refs is in `admins`): allow;
  * - create a store, list and read stores, their status and events: allow (a portal shows
  *   what exists);
- * - every other store permission (delete, retry, update, credentials, backup, and any added
+ * - every other store permission (delete, retry, update, credentials, backup, restore, and any added
  *   later): allowed on stores the caller owns or created, as a conditional decision, so lists
  *   and batch checks are filtered by the stores backend;
  * - any other Storeplane permission (creating a store for someone else's owner, fleet

@@ -3,6 +3,7 @@ import { Knex } from 'knex';
 import { StoresConfig } from './config/readStoresConfig';
 import { StoreRepository } from './database/StoreRepository';
 import { BackupRepository } from './database/BackupRepository';
+import { RestoreRepository } from './database/RestoreRepository';
 import { EngineRegistry } from './engines/EngineRegistry';
 import { StoreEngine } from './engines/types';
 import { createWooCommerceEngine } from './engines/woocommerceEngine';
@@ -47,6 +48,7 @@ export interface StoresRuntimeOptions {
 export interface StoresRuntime {
   repository: StoreRepository;
   backups: BackupRepository;
+  restores: RestoreRepository;
   engines: EngineRegistry;
   reconciler: StoreReconciler;
   loop: ReconcileLoop;
@@ -72,6 +74,7 @@ export function createStoresRuntime(
   });
 
   const backups = new BackupRepository(options.knex, options.clockShiftMs);
+  const restores = new RestoreRepository(options.knex, options.clockShiftMs);
 
   const engines = new EngineRegistry();
   engines.add(createWooCommerceEngine({ chartPath: config.helm.chartPath }));
@@ -106,6 +109,7 @@ export function createStoresRuntime(
     onChange,
     onActivity: options.onActivity,
     backups,
+    restores,
     waitRequeue: watches,
     domainResolver: options.domainResolver,
   });
@@ -161,6 +165,7 @@ export function createStoresRuntime(
   return {
     repository,
     backups,
+    restores,
     engines,
     reconciler,
     loop,

@@ -92,6 +92,7 @@ export const storesPlugin = createBackendPlugin({
         const {
           repository,
           backups,
+          restores,
           engines,
           loop,
           watches,
@@ -207,6 +208,9 @@ export const storesPlugin = createBackendPlugin({
             suggester: new ContentSuggester(config.ai, logger),
             domains,
             backups,
+            restores,
+            kubernetes,
+            onChange,
             wakeReconciler: () => loop.wake(),
             rollouts,
             owners: new OwnerVerifier({

@@ -89,6 +89,58 @@ describe('StoresClient', () => {
     expect(JSON.parse(String(requests[0].init.body))).toEqual({});
   });
 
+  it('downloads a backup as a Blob named by the backend, and posts a restore', async () => {
+    const bytes = new Uint8Array([0x1f, 0x8b, 8, 0]);
+    const { requests, fetchApi } = recordingFetch(
+      new Response(bytes, {
+        status: 200,
+        headers: {
+          'Content-Type': 'application/gzip',
+          'Content-Disposition':
+            'attachment; filename="shop-a1b2c-20261128T093000Z.sql.gz"',
+        },
+      }),
+      json(202, { id: 'shop-a1b2c', status: 'Restoring' }),
+      json(409, {
+        error: { name: 'ConflictError', message: 'Backup b1 is Running' },
+        response: { statusCode: 409 },
+      }),
+    );
+    const client = new StoresClient({ discoveryApi, fetchApi });
+
+    const file = await client.downloadBackup('shop-a1b2c', 'b1', {
+      token: 'secret',
+    });
+    expect(file.fileName).toBe('shop-a1b2c-20261128T093000Z.sql.gz');
+    expect(new Uint8Array(await file.content.arrayBuffer())).toEqual(bytes);
+    await expect(client.restoreBackup('shop-a1b2c', 'b1')).resolves.toEqual({
+      id: 'shop-a1b2c',
+      status: 'Restoring',
+    });
+    const refusal = await client
+      .downloadBackup('shop-a1b2c', 'b2')
+      .catch(error => error);
+    expect(ResponseError.is(refusal)).toBe(true);
+    expect(refusal.body.error.message).toBe('Backup b1 is Running');
+    expect(requests.map(r => [r.init.method, r.url])).toEqual([
+      [
+        'GET',
+        'http://backstage/api/stores/stores/shop-a1b2c/backups/b1/download',
+      ],
+      [
+        'POST',
+        'http://backstage/api/stores/stores/shop-a1b2c/backups/b1/restore',
+      ],
+      [
+        'GET',
+        'http://backstage/api/stores/stores/shop-a1b2c/backups/b2/download',
+      ],
+    ]);
+    expect(new Headers(requests[0].init.headers).get('Authorization')).toBe(
+      'Bearer secret',
+    );
+  });
+
   it('escapes the store id in the path', async () => {
     const { requests, fetchApi } = recordingFetch(json(200, { items: [] }));
     await new StoresClient({ discoveryApi, fetchApi }).getStoreEvents('a/b?c');

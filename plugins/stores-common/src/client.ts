@@ -280,6 +280,46 @@ export class StoresClient {
     );
   }
 
+  /**
+   * A Succeeded backup's gzipped dump, with the file name the backend gives it. The whole file
+   * is read into a Blob (the browser then saves it), so the request carries the caller's
+   * Backstage token like every other call; a link could not.
+   */
+  async downloadBackup(
+    storeId: string,
+    backupId: string,
+    options?: StoresRequestOptions,
+  ): Promise<{ fileName: string; content: Blob }> {
+    const response = await this.send(options, api =>
+      api.downloadStoreBackup(
+        { path: { id: storeId, backupId } },
+        { token: options?.token },
+      ),
+    );
+    const disposition = response.headers.get('Content-Disposition') ?? '';
+    const fileName =
+      /filename="([^"]+)"/.exec(disposition)?.[1] ??
+      `${storeId}-${backupId}.sql.gz`;
+    return { fileName, content: await response.blob() };
+  }
+
+  /**
+   * Restores a Succeeded backup into the store's database (replacing its data); the store
+   * becomes Restoring.
+   */
+  restoreBackup(
+    storeId: string,
+    backupId: string,
+    options?: StoresRequestOptions,
+  ): Promise<Store> {
+    return this.call(options, api =>
+      api.restoreStoreBackup(
+        { path: { id: storeId, backupId }, body: {} },
+        { token: options?.token },
+      ),
+    );
+  }
+
   deleteStore(id: string, options?: StoresRequestOptions): Promise<Store> {
     return this.call(options, api =>
       api.deleteStore({ path: { id } }, { token: options?.token }),
@@ -394,6 +434,14 @@ export class StoresClient {
     options: StoresRequestOptions | undefined,
     send: (api: DefaultApiClient) => Promise<TypedResponse<T>>,
   ): Promise<T> {
+    return (await this.send(options, send)).json();
+  }
+
+  /** Sends one request; an error status becomes a ResponseError. */
+  private async send<T>(
+    options: StoresRequestOptions | undefined,
+    send: (api: DefaultApiClient) => Promise<TypedResponse<T>>,
+  ): Promise<TypedResponse<T>> {
     const api = new DefaultApiClient({
       discoveryApi: this.discoveryApi,
       fetchApi: {
@@ -409,6 +457,6 @@ export class StoresClient {
     if (!response.ok) {
       throw await ResponseError.fromResponse(response as Response);
     }
-    return response.json();
+    return response;
   }
 }

@@ -121,6 +121,18 @@ export const storeBackupPermission = createPermission({
 });
 
 /**
+ * Restoring a store's database from one of its backups, which overwrites the store's data
+ * (owner-only in the shipped policy).
+ *
+ * @public
+ */
+export const storeRestorePermission = createPermission({
+  name: 'storeplane.store.restore',
+  attributes: { action: 'update' },
+  resourceType: STORE_RESOURCE_TYPE,
+});
+
+/**
  * Starting a fleet rollout, which upgrades every store of an engine (administrators only in
  * the shipped policy: it is not a store permission).
  *
@@ -166,6 +178,7 @@ export const storeplanePermissions = [
   storeCredentialsReadPermission,
   storeContentSuggestPermission,
   storeBackupPermission,
+  storeRestorePermission,
   rolloutCreatePermission,
   rolloutReadPermission,
   rolloutManagePermission,

@@ -75,6 +75,7 @@ const everyStoreStatus: Record<StoreStatus, true> = {
   Ready: true,
   Degraded: true,
   Updating: true,
+  Restoring: true,
   Failed: true,
   Deleting: true,
 };
@@ -90,13 +91,30 @@ export const STORE_STATUSES: readonly StoreStatus[] = Object.keys(
 
 /**
  * The store passed every gate and still exists: its links lead to its shop (which may be failing
- * when Degraded, and keeps serving while Updating).
+ * when Degraded, keeps serving while Updating, and serves while a backup is loaded when
+ * Restoring).
  *
  * @public
  */
 export function isStoreProvisioned(status: StoreStatus): boolean {
-  return status === 'Ready' || status === 'Degraded' || status === 'Updating';
+  return (
+    status === 'Ready' ||
+    status === 'Degraded' ||
+    status === 'Updating' ||
+    status === 'Restoring'
+  );
 }
+
+/**
+ * The steps of a restore, in order: the restore Job, then the gates an install passes.
+ *
+ * @public
+ */
+export const RESTORE_STEPS: readonly StoreStep[] = [
+  'restore',
+  'workloads',
+  'health',
+];
 
 // openapi.yaml lists null among the step's values (a nullable enum needs it, or a null step
 // fails validation); the generator writes that member as '', which no step is.
@@ -143,6 +161,7 @@ export const STORE_STEP_TITLES: Record<StoreStep, string> = {
   workloads: 'Workloads available',
   health: 'HTTP health check',
   helmRollback: 'Helm rollback job',
+  restore: 'Restore job',
   helmUninstall: 'Helm uninstall job',
   namespaceDeletion: 'Namespace deleted',
 };

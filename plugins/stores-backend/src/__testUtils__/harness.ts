@@ -12,6 +12,7 @@ import { StoreRecord, StoreRepository } from '../database/StoreRepository';
 import { createStoresRuntime } from '../createStoresRuntime';
 import { StoreWatches } from '../reconciler/StoreWatches';
 import { KubernetesClient } from '../kubernetes/KubernetesClient';
+import { RestoreRepository } from '../database/RestoreRepository';
 import { StoresMetrics } from '../metrics';
 import { ReconcileLoop } from '../reconciler/ReconcileLoop';
 import { StoreReconciler } from '../reconciler/StoreReconciler';
@@ -47,6 +48,7 @@ export interface Harness {
   config: StoresConfig;
   repository: StoreRepository;
   backups: BackupRepository;
+  restores: RestoreRepository;
   service: StoresService;
   domains: StoreDomains;
   reconciler: StoreReconciler;
@@ -113,25 +115,34 @@ export async function createHarness(
     (() => fakeKubernetesClient(undefined, config.kubernetes.requestTimeoutMs));
   const onChange = (storeId: string, status: string) =>
     void changes.push({ storeId, status });
-  const { repository, backups, reconciler, loop, watches, service, domains } =
-    createStoresRuntime({
-      knex,
-      config,
-      logger,
-      kubernetes,
-      metrics: () => metrics,
-      onChange,
-      onActivity: storeId => void activity.push(storeId),
-      clockShiftMs: () => clock.shiftMs,
-      concurrency: 2,
-      replicaId: options.replicaId,
-      domainResolver: options.domainResolver,
-    });
+  const {
+    repository,
+    backups,
+    restores,
+    reconciler,
+    loop,
+    watches,
+    service,
+    domains,
+  } = createStoresRuntime({
+    knex,
+    config,
+    logger,
+    kubernetes,
+    metrics: () => metrics,
+    onChange,
+    onActivity: storeId => void activity.push(storeId),
+    clockShiftMs: () => clock.shiftMs,
+    concurrency: 2,
+    replicaId: options.replicaId,
+    domainResolver: options.domainResolver,
+  });
   return {
     clock,
     config,
     repository,
     backups,
+    restores,
     service,
     domains,
     reconciler,

@@ -26,7 +26,10 @@ describe('readStoresConfig', () => {
     expect(config.helm.timeout).toBe('1200s');
     expect(config.healthCheck.timeoutMs).toBe(10_000);
     expect(config.monitor).toEqual({ intervalMs: 300_000 });
-    expect(config.backups).toEqual({ retention: 7 });
+    expect(config.backups).toEqual({
+      retention: 7,
+      readerImage: 'busybox:1.37',
+    });
     expect(config.rollouts).toEqual({
       waveSize: 5,
       pauseMs: 60_000,
@@ -208,12 +211,13 @@ describe('readStoresConfig', () => {
     const config = read({
       healthCheck: { timeout: '3s' },
       monitor: { interval: { seconds: 30 } },
-      backups: { retention: 3 },
+      backups: { retention: 3, readerImage: 'registry.example/busybox:1' },
       orphanSweep: { enabled: false, frequency: '1m', gracePeriod: '2h' },
     });
     expect(config.healthCheck.timeoutMs).toBe(3000);
     expect(config.monitor.intervalMs).toBe(30_000);
     expect(config.backups.retention).toBe(3);
+    expect(config.backups.readerImage).toBe('registry.example/busybox:1');
     expect(config.orphanSweep).toEqual({
       enabled: false,
       frequencyMs: 60_000,

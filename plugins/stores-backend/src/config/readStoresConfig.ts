@@ -76,6 +76,8 @@ export interface StoresConfig {
   backups: {
     /** How many Succeeded backups of a store are kept; older ones are removed. */
     retention: number;
+    /** Image of the pod that serves a store's backup files to downloads (busybox httpd). */
+    readerImage: string;
   };
   rollouts: {
     /** Stores in each wave after the canary wave of one. */
@@ -396,6 +398,7 @@ export function readStoresConfig(root: Config): StoresConfig {
     },
     backups: {
       retention: read.count('backups.retention', 7),
+      readerImage: read.string('backups.readerImage', 'busybox:1.37'),
     },
     rollouts: {
       waveSize: read.count('rollouts.waveSize', 5),

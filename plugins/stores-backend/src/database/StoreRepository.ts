@@ -248,11 +248,12 @@ const ACTIVE_STATUSES: StoreStatus[] = [
   'Ready',
   'Degraded',
   'Updating',
+  'Restoring',
   'Failed',
 ];
 
 /**
- * The statuses the reconcile loop works on: provisioning and deletion, and the periodic
+ * The statuses the reconcile loop works on: provisioning, updates, restores and deletion, and the periodic
  * checks of Ready and Degraded stores (due at their next check time like any other work).
  */
 const RECONCILED_STATUSES: StoreStatus[] = [
@@ -260,6 +261,7 @@ const RECONCILED_STATUSES: StoreStatus[] = [
   'Ready',
   'Degraded',
   'Updating',
+  'Restoring',
   'Deleting',
 ];
 
@@ -836,6 +838,7 @@ export class StoreRepository {
         .onConflict('id')
         .merge();
       await tx('store_backups').where('store_id', id).delete();
+      await tx('store_restores').where('store_id', id).delete();
       const deleted = await tx('stores')
         .where({ id, lease_holder: token, generation })
         .delete();

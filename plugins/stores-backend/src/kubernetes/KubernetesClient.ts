@@ -301,6 +301,51 @@ export class KubernetesClient {
     return httpStatusOf(url, options, deadlineMs);
   }
 
+  /**
+   * GET through the API server's pod proxy; resolves with the response as soon as its headers
+   * arrive, so the caller streams the body. `headersWithinMs` bounds the wait for the headers
+   * only: a large body may take as long as it takes.
+   */
+  async openThroughPodProxy(
+    namespace: string,
+    pod: string,
+    port: string,
+    path: string,
+    headersWithinMs: number,
+  ): Promise<http.IncomingMessage> {
+    const cluster = this.kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error('No Kubernetes cluster is configured');
+    const url = new URL(
+      `${cluster.server.replace(
+        /\/$/,
+        '',
+      )}/api/v1/namespaces/${namespace}/pods/${pod}:${port}/proxy${path}`,
+    );
+    const options: https.RequestOptions = { method: 'GET', headers: {} };
+    await this.kubeConfig.applyToHTTPSOptions(options);
+    const transport = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      let deadline: NodeJS.Timeout | undefined = undefined;
+      const request = transport.request(url, options, response => {
+        clearTimeout(deadline);
+        resolve(response);
+      });
+      deadline = setTimeout(() => {
+        request.destroy();
+        reject(
+          new KubernetesTimeoutError(
+            `${url.host} did not answer within ${headersWithinMs} ms`,
+          ),
+        );
+      }, headersWithinMs);
+      request.on('error', error => {
+        clearTimeout(deadline);
+        reject(error);
+      });
+      request.end();
+    });
+  }
+
   /** A call that changes the cluster: the write guard runs before every attempt. */
   private write<T>(request: () => Promise<T>): Promise<T> {
     return this.call(request, this.beforeWrite);

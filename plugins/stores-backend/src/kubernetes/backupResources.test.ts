@@ -4,6 +4,7 @@ import {
   backupFile,
   backupJobManifest,
   backupsPvcManifest,
+  restoreJobManifest,
 } from './backupResources';
 import { CREDENTIALS_SECRET } from './storeResources';
 
@@ -110,5 +111,41 @@ describe('backup resources', () => {
         }) as any
       ).spec.storageClassName,
     ).toBeUndefined();
+  });
+});
+
+describe('restoreJobManifest', () => {
+  it('keeps the contract: name, labels, read-only backups volume, the restore script and its env', () => {
+    const id = 'a'.repeat(60);
+    const job = restoreJobManifest({
+      store,
+      backup: createWooCommerceEngine({ chartPath: '/unused' }).databaseBackup!,
+      backupId: id,
+    }) as any;
+    expect(job.metadata.name).toBe(`restore-${id}`.slice(0, 63));
+    expect(job.metadata.labels).toMatchObject({
+      'storeplane.io/role': 'restore',
+      'storeplane.io/backup-id': id,
+    });
+    expect(job.spec.backoffLimit).toBe(0);
+    const [container] = job.spec.template.spec.containers;
+    expect(container.command[0]).toBe('bash');
+    expect(container.command[2]).toMatch(/^set -euo pipefail\n/);
+    expect(container.command[2]).toContain(
+      'gunzip -c "$BACKUP_FILE" | mariadb --host="$DB_HOST" --port="$DB_PORT" --user="$DB_USER" "$DB_NAME"',
+    );
+    expect(container.command[2]).toContain(
+      'echo restored > /dev/termination-log',
+    );
+    expect(container.command[3]).toBe('restore');
+    expect(container.volumeMounts).toEqual([
+      { name: 'backups', mountPath: '/backups', readOnly: true },
+      { name: 'tmp', mountPath: '/tmp' },
+    ]);
+    expect(container.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
   });
 });

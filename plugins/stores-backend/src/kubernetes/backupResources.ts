@@ -63,6 +63,22 @@ const DUMP_SCRIPT = [
 ].join('\n');
 
 /**
+ * Loads a dump into the database: refuses a missing or corrupt file before touching the
+ * database (gzip -t), then streams it into mariadb, and reports `restored`.
+ */
+const RESTORE_SCRIPT = [
+  'set -euo pipefail',
+  'test -s "$BACKUP_FILE"',
+  'gzip -t "$BACKUP_FILE"',
+  'gunzip -c "$BACKUP_FILE" | mariadb --host="$DB_HOST" --port="$DB_PORT" --user="$DB_USER" "$DB_NAME"',
+  'echo restored > /dev/termination-log',
+].join('\n');
+
+export function restoreJobName(backupId: string): string {
+  return `restore-${backupId}`.slice(0, 63).replace(/-+$/, '');
+}
+
+/**
  * One backup of the store's database. Runs once (backoffLimit 0): the reconciler records a
  * failure and the user asks again. Meets the restricted Pod Security level like every store pod.
  */
@@ -79,9 +95,53 @@ export function backupJobManifest(options: {
       throw new Error(`${file} is not a file on the backups volume`);
     }
   }
+  return databaseJobManifest({
+    store,
+    backup,
+    backupId,
+    name: backupJobName(backupId),
+    role: 'backup',
+    command: ['bash', '-c', DUMP_SCRIPT, 'backup', ...expiredFiles],
+    backupsReadOnly: false,
+    ttlSecondsAfterFinished: 86400,
+  });
+}
+
+/**
+ * Loads one backup into the store's database (the contract the test control plane's kubelet
+ * stand-in runs too). Runs once; the backups volume is mounted read-only. Its short time to
+ * live after it finished lets the same backup be restored again soon.
+ */
+export function restoreJobManifest(options: {
+  store: StoreIdentity;
+  backup: DatabaseBackup;
+  backupId: string;
+}): KubernetesObject {
+  return databaseJobManifest({
+    ...options,
+    name: restoreJobName(options.backupId),
+    role: 'restore',
+    command: ['bash', '-c', RESTORE_SCRIPT, 'restore'],
+    backupsReadOnly: true,
+    ttlSecondsAfterFinished: 600,
+  });
+}
+
+function databaseJobManifest(options: {
+  store: StoreIdentity;
+  backup: DatabaseBackup;
+  backupId: string;
+  name: string;
+  role: 'backup' | 'restore';
+  command: string[];
+  backupsReadOnly: boolean;
+  ttlSecondsAfterFinished: number;
+}): KubernetesObject {
+  const { store, backup, backupId, name, role, command, backupsReadOnly } =
+    options;
   const labels = {
     ...storeLabels(store),
-    'storeplane.io/role': 'backup',
+    'storeplane.io/role': role,
     'storeplane.io/backup-id': backupId,
   };
   const { resources } = backup;
@@ -89,14 +149,14 @@ export function backupJobManifest(options: {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: {
-      name: backupJobName(backupId),
+      name,
       namespace: store.namespace,
       labels,
     },
     spec: {
       backoffLimit: 0,
       activeDeadlineSeconds: 3600,
-      ttlSecondsAfterFinished: 86400,
+      ttlSecondsAfterFinished: options.ttlSecondsAfterFinished,
       template: {
         metadata: { labels },
         spec: {
@@ -111,9 +171,9 @@ export function backupJobManifest(options: {
           },
           containers: [
             {
-              name: 'backup',
+              name: role,
               image: backup.image,
-              command: ['bash', '-c', DUMP_SCRIPT, 'backup', ...expiredFiles],
+              command,
               env: [
                 { name: 'BACKUP_FILE', value: backupFile(backupId) },
                 { name: 'DB_HOST', value: backup.host },
@@ -147,7 +207,11 @@ export function backupJobManifest(options: {
                 capabilities: { drop: ['ALL'] },
               },
               volumeMounts: [
-                { name: 'backups', mountPath: BACKUPS_DIR },
+                {
+                  name: 'backups',
+                  mountPath: BACKUPS_DIR,
+                  ...(backupsReadOnly ? { readOnly: true } : {}),
+                },
                 { name: 'tmp', mountPath: '/tmp' },
               ],
             },
@@ -155,7 +219,10 @@ export function backupJobManifest(options: {
           volumes: [
             {
               name: 'backups',
-              persistentVolumeClaim: { claimName: BACKUPS_PVC },
+              persistentVolumeClaim: {
+                claimName: BACKUPS_PVC,
+                ...(backupsReadOnly ? { readOnly: true } : {}),
+              },
             },
             { name: 'tmp', emptyDir: {} },
           ],

@@ -1,3 +1,4 @@
+import { backupReaderPodManifest } from './backupReader';
 import { ConfigReader } from '@backstage/config';
 import { readStoresConfig } from '../config/readStoresConfig';
 import { parseQuantity } from '../engines/quantity';
@@ -41,22 +42,26 @@ describe('store namespace quota and limits', () => {
     }) as any
   ).spec.template.spec.containers[0].resources;
 
-  it("admits the engine's release and the Helm Job beside it", () => {
+  // The container the backup reader really runs.
+  const readerContainer = (
+    backupReaderPodManifest({
+      store,
+      image: 'busybox:1.37',
+      runAsUser: 999,
+    }) as any
+  ).spec.containers[0].resources;
+
+  it("admits the engine's release, the Helm Job and the backup reader beside it", () => {
     const hard = (resourceQuotaManifest(store, engineBudget) as any).spec.hard;
     const q = (key: string) => parseQuantity(hard[key]);
-    expect(q('requests.cpu')).toBeCloseTo(
-      1 + parseQuantity(helmContainer.requests.cpu),
-    );
-    expect(q('requests.memory')).toBe(
-      1024 * MiB + parseQuantity(helmContainer.requests.memory),
-    );
-    expect(q('limits.cpu')).toBeCloseTo(
-      2 + parseQuantity(helmContainer.limits.cpu),
-    );
-    expect(q('limits.memory')).toBe(
-      2048 * MiB + parseQuantity(helmContainer.limits.memory),
-    );
-    expect(hard.pods).toBe('4');
+    const own = (of: 'requests' | 'limits', key: 'cpu' | 'memory') =>
+      parseQuantity(helmContainer[of][key]) +
+      parseQuantity(readerContainer[of][key]);
+    expect(q('requests.cpu')).toBeCloseTo(1 + own('requests', 'cpu'));
+    expect(q('requests.memory')).toBe(1024 * MiB + own('requests', 'memory'));
+    expect(q('limits.cpu')).toBeCloseTo(2 + own('limits', 'cpu'));
+    expect(q('limits.memory')).toBe(2048 * MiB + own('limits', 'memory'));
+    expect(hard.pods).toBe('5');
     expect(hard.persistentvolumeclaims).toBe('2');
     expect(q('requests.storage')).toBe(4096 * MiB);
   });

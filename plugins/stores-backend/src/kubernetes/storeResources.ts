@@ -84,18 +84,32 @@ const HELM_JOB_CONTAINER = {
 };
 
 /**
- * What a store namespace must admit: the engine's release and, beside it, the one Helm Job
- * that installs, upgrades or uninstalls it. Engines size only their own release.
+ * The backup reader's container (backupReader.ts), in the units of ResourceBudget. Here, not
+ * imported from there, because backupReader.ts builds on this module.
+ */
+export const BACKUP_READER_CONTAINER = {
+  requestsCpu: 0.01,
+  requestsMemory: 16 * 1024 ** 2,
+  limitsCpu: 0.1,
+  limitsMemory: 32 * 1024 ** 2,
+};
+
+/**
+ * What a store namespace must admit: the engine's release and, beside it, Storeplane's own
+ * pods: the one Helm Job that installs, upgrades or uninstalls it, and the backup reader that
+ * serves downloads. Engines size only their own release.
  */
 export function namespaceBudget(engineBudget: ResourceBudget): ResourceBudget {
+  const own = [HELM_JOB_CONTAINER, BACKUP_READER_CONTAINER];
+  const plus = (key: keyof typeof HELM_JOB_CONTAINER) =>
+    engineBudget[key] + own.reduce((total, part) => total + part[key], 0);
   return {
     ...engineBudget,
-    requestsCpu: engineBudget.requestsCpu + HELM_JOB_CONTAINER.requestsCpu,
-    requestsMemory:
-      engineBudget.requestsMemory + HELM_JOB_CONTAINER.requestsMemory,
-    limitsCpu: engineBudget.limitsCpu + HELM_JOB_CONTAINER.limitsCpu,
-    limitsMemory: engineBudget.limitsMemory + HELM_JOB_CONTAINER.limitsMemory,
-    pods: engineBudget.pods + 1,
+    requestsCpu: plus('requestsCpu'),
+    requestsMemory: plus('requestsMemory'),
+    limitsCpu: plus('limitsCpu'),
+    limitsMemory: plus('limitsMemory'),
+    pods: engineBudget.pods + own.length,
     maxContainerCpu: Math.max(
       engineBudget.maxContainerCpu,
       HELM_JOB_CONTAINER.limitsCpu,
@@ -235,6 +249,20 @@ export function networkPolicyManifests(
         {
           to: [{ ipBlock: { cidr: '0.0.0.0/0', except: config.clusterCidrs } }],
           ports: [{ protocol: 'TCP', port: 443 }],
+        },
+      ],
+    }),
+    // Downloads read backup files through the API server's pod proxy, which connects from the
+    // same addresses as the health check's service proxy.
+    policy('storeplane-allow-backup-reader', {
+      podSelector: { matchLabels: { 'storeplane.io/role': 'backup-reader' } },
+      policyTypes: ['Ingress'],
+      ingress: [
+        {
+          from: config.healthCheckSourceCidrs.map(cidr => ({
+            ipBlock: { cidr },
+          })),
+          ports: [{ protocol: 'TCP', port: 8080 }],
         },
       ],
     }),

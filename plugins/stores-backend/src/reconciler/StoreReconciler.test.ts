@@ -133,9 +133,9 @@ describe.each(databases.eachSupportedId())(
       expect(
         fake.get('ResourceQuota', ns, 'storeplane-quota')!.spec.hard,
       ).toMatchObject({
-        'requests.cpu': '675m',
-        'limits.cpu': '2250m',
-        pods: '5',
+        'requests.cpu': '685m',
+        'limits.cpu': '2350m',
+        pods: '6',
         'requests.storage': '6Gi',
       });
       expect(fake.get('LimitRange', ns, 'storeplane-limits')).toBeDefined();
@@ -145,6 +145,7 @@ describe.each(databases.eachSupportedId())(
           .map(p => p.metadata.name)
           .sort(),
       ).toEqual([
+        'storeplane-allow-backup-reader',
         'storeplane-allow-database',
         'storeplane-allow-egress',
         'storeplane-allow-helm-to-apiserver',

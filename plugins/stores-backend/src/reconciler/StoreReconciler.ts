@@ -28,6 +28,8 @@ import { engineInputFor } from './engineInput';
 import { MonitorResult, monitorStore } from './monitorStore';
 import { advanceBackup, BACKUP_POLL_MS, failBackup } from './backupRun';
 import { BackupRepository } from '../database/BackupRepository';
+import { RestoreRepository } from '../database/RestoreRepository';
+import { RestoreOutcome, runRestore } from './restoreRun';
 import { vanishedNamespaceMessage } from './OrphanSweep';
 import { DnsDomainResolver, DomainResolver } from '../domains/DomainResolver';
 import {
@@ -54,6 +56,8 @@ export interface StoreReconcilerOptions {
   onChange: StoreChangeListener;
   /** Backups of Ready stores are run while the store is checked; none without it. */
   backups?: BackupRepository;
+  /** Restores of stores from their backups; a Restoring store cannot go on without it. */
+  restores?: RestoreRepository;
   /** A store got a new event (with or without a change of status or step). */
   onActivity?: (storeId: string) => void;
   /** How soon waiting steps look again; polling only unless watches are running. */
@@ -130,7 +134,19 @@ export class StoreReconciler {
         store = { ...store, reachedClusterAt: lease.databaseNow() };
       }
       this.checkStepTimer(store, ctx.stepElapsedMs);
-      const outcome = await STEP_FUNCTIONS[step](ctx);
+      const outcome: RestoreOutcome =
+        step === 'restore'
+          ? await this.runRestoreStep(ctx, lease)
+          : await STEP_FUNCTIONS[step](ctx);
+      if (outcome.type === 'restoreFailed') {
+        await this.endFailedRestore(
+          store,
+          lease,
+          outcome.restoreId,
+          outcome.message,
+        );
+        return undefined;
+      }
       return await this.applyOutcome(store, lease, outcome);
     } catch (error) {
       if (error instanceof LeaseLostError) {
@@ -165,15 +181,68 @@ export class StoreReconciler {
     }
   }
 
+  private runRestoreStep(
+    ctx: StepContext,
+    lease: StoreLease,
+  ): Promise<RestoreOutcome> {
+    const { restores } = this.options;
+    if (!restores) {
+      throw new StoreFault(
+        'This backend runs no restores; retry the store',
+        'permanent',
+        'config',
+      );
+    }
+    return runRestore(ctx, restores, lease.token);
+  }
+
+  /**
+   * The restore Job failed (or could not run): the store goes back to Ready, where the periodic
+   * check tells whether it still serves, with an error event that says what to do. Its data
+   * is as the failed restore left it: mariadb may have loaded part of the dump.
+   */
+  private async endFailedRestore(
+    store: StoreRecord,
+    lease: StoreLease,
+    restoreId: string,
+    message: string,
+  ) {
+    const { restores, logger } = this.options;
+    const problem = `The restore failed: ${message}`;
+    const written = await this.writeClaimed(store, lease, {
+      status: 'Ready',
+      step: null,
+      attempts: 0,
+      lastError: problem,
+      nextAttemptInMs: 0,
+    });
+    if (!written) return;
+    await restores?.finishRestore(
+      restoreId,
+      { storeId: store.id, token: lease.token },
+      { status: 'Failed', message },
+    );
+    await this.addEvent(store.id, {
+      type: 'restore.failed',
+      level: 'error',
+      message: `${problem}. The store is back to Ready, but its database may hold part of the backup: restore the same or another backup again, and look at the restore Job's pod in the store namespace if it fails again`,
+    });
+    logger.warn(`Store ${store.id}: restore failed: ${message}`);
+    this.options.onChange(store.id, 'Ready');
+  }
+
   /**
    * A provisioning step that keeps waiting fails once it is over the step timeout; the timer
    * restarts when a user retries (a new generation). Deletion is bounded by its own progress
-   * instead (see the deletion steps), so it is never failed by a timer.
+   * instead (see the deletion steps), so it is never failed by a timer, and so is the restore
+   * Job, by its activeDeadlineSeconds (a large database loads for longer than a step).
    */
   private checkStepTimer(store: StoreRecord, elapsedMs: number) {
     const { stepTimeoutMs } = this.options.config.reconciler;
     if (
-      (store.status === 'Provisioning' || store.status === 'Updating') &&
+      (store.status === 'Provisioning' ||
+        store.status === 'Updating' ||
+        (store.status === 'Restoring' && store.step !== 'restore')) &&
       elapsedMs > stepTimeoutMs
     ) {
       throw new StoreFault(
@@ -309,7 +378,24 @@ export class StoreReconciler {
             : ''
         })`
       : '';
-    if (store.status === 'Updating') {
+    if (store.status === 'Restoring') {
+      const restore = await this.options.restores?.runningRestore(store.id);
+      if (restore) {
+        await this.options.restores!.finishRestore(
+          restore.id,
+          { storeId: store.id, token: lease.token },
+          { status: 'Succeeded' },
+        );
+      }
+      await this.addEvent(store.id, {
+        type: 'restore.succeeded',
+        level: 'info',
+        message: `Restore${
+          restore ? ` of backup ${restore.backupId}` : ''
+        } done: the store passed its availability and health checks and is Ready`,
+      });
+      logger.info(`Store ${store.id} is Ready after a restore`);
+    } else if (store.status === 'Updating') {
       if (!outcome.rolledBack) {
         await this.addEvent(store.id, {
           type: 'updated',
@@ -518,6 +604,21 @@ export class StoreReconciler {
     ) {
       await this.startRollback(store, lease, decision.message);
       return;
+    }
+
+    if (decision.type === 'fail' && store.status === 'Restoring') {
+      const restore = await this.options.restores?.runningRestore(store.id);
+      if (store.step === 'restore' && restore) {
+        await this.endFailedRestore(store, lease, restore.id, decision.message);
+        return;
+      }
+      if (restore) {
+        await this.options.restores!.finishRestore(
+          restore.id,
+          { storeId: store.id, token: lease.token },
+          { status: 'Failed', message: decision.message },
+        );
+      }
     }
 
     if (decision.type === 'fail') {

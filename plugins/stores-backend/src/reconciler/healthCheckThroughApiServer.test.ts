@@ -335,7 +335,7 @@ describeWithCluster("the health check through the API server's proxy", () => {
       ns,
       'storeplane-quota',
     );
-    expect(quota.spec.hard['requests.cpu']).toBe('1050m');
+    expect(quota.spec.hard['requests.cpu']).toBe('1060m');
     const wordpress = () =>
       admin.read<any>('apps/v1', 'Deployment', ns, 'woocommerce-wordpress');
     expect(

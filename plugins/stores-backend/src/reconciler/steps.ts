@@ -614,8 +614,9 @@ export async function deleteStoreNamespace(
   };
 }
 
+/** Every step but `restore`, which needs the restores' records (see restoreRun.ts). */
 export const STEP_FUNCTIONS: Record<
-  StoreStep,
+  Exclude<StoreStep, 'restore'>,
   (ctx: StepContext) => Promise<StepOutcome>
 > = {
   guardrails: applyNamespaceGuardrails,

@@ -79,9 +79,9 @@ describe.each(databases.eachSupportedId())(
         5,
       );
       expect(guardrailsApplied!.status).toBe('Updating');
-      // While both releases may run pods, the quota admits the larger plan (and a backup Job).
-      expect(smallQuota['requests.cpu']).toBe('675m');
-      expect(quota()['requests.cpu']).toBe('1050m');
+      // While both releases may run pods, the quota admits the larger plan (and a backup Job and the backup reader).
+      expect(smallQuota['requests.cpu']).toBe('685m');
+      expect(quota()['requests.cpu']).toBe('1060m');
 
       const done = await harness.runUntil(
         store.id,
@@ -99,7 +99,7 @@ describe.each(databases.eachSupportedId())(
         storefrontUrl: store.storefrontUrl,
       });
       expect(fake.get('Job', store.namespace, 'helm-install-2')).toBeDefined();
-      expect(quota()['requests.cpu']).toBe('1050m');
+      expect(quota()['requests.cpu']).toBe('1060m');
       expect(
         (await eventsSince(store.id, 'plan.change.requested')).map(e => [
           e.type,
@@ -208,7 +208,7 @@ describe.each(databases.eachSupportedId())(
       expect(
         fake.get('ResourceQuota', store.namespace, 'storeplane-quota')!.spec
           .hard['requests.cpu'],
-      ).toBe('675m');
+      ).toBe('685m');
     });
 
     it('refuses an upgrade to the chart version the store already runs (409), changing nothing', async () => {

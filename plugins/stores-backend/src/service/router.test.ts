@@ -204,6 +204,8 @@ describe.each(databases.eachSupportedId())(
         ['delete', '/api/stores/stores/x/domain'],
         ['get', '/api/stores/stores/x/backups'],
         ['post', '/api/stores/stores/x/backups'],
+        ['get', '/api/stores/stores/x/backups/b/download'],
+        ['post', '/api/stores/stores/x/backups/b/restore'],
         ['get', '/api/stores/rollouts'],
         ['post', '/api/stores/rollouts'],
         ['get', '/api/stores/rollouts/x'],
@@ -2040,6 +2042,251 @@ describe.each(databases.eachSupportedId())(
           .set('Authorization', ANN)
           .send({});
         expect(emptyObject.status).toBe(202);
+      });
+    });
+
+    describe('backup downloads and restores (/stores/:id/backups/:backupId/…)', () => {
+      let app: Awaited<ReturnType<typeof startBackend>>;
+      let db: Knex;
+      const auditor = mockServices.auditor.mock();
+      beforeAll(async () => {
+        db = await databases.init(databaseId);
+        app = await startBackend({ knex: db, auditor });
+      });
+      beforeEach(() => {
+        // The kubelet starts the reader pod as soon as the backend created it.
+        fake.autoProgress = true;
+      });
+
+      /** A Ready store held by another replica, with its namespace, and backups in `statuses`. */
+      async function storeWithBackups(...statuses: string[]) {
+        const created = await request(app)
+          .post('/api/stores/stores')
+          .set('Authorization', ANN)
+          .send({
+            ...valid,
+            name: `restore shop ${Math.random().toString(36).slice(2, 7)}`,
+          });
+        const { id: storeId, namespace } = created.body;
+        await db('stores')
+          .where({ id: storeId })
+          .update({
+            status: 'Ready',
+            step: null,
+            generation: db.raw('generation + 1'),
+            lease_holder: 'another-replica/test',
+            lease_expires_at: Date.now() + 3_600_000,
+          });
+        fake.objects.set(`Namespace//${namespace}`, {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: namespace },
+          status: { phase: 'Active' },
+        });
+        const backupIds: string[] = [];
+        for (const [i, status] of statuses.entries()) {
+          const backupId = `${storeId}-b${i}`;
+          await db('store_backups').insert({
+            id: backupId,
+            store_id: storeId,
+            status,
+            requested_by: 'user:default/ann',
+            file: `/backups/${backupId}.sql.gz`,
+            size_bytes: status === 'Succeeded' ? 5 : null,
+            created_at: Date.parse('2026-11-28T09:30:00.123Z'),
+          });
+          backupIds.push(backupId);
+        }
+        return { storeId, namespace, backupIds };
+      }
+      const download = (storeId: string, backupId: string, caller = ANN) =>
+        request(app)
+          .get(`/api/stores/stores/${storeId}/backups/${backupId}/download`)
+          .set('Authorization', caller)
+          .buffer(true)
+          .parse((res, callback) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (chunk: Buffer) => chunks.push(chunk));
+            res.on('end', () => callback(null, Buffer.concat(chunks)));
+          });
+      const restore = (storeId: string, backupId: string, caller = ANN) =>
+        request(app)
+          .post(`/api/stores/stores/${storeId}/backups/${backupId}/restore`)
+          .set('Authorization', caller);
+      /** What a refused restore must leave as it was. */
+      const written = async (storeId: string) => ({
+        restores: await db('store_restores').where({ store_id: storeId }),
+        events: await db('store_events')
+          .where({ store_id: storeId })
+          .where('type', 'like', 'restore.%'),
+        store: await db('stores')
+          .where({ id: storeId })
+          .first('status', 'step', 'next_attempt_at', 'generation'),
+      });
+
+      it("streams a Succeeded backup's file from the reader pod it starts, as an audited attachment", async () => {
+        const { storeId, namespace, backupIds } = await storeWithBackups(
+          'Succeeded',
+        );
+        const [backupId] = backupIds;
+        const gzipped = new Uint8Array([0x1f, 0x8b, 8, 0, 42]);
+        fake.serveFile(
+          namespace,
+          'backup-reader',
+          8080,
+          `/${backupId}.sql.gz`,
+          gzipped,
+        );
+        auditor.createEvent.mockClear();
+        const res = await download(storeId, backupId);
+        expect(res.status).toBe(200);
+        expect(res.headers['content-type']).toBe('application/gzip');
+        expect(res.headers['content-length']).toBe('5');
+        expect(res.headers['content-disposition']).toBe(
+          `attachment; filename="${storeId}-20261128T093000Z.sql.gz"`,
+        );
+        expect(new Uint8Array(res.body)).toEqual(gzipped);
+
+        const reader = fake.get('Pod', namespace, 'backup-reader')!;
+        expect(reader.metadata.labels).toMatchObject({
+          'storeplane.io/role': 'backup-reader',
+          'storeplane.io/store-id': storeId,
+        });
+        expect(reader.spec.containers[0].image).toBe('busybox:1.37');
+        expect(reader.spec.activeDeadlineSeconds).toBeGreaterThan(0);
+        expect(
+          auditor.createEvent.mock.calls.map(([c]) => [c.eventId, c.meta]),
+        ).toEqual([['store-backup-download', { storeId, backupId }]]);
+        const [event] = await Promise.all(
+          auditor.createEvent.mock.results.map(r => r.value),
+        );
+        expect(event.success).toHaveBeenCalled();
+
+        // A reader whose lifetime ran out is replaced by the next download.
+        fake.expirePod(namespace, 'backup-reader');
+        const again = await download(storeId, backupId);
+        expect(again.status).toBe(200);
+        expect(
+          fake.get('Pod', namespace, 'backup-reader')!.metadata.uid,
+        ).not.toBe(reader.metadata.uid);
+      });
+
+      it('answers 403 to a non-owner, 404 for an unknown backup or a file not on the volume, 409 for a backup that has not Succeeded', async () => {
+        const { storeId, backupIds } = await storeWithBackups(
+          'Succeeded',
+          'Running',
+        );
+        const denied = await download(storeId, backupIds[0], BOB);
+        expect(denied.status).toBe(403);
+        expect(JSON.parse(denied.body.toString()).error.message).toMatch(
+          /storeplane\.store\.backup/,
+        );
+        expect((await download(storeId, 'nope')).status).toBe(404);
+        expect((await download('nope-12345', backupIds[0])).status).toBe(404);
+        expect((await download(storeId, 'Bad_Id')).status).toBe(400);
+        const running = await download(storeId, backupIds[1]);
+        expect(running.status).toBe(409);
+        expect(JSON.parse(running.body.toString()).error.message).toMatch(
+          /is Running; only a Succeeded backup can be downloaded/,
+        );
+        // The reader runs, but the file is gone from the volume.
+        const missing = await download(storeId, backupIds[0]);
+        expect(missing.status).toBe(404);
+        expect(JSON.parse(missing.body.toString()).error.message).toMatch(
+          /is not on the store's backups volume.*make a new backup/,
+        );
+      });
+
+      it('answers 503 saying what to do when the pod proxy fails', async () => {
+        const { storeId, backupIds } = await storeWithBackups('Succeeded');
+        fake.injectFault(
+          { status: 500, message: 'proxy error' },
+          1,
+          (_method, path) => path.includes('/proxy/'),
+        );
+        const res = await download(storeId, backupIds[0]);
+        expect(res.status).toBe(503);
+        expect(JSON.parse(res.body.toString()).error.message).toMatch(
+          /proxy to the backup reader answered HTTP 500; try again in a minute/,
+        );
+      });
+
+      it('records a restore for an owner: the store turns Restoring with an event naming who asked', async () => {
+        const { storeId, backupIds } = await storeWithBackups('Succeeded');
+        const res = await restore(storeId, backupIds[0]);
+        expect(res.status).toBe(202);
+        expect(res.body).toMatchObject({
+          id: storeId,
+          status: 'Restoring',
+          step: 'restore',
+        });
+        const [row] = await db('store_restores').where({ store_id: storeId });
+        expect(row).toMatchObject({
+          backup_id: backupIds[0],
+          status: 'Running',
+          requested_by: 'user:default/ann',
+        });
+        const events = (
+          await request(app)
+            .get(`/api/stores/stores/${storeId}/events`)
+            .set('Authorization', ANN)
+        ).body.items;
+        expect(events).toContainEqual(
+          expect.objectContaining({
+            type: 'restore.requested',
+            actor: 'user:default/ann',
+          }),
+        );
+        // Restoring: neither a second restore nor a backup is accepted.
+        const before = await written(storeId);
+        const second = await restore(storeId, backupIds[0]);
+        expect(second.status).toBe(409);
+        expect(second.body.error.message).toMatch(
+          /is Restoring \(step restore\); only a Ready or Degraded store can be restored/,
+        );
+        expect(
+          (
+            await request(app)
+              .post(`/api/stores/stores/${storeId}/backups`)
+              .set('Authorization', ANN)
+          ).status,
+        ).toBe(409);
+        expect(await written(storeId)).toEqual(before);
+      });
+
+      it('refuses, writing nothing: 403 non-owner, 404 unknown store or backup, 409 backup not Succeeded or a backup running, 400 a body field', async () => {
+        const { storeId, backupIds } = await storeWithBackups(
+          'Succeeded',
+          'Failed',
+          'Pending',
+        );
+        const before = await written(storeId);
+        const denied = await restore(storeId, backupIds[0], BOB);
+        expect(denied.status).toBe(403);
+        expect(denied.body.error.message).toMatch(
+          /You may not restore a backup of store .*storeplane\.store\.restore/,
+        );
+        expect((await restore('nope-12345', backupIds[0])).status).toBe(404);
+        expect((await restore(storeId, 'nope')).status).toBe(404);
+        const failed = await restore(storeId, backupIds[1]);
+        expect(failed.status).toBe(409);
+        expect(failed.body.error.message).toMatch(
+          /has not Succeeded; only a Succeeded backup can be restored/,
+        );
+        const busy = await restore(storeId, backupIds[0]);
+        expect(busy.status).toBe(409);
+        expect(busy.body.error.message).toMatch(
+          /has a backup that has not finished; wait for it, then restore/,
+        );
+        const extra = await request(app)
+          .post(`/api/stores/stores/${storeId}/backups/${backupIds[0]}/restore`)
+          .set('Authorization', ANN)
+          .send({ force: true });
+        expect(extra.status).toBe(400);
+        expect(await written(storeId)).toEqual(before);
+        // An administrator may restore.
+        await db('store_backups').where({ id: backupIds[2] }).delete();
+        expect((await restore(storeId, backupIds[0], ADA)).status).toBe(202);
       });
     });
 

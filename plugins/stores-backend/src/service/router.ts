@@ -15,6 +15,7 @@ import {
   describeIssues,
   listStoresQuerySchema,
   storeBackupPermission,
+  storeRestorePermission,
   storeContentSuggestPermission,
   storeCreatePermission,
   storeCredentialsReadPermission,
@@ -39,6 +40,9 @@ import {
 import { registerDomainRoutes } from '../domains/domainRoutes';
 import { StoreDomains } from '../domains/StoreDomains';
 import { BackupRepository } from '../database/BackupRepository';
+import { RestoreRepository } from '../database/RestoreRepository';
+import { KubernetesClient } from '../kubernetes/KubernetesClient';
+import { StoreChangeListener } from '../reconciler/StoreReconciler';
 import { EngineRegistry } from '../engines/EngineRegistry';
 import { registerRolloutRoutes } from '../rollouts/rolloutRoutes';
 import { RolloutService } from '../rollouts/RolloutService';
@@ -73,6 +77,11 @@ export interface RouterOptions {
   suggester: ContentSuggester;
   domains: StoreDomains;
   backups: BackupRepository;
+  restores: RestoreRepository;
+  /** Announces a store's change of status made by a route (catalog, live UI). */
+  onChange: StoreChangeListener;
+  /** Returns the cluster client, or throws when no cluster is configured (downloads need it). */
+  kubernetes: () => KubernetesClient;
   /** Asks the reconciler to look at due stores now. */
   wakeReconciler: () => void;
   rollouts: RolloutService;
@@ -143,6 +152,8 @@ export async function createRouter(
         return Object.keys(schemas.SetStoreDomainRequest.properties);
       if (req.path.endsWith('/backups'))
         return Object.keys(schemas.RequestBackupRequest.properties);
+      if (req.path.endsWith('/restore'))
+        return Object.keys(schemas.RestoreBackupRequest.properties);
       if (req.path.startsWith('/rollouts'))
         return Object.keys(schemas.CreateRolloutRequest.properties);
       return Object.keys(schemas.CreateStoreRequest.properties);
@@ -204,6 +215,7 @@ export async function createRouter(
     [storeCredentialsReadPermission.name, 'read the credentials of'],
     [storeContentSuggestPermission.name, 'ask for content suggestions for'],
     [storeBackupPermission.name, 'back up'],
+    [storeRestorePermission.name, 'restore a backup of'],
   ]);
 
   async function authorizeStore(
@@ -524,6 +536,12 @@ export async function createRouter(
 
   registerBackupRoutes(router, {
     backups: options.backups,
+    restores: options.restores,
+    repository,
+    kubernetes: options.kubernetes,
+    engines,
+    config,
+    onChange: options.onChange,
     wakeReconciler: options.wakeReconciler,
     authorizeStore,
     audited,

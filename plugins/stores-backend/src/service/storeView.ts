@@ -27,6 +27,7 @@ export function toStoreView(record: StoreRecord): Store {
     nextAttemptAt:
       record.status === 'Provisioning' ||
       record.status === 'Updating' ||
+      record.status === 'Restoring' ||
       record.status === 'Deleting'
         ? iso(record.nextAttemptAt)
         : null,

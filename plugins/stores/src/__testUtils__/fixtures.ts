@@ -61,6 +61,7 @@ export const ALL_STORE_PERMISSIONS = [
   'storeplane.store.credentials.read',
   'storeplane.store.content.suggest',
   'storeplane.store.backup',
+  'storeplane.store.restore',
 ];
 
 /** What `GET /stores/:id/workloads` answers for a running store. */

@@ -24,6 +24,8 @@ export type StoresApi = Pick<
   | 'removeStoreDomain'
   | 'requestBackup'
   | 'listBackups'
+  | 'downloadBackup'
+  | 'restoreBackup'
   | 'deleteStore'
   | 'listPlans'
   | 'listPlanCosts'

@@ -158,6 +158,143 @@ describe('StoreBackupsCard', () => {
   });
 });
 
+describe('StoreBackupsCard downloads and restores', () => {
+  const saved: Array<{ fileName: string; content: Blob }> = [];
+  beforeEach(() => {
+    saved.length = 0;
+    let content: Blob | undefined;
+    // jsdom has no object URLs and does not navigate: record what the browser would save.
+    URL.createObjectURL = jest.fn((blob: Blob) => {
+      content = blob;
+      return 'blob:backup';
+    });
+    URL.revokeObjectURL = jest.fn();
+    jest
+      .spyOn(HTMLAnchorElement.prototype, 'click')
+      .mockImplementation(function click(this: HTMLAnchorElement) {
+        saved.push({ fileName: this.download, content: content! });
+      });
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  it('downloads a Succeeded backup under the name the backend gives it', async () => {
+    const authorizations: Array<string | null> = [];
+    server.use(
+      http.get(
+        `${BASE}/stores/${STORE_ID}/backups/b1/download`,
+        ({ request }) => {
+          authorizations.push(request.headers.get('Authorization'));
+          return new HttpResponse(new Uint8Array([0x1f, 0x8b, 8, 0]), {
+            headers: {
+              'Content-Type': 'application/gzip',
+              'Content-Disposition': `attachment; filename="${STORE_ID}-20261128T060000Z.sql.gz"`,
+            },
+          });
+        },
+      ),
+    );
+    await renderCard([[succeeded, failed]]);
+    const table = await screen.findByRole('table', { name: 'Backups' });
+    const [, first, second] = within(table).getAllByRole('row');
+    expect(
+      within(second).queryByRole('button', { name: /Download/ }),
+    ).toBeNull();
+    await userEvent.click(
+      within(first).getByRole('button', { name: /Download backup/ }),
+    );
+    await waitFor(() => expect(saved).toHaveLength(1));
+    expect(saved[0].fileName).toBe(`${STORE_ID}-20261128T060000Z.sql.gz`);
+    expect(new Uint8Array(await saved[0].content.arrayBuffer())).toEqual(
+      new Uint8Array([0x1f, 0x8b, 8, 0]),
+    );
+    expect(authorizations).toHaveLength(1);
+    expect(URL.revokeObjectURL).toHaveBeenCalledWith('blob:backup');
+  });
+
+  it('shows why a download failed', async () => {
+    server.use(
+      http.get(`${BASE}/stores/${STORE_ID}/backups/b1/download`, () =>
+        HttpResponse.json(
+          {
+            error: {
+              name: 'ServiceUnavailableError',
+              message:
+                "The API server's proxy to the backup reader answered HTTP 502; try again in a minute",
+            },
+            response: { statusCode: 503 },
+          },
+          { status: 503 },
+        ),
+      ),
+    );
+    await renderCard([[succeeded]]);
+    await userEvent.click(
+      await screen.findByRole('button', { name: /Download backup/ }),
+    );
+    expect(
+      await screen.findByText(/proxy to the backup reader answered HTTP 502/),
+    ).toBeInTheDocument();
+    expect(saved).toEqual([]);
+  });
+
+  it('restores a backup only after confirming, and not when cancelled', async () => {
+    const restored: string[] = [];
+    server.use(
+      http.post(
+        `${BASE}/stores/${STORE_ID}/backups/:backupId/restore`,
+        ({ params }) => {
+          restored.push(String(params.backupId));
+          return HttpResponse.json(
+            makeReadyStore({ status: 'Restoring', step: 'restore' }),
+            { status: 202 },
+          );
+        },
+      ),
+    );
+    await renderCard([[succeeded]]);
+    const restore = await screen.findByRole('button', {
+      name: /Restore backup of/,
+    });
+    await userEvent.click(restore);
+    const dialog = await screen.findByRole('dialog');
+    expect(dialog).toHaveTextContent(/database is replaced by the backup/);
+    await userEvent.click(
+      within(dialog).getByRole('button', { name: 'Cancel' }),
+    );
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(restored).toEqual([]);
+
+    await userEvent.click(restore);
+    await userEvent.click(
+      within(await screen.findByRole('dialog')).getByRole('button', {
+        name: 'Restore backup',
+      }),
+    );
+    await waitFor(() => expect(restored).toEqual(['b1']));
+  });
+
+  it('offers Download with the backup permission and Restore with the restore permission only', async () => {
+    await renderCard([[succeeded]], {
+      allowed: ['storeplane.store.read', 'storeplane.store.backup'],
+    });
+    expect(
+      await screen.findByRole('button', { name: /Download backup/ }),
+    ).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: /Restore backup/ })).toBeNull();
+  });
+
+  it('disables Restore while the store is not Ready', async () => {
+    await renderCard([[succeeded]], {
+      store: makeReadyStore({ status: 'Restoring', step: 'restore' }),
+    });
+    await waitFor(() =>
+      expect(
+        screen.getByRole('button', { name: /Restore backup of/ }),
+      ).toBeDisabled(),
+    );
+  });
+});
+
 describe('formatSize', () => {
   it.each([
     [0, '0 bytes'],

@@ -18,9 +18,11 @@ import {
   Store,
   StoreBackup,
   storeBackupPermission,
+  storeRestorePermission,
 } from '@storeplane/plugin-stores-common';
 import { storesApiRef } from '../../api';
 import { relativeTime } from '../shared';
+import { ConfirmStoreActionDialog } from './ConfirmStoreActionDialog';
 
 const UNITS = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
 
@@ -51,10 +53,26 @@ const Time = ({ iso }: { iso: string }) => (
   </time>
 );
 
+/** Hands a downloaded file to the browser, which saves it under `fileName`. */
+function saveFile(fileName: string, content: Blob) {
+  const url = URL.createObjectURL(content);
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = fileName;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  URL.revokeObjectURL(url);
+}
+
+const errorOf = (e: unknown) =>
+  ResponseError.is(e) ? new Error(e.body.error.message) : (e as Error);
+
 /**
  * The store's backups (status, size, time; why one failed) and, for whoever may back the
- * store up, "Back up now". `activityKey` changes with the store's newest event, so the list
- * follows the reconciler running the backup.
+ * store up, "Back up now" and a Download of each Succeeded backup; for whoever may restore,
+ * Restore (after a confirmation: it replaces the store's data). `activityKey` changes with
+ * the store's newest event, so the list follows the reconciler running the backup.
  */
 export const StoreBackupsCard = (props: {
   store: Store;
@@ -67,8 +85,14 @@ export const StoreBackupsCard = (props: {
     permission: storeBackupPermission,
     resourceRef: entityRef,
   });
+  const restorePermission = usePermission({
+    permission: storeRestorePermission,
+    resourceRef: entityRef,
+  });
   const [busy, setBusy] = useState(false);
   const [refusal, setRefusal] = useState<Error>();
+  const [downloading, setDownloading] = useState<string>();
+  const [restoring, setRestoring] = useState<StoreBackup>();
   const backups = useAsyncRetry(
     () => storesApi.listBackups(store.id),
     [storesApi, store.id, store.updatedAt, activityKey],
@@ -82,13 +106,40 @@ export const StoreBackupsCard = (props: {
       backups.retry();
     } catch (e) {
       // The backend says why (not Ready, one already running) and what to do.
-      setRefusal(
-        ResponseError.is(e) ? new Error(e.body.error.message) : (e as Error),
-      );
+      setRefusal(errorOf(e));
     } finally {
       setBusy(false);
     }
   };
+
+  const download = async (backup: StoreBackup) => {
+    setDownloading(backup.id);
+    setRefusal(undefined);
+    try {
+      const file = await storesApi.downloadBackup(store.id, backup.id);
+      saveFile(file.fileName, file.content);
+    } catch (e) {
+      setRefusal(errorOf(e));
+    } finally {
+      setDownloading(undefined);
+    }
+  };
+
+  const restore = async () => {
+    if (!restoring) return;
+    setBusy(true);
+    setRefusal(undefined);
+    try {
+      await storesApi.restoreBackup(store.id, restoring.id);
+      backups.retry();
+    } catch (e) {
+      setRefusal(errorOf(e));
+    } finally {
+      setBusy(false);
+      setRestoring(undefined);
+    }
+  };
+  const mayRestore = store.status === 'Ready' || store.status === 'Degraded';
 
   const items = backups.value?.items;
   const unfinished = items?.some(
@@ -116,6 +167,9 @@ export const StoreBackupsCard = (props: {
                 <TableCell>Asked for</TableCell>
                 <TableCell>Finished</TableCell>
                 <TableCell>By</TableCell>
+                {(backupPermission.allowed || restorePermission.allowed) && (
+                  <TableCell>Actions</TableCell>
+                )}
               </TableRow>
             </TableHead>
             <TableBody>
@@ -141,12 +195,63 @@ export const StoreBackupsCard = (props: {
                     {backup.finishedAt ? <Time iso={backup.finishedAt} /> : '–'}
                   </TableCell>
                   <TableCell>{backup.requestedBy}</TableCell>
+                  {(backupPermission.allowed || restorePermission.allowed) && (
+                    <TableCell>
+                      {backup.status === 'Succeeded' && (
+                        <Box display="flex" gridGap={4}>
+                          {backupPermission.allowed && (
+                            <Button
+                              size="small"
+                              onClick={() => download(backup)}
+                              disabled={downloading !== undefined}
+                              aria-label={`Download backup of ${new Date(
+                                backup.createdAt,
+                              ).toLocaleString()}`}
+                            >
+                              {downloading === backup.id
+                                ? 'Downloading…'
+                                : 'Download'}
+                            </Button>
+                          )}
+                          {restorePermission.allowed && (
+                            <Button
+                              size="small"
+                              color="secondary"
+                              onClick={() => setRestoring(backup)}
+                              disabled={busy || !mayRestore || unfinished}
+                              aria-label={`Restore backup of ${new Date(
+                                backup.createdAt,
+                              ).toLocaleString()}`}
+                            >
+                              Restore
+                            </Button>
+                          )}
+                        </Box>
+                      )}
+                    </TableCell>
+                  )}
                 </TableRow>
               ))}
             </TableBody>
           </Table>
         )}
         {refusal && <Alert severity="error">{refusal.message}</Alert>}
+        <ConfirmStoreActionDialog
+          id="restore-backup-dialog"
+          title={`Restore ${store.displayName}?`}
+          confirmLabel="Restore backup"
+          confirmColor="secondary"
+          open={restoring !== undefined}
+          busy={busy}
+          onCancel={() => setRestoring(undefined)}
+          onConfirm={restore}
+        >
+          The store's database is replaced by the backup made{' '}
+          {restoring ? new Date(restoring.createdAt).toLocaleString() : ''}:
+          orders, customers and content added since then are lost. The store is
+          Restoring until the backup is loaded and it passes its health checks
+          again.
+        </ConfirmStoreActionDialog>
         {backupPermission.allowed && (
           <Box display="flex" alignItems="center" gridGap={8}>
             <Button

@@ -19,6 +19,10 @@ const useStyles = makeStyles(theme => ({
     backgroundColor: theme.palette.info.dark,
     color: theme.palette.info.contrastText,
   },
+  Restoring: {
+    backgroundColor: theme.palette.info.dark,
+    color: theme.palette.info.contrastText,
+  },
   Failed: {
     backgroundColor: theme.palette.error.main,
     color: theme.palette.error.contrastText,

@@ -38,6 +38,17 @@ export const spec = {
           pattern: '^[a-z0-9]([-a-z0-9]{0,56}[a-z0-9])?$',
         },
       },
+      backupId: {
+        name: 'backupId',
+        in: 'path',
+        required: true,
+        description:
+          'Backup id (lowercase letters, digits and dashes); anything else is a 400',
+        schema: {
+          type: 'string',
+          pattern: '^[a-z0-9][-a-z0-9]{0,62}$',
+        },
+      },
       rolloutId: {
         name: 'rolloutId',
         in: 'path',
@@ -235,6 +246,13 @@ export const spec = {
           'A backup takes no options; send no body or an empty object.',
         properties: {},
       },
+      RestoreBackupRequest: {
+        type: 'object',
+        additionalProperties: false,
+        description:
+          'A restore takes no options; send no body or an empty object.',
+        properties: {},
+      },
       StoreBackup: {
         type: 'object',
         description:
@@ -372,6 +390,7 @@ export const spec = {
               'workloads',
               'health',
               'helmRollback',
+              'restore',
               'helmUninstall',
               'namespaceDeletion',
               null,
@@ -435,12 +454,13 @@ export const spec = {
       StoreStatus: {
         type: 'string',
         description:
-          'Where a store is in its lifecycle. Degraded means the store was Ready and its latest check failed; it turns Ready again by itself once a check passes. Updating means a plan change or chart upgrade is being rolled out while the store keeps serving; it ends Ready, on the new release or, when the gates fail, rolled back to the old one.',
+          "Where a store is in its lifecycle. Degraded means the store was Ready and its latest check failed; it turns Ready again by itself once a check passes. Updating means a plan change or chart upgrade is being rolled out while the store keeps serving; it ends Ready, on the new release or, when the gates fail, rolled back to the old one. Restoring means a backup is being restored into the store's database; it ends Ready once the availability and health gates pass again.",
         enum: [
           'Provisioning',
           'Ready',
           'Degraded',
           'Updating',
+          'Restoring',
           'Failed',
           'Deleting',
         ],
@@ -1905,6 +1925,116 @@ export const spec = {
               'application/json': {
                 schema: {
                   $ref: '#/components/schemas/StoreBackup',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '409': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          default: {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+      },
+    },
+    '/stores/{id}/backups/{backupId}/download': {
+      parameters: [
+        {
+          $ref: '#/components/parameters/id',
+        },
+        {
+          $ref: '#/components/parameters/backupId',
+        },
+      ],
+      get: {
+        operationId: 'DownloadStoreBackup',
+        summary:
+          "Download a Succeeded backup's gzipped dump (needs storeplane.store.backup; audited)",
+        description:
+          "The file is streamed from the store's backups volume through the API server's pod proxy to a short-lived reader pod (backup-reader) in the store's namespace, which the backend starts when none runs. 404 for an unknown store or backup or a file no longer on the volume, 409 for a backup that has not Succeeded, 503 when the reader pod or the proxy is not available.",
+        responses: {
+          '200': {
+            description:
+              "The gzipped SQL dump, as an attachment named after the store and the backup's time",
+            headers: {
+              'Content-Disposition': {
+                schema: {
+                  type: 'string',
+                },
+              },
+            },
+            content: {
+              'application/gzip': {
+                schema: {
+                  type: 'string',
+                  description: 'The gzipped bytes',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '409': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '503': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          default: {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+      },
+    },
+    '/stores/{id}/backups/{backupId}/restore': {
+      parameters: [
+        {
+          $ref: '#/components/parameters/id',
+        },
+        {
+          $ref: '#/components/parameters/backupId',
+        },
+      ],
+      post: {
+        operationId: 'RestoreStoreBackup',
+        summary:
+          "Restore a Succeeded backup into the store's database (needs storeplane.store.restore)",
+        description:
+          "Replaces the store's data with the backup's. The store must be Ready with no unfinished backup, and the backup Succeeded (409 otherwise). The store becomes Restoring; a restore Job loads the dump into the database, then the availability and health gates run again and the store ends Ready (restore.succeeded). When the Job fails the store goes back to Ready with an error event (restore.failed); its data is as the failed restore left it, so restore again or from another backup.",
+        requestBody: {
+          required: false,
+          content: {
+            'application/json': {
+              schema: {
+                $ref: '#/components/schemas/RestoreBackupRequest',
+              },
+            },
+          },
+        },
+        responses: {
+          '202': {
+            description: 'The store, Restoring',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/Store',
                 },
               },
             },

@@ -65,6 +65,16 @@ export type DeleteStore = {
 /**
  * @public
  */
+export type DownloadStoreBackup = {
+  path: {
+    id: string;
+    backupId: string;
+  };
+  response: string | Error | Error | Error | Error | Error | Error;
+};
+/**
+ * @public
+ */
 export type GetRollout = {
   path: {
     rolloutId: string;
@@ -241,6 +251,17 @@ export type RequestStoreBackup = {
 /**
  * @public
  */
+export type RestoreStoreBackup = {
+  path: {
+    id: string;
+    backupId: string;
+  };
+  body: any;
+  response: Store | Error | Error | Error | Error | Error;
+};
+/**
+ * @public
+ */
 export type ResumeRollout = {
   path: {
     rolloutId: string;
@@ -311,6 +332,8 @@ export type EndpointMap = {
 
   '#_delete|/stores/{id}': DeleteStore;
 
+  '#get|/stores/{id}/backups/{backupId}/download': DownloadStoreBackup;
+
   '#get|/rollouts/{rolloutId}': GetRollout;
 
   '#get|/stores/{id}': GetStore;
@@ -348,6 +371,8 @@ export type EndpointMap = {
   '#_delete|/stores/{id}/domain': RemoveStoreDomain;
 
   '#post|/stores/{id}/backups': RequestStoreBackup;
+
+  '#post|/stores/{id}/backups/{backupId}/restore': RestoreStoreBackup;
 
   '#post|/rollouts/{rolloutId}/resume': ResumeRollout;
 

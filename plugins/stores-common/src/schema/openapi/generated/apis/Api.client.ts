@@ -83,6 +83,15 @@ export type DeleteStore = {
 /**
  * @public
  */
+export type DownloadStoreBackup = {
+  path: {
+    id: string;
+    backupId: string;
+  };
+};
+/**
+ * @public
+ */
 export type GetRollout = {
   path: {
     rolloutId: string;
@@ -231,6 +240,16 @@ export type RemoveStoreDomain = {
 export type RequestStoreBackup = {
   path: {
     id: string;
+  };
+  body: any;
+};
+/**
+ * @public
+ */
+export type RestoreStoreBackup = {
+  path: {
+    id: string;
+    backupId: string;
   };
   body: any;
 };
@@ -408,6 +427,35 @@ export class DefaultApiClient {
         ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
       },
       method: 'DELETE',
+    });
+  }
+
+  /**
+   * The file is streamed from the store\'s backups volume through the API server\'s pod proxy to a short-lived reader pod (backup-reader) in the store\'s namespace, which the backend starts when none runs. 404 for an unknown store or backup or a file no longer on the volume, 409 for a backup that has not Succeeded, 503 when the reader pod or the proxy is not available.
+   * Download a Succeeded backup\'s gzipped dump (needs storeplane.store.backup; audited)
+   * @param id - Store id (lowercase letters, digits and dashes); anything else is a 400
+   * @param backupId - Backup id (lowercase letters, digits and dashes); anything else is a 400
+   */
+  public async downloadStoreBackup(
+    // @ts-ignore
+    request: DownloadStoreBackup,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<string>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/stores/{id}/backups/{backupId}/download`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      id: request.path.id,
+      backupId: request.path.backupId,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'GET',
     });
   }
 
@@ -909,6 +957,37 @@ export class DefaultApiClient {
 
     const uri = parser.parse(uriTemplate).expand({
       id: request.path.id,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'POST',
+      body: JSON.stringify(request.body),
+    });
+  }
+
+  /**
+   * Replaces the store\'s data with the backup\'s. The store must be Ready with no unfinished backup, and the backup Succeeded (409 otherwise). The store becomes Restoring; a restore Job loads the dump into the database, then the availability and health gates run again and the store ends Ready (restore.succeeded). When the Job fails the store goes back to Ready with an error event (restore.failed); its data is as the failed restore left it, so restore again or from another backup.
+   * Restore a Succeeded backup into the store\'s database (needs storeplane.store.restore)
+   * @param id - Store id (lowercase letters, digits and dashes); anything else is a 400
+   * @param backupId - Backup id (lowercase letters, digits and dashes); anything else is a 400
+   * @param body -
+   */
+  public async restoreStoreBackup(
+    // @ts-ignore
+    request: RestoreStoreBackup,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<Store>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/stores/{id}/backups/{backupId}/restore`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      id: request.path.id,
+      backupId: request.path.backupId,
     });
 
     return await this.fetchApi.fetch(`${baseUrl}${uri}`, {

@@ -83,6 +83,7 @@ export type StoreStepEnum =
   | 'workloads'
   | 'health'
   | 'helmRollback'
+  | 'restore'
   | 'helmUninstall'
   | 'namespaceDeletion'
   | '';

@@ -12,5 +12,6 @@ export type StoreStatus =
   | 'Ready'
   | 'Degraded'
   | 'Updating'
+  | 'Restoring'
   | 'Failed'
   | 'Deleting';
