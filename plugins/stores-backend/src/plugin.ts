@@ -207,7 +207,7 @@ export const storesPlugin = createBackendPlugin({
             suggester: new ContentSuggester(config.ai, logger),
             domains,
             backups,
-            wakeReconciler: () => loop.wake(),
+            wakeReconciler: () => loop.storeMadeDue(),
             rollouts,
             owners: new OwnerVerifier({
               userInfo: deps.userInfo,
