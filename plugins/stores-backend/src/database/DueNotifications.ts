@@ -12,6 +12,8 @@ interface ListeningConnection {
   query(sql: string): Promise<unknown>;
   on(event: 'notification', listener: (message: Notification) => void): void;
   on(event: 'error' | 'end', listener: (error?: unknown) => void): void;
+  /** Set by knex when the connection failed or ended. */
+  __knex__disposed?: unknown;
 }
 
 interface Notification {
@@ -112,6 +114,12 @@ export class DueNotifications {
     }
     if (this.stopped) {
       await this.close(connection);
+      return;
+    }
+    if (connection.__knex__disposed) {
+      // It ended before it was ours to watch: its 'end' went unheeded.
+      await this.close(connection);
+      this.retryLater(connection.__knex__disposed);
       return;
     }
     this.connection = connection;
