@@ -24,7 +24,7 @@ export interface ReconcileLoopOptions {
   replicaId?: string;
   /**
    * Tells the other replicas when this one makes a store due, and wakes this one when they do.
-   * Built by the loop when unset, so that it carries the loop's replica id.
+   * Given the loop's replica id (set or generated), which the notifications carry. None when unset.
    */
   dueNotifications?: (replicaId: string) => DueNotifications;
 }
