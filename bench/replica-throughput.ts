@@ -1,25 +1,42 @@
 /**
  * Replicas as separate processes: REPLICAS (default 3) real backends (bench/reliability/
  * backend.ts: Backstage's backend with the stores plugin, the shipped reconciler concurrency
- * unless CONCURRENCY is set) on one PostgreSQL, against the Kubernetes fake in its own process.
- * The fake plays a cluster: every answer waits FAKE_LATENCY_MS (default 20, an API server's
- * round trip), a Helm Job runs FAKE_JOB_MS (default 5000: a pod scheduled, its image cached,
- * `helm install` without --wait) and the install's workloads become available FAKE_ROLLOUT_MS
- * (default 15000: WordPress and MariaDB passing their readiness probes) after it; the fake
- * serves no watches, so waiting stores are polled. STORES (default 200) are created through
- * `POST /api/stores/stores`, spread over the replicas. Prints the time until all are Ready,
- * stores per second, request → Ready p50/max, the drain rate (Ready stores per second from the
- * first Ready to the last), the backends' CPU per store (their sum, from /proc), API calls per
- * store, claims per replica, overlapping claims, and what bounds the run: the machine's busy
- * CPU (/proc/stat, all cores) and its share taken by the backends, PostgreSQL and the fake, the
- * fake's most requests in flight and its event-loop delay. Exits 1 when a store is not Ready or
- * two claims of a store overlap or a claim takes a store that was not due. Run with REPLICAS=1
- * and REPLICAS=3 to compare. SEEDED (default 0) Ready stores, not due for a week, are written to
- * the database first, so the backends' resident memory (printed, now and peak) is that of a
- * table of SEEDED + STORES rows with STORES in flight.
+ * unless CONCURRENCY is set, per replica) on one PostgreSQL, against the Kubernetes fake in its
+ * own process. The fake plays a cluster: every answer waits FAKE_LATENCY_MS (default 20, an API
+ * server's round trip), a Helm Job runs FAKE_JOB_MS (default 5000: a pod scheduled, its image
+ * cached, `helm install` without --wait) and the install's workloads become available
+ * FAKE_ROLLOUT_MS (default 15000: WordPress and MariaDB passing their readiness probes) after
+ * it; the fake serves no watches, so waiting stores are polled. STORES (default 200) are
+ * created through `POST /api/stores/stores`, spread over the replicas (SEND_TO=spread) or all
+ * sent to the first (SEND_TO=one, which shows whether the others are woken: NOTIFY=0 turns
+ * `storeplane.reconciler.notify` off); each replica's safety-net tick is TICK_S (default 5, the
+ * shipped `frequency`).
+ *
+ * Throughput is the steady state, measured on the work done rather than on Ready times: the
+ * rate of the fake's API requests between the moments 10 % and 90 % of the run's requests were
+ * answered, divided by the requests per store (stores/s). Ready times would not do: the queue
+ * is fair (every store's first step before anyone's third), so stores go through their steps
+ * side by side and become Ready in one bunch at the end, however fast the replicas work. The
+ * figure is the replicas' capacity when STORES is large enough to keep every worker busy: a
+ * store holds a worker for its API calls (about 40, each FAKE_LATENCY_MS) and not while it
+ * waits for its Job or rollout, so one replica's I/O-bound capacity is about
+ * CONCURRENCY / (40 × FAKE_LATENCY_MS) stores/s, if the machine has the CPU for it (printed:
+ * compare "machine busy" with the cores). "All Ready" is bounded below by the cluster's own time
+ * for one store (Job + rollout + polls), which no number of replicas shortens.
+
+ * Also prints the time until all are Ready, request → Ready p50/max, the backends' CPU per
+ * store (their sum, from /proc), API calls per store, claims per replica, overlapping claims,
+ * and what bounds the run: the machine's busy CPU (/proc/stat, all cores) and its share taken
+ * by the backends, PostgreSQL and the fake, the fake's most requests in flight and its
+ * event-loop delay. Exits 1 when a store is not Ready or two claims of a store overlap or a
+ * claim takes a store that was not due. Run with REPLICAS=1 and REPLICAS=3 to compare. SEEDED
+ * (default 0) Ready stores, not due for a week, are written to the database first, so the
+ * backends' resident memory (printed, now and peak) is that of a table of SEEDED + STORES rows
+ * with STORES in flight.
  *
  *   ./scripts/with-postgres.sh ./scripts/yarn.sh bench:replicas
  *   ./scripts/with-postgres.sh env REPLICAS=1 STORES=500 SEEDED=9500 ./scripts/yarn.sh bench:replicas
+ *   ./scripts/with-postgres.sh env REPLICAS=3 SEND_TO=one NOTIFY=0 ./scripts/yarn.sh bench:replicas
  */
 import knexFactory from 'knex';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -45,6 +62,11 @@ const LATENCY_MS = Number(process.env.FAKE_LATENCY_MS ?? 20);
 const JOB_MS = Number(process.env.FAKE_JOB_MS ?? 5000);
 const ROLLOUT_MS = Number(process.env.FAKE_ROLLOUT_MS ?? 15000);
 const SEEDED = Number(process.env.SEEDED ?? 0);
+const TICK_S = Number(process.env.TICK_S ?? 5);
+const NOTIFY = process.env.NOTIFY !== '0';
+const SEND_TO = process.env.SEND_TO ?? 'spread';
+if (SEND_TO !== 'spread' && SEND_TO !== 'one')
+  throw new Error(`SEND_TO is 'spread' or 'one', not '${SEND_TO}'`);
 const CONCURRENCY = process.env.CONCURRENCY
   ? Number(process.env.CONCURRENCY)
   : undefined;
@@ -180,9 +202,10 @@ async function main() {
             urlTemplate: `${kube.url}/health/{namespace}`,
           },
           reconciler: {
-            frequency: { seconds: 1 },
+            frequency: { seconds: TICK_S },
             ...(CONCURRENCY ? { concurrency: CONCURRENCY } : {}),
             lease: { seconds: 30 },
+            notify: { enabled: NOTIFY },
           },
           orphanSweep: { enabled: false },
           permissions: { allowedServices: [BENCH_SUBJECT] },
@@ -214,13 +237,22 @@ async function main() {
     const started = Date.now();
     await Promise.all(
       Array.from({ length: STORES }, (_, i) =>
-        createStoreViaApi(backends[i % REPLICAS].baseUrl, `replica-${i}`),
+        createStoreViaApi(
+          backends[SEND_TO === 'one' ? 0 : i % REPLICAS].baseUrl,
+          `replica-${i}`,
+        ),
       ),
     );
     let ready = 0;
     const deadline = started + 10 * 60_000;
+    // The fake's requests answered so far, sampled with the Ready count.
+    const answered: Array<{ at: number; requests: number }> = [];
     while (ready < STORES && Date.now() < deadline) {
       await new Promise(resolve => setTimeout(resolve, 250));
+      answered.push({
+        at: Date.now(),
+        requests: (await kube.stats()).requests,
+      });
       const [{ count }] = await stores('stores')
         .where('status', 'Ready')
         .andWhereNot('id', 'like', 'seeded-%')
@@ -236,6 +268,7 @@ async function main() {
       0,
     );
     const fakeAfter = await kube.stats();
+    answered.push({ at: Date.now(), requests: fakeAfter.requests });
     const timings: Array<{ created_at: number; ready_at: number }> =
       await stores('stores')
         .whereNotNull('ready_at')
@@ -247,6 +280,26 @@ async function main() {
       .sort((a, b) => a - b);
     const readyAt = timings.map(t => Number(t.ready_at)).sort((a, b) => a - b);
     const drainS = (readyAt[readyAt.length - 1] - readyAt[0]) / 1000;
+    const requestsPerStore =
+      (fakeAfter.requests - fakeBefore.requests) / STORES;
+    const whenAnswered = (share: number) =>
+      answered.find(
+        sample =>
+          sample.requests - fakeBefore.requests >=
+          share * (fakeAfter.requests - fakeBefore.requests),
+      )!;
+    const [from, to] = [whenAnswered(0.1), whenAnswered(0.9)];
+    const steadyS = (to.at - from.at) / 1000;
+    const steadyPerS =
+      (to.requests - from.requests) / requestsPerStore / steadyS;
+    const firstClaimS = (replica: string) => {
+      const times = backends
+        .find(b => b.name === replica)!
+        .claims.map(c => c.claimedAt);
+      return times.length
+        ? `${((Math.min(...times) - started) / 1000).toFixed(1)} s`
+        : 'none';
+    };
     const wallMs = elapsedS * 1000;
     const cores = os.cpus().length;
     const share = (ms: number) => `${((ms / wallMs) * 100).toFixed(0)} %`;
@@ -256,7 +309,20 @@ async function main() {
     console.log(
       `stores: ${STORES} (besides ${SEEDED} Ready ones not due), replicas: ${REPLICAS} backend processes on PostgreSQL 15 (reconciler concurrency ${
         CONCURRENCY ?? 'shipped default'
-      }), Kubernetes fake with ${LATENCY_MS} ms per request, Helm Jobs running ${JOB_MS} ms, workloads available ${ROLLOUT_MS} ms after the install`,
+      }), tick ${TICK_S} s, notify ${NOTIFY ? 'on' : 'off'}, creates ${
+        SEND_TO === 'one' ? 'all sent to replica-0' : 'spread over the replicas'
+      }; Kubernetes fake with ${LATENCY_MS} ms per request, Helm Jobs running ${JOB_MS} ms, workloads available ${ROLLOUT_MS} ms after the install`,
+    );
+    console.log(
+      `throughput (steady state: API requests answered between 10 % and 90 % of the run's, per store): ${steadyPerS.toFixed(
+        2,
+      )} stores/s (${((to.requests - from.requests) / steadyS).toFixed(
+        0,
+      )} requests/s over ${steadyS.toFixed(
+        1,
+      )} s); first claim after the creates began: ${backends
+        .map(b => `${b.name} ${firstClaimS(b.name)}`)
+        .join(', ')}`,
     );
     console.log(
       `all Ready after ${elapsedS.toFixed(1)} s: ${(ready / elapsedS).toFixed(

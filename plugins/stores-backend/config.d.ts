@@ -99,6 +99,15 @@ export interface Config {
          */
         resync?: HumanDuration | string;
       };
+      notify?: {
+        /**
+         * On PostgreSQL, when a replica makes a store due (a create, delete, retry, change
+         * request or watch event) it sends `NOTIFY storeplane_store_due`, and every replica
+         * listens on one connection of its own and looks for due stores at once, instead of at
+         * its next tick (`frequency`). Nothing on SQLite (one process). Default true.
+         */
+        enabled?: boolean;
+      };
     };
     monitor?: {
       /**

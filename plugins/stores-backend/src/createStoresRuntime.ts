@@ -2,6 +2,7 @@ import { LoggerService } from '@backstage/backend-plugin-api';
 import { Knex } from 'knex';
 import { StoresConfig } from './config/readStoresConfig';
 import { StoreRepository } from './database/StoreRepository';
+import { DueNotifications } from './database/DueNotifications';
 import { BackupRepository } from './database/BackupRepository';
 import { RestoreRepository } from './database/RestoreRepository';
 import { EngineRegistry } from './engines/EngineRegistry';
@@ -123,6 +124,14 @@ export function createStoresRuntime(
     createRateWindowMs: config.limits.createRate.windowMs,
     unfinishedRetryMs: config.reconciler.frequencyMs,
     replicaId: options.replicaId,
+    dueNotifications: replicaId =>
+      new DueNotifications({
+        knex: options.knex,
+        logger,
+        enabled: config.reconciler.notify.enabled,
+        replicaId,
+        fallbackMs: config.reconciler.frequencyMs,
+      }),
   });
   const shippedChartVersion = async (engineName: string) =>
     config.helm.chartSource === 'bundled'
@@ -134,7 +143,7 @@ export function createStoresRuntime(
     config,
     kubernetes,
     onChange,
-    wakeReconciler: () => loop!.wake(),
+    wakeReconciler: () => loop!.storeMadeDue(),
     // The version of the very archive the Helm Jobs install.
     shippedChartVersion,
   });
@@ -160,7 +169,7 @@ export function createStoresRuntime(
     repository,
     config,
     onChange,
-    wakeReconciler: () => loop!.wake(),
+    wakeReconciler: () => loop!.storeMadeDue(),
   });
   return {
     repository,

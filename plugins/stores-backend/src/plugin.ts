@@ -211,7 +211,7 @@ export const storesPlugin = createBackendPlugin({
             restores,
             kubernetes,
             onChange,
-            wakeReconciler: () => loop.wake(),
+            wakeReconciler: () => loop.storeMadeDue(),
             rollouts,
             owners: new OwnerVerifier({
               userInfo: deps.userInfo,

@@ -22,6 +22,7 @@ describe('readStoresConfig', () => {
       maxBackoffMs: 300_000,
       stepTimeoutMs: 1_800_000,
       watch: { enabled: true, resyncMs: 30_000 },
+      notify: { enabled: true },
     });
     expect(config.helm.timeout).toBe('1200s');
     expect(config.healthCheck.timeoutMs).toBe(10_000);
@@ -107,6 +108,15 @@ describe('readStoresConfig', () => {
     expect(() => read({ reconciler: { watch: { resync: 'soon' } } })).toThrow(
       /reconciler\.watch\.resync/,
     );
+  });
+
+  it('reads whether replicas notify each other, and refuses a value that is not a boolean', () => {
+    expect(
+      read({ reconciler: { notify: { enabled: false } } }).reconciler.notify,
+    ).toEqual({ enabled: false });
+    expect(() =>
+      read({ reconciler: { notify: { enabled: 'sometimes' } } }),
+    ).toThrow(/reconciler\.notify\.enabled/);
   });
 
   it.each([

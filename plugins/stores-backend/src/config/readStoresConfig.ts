@@ -68,6 +68,10 @@ export interface StoresConfig {
       /** How soon a waiting store is looked at again while its watches are held. */
       resyncMs: number;
     };
+    notify: {
+      /** Wake every replica (PostgreSQL NOTIFY) when one makes a store due. */
+      enabled: boolean;
+    };
   };
   monitor: {
     /** How often a Ready or Degraded store is checked again. */
@@ -391,6 +395,9 @@ export function readStoresConfig(root: Config): StoresConfig {
       watch: {
         enabled: read.boolean('reconciler.watch.enabled', true),
         resyncMs: read.durationMs('reconciler.watch.resync', 30 * SECOND),
+      },
+      notify: {
+        enabled: read.boolean('reconciler.notify.enabled', true),
       },
     },
     monitor: {

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { StoreStep } from '@storeplane/plugin-stores-common';
 import { DueStore, StoreRepository } from '../database/StoreRepository';
+import { DueNotifications } from '../database/DueNotifications';
 import { StoreLease } from './StoreLease';
 import { StoreReconciler } from './StoreReconciler';
 
@@ -21,6 +22,11 @@ export interface ReconcileLoopOptions {
   unfinishedRetryMs: number;
   /** Identity of this replica in lease tokens; unique per process. */
   replicaId?: string;
+  /**
+   * Tells the other replicas when this one makes a store due, and wakes this one when they do.
+   * Given the loop's replica id (set or generated), which the notifications carry. None when unset.
+   */
+  dueNotifications?: (replicaId: string) => DueNotifications;
 }
 
 /** The wake-up timer never sleeps longer than this, however far off the next due store is. */
@@ -54,18 +60,31 @@ export class ReconcileLoop {
     string,
     ReadonlyArray<StoreStep | null>
   >();
+  private readonly dueNotifications: DueNotifications | undefined;
 
   constructor(private readonly options: ReconcileLoopOptions) {
     this.replicaId =
       options.replicaId ??
       `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.dueNotifications = options.dueNotifications?.(this.replicaId);
   }
 
-  /** Starts the workers on whatever is due now. */
+  /** Starts the workers on whatever is due now, and listens for stores other replicas make due. */
   start(): void {
     if (this.state !== 'new') return;
     this.state = 'running';
+    this.dueNotifications?.listen(() => this.wake());
     this.wake();
+  }
+
+  /**
+   * This replica has just committed a change that makes a store due now (a create, delete,
+   * retry or change request): it looks at once, and so does every other replica, so that
+   * whichever has a free worker takes the store.
+   */
+  storeMadeDue(): void {
+    this.wake();
+    void this.dueNotifications?.publish();
   }
 
   /** Work may be due now: idle workers look at once. A no-op unless started. */
@@ -90,7 +109,8 @@ export class ReconcileLoop {
       const marked = this.changedWhileHeld.get(storeId) ?? [];
       this.changedWhileHeld.set(storeId, [...new Set([...marked, ...steps])]);
     }
-    if (await this.options.repository.markStoreDue(storeId, steps)) this.wake();
+    if (await this.options.repository.markStoreDue(storeId, steps))
+      this.storeMadeDue();
   }
 
   /**
@@ -101,7 +121,11 @@ export class ReconcileLoop {
     this.state = 'stopped';
     clearTimeout(this.timer);
     this.timer = undefined;
-    await Promise.all([...this.inFlight, this.sleeping]);
+    await Promise.all([
+      ...this.inFlight,
+      this.sleeping,
+      this.dueNotifications?.stop(),
+    ]);
   }
 
   /**
