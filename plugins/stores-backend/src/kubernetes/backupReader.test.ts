@@ -71,6 +71,18 @@ describe('the backup reader pod', () => {
     });
   });
 
+  it('gets no NetworkPolicy rule without source addresses: a rule with no sources would admit every pod', () => {
+    const config = readStoresConfig(new ConfigReader({}));
+    expect(config.network.healthCheckSourceCidrs).toEqual([]);
+    const names = networkPolicyManifests(
+      store,
+      config.network,
+      createWooCommerceEngine({ chartPath: '/unused' }).network,
+    ).map(p => p.metadata!.name);
+    expect(names).toContain('storeplane-default-deny');
+    expect(names).not.toContain('storeplane-allow-backup-reader');
+  });
+
   it("is reachable only from the health check's source addresses, on its port", () => {
     const config = readStoresConfig(
       new ConfigReader({

@@ -252,20 +252,6 @@ export function networkPolicyManifests(
         },
       ],
     }),
-    // Downloads read backup files through the API server's pod proxy, which connects from the
-    // same addresses as the health check's service proxy.
-    policy('storeplane-allow-backup-reader', {
-      podSelector: { matchLabels: { 'storeplane.io/role': 'backup-reader' } },
-      policyTypes: ['Ingress'],
-      ingress: [
-        {
-          from: config.healthCheckSourceCidrs.map(cidr => ({
-            ipBlock: { cidr },
-          })),
-          ports: [{ protocol: 'TCP', port: 8080 }],
-        },
-      ],
-    }),
     policy('storeplane-allow-helm-to-apiserver', {
       podSelector: { matchLabels: { 'storeplane.io/role': 'helm' } },
       policyTypes: ['Egress'],
@@ -276,6 +262,27 @@ export function networkPolicyManifests(
         },
       ],
     }),
+    // Downloads read backup files through the API server's pod proxy, which connects from the
+    // same addresses as the health check's service proxy. Without those addresses there is no
+    // rule: a rule with no sources would admit every pod in the cluster to the backups.
+    ...(config.healthCheckSourceCidrs.length > 0
+      ? [
+          policy('storeplane-allow-backup-reader', {
+            podSelector: {
+              matchLabels: { 'storeplane.io/role': 'backup-reader' },
+            },
+            policyTypes: ['Ingress'],
+            ingress: [
+              {
+                from: config.healthCheckSourceCidrs.map(cidr => ({
+                  ipBlock: { cidr },
+                })),
+                ports: [{ protocol: 'TCP', port: 8080 }],
+              },
+            ],
+          }),
+        ]
+      : []),
   ];
 }
 
