@@ -23,7 +23,7 @@ const BACKUP_TIMEOUT_MS = 120_000;
 const RESTORE_TIMEOUT_MS = 180_000;
 const CHANGED_MARKER = 'changed by the e2e after its backup';
 
-/** The sandbox's MariaDB socket (packages/test-cluster keeps it beside its logs directory). */
+/** The sandbox's MariaDB socket, from the state.env scripts/sandbox/cluster.mjs writes. */
 function sandboxMariadbSocket() {
   const cacheDir =
     process.env.STOREPLANE_CACHE ||
@@ -32,15 +32,13 @@ function sandboxMariadbSocket() {
     path.join(cacheDir, 'sandbox', 'state.env'),
     'utf8',
   );
-  const logs = /^SANDBOX_LOGS='([^']*)'$/m.exec(state);
-  if (!logs) throw new Error('the sandbox state.env names no SANDBOX_LOGS');
-  const socket = path.join(path.dirname(logs[1]), 'mariadb', 'mariadb.sock');
-  if (!fs.existsSync(socket)) {
+  const socket = /^SANDBOX_MARIADB_SOCKET='([^']*)'$/m.exec(state);
+  if (!socket || !socket[1]) {
     throw new Error(
-      `no sandbox MariaDB socket at ${socket} (is mariadbd installed?)`,
+      "the sandbox runs no MariaDB (install Debian's mariadb-server)",
     );
   }
-  return socket;
+  return socket[1];
 }
 
 function mariadb(socket, sql) {
