@@ -17,6 +17,7 @@ const { chromium } = require('playwright-core');
 const { runLiveStatusSteps } = require('./liveStatus');
 const { runUpgradeSteps } = require('./upgrade');
 const { runQuotaCostSteps } = require('./cost');
+const { runBackupSteps } = require('./backups');
 
 const APP_URL = process.env.E2E_APP_URL || 'http://localhost:3000';
 const BACKEND_URL = process.env.E2E_BACKEND_URL || 'http://localhost:7007';
@@ -175,6 +176,7 @@ async function main() {
   });
   const context = await browser.newContext({
     viewport: { width: 1440, height: 900 },
+    acceptDownloads: true,
   });
   context.setDefaultTimeout(TIMEOUT);
   const page = await context.newPage();
@@ -632,6 +634,16 @@ async function main() {
       page,
       lifecycleStep,
       assert,
+      storeUrl,
+      BACKEND_URL,
+    });
+
+    // Back up the upgraded store, download the dump, restore it (e2e/backups.js).
+    await runBackupSteps({
+      page,
+      lifecycleStep,
+      assert,
+      token,
       storeUrl,
       BACKEND_URL,
     });

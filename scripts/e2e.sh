@@ -12,6 +12,10 @@
 # upgrade refused (the backend ships the chart it runs), then restarts only the backend with a
 # copy of the chart whose version is bumped (made in the temp dir) and upgrades the store for
 # real: Updating, Ready on the new chart, the Helm upgrade in its activity (e2e/upgrade.js).
+# It backs the store up ("Back up now", the backup Succeeded with a size), downloads the backup
+# (the browser saves a .sql.gz that gunzips to the sandbox MariaDB's dump of the store's database,
+# its marker row included), changes that row, and restores the backup after confirming: Restoring,
+# Ready, restore.succeeded in the activity, the row as dumped again (e2e/backups.js).
 # Then it deletes the store.
 # With polling off, a second store walks its gates on an open Store tab and turns Degraded and Ready again when
 # its pod crashes and recovers (e2e/liveStatus.js, which prints the latencies). The first store's

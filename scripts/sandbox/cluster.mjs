@@ -15,7 +15,8 @@
 //   state.env                 shell assignments, written last:
 //                               SANDBOX_AVAILABLE=1|0 (0: SANDBOX_REASON says why;
 //                               SANDBOX_FAILED=1 if it was started and failed)
-//                               SANDBOX_SERVER, SANDBOX_INGRESS, SANDBOX_LOGS
+//                               SANDBOX_SERVER, SANDBOX_INGRESS, SANDBOX_LOGS,
+//                               SANDBOX_MARIADB_SOCKET (the throwaway MariaDB's, if it runs)
 //
 // Then it keeps running until SIGTERM/SIGINT/SIGHUP or until its parent (--parent-pid) is
 // gone, and stops the control plane (every child process) before it exits.
@@ -233,6 +234,7 @@ async function main() {
     SANDBOX_SERVER: cluster.server,
     SANDBOX_INGRESS: cluster.ingressAddress,
     SANDBOX_LOGS: cluster.logs(),
+    SANDBOX_MARIADB_SOCKET: cluster.mariadbSocket ?? '',
   });
   log(`ready in ${Date.now() - t0} ms (logs ${cluster.logs()})`);
 

@@ -54,6 +54,8 @@ export interface TestCluster {
    * throwaway MariaDB: false when mariadbd is not installed (they then just complete).
    */
   mariadb: boolean;
+  /** The throwaway MariaDB's unix socket (root may log in on it), when it runs. */
+  mariadbSocket?: string;
   /** Runs SQL as the throwaway MariaDB's root; the rows, tab-separated. Throws without it. */
   mariadbQuery(sql: string): Promise<string>;
   /** The marker row the sim seeded the namespace's database with (simDatabaseName). */
@@ -941,6 +943,7 @@ export async function startTestCluster(options?: {
     server,
     apiServerSourceIp: NODE_IP,
     mariadb: mariadb !== undefined,
+    mariadbSocket: mariadb ? mariadbSocket : undefined,
     mariadbQuery,
     simMarker: async (namespace, database) =>
       (

@@ -11,7 +11,7 @@ import {
   storeReadPermission,
   storeRestorePermission,
 } from '@storeplane/plugin-stores-common';
-import { Router } from 'express';
+import { Response, Router } from 'express';
 import { StoreRouteContext } from './routeContext';
 import { toStoreView } from './storeView';
 import { BackupRecord, BackupRepository } from '../database/BackupRepository';
@@ -58,6 +58,24 @@ export function toBackupView(backup: BackupRecord): StoreBackup {
 
 /** How long a download waits for the backup reader pod to be ready. */
 export const BACKUP_READER_WAIT_MS = 60_000;
+
+/**
+ * Lets a browser page on another origin read `header` of this response (CORS hides all but a
+ * few): the app's frontend is usually served from another origin than the backend, and without
+ * this it cannot read the download's file name. Keeps what the CORS middleware already exposes.
+ */
+function exposeToBrowser(res: Response, header: string) {
+  const exposed = String(res.getHeader('Access-Control-Expose-Headers') ?? '')
+    .split(',')
+    .map(name => name.trim())
+    .filter(Boolean);
+  if (!exposed.some(name => name.toLowerCase() === header.toLowerCase())) {
+    res.setHeader(
+      'Access-Control-Expose-Headers',
+      [...exposed, header].join(', '),
+    );
+  }
+}
 
 /** `<store id>-<UTC time of the backup, compact>.sql.gz`, e.g. `shop-20261128T093000Z.sql.gz`. */
 export function backupDownloadName(storeId: string, createdAt: number): string {
@@ -209,6 +227,7 @@ export function registerBackupRoutes(
         backup.createdAt,
       )}"`,
     );
+    exposeToBrowser(res, 'Content-Disposition');
     const length = body.headers['content-length'];
     if (length && /^\d+$/.test(length)) res.setHeader('Content-Length', length);
     // A client that goes away stops the read from the cluster; a read that breaks off ends the

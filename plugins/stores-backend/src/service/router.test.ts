@@ -2145,6 +2145,10 @@ describe.each(databases.eachSupportedId())(
         expect(res.headers['content-disposition']).toBe(
           `attachment; filename="${storeId}-20261128T093000Z.sql.gz"`,
         );
+        // The frontend runs on another origin: it reads the file name only when exposed.
+        expect(res.headers['access-control-expose-headers']).toBe(
+          'Content-Disposition',
+        );
         expect(new Uint8Array(res.body)).toEqual(gzipped);
 
         const reader = fake.get('Pod', namespace, 'backup-reader')!;
