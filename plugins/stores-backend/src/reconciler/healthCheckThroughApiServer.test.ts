@@ -289,7 +289,7 @@ describeWithCluster("the health check through the API server's proxy", () => {
     return dir;
   }
 
-  it('changes the plan with a Helm upgrade, rolls an upgrade whose health gate fails back to the old revision, and sets and removes a custom domain', async () => {
+  it('renames a store without touching its release, changes the plan with a Helm upgrade, rolls an upgrade whose health gate fails back to the old revision, and sets and removes a custom domain', async () => {
     const cidrs = [`${cluster.apiServerSourceIp}/32`];
     const knex = await databases.init('SQLITE_3');
     const plans = updatePlans;
@@ -318,8 +318,20 @@ describeWithCluster("the health check through the API server's proxy", () => {
       helmRevision: 1,
     });
 
+    // Rename: the display name changes, the release and the cluster do not.
+    const renamed = await h.service.updateStore(
+      ready!,
+      { displayName: 'Upgraded Shop — renamed' },
+      USER,
+    );
+    expect(await h.runUntil(created.id, settled, 60)).toMatchObject({
+      status: 'Ready',
+      displayName: 'Upgraded Shop — renamed',
+      helmRevision: 1,
+    });
+
     // Plan change: guardrails and the release follow the plan, with Helm revision 2.
-    await h.service.updateStore(ready!, { plan: 'medium' }, USER);
+    await h.service.updateStore(renamed, { plan: 'medium' }, USER);
     const changed = await h.runUntil(created.id, settled, 180);
     expect(changed).toMatchObject({
       status: 'Ready',
