@@ -93,4 +93,16 @@ describe('the backup reader pod', () => {
       ],
     });
   });
+
+  it('admits nobody when no source addresses are configured (an empty `from` would admit everyone)', () => {
+    const policy = networkPolicyManifests(
+      store,
+      readStoresConfig(new ConfigReader({})).network,
+      createWooCommerceEngine({ chartPath: '/unused' }).network,
+    ).find(p => p.metadata!.name === 'storeplane-allow-backup-reader') as any;
+    expect(policy.spec).toEqual({
+      podSelector: { matchLabels: { 'storeplane.io/role': 'backup-reader' } },
+      policyTypes: ['Ingress'],
+    });
+  });
 });

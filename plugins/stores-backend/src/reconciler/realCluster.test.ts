@@ -760,7 +760,14 @@ describeWithRealCluster('stores on a real Kubernetes API server', () => {
     // The sim really runs the dump and restore Jobs against its throwaway MariaDB.
     expect(suite.cluster.mariadb).toBe(true);
     const started = Date.now();
-    const backend = await startRealClusterBackend(suite, []);
+    // The store's NetworkPolicy admits the API server's pod proxy to the reader from here.
+    const backend = await startRealClusterBackend(suite, [], {
+      storeplane: {
+        network: {
+          healthCheckSourceCidrs: [`${suite.cluster.apiServerSourceIp}/32`],
+        },
+      },
+    });
     try {
       const api = (
         method: 'get' | 'post',
