@@ -20,6 +20,9 @@ import { OWNER, RealClusterSuite, USER } from './realClusterSuite';
 
 /** USER's Authorization header; USER is a member of OWNER. */
 export const USER_AUTHORIZATION = mockCredentials.user.header(USER);
+/** A user who is not in OWNER (owns no store). */
+export const OUTSIDER = 'user:default/olga';
+export const OUTSIDER_AUTHORIZATION = mockCredentials.user.header(OUTSIDER);
 
 const entity = (kind: 'User' | 'Group', ref: string): Entity => ({
   apiVersion: 'backstage.io/v1alpha1',
@@ -42,10 +45,13 @@ export function startRealClusterBackend(
   options: { knex?: Knex; storeplane?: Record<string, unknown> } = {},
 ) {
   const userInfo = mockServices.userInfo.mock({
-    getUserInfo: async () => ({
-      userEntityRef: USER,
-      ownershipEntityRefs: [USER, OWNER],
-    }),
+    getUserInfo: async credentials => {
+      const ref = (credentials.principal as { userEntityRef?: string })
+        .userEntityRef;
+      return ref === OUTSIDER
+        ? { userEntityRef: OUTSIDER, ownershipEntityRefs: [OUTSIDER] }
+        : { userEntityRef: USER, ownershipEntityRefs: [USER, OWNER] };
+    },
   });
   return startTestBackend({
     features: [
@@ -88,7 +94,11 @@ export function startRealClusterBackend(
       authWithActorsServiceFactory,
       userInfo.factory,
       catalogServiceMock.factory({
-        entities: [entity('User', USER), entity('Group', OWNER)],
+        entities: [
+          entity('User', USER),
+          entity('User', OUTSIDER),
+          entity('Group', OWNER),
+        ],
       }),
       permissionPlugin,
       storesPolicyModule,

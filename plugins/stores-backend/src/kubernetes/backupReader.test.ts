@@ -71,18 +71,6 @@ describe('the backup reader pod', () => {
     });
   });
 
-  it('gets no NetworkPolicy rule without source addresses: a rule with no sources would admit every pod', () => {
-    const config = readStoresConfig(new ConfigReader({}));
-    expect(config.network.healthCheckSourceCidrs).toEqual([]);
-    const names = networkPolicyManifests(
-      store,
-      config.network,
-      createWooCommerceEngine({ chartPath: '/unused' }).network,
-    ).map(p => p.metadata!.name);
-    expect(names).toContain('storeplane-default-deny');
-    expect(names).not.toContain('storeplane-allow-backup-reader');
-  });
-
   it("is reachable only from the health check's source addresses, on its port", () => {
     const config = readStoresConfig(
       new ConfigReader({
@@ -103,6 +91,18 @@ describe('the backup reader pod', () => {
           ports: [{ protocol: 'TCP', port: 8080 }],
         },
       ],
+    });
+  });
+
+  it('admits nobody when no source addresses are configured (an empty `from` would admit everyone)', () => {
+    const policy = networkPolicyManifests(
+      store,
+      readStoresConfig(new ConfigReader({})).network,
+      createWooCommerceEngine({ chartPath: '/unused' }).network,
+    ).find(p => p.metadata!.name === 'storeplane-allow-backup-reader') as any;
+    expect(policy.spec).toEqual({
+      podSelector: { matchLabels: { 'storeplane.io/role': 'backup-reader' } },
+      policyTypes: ['Ingress'],
     });
   });
 });

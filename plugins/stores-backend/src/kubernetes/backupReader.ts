@@ -184,7 +184,15 @@ export async function openBackupFile(
     headersWithinMs,
   );
   if (response.statusCode !== 200) {
-    response.resume();
+    const refusal =
+      response.statusCode === 401 || response.statusCode === 403
+        ? await apiServerRefusal(response)
+        : (response.resume(), undefined);
+    if (refusal !== undefined) {
+      throw new ServiceUnavailableError(
+        `Kubernetes refused Storeplane's read through the pod proxy (${response.statusCode}): ${refusal}. Storeplane's service account needs get on pods/proxy in store namespaces; check the ClusterRoles from the storeplane-rbac chart`,
+      );
+    }
     if (response.statusCode === 404) {
       throw new NotFoundError(
         `The backup file ${path.slice(
@@ -197,4 +205,23 @@ export async function openBackupFile(
     );
   }
   return response;
+}
+
+/**
+ * The API server's message when it, not the reader, refused the proxied request: its answer is
+ * a Status object (busybox httpd answers a 403 of its own, in HTML, for an unreadable file).
+ */
+async function apiServerRefusal(
+  response: IncomingMessage,
+): Promise<string | undefined> {
+  let body = '';
+  for await (const chunk of response) {
+    if (body.length < 4096) body += String(chunk);
+  }
+  try {
+    const status = JSON.parse(body);
+    return status?.kind === 'Status' ? String(status.message) : undefined;
+  } catch {
+    return undefined;
+  }
 }

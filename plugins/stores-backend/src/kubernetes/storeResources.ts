@@ -252,6 +252,23 @@ export function networkPolicyManifests(
         },
       ],
     }),
+    // Downloads read backup files through the API server's pod proxy, which connects from the
+    // same addresses as the health check's service proxy. Without any, no rule: a rule with an
+    // empty `from` would admit every source to the dumps.
+    policy('storeplane-allow-backup-reader', {
+      podSelector: { matchLabels: { 'storeplane.io/role': 'backup-reader' } },
+      policyTypes: ['Ingress'],
+      ...(config.healthCheckSourceCidrs.length > 0 && {
+        ingress: [
+          {
+            from: config.healthCheckSourceCidrs.map(cidr => ({
+              ipBlock: { cidr },
+            })),
+            ports: [{ protocol: 'TCP', port: 8080 }],
+          },
+        ],
+      }),
+    }),
     policy('storeplane-allow-helm-to-apiserver', {
       podSelector: { matchLabels: { 'storeplane.io/role': 'helm' } },
       policyTypes: ['Egress'],
@@ -262,27 +279,6 @@ export function networkPolicyManifests(
         },
       ],
     }),
-    // Downloads read backup files through the API server's pod proxy, which connects from the
-    // same addresses as the health check's service proxy. Without those addresses there is no
-    // rule: a rule with no sources would admit every pod in the cluster to the backups.
-    ...(config.healthCheckSourceCidrs.length > 0
-      ? [
-          policy('storeplane-allow-backup-reader', {
-            podSelector: {
-              matchLabels: { 'storeplane.io/role': 'backup-reader' },
-            },
-            policyTypes: ['Ingress'],
-            ingress: [
-              {
-                from: config.healthCheckSourceCidrs.map(cidr => ({
-                  ipBlock: { cidr },
-                })),
-                ports: [{ protocol: 'TCP', port: 8080 }],
-              },
-            ],
-          }),
-        ]
-      : []),
   ];
 }
 

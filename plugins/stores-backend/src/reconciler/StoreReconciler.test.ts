@@ -145,7 +145,7 @@ describe.each(databases.eachSupportedId())(
           .map(p => p.metadata.name)
           .sort(),
       ).toEqual([
-        // No storeplane-allow-backup-reader: this config names no health check sources.
+        'storeplane-allow-backup-reader',
         'storeplane-allow-database',
         'storeplane-allow-egress',
         'storeplane-allow-helm-to-apiserver',

@@ -105,13 +105,12 @@ describe.each(databases.eachSupportedId())(
       expect(checked.nextAttemptAt).toBeGreaterThan(store.nextAttemptAt);
       expect(versions()).toEqual(before);
       expect(await newEvents(harness, store.id, since)).toEqual([]);
-      // Read and apply of 11 guardrails (namespace, 2 RoleBindings, quota, limits, 5 network
-      // policies: no backup reader's without health check sources, Helm ServiceAccount) and 2
-      // workload lists; the health check (url mode here) goes to WordPress, in serviceProxy mode
-      // it is one more API call.
-      expect(calls.filter(c => c.startsWith('GET')).length).toBe(13);
-      expect(calls.filter(c => c.startsWith('PATCH')).length).toBe(11);
-      expect(calls).toHaveLength(24);
+      // Read and apply of 12 guardrails (namespace, 2 RoleBindings, quota, limits, 6 network
+      // policies, Helm ServiceAccount) and 2 workload lists; the health check (url mode here)
+      // goes to WordPress, in serviceProxy mode it is one more API call.
+      expect(calls.filter(c => c.startsWith('GET')).length).toBe(14);
+      expect(calls.filter(c => c.startsWith('PATCH')).length).toBe(12);
+      expect(calls).toHaveLength(26);
     });
 
     it('turns Degraded when a workload loses its replicas, saying which, and Ready again once they are back', async () => {

@@ -15,6 +15,7 @@ import {
 } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { parse } from 'yaml';
 import { readStoresConfig } from '../config/readStoresConfig';
 import { apiMessage } from '../kubernetes/KubernetesClient';
@@ -36,9 +37,11 @@ import {
   USER,
 } from '../__testUtils__/realClusterSuite';
 import {
+  OUTSIDER_AUTHORIZATION,
   startRealClusterBackend,
   USER_AUTHORIZATION,
 } from '../__testUtils__/realClusterBackend';
+import { BACKUP_READER_POD } from '../kubernetes/backupReader';
 import { medusaEngineModule } from '../__testUtils__/medusaEngine/medusaEngine';
 import { waitFor } from '@internal/stores-test-utils';
 import request from 'supertest';
@@ -747,6 +750,163 @@ describeWithRealCluster('stores on a real Kubernetes API server', () => {
         `Medusa engine from a module: Ready in ${readyMs} ms, deleted ${
           Date.now() - started - readyMs
         } ms later`,
+      );
+    } finally {
+      await backend.stop();
+    }
+  });
+
+  it("backs up a store through the API as its owner, downloads the dump through the reader pod and the API server's pod proxy, and restores it", async () => {
+    // The sim really runs the dump and restore Jobs against its throwaway MariaDB.
+    expect(suite.cluster.mariadb).toBe(true);
+    const started = Date.now();
+    // The store's NetworkPolicy admits the API server's pod proxy to the reader from here.
+    const backend = await startRealClusterBackend(suite, [], {
+      storeplane: {
+        network: {
+          healthCheckSourceCidrs: [`${suite.cluster.apiServerSourceIp}/32`],
+        },
+      },
+    });
+    try {
+      const api = (
+        method: 'get' | 'post',
+        url: string,
+        authorization = USER_AUTHORIZATION,
+      ) =>
+        request(backend.server)
+          [method](`/api/stores${url}`)
+          .set('Authorization', authorization);
+      const settle = async (id: string, what: string, statuses: string[]) =>
+        waitFor(
+          what,
+          async () => {
+            const { body } = await api('get', `/stores/${id}`);
+            return statuses.includes(body.status) ? body : undefined;
+          },
+          180_000,
+        ).catch(async error => {
+          const { body: events } = await api('get', `/stores/${id}/events`);
+          throw new Error(
+            `${error.message}: ${JSON.stringify(events, null, 1)}`,
+          );
+        });
+
+      const created = await api('post', '/stores').send({
+        name: 'backup-shop',
+        owner: OWNER,
+        plan: 'small',
+      });
+      expect(created.status).toBe(201);
+      const { id, namespace } = created.body;
+      expect(
+        await settle(id, 'the store to settle', ['Ready', 'Failed']),
+      ).toMatchObject({ status: 'Ready' });
+      const readyMs = Date.now() - started;
+
+      // Someone outside the owning group may neither back up nor download.
+      const outsiderBackup = await api(
+        'post',
+        `/stores/${id}/backups`,
+        OUTSIDER_AUTHORIZATION,
+      );
+      expect(outsiderBackup.status).toBe(403);
+      expect((await api('get', `/stores/${id}/backups`)).body.items).toEqual(
+        [],
+      );
+
+      const requested = await api('post', `/stores/${id}/backups`);
+      expect(requested.status).toBe(202);
+      const backupId = requested.body.id;
+      const backup = await waitFor(
+        'the backup to finish',
+        async () => {
+          const { body } = await api('get', `/stores/${id}/backups`);
+          const found = body.items.find((b: any) => b.id === backupId);
+          return ['Succeeded', 'Failed'].includes(found?.status)
+            ? found
+            : undefined;
+        },
+        120_000,
+      );
+      expect(backup).toMatchObject({ status: 'Succeeded', message: null });
+      expect(backup.sizeBytes).toBeGreaterThan(0);
+      const backedUpMs = Date.now() - started;
+
+      const outsiderDownload = await api(
+        'get',
+        `/stores/${id}/backups/${backupId}/download`,
+        OUTSIDER_AUTHORIZATION,
+      );
+      expect(outsiderDownload.status).toBe(403);
+      // Refused before anything reached the cluster: no reader pod.
+      expect(
+        await suite.admin.read('v1', 'Pod', namespace, BACKUP_READER_POD),
+      ).toBeUndefined();
+
+      const download = await api(
+        'get',
+        `/stores/${id}/backups/${backupId}/download`,
+      )
+        .buffer(true)
+        .parse((res, done) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => done(null, Buffer.concat(chunks)));
+        });
+      expect(download.status).toBe(200);
+      expect(download.headers).toMatchObject({
+        'content-type': 'application/gzip',
+        'content-disposition': expect.stringMatching(
+          new RegExp(
+            `^attachment; filename="${id}-\\d{8}T\\d{6}Z?\\.sql\\.gz"$`,
+          ),
+        ),
+        'content-length': String(backup.sizeBytes),
+      });
+      const dump = gunzipSync(download.body as Buffer).toString('utf8');
+      expect(dump).toContain('storeplane_sim');
+      expect(dump).toContain(`('marker','${namespace}')`);
+      const downloadedMs = Date.now() - started;
+
+      // Restore: the changed row is back as the dump had it.
+      await suite.cluster.setSimMarker(namespace, 'wordpress', 'after backup');
+      const outsiderRestore = await api(
+        'post',
+        `/stores/${id}/backups/${backupId}/restore`,
+        OUTSIDER_AUTHORIZATION,
+      );
+      expect(outsiderRestore.status).toBe(403);
+      const restore = await api(
+        'post',
+        `/stores/${id}/backups/${backupId}/restore`,
+      );
+      expect(restore.status).toBe(202);
+      expect(restore.body.status).toBe('Restoring');
+      expect(
+        await settle(id, 'the restore to finish', ['Ready', 'Failed']),
+      ).toMatchObject({ status: 'Ready', lastError: null });
+      const { body: events } = await api('get', `/stores/${id}/events`);
+      expect(events.items.map((e: any) => e.type)).toEqual(
+        expect.arrayContaining([
+          'restore.requested',
+          'restore.started',
+          'restore.succeeded',
+        ]),
+      );
+      expect(
+        events.items.filter((e: any) => e.type === 'restore.failed'),
+      ).toEqual([]);
+      expect(await suite.cluster.simMarker(namespace, 'wordpress')).toBe(
+        namespace,
+      );
+      // eslint-disable-next-line no-console
+      console.log(
+        `Backup through the API: store Ready in ${readyMs} ms, backup Succeeded ${
+          backedUpMs - readyMs
+        } ms later, downloaded (${backup.sizeBytes} bytes) ${
+          downloadedMs - backedUpMs
+        } ms later, restored ${Date.now() - started - downloadedMs} ms later`,
       );
     } finally {
       await backend.stop();

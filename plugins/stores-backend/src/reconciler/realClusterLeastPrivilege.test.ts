@@ -4,9 +4,12 @@
  * set-up as realCluster.test.ts, in its own process (these tests change the ClusterRoles).
  */
 import { mockServices } from '@backstage/backend-test-utils';
-import { KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, KubernetesObject, V1Pod } from '@kubernetes/client-node';
+import { gunzipSync } from 'node:zlib';
+import request from 'supertest';
 import { OrphanSweep } from './OrphanSweep';
 import { BACKUPS_PVC } from '../kubernetes/backupResources';
+import { BACKUP_READER_POD } from '../kubernetes/backupReader';
 import { StoreWatches, WaitedOn } from './StoreWatches';
 import { waitFor } from '@internal/stores-test-utils';
 import { Harness } from '../__testUtils__/harness';
@@ -17,6 +20,10 @@ import {
   RealClusterSuite,
   USER,
 } from '../__testUtils__/realClusterSuite';
+import {
+  startRealClusterBackend,
+  USER_AUTHORIZATION,
+} from '../__testUtils__/realClusterBackend';
 
 describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
   jest.setTimeout(15 * 60_000);
@@ -50,19 +57,13 @@ describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
         ),
     );
     // services/proxy serves healthCheck.mode serviceProxy, which these tests do not use (see the file header).
-    // Backup downloads (pods get/create/delete, pods/proxy get) are not run here yet: their need
-    // is not proven on the real API server (see docs/architecture.md, Backups).
+    const exercised = grants.filter(g => g.resource !== 'services/proxy');
     const usedOnlyByDownloads = new Set([
       'pods:get',
       'pods:create',
       'pods:delete',
       'pods/proxy:get',
     ]);
-    const exercised = grants.filter(
-      g =>
-        g.resource !== 'services/proxy' &&
-        !usedOnlyByDownloads.has(`${g.resource}:${g.verb}`),
-    );
     const usedOnlyByDeletion = new Set(['namespaces:delete']);
     const usedOnlyByHelmUninstall = new Set([
       'jobs:delete',
@@ -93,6 +94,7 @@ describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
       'rolebindings:get',
     ]);
     const special = new Set([
+      ...usedOnlyByDownloads,
       ...usedOnlyByBackups,
       ...usedOnlyByTheWorkloadsRoute,
       ...usedOnlyByChecksOfReadyStores,
@@ -382,6 +384,121 @@ describeWithRealCluster('Storeplane on a real Kubernetes API server', () => {
           expect((await h.service.readWorkloads(store)).workloads).toHaveLength(
             2,
           );
+        },
+      );
+    });
+
+    describe('backup downloads, through the API of a running backend', () => {
+      let backend: Awaited<ReturnType<typeof startRealClusterBackend>>;
+      let storeId: string;
+      let namespace: string;
+      let backupId: string;
+      const api = (method: 'get' | 'post', url: string) =>
+        request(backend.server)
+          [method](`/api/stores${url}`)
+          .set('Authorization', USER_AUTHORIZATION);
+      const download = () =>
+        api('get', `/stores/${storeId}/backups/${backupId}/download`)
+          .buffer(true)
+          .parse((res, done) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (chunk: Buffer) => chunks.push(chunk));
+            res.on('end', () => done(null, Buffer.concat(chunks)));
+          });
+      const readReader = () =>
+        suite.admin.read<V1Pod>('v1', 'Pod', namespace, BACKUP_READER_POD);
+
+      beforeAll(async () => {
+        // The store's NetworkPolicy admits the API server's pod proxy to the reader from here.
+        backend = await startRealClusterBackend(suite, [], {
+          storeplane: {
+            network: {
+              healthCheckSourceCidrs: [`${suite.cluster.apiServerSourceIp}/32`],
+            },
+          },
+        });
+        const created = await api('post', '/stores').send({
+          name: 'rbac-download',
+          owner: OWNER,
+          plan: 'small',
+        });
+        ({ id: storeId, namespace } = created.body);
+        await waitFor(
+          'the store to be Ready',
+          async () =>
+            (await api('get', `/stores/${storeId}`)).body.status === 'Ready' ||
+            undefined,
+          180_000,
+        );
+        backupId = (await api('post', `/stores/${storeId}/backups`)).body.id;
+        await waitFor(
+          'the backup to succeed',
+          async () =>
+            (
+              await api('get', `/stores/${storeId}/backups`)
+            ).body.items.find(
+              (b: { id: string; status: string }) =>
+                b.id === backupId && b.status === 'Succeeded',
+            ),
+          120_000,
+        );
+      });
+      afterAll(() => backend?.stop());
+
+      /** Puts the reader pod in the state in which the download needs `grant`. */
+      async function prepareFor(grant: Grant) {
+        if (key(grant) === 'pods:create') {
+          // No reader pod yet: the download creates it.
+          if (await readReader()) {
+            await suite.admin.delete('v1', 'Pod', namespace, BACKUP_READER_POD);
+            await waitFor(
+              'the reader pod to be gone',
+              async () => ((await readReader()) ? undefined : true),
+              60_000,
+            );
+          }
+          return;
+        }
+        // A running reader (pods/proxy) or one whose lifetime ran out (pods delete: the
+        // download replaces it), as the kubelet marks it at its activeDeadlineSeconds.
+        expect((await download()).status).toBe(200);
+        if (key(grant) === 'pods:delete') {
+          const core = suite.admin.kubeConfig.makeApiClient(CoreV1Api);
+          const pod = await core.readNamespacedPodStatus({
+            name: BACKUP_READER_POD,
+            namespace,
+          });
+          pod.status = {
+            ...pod.status,
+            phase: 'Failed',
+            reason: 'DeadlineExceeded',
+          };
+          await core.replaceNamespacedPodStatus({
+            name: BACKUP_READER_POD,
+            namespace,
+            body: pod,
+          });
+        }
+      }
+
+      it.each(
+        exercised.filter(g => usedOnlyByDownloads.has(key(g))).map(label),
+      )(
+        'without %s a download is refused, saying so; with it the dump arrives',
+        async (_, grant) => {
+          await prepareFor(grant);
+          const refusedDownload = await withGrantRemoved(grant, download);
+          expect(refusedDownload.status).toBe(503);
+          const { message } = JSON.parse(refusedDownload.body.toString()).error;
+          expect(message).toMatch(refused);
+          expect(message).toMatch(/storeplane-rbac/);
+
+          const downloaded = await download();
+          expect(downloaded.status).toBe(200);
+          expect(gunzipSync(downloaded.body as Buffer).toString()).toContain(
+            `('marker','${namespace}')`,
+          );
+          expect((await readReader())?.status?.phase).toBe('Running');
         },
       );
     });

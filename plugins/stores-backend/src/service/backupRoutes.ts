@@ -21,7 +21,11 @@ import { StoresConfig } from '../config/readStoresConfig';
 import { EngineRegistry } from '../engines/EngineRegistry';
 import { backupFile } from '../kubernetes/backupResources';
 import { ensureBackupReader, openBackupFile } from '../kubernetes/backupReader';
-import { KubernetesClient } from '../kubernetes/KubernetesClient';
+import {
+  apiMessage,
+  KubernetesClient,
+  statusCode,
+} from '../kubernetes/KubernetesClient';
 import { StoreChangeListener } from '../reconciler/StoreReconciler';
 
 /** How many backups `GET /stores/:id/backups` lists (retention keeps far fewer Succeeded ones). */
@@ -210,6 +214,13 @@ export function registerBackupRoutes(
             error instanceof ServiceUnavailableError
           )
             throw error;
+          if (statusCode(error) === 403) {
+            throw new ServiceUnavailableError(
+              `Kubernetes refused Storeplane's request for the backup reader pod (403): ${
+                apiMessage(error) ?? (error as Error).message
+              }. Storeplane's service account lacks this permission; check the ClusterRoles from the storeplane-rbac chart`,
+            );
+          }
           throw new ServiceUnavailableError(
             `The backup cannot be read from the cluster now: ${
               (error as Error).message

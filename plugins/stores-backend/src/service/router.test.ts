@@ -2215,6 +2215,35 @@ describe.each(databases.eachSupportedId())(
         );
       });
 
+      it.each([
+        [
+          'the pod proxy',
+          (_method: string, path: string) => path.includes('/proxy/'),
+          /^Kubernetes refused Storeplane's read through the pod proxy \(403\): pods "backup-reader" is forbidden\. .*pods\/proxy.*storeplane-rbac chart$/,
+        ],
+        [
+          'the reader pod',
+          (method: string, path: string) =>
+            method === 'GET' && path.endsWith('/pods/backup-reader'),
+          /^Kubernetes refused Storeplane's request for the backup reader pod \(403\): pods "backup-reader" is forbidden\. .*storeplane-rbac chart$/,
+        ],
+      ])(
+        'answers 503 naming the missing permission when Kubernetes refuses %s',
+        async (_, match, message) => {
+          const { storeId, backupIds } = await storeWithBackups('Succeeded');
+          fake.injectFault(
+            { status: 403, message: 'pods "backup-reader" is forbidden' },
+            1,
+            match,
+          );
+          const res = await download(storeId, backupIds[0]);
+          expect(res.status).toBe(503);
+          expect(JSON.parse(res.body.toString()).error.message).toMatch(
+            message,
+          );
+        },
+      );
+
       it('records a restore for an owner: the store turns Restoring with an event naming who asked', async () => {
         const { storeId, backupIds } = await storeWithBackups('Succeeded');
         const res = await restore(storeId, backupIds[0]);
