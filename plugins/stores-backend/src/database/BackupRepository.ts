@@ -1,5 +1,6 @@
 import { Knex } from 'knex';
-import { databaseClock } from './databaseClock';
+import { ClockedRepository } from './ClockedRepository';
+import { toNumber } from './columnValues';
 
 export type BackupStatus = 'Pending' | 'Running' | 'Succeeded' | 'Failed';
 
@@ -33,18 +34,17 @@ export interface StoreLeaseHold {
 const UNFINISHED: BackupStatus[] = ['Pending', 'Running'];
 
 function fromRow(row: any): BackupRecord {
-  const time = (value: unknown) => (value === null ? null : Number(value));
   return {
     id: row.id,
     storeId: row.store_id,
     status: row.status,
     requestedBy: row.requested_by,
     file: row.file,
-    sizeBytes: time(row.size_bytes),
+    sizeBytes: toNumber(row.size_bytes),
     message: row.message ?? null,
     createdAt: Number(row.created_at),
-    startedAt: time(row.started_at),
-    finishedAt: time(row.finished_at),
+    startedAt: toNumber(row.started_at),
+    finishedAt: toNumber(row.finished_at),
   };
 }
 
@@ -53,16 +53,7 @@ function fromRow(row: any): BackupRecord {
  * while it holds its store's lease, so a replica that lost the lease cannot overwrite the
  * outcome another replica recorded.
  */
-export class BackupRepository {
-  constructor(
-    private readonly db: Knex,
-    private readonly clockShiftMs: () => number = () => 0,
-  ) {}
-
-  private clock(): Knex.Raw {
-    return databaseClock(this.db, this.clockShiftMs());
-  }
-
+export class BackupRepository extends ClockedRepository {
   /**
    * Records a backup of a Ready store, with a `backup.requested` event naming who asked, and
    * makes the store due, so the reconciler picks it up now. At most one unfinished backup per

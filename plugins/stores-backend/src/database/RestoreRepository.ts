@@ -1,5 +1,6 @@
 import { Knex } from 'knex';
-import { databaseClock } from './databaseClock';
+import { ClockedRepository } from './ClockedRepository';
+import { toNumber } from './columnValues';
 import type { StoreLeaseHold } from './BackupRepository';
 
 export type RestoreStatus = 'Running' | 'Succeeded' | 'Failed';
@@ -26,7 +27,6 @@ export type RestoreRefusal =
   | 'backupInProgress';
 
 function fromRow(row: any): RestoreRecord {
-  const time = (value: unknown) => (value === null ? null : Number(value));
   return {
     id: row.id,
     storeId: row.store_id,
@@ -35,8 +35,8 @@ function fromRow(row: any): RestoreRecord {
     requestedBy: row.requested_by,
     message: row.message ?? null,
     createdAt: Number(row.created_at),
-    jobStartedAt: time(row.job_started_at),
-    finishedAt: time(row.finished_at),
+    jobStartedAt: toNumber(row.job_started_at),
+    finishedAt: toNumber(row.finished_at),
   };
 }
 
@@ -45,16 +45,7 @@ function fromRow(row: any): RestoreRecord {
  * backup, an update, a domain change or a second restore of the store is refused until the
  * reconciler has finished it; the reconciler records the outcome only under the store's lease.
  */
-export class RestoreRepository {
-  constructor(
-    private readonly db: Knex,
-    private readonly clockShiftMs: () => number = () => 0,
-  ) {}
-
-  private clock(): Knex.Raw {
-    return databaseClock(this.db, this.clockShiftMs());
-  }
-
+export class RestoreRepository extends ClockedRepository {
   /**
    * Records a restore of a Succeeded backup into a Ready or Degraded store with a
    * `restore.requested` event naming who asked, and makes the store Restoring (step `restore`,

@@ -280,6 +280,18 @@ export class KubernetesClient {
     return review.status?.allowed === true;
   }
 
+  /** The URL and the credentials of a GET of `apiPath` on the current cluster's API server. */
+  private async proxyGet(
+    apiPath: string,
+  ): Promise<{ url: URL; options: https.RequestOptions }> {
+    const cluster = this.kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error('No Kubernetes cluster is configured');
+    const url = new URL(`${cluster.server.replace(/\/$/, '')}${apiPath}`);
+    const options: https.RequestOptions = { method: 'GET', headers: {} };
+    await this.kubeConfig.applyToHTTPSOptions(options);
+    return { url, options };
+  }
+
   /** GET through the API server's service proxy; resolves with the HTTP status. */
   async getThroughServiceProxy(
     namespace: string,
@@ -288,16 +300,9 @@ export class KubernetesClient {
     path: string,
     deadlineMs: number,
   ): Promise<number> {
-    const cluster = this.kubeConfig.getCurrentCluster();
-    if (!cluster) throw new Error('No Kubernetes cluster is configured');
-    const url = new URL(
-      `${cluster.server.replace(
-        /\/$/,
-        '',
-      )}/api/v1/namespaces/${namespace}/services/${service}:${port}/proxy${path}`,
+    const { url, options } = await this.proxyGet(
+      `/api/v1/namespaces/${namespace}/services/${service}:${port}/proxy${path}`,
     );
-    const options: https.RequestOptions = { method: 'GET', headers: {} };
-    await this.kubeConfig.applyToHTTPSOptions(options);
     return httpStatusOf(url, options, deadlineMs);
   }
 
@@ -313,16 +318,9 @@ export class KubernetesClient {
     path: string,
     headersWithinMs: number,
   ): Promise<http.IncomingMessage> {
-    const cluster = this.kubeConfig.getCurrentCluster();
-    if (!cluster) throw new Error('No Kubernetes cluster is configured');
-    const url = new URL(
-      `${cluster.server.replace(
-        /\/$/,
-        '',
-      )}/api/v1/namespaces/${namespace}/pods/${pod}:${port}/proxy${path}`,
+    const { url, options } = await this.proxyGet(
+      `/api/v1/namespaces/${namespace}/pods/${pod}:${port}/proxy${path}`,
     );
-    const options: https.RequestOptions = { method: 'GET', headers: {} };
-    await this.kubeConfig.applyToHTTPSOptions(options);
     const transport = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       let deadline: NodeJS.Timeout | undefined = undefined;
