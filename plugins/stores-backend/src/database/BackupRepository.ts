@@ -1,5 +1,4 @@
-import { Knex } from 'knex';
-import { ClockedRepository } from './ClockedRepository';
+import { StoreWorkRepository } from './StoreWorkRepository';
 import { toNumber } from './columnValues';
 
 export type BackupStatus = 'Pending' | 'Running' | 'Succeeded' | 'Failed';
@@ -53,7 +52,7 @@ function fromRow(row: any): BackupRecord {
  * while it holds its store's lease, so a replica that lost the lease cannot overwrite the
  * outcome another replica recorded.
  */
-export class BackupRepository extends ClockedRepository {
+export class BackupRepository extends StoreWorkRepository {
   /**
    * Records a backup of a Ready store, with a `backup.requested` event naming who asked, and
    * makes the store due, so the reconciler picks it up now. At most one unfinished backup per
@@ -133,14 +132,6 @@ export class BackupRepository extends ClockedRepository {
       .orderBy('created_at', 'asc')
       .first();
     return row ? fromRow(row) : undefined;
-  }
-
-  private whereLeaseHeld(query: Knex.QueryBuilder, hold: StoreLeaseHold) {
-    return query.whereExists(
-      this.db('stores')
-        .select(this.db.raw('1'))
-        .where({ id: hold.storeId, lease_holder: hold.token }),
-    );
   }
 
   /** Pending → Running; false when the backup is not Pending or the lease is not held. */

@@ -1,5 +1,4 @@
-import { Knex } from 'knex';
-import { ClockedRepository } from './ClockedRepository';
+import { StoreWorkRepository } from './StoreWorkRepository';
 import { toNumber } from './columnValues';
 import type { StoreLeaseHold } from './BackupRepository';
 
@@ -45,7 +44,7 @@ function fromRow(row: any): RestoreRecord {
  * backup, an update, a domain change or a second restore of the store is refused until the
  * reconciler has finished it; the reconciler records the outcome only under the store's lease.
  */
-export class RestoreRepository extends ClockedRepository {
+export class RestoreRepository extends StoreWorkRepository {
   /**
    * Records a restore of a Succeeded backup into a Ready or Degraded store with a
    * `restore.requested` event naming who asked, and makes the store Restoring (step `restore`,
@@ -138,24 +137,11 @@ export class RestoreRepository extends ClockedRepository {
     return row ? fromRow(row) : undefined;
   }
 
-  private whereLeaseHeld(query: Knex.QueryBuilder, hold: StoreLeaseHold) {
-    return query.whereExists(
-      this.db('stores')
-        .select(this.db.raw('1'))
-        .where({ id: hold.storeId, lease_holder: hold.token }),
-    );
-  }
-
   /** Notes that the restore's Job was created; false when the lease is not held. */
   async markJobStarted(id: string, hold: StoreLeaseHold): Promise<boolean> {
-    const updated = await this.whereLeaseHeld(
-      this.db('store_restores').where({
-        id,
-        store_id: hold.storeId,
-        status: 'Running',
-      }),
-      hold,
-    ).update({ job_started_at: this.clock() });
+    const updated = await this.runningRestoreUnderLease(id, hold).update({
+      job_started_at: this.clock(),
+    });
     return updated === 1;
   }
 
@@ -165,18 +151,22 @@ export class RestoreRepository extends ClockedRepository {
     hold: StoreLeaseHold,
     outcome: { status: 'Succeeded' } | { status: 'Failed'; message: string },
   ): Promise<boolean> {
-    const updated = await this.whereLeaseHeld(
+    const updated = await this.runningRestoreUnderLease(id, hold).update({
+      status: outcome.status,
+      message: outcome.status === 'Failed' ? outcome.message : null,
+      finished_at: this.clock(),
+    });
+    return updated === 1;
+  }
+
+  private runningRestoreUnderLease(id: string, hold: StoreLeaseHold) {
+    return this.whereLeaseHeld(
       this.db('store_restores').where({
         id,
         store_id: hold.storeId,
         status: 'Running',
       }),
       hold,
-    ).update({
-      status: outcome.status,
-      message: outcome.status === 'Failed' ? outcome.message : null,
-      finished_at: this.clock(),
-    });
-    return updated === 1;
+    );
   }
 }
