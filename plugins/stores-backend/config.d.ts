@@ -82,7 +82,9 @@ export interface Config {
        * How long a provisioning step (Helm Job, workloads) may take before the store is Failed;
        * the timer restarts on a user retry. Deletion is not failed by it: after this long Helm
        * uninstall is skipped (the namespace is deleted anyway) and a namespace still
-       * Terminating is reported in an event. Default 30 minutes.
+       * Terminating is reported in an event. Default 45 minutes. Keep it above twice
+       * `helm.timeout`: a Helm Job that waits out its timeout after a transient fault (an API
+       * server restart) runs again within the same step; the backend warns at start otherwise.
        */
       stepTimeout?: HumanDuration | string;
       watch?: {

@@ -15,6 +15,7 @@ import {
   STORES_EVENTS_TOPIC,
 } from '@storeplane/plugin-stores-common';
 import { readStoresConfig } from './config/readStoresConfig';
+import { stepTimeoutShortfall } from './config/stepTimeoutShortfall';
 import { ContentSuggester } from './content/ContentSuggester';
 import { createStoresRuntime } from './createStoresRuntime';
 import { migrateDatabase } from './database/migrateDatabase';
@@ -70,6 +71,8 @@ export const storesPlugin = createBackendPlugin({
         const { rootConfig, logger, database, scheduler, httpRouter, events } =
           deps;
         const config = readStoresConfig(rootConfig);
+        const shortfall = stepTimeoutShortfall(config);
+        if (shortfall) logger.warn(shortfall);
         const knex = await database.getClient();
         if (!database.migrations?.skip) await migrateDatabase(knex);
         const kubernetes = lazyKubernetesClient(config.kubernetes);

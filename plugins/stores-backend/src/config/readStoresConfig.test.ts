@@ -20,7 +20,7 @@ describe('readStoresConfig', () => {
       maxAttempts: 8,
       initialBackoffMs: 5_000,
       maxBackoffMs: 300_000,
-      stepTimeoutMs: 1_800_000,
+      stepTimeoutMs: 2_700_000,
       watch: { enabled: true, resyncMs: 30_000 },
       notify: { enabled: true },
     });

@@ -391,7 +391,9 @@ export function readStoresConfig(root: Config): StoresConfig {
         5 * SECOND,
       ),
       maxBackoffMs: read.durationMs('reconciler.maxBackoff', 5 * MINUTE),
-      stepTimeoutMs: read.durationMs('reconciler.stepTimeout', 30 * MINUTE),
+      // Twice helm.timeout's default and a margin: a Helm Job that waits out its timeout
+      // after a transient fault (an API server restart) still has time to run again.
+      stepTimeoutMs: read.durationMs('reconciler.stepTimeout', 45 * MINUTE),
       watch: {
         enabled: read.boolean('reconciler.watch.enabled', true),
         resyncMs: read.durationMs('reconciler.watch.resync', 30 * SECOND),
