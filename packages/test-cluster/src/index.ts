@@ -510,6 +510,9 @@ function runFile(
         else resolve(stdout);
       },
     );
+    // A client that exits before reading its input (a server not up yet) makes the write fail
+    // with EPIPE; its exit status says what went wrong, through the callback above.
+    child.stdin?.on('error', () => {});
     child.stdin?.end(input ?? '');
   });
 }

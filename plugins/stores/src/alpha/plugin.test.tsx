@@ -110,10 +110,6 @@ function renderApp(path: string) {
 }
 
 describe('@storeplane/plugin-stores/alpha in a new-frontend-system app', () => {
-  // Each test renders a whole new-frontend-system app; beside the real-cluster suites on 2 cores
-  // one render has taken more than Jest's default 5 s.
-  jest.setTimeout(20_000);
-
   it('adds the Stores page at /stores and its sidebar item', async () => {
     renderApp('/stores');
 
@@ -156,7 +152,7 @@ describe('@storeplane/plugin-stores/alpha in a new-frontend-system app', () => {
     const owner = await screen.findByRole('textbox', { name: /^Owner/ });
     // The picker's choices come from the signed-in user's identity (an autocomplete).
     expect(owner).toHaveAttribute('aria-autocomplete', 'list');
-  }, 20_000);
+  });
 
   it.each(notStores.map(entity => [entity.kind, entity.metadata.name]))(
     'adds neither tab nor card to the %s %s',

@@ -476,7 +476,7 @@ describe('EntityStoreContent', () => {
     ).toBeInTheDocument();
     expect(screen.getByLabelText('Update steps')).toBeInTheDocument();
     expect(screen.queryByRole('button', { name: 'Upgrade' })).toBeNull();
-  }, 20_000);
+  });
 
   it("says why the backend refused a change, in the backend's words", async () => {
     serveStore(makeReadyStore({ chartVersion: '0.1.0' }));
@@ -503,7 +503,7 @@ describe('EntityStoreContent', () => {
         /^Upgrade failed: Store 'summer-sale-x1y2z' already runs chart version 0\.1\.0/,
       ),
     ).toBeInTheDocument();
-  }, 20_000);
+  });
 
   it('offers no rename without storeplane.store.update', async () => {
     serveStore(makeReadyStore());

@@ -68,9 +68,6 @@ function renderPage(api: Record<string, jest.Mock>) {
   );
 }
 
-// Each test renders a whole page with Backstage's table and dialogs.
-jest.setTimeout(20_000);
-
 describe('RolloutsPage', () => {
   it('shows rollouts, the halt reason and each store’s result, and resumes a halted rollout', async () => {
     const halted = rollout();

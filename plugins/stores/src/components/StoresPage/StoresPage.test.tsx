@@ -100,10 +100,6 @@ async function renderPage(
 }
 
 describe('StoresPage', () => {
-  // Beside the real-cluster suites on 2 cores, one render and its reloads have taken more than
-  // Jest's default 5 s.
-  jest.setTimeout(20_000);
-
   it('lists stores with links to their entities, owner, plan and status', async () => {
     const listStores = jest.fn().mockResolvedValue({
       items: stores,
