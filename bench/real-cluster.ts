@@ -259,7 +259,14 @@ async function main() {
     }
 
     let queries = 0;
-    knex.on('query', () => void queries++);
+    const queriesBySql = new Map<string, number>();
+    knex.on('query', (query: { sql: string }) => {
+      queries++;
+      if (process.env.VERBOSE) {
+        const sql = query.sql.slice(0, 70);
+        queriesBySql.set(sql, (queriesBySql.get(sql) ?? 0) + 1);
+      }
+    });
     const since = Date.now();
     const cpuBefore = process.cpuUsage();
     const controlPlaneCpuBefore = controlPlaneCpuMs();
@@ -297,6 +304,7 @@ async function main() {
     const allDoneAt = Date.now();
     const cpu = process.cpuUsage(cpuBefore);
     const queriesDuringRun = queries;
+    const statementsDuringRun = [...queriesBySql].sort((a, b) => b[1] - a[1]);
     const controlPlaneCpu = controlPlaneCpuMs() - controlPlaneCpuBefore;
     clearInterval(tick);
     watches?.stop();
@@ -372,6 +380,8 @@ async function main() {
     if (process.env.VERBOSE)
       for (const [call, count] of [...byVerb].sort((a, b) => b[1] - a[1]))
         print(`  ${call}`, String(count));
+    if (process.env.VERBOSE)
+      for (const [sql, count] of statementsDuringRun) print(`  ${count}`, sql);
     if (notReady.length > 0) {
       process.stderr.write(
         `${notReady.length} stores not Ready: ${notReady
