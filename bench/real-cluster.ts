@@ -14,14 +14,17 @@
  *
  *   flock /tmp/storeplane-heavy.lock ./scripts/yarn.sh bench:cluster              (1 store)
  *   STORES=50 flock /tmp/storeplane-heavy.lock ./scripts/yarn.sh bench:cluster
- *   WATCH=0 to poll only (as before the watches); CONCURRENCY (default 4), TICK (default 5 s:
- *   the scheduler's safety-net wake-up)
+ *   WATCH=0 to poll only (as before the watches); CONCURRENCY (default 16), TICK (default 5 s:
+ *   the scheduler's safety-net wake-up); PROFILE=file.cpuprofile writes a CPU profile of this
+ *   process from the first request to the last store done (open it in Chrome's DevTools);
+ *   TIMELINE=file.json writes each store's claims, events and API requests with their times.
  */
 import { ConfigReader } from '@backstage/config';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
 import { startTestCluster } from '@internal/test-cluster';
 import knexFactory from 'knex';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { testConfigData } from '../packages/stores-test-utils/src';
 import { readStoresConfig } from '../plugins/stores-backend/src/config/readStoresConfig';
 import { createStoresRuntime } from '../plugins/stores-backend/src/createStoresRuntime';
@@ -43,9 +46,15 @@ const TICK_MS = Number(process.env.TICK ?? 5) * 1000;
 const OWNER = 'group:default/team-a';
 const USER = 'user:default/ann';
 
+/** The claims log (who held which store when), for TIMELINE. */
+const claims: Array<Record<string, unknown>> = [];
+
 const quietLogger: any = {
   info() {},
-  debug() {},
+  debug(message: string, meta?: Record<string, unknown>) {
+    if (process.env.TIMELINE && message.startsWith('Released store'))
+      claims.push(meta ?? {});
+  },
   warn(message: string) {
     process.stderr.write(`warn: ${message}\n`);
   },
@@ -138,6 +147,21 @@ function controlPlaneCpuMs(): number {
     ticks += fields.slice(11, 15).reduce((sum, f) => sum + Number(f), 0);
   }
   return (ticks / ticksPerSecond) * 1000;
+}
+
+/** Starts a CPU profile of this process when PROFILE names a file; the returned stop writes it. */
+async function startProfile(): Promise<() => Promise<void>> {
+  const file = process.env.PROFILE;
+  if (!file) return async () => {};
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
 }
 
 const percentile = (values: number[], p: number) => {
@@ -267,6 +291,7 @@ async function main() {
         queriesBySql.set(sql, (queriesBySql.get(sql) ?? 0) + 1);
       }
     });
+    const stopProfile = await startProfile();
     const since = Date.now();
     const cpuBefore = process.cpuUsage();
     const controlPlaneCpuBefore = controlPlaneCpuMs();
@@ -305,6 +330,7 @@ async function main() {
     const cpu = process.cpuUsage(cpuBefore);
     const queriesDuringRun = queries;
     const statementsDuringRun = [...queriesBySql].sort((a, b) => b[1] - a[1]);
+    await stopProfile();
     const controlPlaneCpu = controlPlaneCpuMs() - controlPlaneCpuBefore;
     clearInterval(tick);
     watches?.stop();
@@ -382,6 +408,27 @@ async function main() {
         print(`  ${call}`, String(count));
     if (process.env.VERBOSE)
       for (const [sql, count] of statementsDuringRun) print(`  ${count}`, sql);
+    if (process.env.TIMELINE) {
+      const timeline = await Promise.all(
+        stores.map(async store => ({
+          id: store?.id,
+          namespace: store?.namespace,
+          createdAt: store?.createdAt,
+          claims: claims.filter(c => c.storeId === store?.id),
+          events: (
+            await repository.listEvents(store!.id, 100)
+          ).map(e => ({
+            type: e.type,
+            at: e.createdAt,
+          })),
+          calls: calls.filter(
+            c =>
+              c.namespace === store?.namespace || c.name === store?.namespace,
+          ),
+        })),
+      );
+      writeFileSync(process.env.TIMELINE, JSON.stringify({ since, timeline }));
+    }
     if (notReady.length > 0) {
       process.stderr.write(
         `${notReady.length} stores not Ready: ${notReady
