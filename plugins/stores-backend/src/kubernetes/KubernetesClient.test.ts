@@ -242,8 +242,10 @@ describe('applies sent at once', () => {
     const applied: string[] = [];
     const held: Array<() => void> = [];
     const failedOnce = new Set<string>();
+    let discoveries = 0;
     const server = http.createServer((req, res) => {
       if (req.url === '/api/v1') {
+        discoveries++;
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(
           JSON.stringify({
@@ -302,6 +304,7 @@ describe('applies sent at once', () => {
       client,
       applied,
       guarded: () => guarded,
+      discoveries: () => discoveries,
       close: () => {
         server.closeAllConnections();
         return new Promise(resolve => server.close(resolve));
@@ -315,12 +318,13 @@ describe('applies sent at once', () => {
     metadata: { name },
   });
 
-  it('sends every apply before any is answered, after one write guard', async () => {
+  it('sends every apply before any is answered, after one write guard and one discovery', async () => {
     const api = await startApplyServer(3, () => 200);
     const results = await api.client.applyAll(['a', 'b', 'c'].map(namespace));
     expect(results.map(r => r.metadata?.name)).toEqual(['a', 'b', 'c']);
     expect([...api.applied].sort()).toEqual(['PATCH a', 'PATCH b', 'PATCH c']);
     expect(api.guarded()).toBe(1);
+    expect(api.discoveries()).toBe(1);
     await api.close();
   });
 
