@@ -337,9 +337,8 @@ describe('applies sent at once', () => {
   });
 
   it('ends when all have ended, with the first failure in the given order', async () => {
-    const api = await startApplyServer(3, name =>
-      name === 'a' ? 200 : name === 'slow-b' ? 422 : 403,
-    );
+    const statuses: Record<string, number> = { a: 200, 'slow-b': 422, c: 403 };
+    const api = await startApplyServer(3, name => statuses[name]);
     await expect(
       api.client.applyAll(['a', 'slow-b', 'c'].map(namespace)),
     ).rejects.toMatchObject({ code: 422 });
