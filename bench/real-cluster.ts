@@ -7,19 +7,24 @@
  * Prints, per run: detection (the Helm install Job complete → the store's next step, and all
  * workloads available → the next step; the moment is when an admin watch of this process saw
  * it), request → Ready, and per store the API requests of Storeplane's ServiceAccount (from
- * the API server's audit log) and this process's CPU. Exits 1 when a store is not Ready; never
- * on a timing.
+ * the API server's audit log), the database queries and this process's CPU. The bench learns
+ * that a store is done from the runtime's change notifications, as the catalog and the UI do,
+ * so no polling of its own is in the CPU figure. Exits 1 when a store is not Ready; never on a
+ * timing.
  *
  *   flock /tmp/storeplane-heavy.lock ./scripts/yarn.sh bench:cluster              (1 store)
  *   STORES=50 flock /tmp/storeplane-heavy.lock ./scripts/yarn.sh bench:cluster
- *   WATCH=0 to poll only (as before the watches); CONCURRENCY (default 4), TICK (default 5 s:
- *   the scheduler's safety-net wake-up)
+ *   WATCH=0 to poll only (as before the watches); CONCURRENCY (default 16), TICK (default 5 s:
+ *   the scheduler's safety-net wake-up); PROFILE=file.cpuprofile writes a CPU profile of this
+ *   process from the first request to the last store done (open it in Chrome's DevTools);
+ *   TIMELINE=file.json writes each store's claims, events and API requests with their times.
  */
 import { ConfigReader } from '@backstage/config';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
 import { startTestCluster } from '@internal/test-cluster';
 import knexFactory from 'knex';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { testConfigData } from '../packages/stores-test-utils/src';
 import { readStoresConfig } from '../plugins/stores-backend/src/config/readStoresConfig';
 import { createStoresRuntime } from '../plugins/stores-backend/src/createStoresRuntime';
@@ -41,9 +46,15 @@ const TICK_MS = Number(process.env.TICK ?? 5) * 1000;
 const OWNER = 'group:default/team-a';
 const USER = 'user:default/ann';
 
+/** The claims log (who held which store when), for TIMELINE. */
+const claims: Array<Record<string, unknown>> = [];
+
 const quietLogger: any = {
   info() {},
-  debug() {},
+  debug(message: string, meta?: Record<string, unknown>) {
+    if (process.env.TIMELINE && message.startsWith('Released store'))
+      claims.push(meta ?? {});
+  },
   warn(message: string) {
     process.stderr.write(`warn: ${message}\n`);
   },
@@ -138,6 +149,21 @@ function controlPlaneCpuMs(): number {
   return (ticks / ticksPerSecond) * 1000;
 }
 
+/** Starts a CPU profile of this process when PROFILE names a file; the returned stop writes it. */
+async function startProfile(): Promise<() => Promise<void>> {
+  const file = process.env.PROFILE;
+  if (!file) return async () => {};
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[
@@ -214,6 +240,21 @@ async function main() {
       ),
     );
     const client = kubernetesClientFromFile(kubeconfig, 10_000);
+    const finished = new Set<string>();
+    let allFinished: () => void = () => {};
+    const done = new Promise<void>(resolve => {
+      allFinished = resolve;
+    });
+    let ids: string[] = [];
+    const checkFinished = () => {
+      if (ids.length === STORES && ids.every(id => finished.has(id)))
+        allFinished();
+    };
+    const onChange = (storeId: string, status: string) => {
+      if (status !== 'Ready' && status !== 'Failed') return;
+      finished.add(storeId);
+      checkFinished();
+    };
     const { service, loop, watches, repository } = createStoresRuntime({
       knex,
       config,
@@ -224,7 +265,7 @@ async function main() {
         recordReconcileError() {},
         recordRetry() {},
       }),
-      onChange: () => {},
+      onChange,
       concurrency: CONCURRENCY,
     });
     loop.start();
@@ -241,10 +282,20 @@ async function main() {
       }
     }
 
+    let queries = 0;
+    const queriesBySql = new Map<string, number>();
+    knex.on('query', (query: { sql: string }) => {
+      queries++;
+      if (process.env.VERBOSE) {
+        const sql = query.sql.slice(0, 70);
+        queriesBySql.set(sql, (queriesBySql.get(sql) ?? 0) + 1);
+      }
+    });
+    const stopProfile = await startProfile();
     const since = Date.now();
     const cpuBefore = process.cpuUsage();
     const controlPlaneCpuBefore = controlPlaneCpuMs();
-    const ids = await Promise.all(
+    ids = await Promise.all(
       Array.from(
         { length: STORES },
         async (_, i) =>
@@ -256,16 +307,30 @@ async function main() {
           ).id,
       ),
     );
-    const deadline = Date.now() + 15 * 60_000;
-    for (;;) {
-      const stores = await Promise.all(ids.map(id => repository.getStore(id)));
-      if (stores.every(s => s?.status === 'Ready' || s?.status === 'Failed'))
-        break;
-      if (Date.now() > deadline) throw new Error('stores not Ready in time');
-      await new Promise(resolve => setTimeout(resolve, 200));
-    }
+    checkFinished();
+    let timeout: NodeJS.Timeout | undefined;
+    await Promise.race([
+      done,
+      new Promise((_, reject) => {
+        timeout = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `stores not Ready in time: ${
+                  STORES - finished.size
+                } not Ready or Failed`,
+              ),
+            ),
+          15 * 60_000,
+        );
+      }),
+    ]);
+    clearTimeout(timeout);
     const allDoneAt = Date.now();
     const cpu = process.cpuUsage(cpuBefore);
+    const queriesDuringRun = queries;
+    const statementsDuringRun = [...queriesBySql].sort((a, b) => b[1] - a[1]);
+    await stopProfile();
     const controlPlaneCpu = controlPlaneCpuMs() - controlPlaneCpuBefore;
     clearInterval(tick);
     watches?.stop();
@@ -332,6 +397,7 @@ async function main() {
       'API requests per store',
       `${(calls.length / STORES).toFixed(1)} (watch list/watch: ${watchCalls})`,
     );
+    print('database queries per store', (queriesDuringRun / STORES).toFixed(1));
     print('backend CPU per store', `${(cpuMs / STORES).toFixed(0)} ms`);
     print(
       'control plane CPU per store',
@@ -340,6 +406,29 @@ async function main() {
     if (process.env.VERBOSE)
       for (const [call, count] of [...byVerb].sort((a, b) => b[1] - a[1]))
         print(`  ${call}`, String(count));
+    if (process.env.VERBOSE)
+      for (const [sql, count] of statementsDuringRun) print(`  ${count}`, sql);
+    if (process.env.TIMELINE) {
+      const timeline = await Promise.all(
+        stores.map(async store => ({
+          id: store?.id,
+          namespace: store?.namespace,
+          createdAt: store?.createdAt,
+          claims: claims.filter(c => c.storeId === store?.id),
+          events: (
+            await repository.listEvents(store!.id, 100)
+          ).map(e => ({
+            type: e.type,
+            at: e.createdAt,
+          })),
+          calls: calls.filter(
+            c =>
+              c.namespace === store?.namespace || c.name === store?.namespace,
+          ),
+        })),
+      );
+      writeFileSync(process.env.TIMELINE, JSON.stringify({ since, timeline }));
+    }
     if (notReady.length > 0) {
       process.stderr.write(
         `${notReady.length} stores not Ready: ${notReady

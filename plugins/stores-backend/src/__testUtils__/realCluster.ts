@@ -347,5 +347,6 @@ export function auditedRequests(
       name: e.objectRef?.name as string | undefined,
       code: e.responseStatus?.code as number,
       receivedAt: Date.parse(e.requestReceivedTimestamp),
+      completedAt: Date.parse(e.stageTimestamp),
     }));
 }

@@ -285,6 +285,10 @@ describe.each(databases.eachSupportedId())(
         leaseExpiresAt: null,
       });
       expect(await repository.findDueStores(10)).toEqual([due]);
+      // A lease no longer held: nothing to release, still the database's clock.
+      expect(
+        await repository.releaseStore('rel', 'w/1'),
+      ).toBeGreaterThanOrEqual(releasedAt);
     });
 
     it('marks a waiting store due now when a watch saw a change, idempotently and never a Failed one', async () => {

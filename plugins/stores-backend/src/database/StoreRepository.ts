@@ -756,7 +756,6 @@ export class StoreRepository {
     token: string,
     unfinished?: UnfinishedClaim,
   ): Promise<number> {
-    const releasedAt = await this.databaseNow();
     const update: Record<string, unknown> = {
       lease_holder: null,
       lease_expires_at: null,
@@ -771,8 +770,12 @@ export class StoreRepository {
           Math.round(unfinished.retryInMs),
         ],
       );
-    await this.db('stores').where({ id, lease_holder: token }).update(update);
-    return releasedAt;
+    // The clock is read by the UPDATE itself: one statement per release, not two.
+    const [released] = await this.db('stores')
+      .where({ id, lease_holder: token })
+      .update(update)
+      .returning(this.db.raw('? as released_at', [this.clock()]));
+    return released ? Number(released.released_at) : this.databaseNow();
   }
 
   /**

@@ -228,3 +228,121 @@ describe('an API call', () => {
     await api.close();
   });
 });
+
+describe('applies sent at once', () => {
+  /**
+   * An API server that answers no apply before `together` have arrived (so they only resolve
+   * when sent at once), then each with the status `statusOf` gives its namespace's name (once
+   * per name for a 503), slower for names starting with `slow`.
+   */
+  async function startApplyServer(
+    together: number,
+    statusOf: (name: string) => number,
+  ) {
+    const applied: string[] = [];
+    const held: Array<() => void> = [];
+    const failedOnce = new Set<string>();
+    let discoveries = 0;
+    const server = http.createServer((req, res) => {
+      if (req.url === '/api/v1') {
+        discoveries++;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            kind: 'APIResourceList',
+            groupVersion: 'v1',
+            resources: [
+              { name: 'namespaces', kind: 'Namespace', namespaced: false },
+            ],
+          }),
+        );
+        return;
+      }
+      const name = (req.url ?? '').split('?')[0].split('/').pop()!;
+      applied.push(`${req.method} ${name}`);
+      let status = statusOf(name);
+      if (status === 503 && failedOnce.has(name)) status = 200;
+      if (status === 503) failedOnce.add(name);
+      const answer = () =>
+        setTimeout(
+          () => {
+            res.writeHead(status, { 'content-type': 'application/json' });
+            res.end(
+              JSON.stringify(
+                status === 200
+                  ? { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }
+                  : { kind: 'Status', code: status, message: `${name} no` },
+              ),
+            );
+          },
+          name.startsWith('slow') ? 50 : 0,
+        );
+      held.push(answer);
+      if (applied.length >= together) held.splice(0).forEach(a => a());
+    });
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [
+        {
+          name: 'c',
+          server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          skipTLSVerify: true,
+        },
+      ],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    let guarded = 0;
+    const client = new KubernetesClient(kc, 2000, { retryPauseMs: 5 }).fenced(
+      async () => {
+        guarded++;
+      },
+    );
+    return {
+      client,
+      applied,
+      guarded: () => guarded,
+      discoveries: () => discoveries,
+      close: () => {
+        server.closeAllConnections();
+        return new Promise(resolve => server.close(resolve));
+      },
+    };
+  }
+
+  const namespace = (name: string) => ({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name },
+  });
+
+  it('sends every apply before any is answered, after one write guard and one discovery', async () => {
+    const api = await startApplyServer(3, () => 200);
+    const results = await api.client.applyAll(['a', 'b', 'c'].map(namespace));
+    expect(results.map(r => r.metadata?.name)).toEqual(['a', 'b', 'c']);
+    expect([...api.applied].sort()).toEqual(['PATCH a', 'PATCH b', 'PATCH c']);
+    expect(api.guarded()).toBe(1);
+    expect(api.discoveries()).toBe(1);
+    await api.close();
+  });
+
+  it('runs the write guard again before an apply it retries', async () => {
+    const api = await startApplyServer(2, name => (name === 'b' ? 503 : 200));
+    await api.client.applyAll(['a', 'b'].map(namespace));
+    expect(api.applied.filter(a => a === 'PATCH b')).toHaveLength(2);
+    expect(api.guarded()).toBe(2);
+    await api.close();
+  });
+
+  it('ends when all have ended, with the first failure in the given order', async () => {
+    const statuses: Record<string, number> = { a: 200, 'slow-b': 422, c: 403 };
+    const api = await startApplyServer(3, name => statuses[name]);
+    await expect(
+      api.client.applyAll(['a', 'slow-b', 'c'].map(namespace)),
+    ).rejects.toMatchObject({ code: 422 });
+    expect(api.applied).toHaveLength(3);
+    await api.close();
+  });
+});

@@ -231,6 +231,28 @@ describe.each(databases.eachSupportedId())(
       expect(t.claims[2].claimedAt - wokenAt).toBeLessThan(500);
     });
 
+    it('spends about one claim query on a wake-up for one store, not one per idle worker', async () => {
+      const t = await setup(databaseId, { concurrency: 8 }, () => DONE);
+      stopLoop = () => t.loop.stop();
+      const claimQueries = jest.spyOn(t.repository, 'claimNextDueStore');
+      t.loop.start();
+      await until(
+        'the idle loop done looking',
+        () => claimQueries.mock.calls.length > 0,
+      );
+      await sleep(100);
+      claimQueries.mockClear();
+
+      await t.addStores('created');
+      t.loop.wake();
+      await until('the claim done', () => t.claims[0]?.doneAt !== undefined);
+      await sleep(100);
+      expect(t.claims).toHaveLength(1);
+      // The claim that found it, one by the worker it started, which found nothing, and its
+      // own look for more once done: not one by each of the eight idle workers.
+      expect(claimQueries.mock.calls.length).toBeLessThanOrEqual(3);
+    });
+
     it('looks at a store at once when a watch saw it change, even mid-claim, and not at another step', async () => {
       const t = await setup(databaseId, { concurrency: 2 }, (_lease, claim) =>
         // The first claim looks, then (while it still holds the store) the Job completes;

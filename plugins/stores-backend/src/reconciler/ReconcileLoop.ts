@@ -87,11 +87,14 @@ export class ReconcileLoop {
     void this.dueNotifications?.publish();
   }
 
-  /** Work may be due now: idle workers look at once. A no-op unless started. */
+  /**
+   * Work may be due now: one more worker looks at once (each worker that finds a store starts
+   * another, up to the concurrency, so a burst still gets every worker). A no-op unless started.
+   */
   wake(): void {
     if (this.state !== 'running') return;
     this.wakeUps++;
-    while (this.workers < this.options.concurrency) this.startWorker();
+    if (this.workers < this.options.concurrency) this.startWorker();
   }
 
   /**
@@ -186,6 +189,9 @@ export class ReconcileLoop {
     for (;;) {
       const lease = await this.claimNext();
       if (!lease) return;
+      // More may be due. Starting one worker per find, rather than every idle worker per
+      // wake-up, keeps a wake-up for one store from costing a claim query per idle worker.
+      if (this.workers < this.options.concurrency) this.startWorker();
       await this.reconcileClaimed(lease);
     }
   }

@@ -191,6 +191,7 @@ describeWithCluster("the health check through the API server's proxy", () => {
       name: 'woocommerce-wordpress:http',
       code: 200,
       receivedAt: expect.any(Number),
+      completedAt: expect.any(Number),
     });
     // The rule that let the API server in: its address, on WordPress's port only.
     // (dumpYaml: back to the API's field names from client-node's typed model.)

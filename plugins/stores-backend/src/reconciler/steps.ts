@@ -96,8 +96,13 @@ export const describeDuration = (ms: number) =>
     ? `${Math.round(ms / 60_000)} minutes`
     : `${Math.round(ms / 1000)} s`;
 
-/** A new RoleBinding reaches the authorizer within seconds; more on a loaded API server. */
-const RBAC_PROPAGATION_CHECKS = 20;
+/**
+ * How long a new RoleBinding may take to reach the API server's authorizer: usually a few
+ * milliseconds (its informer's watch), seconds on a loaded API server.
+ */
+const RBAC_PROPAGATION_MS = 10_000;
+/** The first pause between checks of it; each next one doubles, up to the last. */
+const RBAC_PROPAGATION_PAUSES_MS = { first: 25, last: 500 };
 
 /** Step 1: the namespace and its guardrails (quota, limit range, network policies, RBAC). */
 export async function applyNamespaceGuardrails(
@@ -116,9 +121,7 @@ export async function applyNamespaceGuardrails(
   }
   await kube.apply(namespaceManifest(store));
   await ensureNamespaceRights(ctx);
-  for (const manifest of namespaceGuardrailManifests(ctx)) {
-    await kube.apply(manifest);
-  }
+  await kube.applyAll(namespaceGuardrailManifests(ctx));
   return advance(
     'secret',
     `Namespace ${store.namespace} ready with ResourceQuota, LimitRange, NetworkPolicies and Helm ServiceAccount`,
@@ -127,9 +130,11 @@ export async function applyNamespaceGuardrails(
 }
 
 /**
- * The guardrails inside a store's namespace, in the order they are applied: quota, limit
- * range, network policies, the Helm ServiceAccount and its RoleBinding. The periodic check of
- * a Ready store re-applies the same list.
+ * The guardrails inside a store's namespace: quota, limit range, network policies, the Helm
+ * ServiceAccount and its RoleBinding. None depends on another (a RoleBinding may name a
+ * ServiceAccount before it exists), and all are in place before the step ends, before anything
+ * runs in the namespace, so the first step applies them at once. The periodic check of a
+ * Ready store re-applies the same list.
  */
 export function namespaceGuardrailManifests(
   ctx: Pick<
@@ -171,9 +176,15 @@ async function waitForNamespaceRights(
   namespace: string,
   clusterRole: string,
 ) {
-  for (let check = 0; check < RBAC_PROPAGATION_CHECKS; check++) {
+  // Short pauses first: the step holds a worker while it waits, and others may wait for it.
+  const deadline = performance.now() + RBAC_PROPAGATION_MS;
+  for (
+    let pauseMs = RBAC_PROPAGATION_PAUSES_MS.first;
+    performance.now() < deadline;
+    pauseMs = Math.min(pauseMs * 2, RBAC_PROPAGATION_PAUSES_MS.last)
+  ) {
     if (await kube.canI(namespace, 'create', '', 'resourcequotas')) return;
-    await new Promise(resolve => setTimeout(resolve, 500));
+    await new Promise(resolve => setTimeout(resolve, pauseMs));
   }
   throw new StoreFault(
     `Storeplane bound ClusterRole ${clusterRole} in ${namespace} but still has no rights there; check that the ClusterRole exists and grants what the storeplane-rbac chart's files/rbac-rules.yaml lists`,
