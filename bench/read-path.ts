@@ -10,7 +10,8 @@
  *
  *   ./scripts/yarn.sh bench:read                                         (SQLite)
  *   ./scripts/with-postgres.sh env BENCH_DATABASE=postgres ./scripts/yarn.sh bench:read
- *   STORES=10000 DURATION=10 CONNECTIONS=4,16 IDLE=30 ONLY=<route label> to change; PROFILE=1 writes a CPU profile of the
+ *   STORES=10000 DURATION=10 CONNECTIONS=4,16 IDLE=30 ONLY=<route labels> to change (ONLY: the routes
+ *   whose label starts with one of its `;`-separated prefixes); PROFILE=1 writes a CPU profile of the
  *   backend (node --cpu-prof) into the work directory, which is then kept. DECISION_CACHE_TTL
  *   sets storeplane.permissions.decisionCacheTtl (default: the plugin's, 5s; `0s` asks the
  *   permission backend on every request).
@@ -31,8 +32,8 @@ const CONNECTIONS = (process.env.CONNECTIONS ?? '4,16').split(',').map(Number);
 const DATABASE = process.env.BENCH_DATABASE ?? 'sqlite';
 const PROFILE = process.env.PROFILE === '1';
 const IDLE = Number(process.env.IDLE ?? 30);
-/** Only the route with this label (e.g. `GET /stores/:id`), for a profile of one route. */
-const ONLY = process.env.ONLY;
+/** Only the routes whose label starts with one of these (`;`-separated), e.g. `GET /stores?limit=50`. */
+const ONLY = process.env.ONLY?.split(';');
 const DECISION_CACHE_TTL = process.env.DECISION_CACHE_TTL;
 
 const SERVICE_TOKEN = 'read-path-bench-0123456789abcdef';
@@ -325,7 +326,7 @@ async function main() {
       'route | connections | p50 ms | p99 ms | requests/s | backend CPU ms per request',
     );
     for (const [label, authorization, route] of routes) {
-      if (ONLY && label !== ONLY) continue;
+      if (ONLY && !ONLY.some(prefix => label.startsWith(prefix))) continue;
       for (const connections of CONNECTIONS) {
         const cpuBefore = processCpuMs(backend.pid!);
         const result = await autocannon({

@@ -129,7 +129,7 @@ export interface StorePlanCount {
 export const COUNTED_PAST_OFFSET = 1000;
 
 export interface StorePage {
-  items: StoreRecord[];
+  items: StoreViewRecord[];
   /** Stores that match; a lower bound when `totalCountCapped`. */
   totalCount: number;
   /** More stores match than were counted (more than `offset + COUNTED_PAST_OFFSET`). */
@@ -145,7 +145,7 @@ export interface StoreChangePosition {
 }
 
 export interface ChangedStorePage {
-  items: StoreRecord[];
+  items: StoreViewRecord[];
   /** Where the next page starts; undefined on the last page. */
   next?: StoreChangePosition;
 }
@@ -318,7 +318,37 @@ function toRow(values: Partial<StoreRecord>): Record<string, unknown> {
   return row;
 }
 
-function fromRow(row: any): StoreRecord {
+/** The fields a store's API view shows (`toStoreView`): all that a list of stores reads. */
+const viewFields = [
+  'id',
+  'name',
+  'displayName',
+  'description',
+  'owner',
+  'createdBy',
+  'engine',
+  'plan',
+  'status',
+  'step',
+  'namespace',
+  'storefrontUrl',
+  'adminUrl',
+  'attempts',
+  'nextAttemptAt',
+  'lastError',
+  'createdAt',
+  'updatedAt',
+  'readyAt',
+  'chartVersion',
+  'helmRevision',
+] as const satisfies readonly (keyof StoreRecord)[];
+
+/** A store as lists read it: what its API view shows, no lease, release or domain state. */
+export type StoreViewRecord = Pick<StoreRecord, (typeof viewFields)[number]>;
+
+const viewColumns = viewFields.map(field => columns[field]);
+
+function fromViewRow(row: any): StoreViewRecord {
   return {
     id: row.id,
     name: row.name,
@@ -328,25 +358,31 @@ function fromRow(row: any): StoreRecord {
     createdBy: row.created_by,
     engine: row.engine,
     plan: row.plan,
-    desiredState: row.desired_state,
     status: row.status,
     step: row.step ?? null,
     namespace: row.namespace,
     storefrontUrl: row.storefront_url ?? null,
     adminUrl: row.admin_url ?? null,
-    generation: Number(row.generation),
     attempts: Number(row.attempts),
     nextAttemptAt: Number(row.next_attempt_at),
-    stepStartedAt: Number(row.step_started_at),
     lastError: row.last_error ?? null,
-    leaseHolder: row.lease_holder ?? null,
-    leaseExpiresAt: toNumber(row.lease_expires_at),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     readyAt: toNumber(row.ready_at),
-    reachedClusterAt: toNumber(row.reached_cluster_at),
     chartVersion: row.chart_version ?? null,
     helmRevision: toNumber(row.helm_revision),
+  };
+}
+
+function fromRow(row: any): StoreRecord {
+  return {
+    ...fromViewRow(row),
+    desiredState: row.desired_state,
+    generation: Number(row.generation),
+    stepStartedAt: Number(row.step_started_at),
+    leaseHolder: row.lease_holder ?? null,
+    leaseExpiresAt: toNumber(row.lease_expires_at),
+    reachedClusterAt: toNumber(row.reached_cluster_at),
     appliedPlan: row.applied_plan ?? null,
     observedGeneration: toNumber(row.observed_generation),
     domain: row.domain ?? null,
@@ -463,9 +499,11 @@ export class StoreRepository {
   }
 
   /**
-   * A page of stores, newest first, read in the order of the list indexes. The count stops
-   * `COUNTED_PAST_OFFSET` rows past the page's offset so no page counts every store; a short
-   * page is counted without a query. One row past the page tells whether another follows.
+   * A page of stores, newest first, read in the order of the list indexes, with the columns
+   * its API view shows. The count stops `COUNTED_PAST_OFFSET` rows past the page's offset so
+   * no page counts every store; it rides in the page's own statement (an uncorrelated
+   * subquery, run once), so a page is one round trip. One row past the page tells whether
+   * another follows.
    */
   async listStores(filter: ListStoresFilter): Promise<StorePage> {
     const base = this.db('stores');
@@ -479,42 +517,62 @@ export class StoreRepository {
         value: after.createdAt,
         id: after.id,
       });
-    const rows = await base
-      .clone()
-      .select('*')
-      .orderBy([
+    const inListOrder = (query: Knex.QueryBuilder) =>
+      query.orderBy([
         { column: 'created_at', order: 'desc' },
         { column: 'id', order: 'asc' },
-      ])
+      ]);
+    // Matches past the offset, one more than are counted to tell a capped count. Unordered, so
+    // PostgreSQL may read the first matches in the table's order (ordered like the page, it
+    // walked the list index and fetched each row: twice the page's time before ANALYZE).
+    const countPastOffset = base
+      .clone()
+      .select(this.db.raw('1'))
+      .offset(filter.offset)
+      .limit(COUNTED_PAST_OFFSET + 1);
+    const rows = await inListOrder(
+      base
+        .clone()
+        .select(viewColumns)
+        .select(
+          this.db
+            .from(countPastOffset.as('matches'))
+            .count({ count: '*' })
+            .as('counted_past_offset'),
+        ),
+    )
       .offset(filter.offset)
       .limit(filter.limit + 1);
-    const items = rows.slice(0, filter.limit).map(fromRow);
+    const items = rows.slice(0, filter.limit).map(fromViewRow);
     const last = items[items.length - 1];
     const next =
       rows.length > filter.limit
         ? { createdAt: last.createdAt, id: last.id }
         : undefined;
-    if (!next && (items.length > 0 || filter.offset === 0))
+    let pastOffset: number;
+    if (rows.length > 0) pastOffset = Number(rows[0].counted_past_offset);
+    else if (filter.offset === 0) pastOffset = 0;
+    else {
+      // An offset past the last match: the total is below the offset, counted on its own.
+      const [{ count }] = await this.db
+        .from(
+          base
+            .clone()
+            .select(this.db.raw('1'))
+            .limit(filter.offset)
+            .as('matches'),
+        )
+        .count({ count: '*' });
       return {
         items,
-        totalCount: filter.offset + items.length,
+        totalCount: Number(count),
         totalCountCapped: false,
       };
-    const countLimit = filter.offset + COUNTED_PAST_OFFSET;
-    const [{ count }] = await this.db
-      .from(
-        base
-          .clone()
-          .select(this.db.raw('1'))
-          .limit(countLimit + 1)
-          .as('matches'),
-      )
-      .count({ count: '*' });
-    const matches = Number(count);
+    }
     return {
       items,
-      totalCount: Math.min(matches, countLimit),
-      totalCountCapped: matches > countLimit,
+      totalCount: filter.offset + Math.min(pastOffset, COUNTED_PAST_OFFSET),
+      totalCountCapped: pastOffset > COUNTED_PAST_OFFSET,
       next,
     };
   }
@@ -870,8 +928,9 @@ export class StoreRepository {
         order: 'asc',
         after: after && { value: after.updatedAt, id: after.id },
         limit: filter.limit,
+        select: viewColumns,
       },
-      fromRow,
+      fromViewRow,
       last => ({ updatedAt: last.updatedAt, id: last.id }),
     );
   }

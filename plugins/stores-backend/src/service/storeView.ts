@@ -3,13 +3,13 @@ import {
   StoreEvent,
   storeEntityRef,
 } from '@storeplane/plugin-stores-common';
-import { StoreEventRecord, StoreRecord } from '../database/StoreRepository';
+import { StoreEventRecord, StoreViewRecord } from '../database/StoreRepository';
 
 const iso = (ms: number | null) =>
   ms === null ? null : new Date(ms).toISOString();
 
 /** The API shape of a store: no lease internals, no credentials. */
-export function toStoreView(record: StoreRecord): Store {
+export function toStoreView(record: StoreViewRecord): Store {
   return {
     id: record.id,
     name: record.name,
