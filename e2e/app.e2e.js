@@ -358,6 +358,19 @@ async function main() {
 
     let taskId;
     let storeUrl; // the store entity page
+    /**
+     * What the step modules (liveStatus.js, cost.js, upgrade.js, backups.js) run with: the
+     * page, the step runner, the guest's token and the store's page, once it is known.
+     */
+    const stepContext = () => ({
+      page,
+      lifecycleStep,
+      assert,
+      token,
+      storeUrl,
+      APP_URL,
+      BACKEND_URL,
+    });
     await lifecycleStep('create: submit the template', async () => {
       await page.getByRole('button', { name: /^create$/i }).click();
       await page.waitForURL(/\/create\/tasks\/[^/]+/);
@@ -553,25 +566,10 @@ async function main() {
       },
     );
 
-    await runLiveStatusSteps({
-      page,
-      lifecycleStep,
-      assert,
-      token,
-      APP_URL,
-      BACKEND_URL,
-    });
+    await runLiveStatusSteps(stepContext());
     await page.goto(storeUrl);
 
-    await runQuotaCostSteps({
-      page,
-      lifecycleStep,
-      assert,
-      token,
-      storeUrl,
-      APP_URL,
-      BACKEND_URL,
-    });
+    await runQuotaCostSteps(stepContext());
 
     let storesShotTaken = false;
     await lifecycleStep(
@@ -630,23 +628,10 @@ async function main() {
     );
 
     // A Storeplane that ships a newer chart: the same Upgrade now runs a Helm upgrade.
-    await runUpgradeSteps({
-      page,
-      lifecycleStep,
-      assert,
-      storeUrl,
-      BACKEND_URL,
-    });
+    await runUpgradeSteps(stepContext());
 
     // Back up the upgraded store, download the dump, restore it (e2e/backups.js).
-    await runBackupSteps({
-      page,
-      lifecycleStep,
-      assert,
-      token,
-      storeUrl,
-      BACKEND_URL,
-    });
+    await runBackupSteps(stepContext());
 
     await lifecycleStep('delete: confirm in the dialog', async () => {
       await page.getByRole('button', { name: /^delete$/i }).click();

@@ -131,6 +131,11 @@ fi
 log "sandbox cluster up in $((SECONDS - started)) s: API server $SANDBOX_SERVER, store ingress http://$SANDBOX_INGRESS"
 log "  kubectl --kubeconfig $sandbox_dir/admin.kubeconfig get pods -A"
 log "  the pods are simulated: no real WordPress runs; control plane logs in $SANDBOX_LOGS"
+if [ -n "${SANDBOX_MARIADB_SOCKET:-}" ]; then
+  log "  backup and restore Jobs run against a throwaway MariaDB (one stand-in database per store): mariadb -uroot -S $SANDBOX_MARIADB_SOCKET"
+else
+  log "  no mariadb-server on this machine: backup and restore Jobs complete without running (apt-get install mariadb-server to run them)"
+fi
 
 configs+=("$sandbox_dir/app-config.sandbox.yaml")
 config_args=()

@@ -3,7 +3,7 @@ export interface Config {
     sandbox?: {
       /**
        * The cluster is Storeplane's local sandbox (a real API server whose pods are simulated;
-       * no real WordPress runs). `./scripts/dev.sh` sets it in the config it generates; the
+       * no real WordPress runs; backup and restore Jobs run against a throwaway MariaDB). `./scripts/dev.sh` sets it in the config it generates; the
        * Store tab, the Stores page and the backend's startup log then say so.
        * @visibility frontend
        */

@@ -192,49 +192,18 @@ func (s *sim) runMariadbPod(ctx context.Context, pod *corev1.Pod) (int32, string
 		env["TMPDIR"] = filepath.Join(dir, "tmp")
 	}
 	env["PATH"] = os.Getenv("PATH")
-	var envList []string
-	for k, v := range env {
-		envList = append(envList, k+"="+v)
-	}
-	sort.Strings(envList)
-
 	argv := append(append([]string{}, c.Command...), c.Args...)
 	for i := range argv {
 		argv[i] = rewritePaths(argv[i], mounts)
 	}
-	timeout := 30 * time.Minute
-	if pod.Spec.ActiveDeadlineSeconds != nil {
-		timeout = time.Duration(*pod.Spec.ActiveDeadlineSeconds) * time.Second
-	}
-	runCtx, cancel := context.WithTimeout(ctx, timeout)
+	runCtx, cancel := context.WithTimeout(ctx, podDeadline(pod))
 	defer cancel()
-	cmd := exec.CommandContext(runCtx, argv[0], argv[1:]...)
-	cmd.Env = envList
-	cmd.Dir = filepath.Join(dir, "work")
-	if c.WorkingDir != "" {
-		if wd := rewritePaths(c.WorkingDir, mounts); wd != c.WorkingDir {
-			cmd.Dir = wd
-		}
-	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.WaitDelay = 5 * time.Second
 	s.logf("mariadb pod %s: running %q", key, argv)
-	start := time.Now()
-	code := int32(0)
-	if err := cmd.Run(); err != nil {
-		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() >= 0 {
-			code = int32(ee.ExitCode())
-		} else {
-			code = 1
-			fmt.Fprintf(&out, "storeplane sim: %v\n", err)
-		}
-	}
-	s.logMu.Lock()
-	fmt.Fprintf(os.Stderr, "---- mariadb pod %s: exit %d after %s; output:\n%s---- end of mariadb pod %s\n",
-		key, code, time.Since(start).Round(time.Millisecond), out.String(), key)
-	s.logMu.Unlock()
-	return code, tailLines(out.String(), 60, 4096), readTerminationMessage(messageFile)
+	code, out := s.runOnHost(runCtx, hostCommand{
+		kind: "mariadb", key: key, argv: argv, env: env,
+		dir: dir, workingDir: c.WorkingDir, mounts: mounts,
+	}, nil)
+	return code, tailLines(out, 60, 4096), readTerminationMessage(messageFile)
 }
 
 // readTerminationMessage reads at most 4096 bytes, the kubelet's limit for one container.

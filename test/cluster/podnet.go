@@ -211,7 +211,9 @@ func (s *sim) simulatedContainer(namespace, name string, container corev1.Contai
 <body style="font-family:sans-serif;max-width:46em;margin:3em auto;line-height:1.5">
 <h1>Storeplane sandbox: simulated pod</h1>
 <p>This page comes from the sandbox's kubelet stand-in, not from a real container. The pods of
-the sandbox cluster are simulated: no real WordPress, WooCommerce or database runs here.</p>
+the sandbox cluster are simulated: no real WordPress or WooCommerce runs here, and the store's
+MariaDB pod is simulated too. Only backup and restore Jobs really run, against a small stand-in
+database for the store in a throwaway MariaDB beside the sandbox.</p>
 <table>
 <tr><th align="left">Pod</th><td>%s/%s</td></tr>
 <tr><th align="left">Container</th><td>%s (image %s)</td></tr>

@@ -10,14 +10,12 @@ package main
 // ingress controller (ingress.go).
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -872,53 +870,18 @@ func (s *sim) runHelmPod(ctx context.Context, pod *corev1.Pod) (int32, string, s
 	env["XDG_DATA_HOME"] = filepath.Join(dir, "data")
 	env["TMPDIR"] = filepath.Join(dir, "tmp")
 	env["PATH"] = s.helmDir + ":" + os.Getenv("PATH")
-	var envList []string
-	for k, v := range env {
-		envList = append(envList, k+"="+v)
-	}
-	sort.Strings(envList)
-
-	timeout := 30 * time.Minute
-	if pod.Spec.ActiveDeadlineSeconds != nil {
-		timeout = time.Duration(*pod.Spec.ActiveDeadlineSeconds) * time.Second
-	}
-	runCtx, cancel := context.WithTimeout(ctx, timeout)
+	runCtx, cancel := context.WithTimeout(ctx, podDeadline(pod))
 	defer cancel()
 	killed := func() bool { return false }
 	if fault.killWhenPending {
 		killed = s.killOnceReleasePending(runCtx, pod.Namespace, cancel)
 	}
-	cmd := exec.CommandContext(runCtx, argv[0], argv[1:]...)
-	cmd.Env = envList
-	cmd.Dir = filepath.Join(dir, "work")
-	if c.WorkingDir != "" {
-		if wd := rewritePaths(c.WorkingDir, mounts); wd != c.WorkingDir {
-			cmd.Dir = wd
-		}
-	}
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
-	cmd.WaitDelay = 5 * time.Second
 	s.logf("helm pod %s: running %s (serviceaccount %s)", key, strings.Join(argv, " "), sa)
-	start := time.Now()
-	err = cmd.Run()
-	code := int32(0)
-	if killed() {
-		code = 137
-	} else if err != nil {
-		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() >= 0 {
-			code = int32(ee.ExitCode())
-		} else {
-			code = 1
-			fmt.Fprintf(&out, "storeplane sim: %v\n", err)
-		}
-	}
-	s.logMu.Lock()
-	fmt.Fprintf(os.Stderr, "---- helm pod %s: exit %d after %s; output:\n%s---- end of helm pod %s\n",
-		key, code, time.Since(start).Round(time.Millisecond), out.String(), key)
-	s.logMu.Unlock()
-	return code, tailLines(out.String(), 60, 4096), ""
+	code, out := s.runOnHost(runCtx, hostCommand{
+		kind: "helm", key: key, argv: argv, env: env,
+		dir: dir, workingDir: c.WorkingDir, mounts: mounts,
+	}, killed)
+	return code, tailLines(out, 60, 4096), ""
 }
 
 // pathBoundaries are the characters around a path in a command line, a shell script or an

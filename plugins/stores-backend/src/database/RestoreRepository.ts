@@ -1,5 +1,6 @@
 import { StoreWorkRepository } from './StoreWorkRepository';
 import { toNumber } from './columnValues';
+import { newStoreGeneration } from './newStoreGeneration';
 import type { StoreLeaseHold } from './BackupRepository';
 
 export type RestoreStatus = 'Running' | 'Succeeded' | 'Failed';
@@ -101,14 +102,9 @@ export class RestoreRepository extends StoreWorkRepository {
       await tx('stores')
         .where('id', restore.storeId)
         .update({
+          ...newStoreGeneration(this.db, this.clock()),
           status: 'Restoring',
           step: 'restore',
-          generation: this.db.raw('generation + 1'),
-          attempts: 0,
-          last_error: null,
-          next_attempt_at: this.clock(),
-          step_started_at: this.clock(),
-          updated_at: this.clock(),
         });
       await tx('store_events').insert({
         store_id: restore.storeId,

@@ -1,5 +1,6 @@
 import { Knex } from 'knex';
 import { databaseClock } from './databaseClock';
+import { newStoreGeneration } from './newStoreGeneration';
 import {
   StoreEventLevel,
   StoreStatus,
@@ -1015,16 +1016,12 @@ export class StoreRepository {
           .orWhere('lease_expires_at', '<', this.clock()),
       )
       .update({
+        ...newStoreGeneration(this.db, this.clock()),
         status: outcome.status,
         step: 'guardrails',
-        generation: this.db.raw('generation + 1'),
-        attempts: 0,
         last_error: outcome.lastError,
         storefront_url: null,
         admin_url: null,
-        next_attempt_at: this.clock(),
-        step_started_at: this.clock(),
-        updated_at: this.clock(),
       });
     return updated === 1;
   }
@@ -1037,17 +1034,12 @@ export class StoreRepository {
       .where({ id })
       .whereNot('status', 'Deleting')
       .update({
+        ...newStoreGeneration(this.db, this.clock(), now),
         desired_state: 'absent',
         status: 'Deleting',
         step: 'helmUninstall',
-        generation: this.db.raw('generation + 1'),
-        attempts: 0,
-        last_error: null,
-        next_attempt_at: this.clock(),
-        step_started_at: this.clock(),
         storefront_url: null,
         admin_url: null,
-        updated_at: now,
       });
     return this.getStore(id);
   }
@@ -1088,15 +1080,10 @@ export class StoreRepository {
         .where({ id: seen.id, generation: seen.generation })
         .whereIn('status', ['Ready', 'Degraded'])
         .update({
+          ...newStoreGeneration(this.db, this.clock()),
           ...(change.plan ? { plan: change.plan } : {}),
           status: 'Updating',
           step: 'guardrails',
-          generation: this.db.raw('generation + 1'),
-          attempts: 0,
-          last_error: null,
-          next_attempt_at: this.clock(),
-          step_started_at: this.clock(),
-          updated_at: this.clock(),
         });
       if (updated !== 1) return false;
       await tx('store_events').insert(
@@ -1138,14 +1125,9 @@ export class StoreRepository {
             domain_status: null,
             domain_checked_at: null,
             domain_message: message,
+            ...newStoreGeneration(this.db, this.clock()),
             status: 'Updating',
             step: 'guardrails',
-            generation: this.db.raw('generation + 1'),
-            attempts: 0,
-            last_error: null,
-            next_attempt_at: this.clock(),
-            step_started_at: this.clock(),
-            updated_at: this.clock(),
           });
         if (updated !== 1) return 'changed';
         await tx('store_events').insert(
@@ -1164,13 +1146,8 @@ export class StoreRepository {
     const updated = await this.db('stores')
       .where({ id, status: 'Failed' })
       .update({
+        ...newStoreGeneration(this.db, this.clock(), now),
         status: 'Provisioning',
-        generation: this.db.raw('generation + 1'),
-        attempts: 0,
-        last_error: null,
-        next_attempt_at: this.clock(),
-        step_started_at: this.clock(),
-        updated_at: now,
       });
     return updated === 1;
   }

@@ -63,12 +63,12 @@ const DUMP_SCRIPT = [
 ].join('\n');
 
 /**
- * Loads a dump into the database: refuses a missing or corrupt file before touching the
- * database (gzip -t), then streams it into mariadb, and reports `restored`.
+ * Loads a dump into the database: refuses a missing or corrupt file, saying why, before touching
+ * the database (gzip -t), then streams it into mariadb, and reports `restored`.
  */
 const RESTORE_SCRIPT = [
   'set -euo pipefail',
-  'test -s "$BACKUP_FILE"',
+  'test -s "$BACKUP_FILE" || { echo "$BACKUP_FILE is missing or empty: nothing was restored" >&2; exit 1; }',
   'gzip -t "$BACKUP_FILE"',
   'gunzip -c "$BACKUP_FILE" | mariadb --host="$DB_HOST" --port="$DB_PORT" --user="$DB_USER" "$DB_NAME"',
   'echo restored > /dev/termination-log',

@@ -15,15 +15,15 @@ import {
 } from '@internal/test-cluster';
 import { dumpYaml } from '@kubernetes/client-node';
 import { KUBERNETES_ID_LABEL } from '@storeplane/plugin-stores-common';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { KubernetesClient } from '../kubernetes/KubernetesClient';
 import { DomainResolver } from '../domains/DomainResolver';
-import { CHART_DIR, createHarness, Harness } from '../__testUtils__/harness';
+import { createHarness, Harness } from '../__testUtils__/harness';
 import { updatePlans } from '../__testUtils__/updatePlans';
+import { brokenChartRelease } from '../__testUtils__/brokenChartRelease';
 import {
   auditedRequests,
   kubernetesClientFromFile,
@@ -261,34 +261,6 @@ describeWithCluster("the health check through the API server's proxy", () => {
       found.filter(f => f.startsWith('Pod/woocommerce-wordpress-')),
     ).toHaveLength(1);
   });
-
-  /**
-   * The chart of a later Storeplane release whose WordPress pods answer HTTP 500 (the sim
-   * answers the pod annotation storeplane.io/sim-http-status), as a broken release would.
-   */
-  function brokenChartRelease(): string {
-    const dir = path.join(
-      mkdtempSync(path.join(os.tmpdir(), 'storeplane-chart-')),
-      'woocommerce-store',
-    );
-    cpSync(CHART_DIR, dir, { recursive: true });
-    const chart = path.join(dir, 'Chart.yaml');
-    writeFileSync(
-      chart,
-      readFileSync(chart, 'utf8').replace(/^version: .*$/m, 'version: 0.2.0'),
-    );
-    const deployment = path.join(dir, 'templates', 'wordpress-deployment.yaml');
-    const template = readFileSync(deployment, 'utf8');
-    expect(template).toContain('        checksum/apache:');
-    writeFileSync(
-      deployment,
-      template.replace(
-        '        checksum/apache:',
-        '        storeplane.io/sim-http-status: "500"\n        checksum/apache:',
-      ),
-    );
-    return dir;
-  }
 
   it('renames a store without touching its release, changes the plan with a Helm upgrade, rolls an upgrade whose health gate fails back to the old revision, and sets and removes a custom domain', async () => {
     const cidrs = [`${cluster.apiServerSourceIp}/32`];

@@ -6,14 +6,12 @@
  */
 import { mockServices } from '@backstage/backend-test-utils';
 import { waitFor } from '@internal/stores-test-utils';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import request from 'supertest';
 import { RolloutRepository } from '../database/RolloutRepository';
 import { StoreRecord, StoreRepository } from '../database/StoreRepository';
 import { OrphanSweep } from './OrphanSweep';
-import { CHART_DIR } from '../__testUtils__/harness';
+import { brokenChartRelease } from '../__testUtils__/brokenChartRelease';
 import {
   deployedChartVersion,
   helmHistory,
@@ -212,38 +210,6 @@ describeWithRealCluster(
       );
     });
 
-    /**
-     * Chart 0.2.0, a later release of the store chart, whose WordPress answers HTTP 500 (the
-     * sim answers the pod annotation storeplane.io/sim-http-status) in one namespace only.
-     */
-    function chartReleaseFailingIn(namespace: string): string {
-      const dir = path.join(
-        mkdtempSync(path.join(os.tmpdir(), 'storeplane-chart-')),
-        'woocommerce-store',
-      );
-      cpSync(CHART_DIR, dir, { recursive: true });
-      const chart = path.join(dir, 'Chart.yaml');
-      writeFileSync(
-        chart,
-        readFileSync(chart, 'utf8').replace(/^version: .*$/m, 'version: 0.2.0'),
-      );
-      const deployment = path.join(
-        dir,
-        'templates',
-        'wordpress-deployment.yaml',
-      );
-      const template = readFileSync(deployment, 'utf8');
-      expect(template).toContain('        checksum/apache:');
-      writeFileSync(
-        deployment,
-        template.replace(
-          '        checksum/apache:',
-          `        {{- if eq .Release.Namespace "${namespace}" }}\n        storeplane.io/sim-http-status: "500"\n        {{- end }}\n        checksum/apache:`,
-        ),
-      );
-      return dir;
-    }
-
     describe('a fleet rollout', () => {
       const STORES = 21;
       const LEASE_SECONDS = 10;
@@ -340,7 +306,7 @@ describeWithRealCluster(
         const order = await rollouts.listCandidates('woocommerce', '0.2.0');
         expect(order.map(c => c.id).sort()).toEqual([...ids].sort());
         const failing = (await stores.getStore(order.at(-1)!.id))!;
-        const chartPath = chartReleaseFailingIn(failing.namespace);
+        const chartPath = brokenChartRelease(failing.namespace);
 
         // A backend that ships chart 0.2.0: an administrator starts the rollout through the API.
         const rolloutStarted = Date.now();

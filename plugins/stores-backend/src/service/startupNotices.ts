@@ -23,7 +23,7 @@ export function logStartupNotices(config: StoresConfig, logger: LoggerService) {
   }
   if (config.sandbox) {
     logger.warn(
-      'SANDBOX (storeplane.sandbox.enabled): the cluster is the local sandbox control plane. Its pods are simulated: no real WordPress, WooCommerce or database runs, and store links open a page that says so.',
+      'SANDBOX (storeplane.sandbox.enabled): the cluster is the local sandbox control plane. Its pods are simulated: no real WordPress or WooCommerce runs, and store links open a page that says so. Backup and restore Jobs do run, against a stand-in database per store in a throwaway MariaDB beside the sandbox, where MariaDB is installed.',
     );
   } else if (
     server &&

@@ -173,6 +173,9 @@ describe('EntityStoreContent', () => {
     expect(notice).toHaveTextContent(
       /the storefront and admin links open a page served by the simulated pod/,
     );
+    expect(notice).toHaveTextContent(
+      /Backups and restores do run .* in one throwaway MariaDB/,
+    );
   });
 
   it('shows no sandbox notice on a real cluster', async () => {

@@ -18,8 +18,11 @@ export const SandboxNotice = () => {
       <AlertTitle>Sandbox: simulated pods, no real WordPress</AlertTitle>
       Stores here run on Storeplane&apos;s local sandbox cluster: a real
       Kubernetes API server whose pods are simulated. Every lifecycle gate runs
-      for real, but no WordPress, WooCommerce or database runs, and the
-      storefront and admin links open a page served by the simulated pod.
+      for real, but no WordPress or WooCommerce runs, and the storefront and
+      admin links open a page served by the simulated pod. Backups and restores
+      do run where MariaDB is installed on this machine: their Jobs dump and
+      load a small stand-in database for each store, kept in one throwaway
+      MariaDB beside the sandbox.
     </Alert>
   );
 };

@@ -1,9 +1,10 @@
 /*
  * The sim really runs a store's backup and restore Jobs (mariadb images) against the
  * throwaway MariaDB, and a busybox httpd reader pod serves the backup file through the API
- * server's pod proxy: the Job and Pod shapes are the product's (stores-backend
- * kubernetes/backupResources.ts and the backup download/restore contract).
+ * server's pod proxy: the Jobs are the product's own (backupResources.ts, with the WooCommerce
+ * engine's database), the reader pod has the shape of the download contract's.
  */
+import { ConfigReader } from '@backstage/config';
 import { KubeConfig } from '@kubernetes/client-node';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
@@ -14,7 +15,16 @@ import {
   startTestCluster,
   TestCluster,
   testClusterAvailability,
-} from './index';
+} from '@internal/test-cluster';
+import { createWooCommerceEngine } from '../engines/woocommerceEngine';
+import {
+  backupJobManifest,
+  BACKUPS_PVC,
+  restoreJobManifest,
+} from './backupResources';
+import { CREDENTIALS_SECRET, StoreIdentity } from './storeResources';
+import { backupReaderPodManifest, BACKUP_READER_POD } from './backupReader';
+import { readStoresConfig } from '../config/readStoresConfig';
 
 const availability = testClusterAvailability();
 if (!availability.available && process.env.STOREPLANE_REQUIRE_CLUSTER) {
@@ -24,127 +34,22 @@ if (!availability.available && process.env.STOREPLANE_REQUIRE_CLUSTER) {
 }
 
 const NS = 'sim-backups';
-const IMAGE = 'mariadb:11.4';
-const SECRET = 'store-credentials';
-
-// The product's scripts (backupResources.ts DUMP_SCRIPT and the contract's RESTORE_SCRIPT).
-const DUMP_SCRIPT = [
-  'set -euo pipefail',
-  'file="$BACKUP_FILE"',
-  'mariadb-dump --host="$DB_HOST" --port="$DB_PORT" --user="$DB_USER" --single-transaction --quick --routines --triggers "$DB_NAME" | gzip > "$file.partial"',
-  'mv "$file.partial" "$file"',
-  'rm -f -- "$@"',
-  'stat -c %s "$file" > /dev/termination-log',
-].join('\n');
-const RESTORE_SCRIPT = [
-  'set -euo pipefail',
-  'gunzip -c "$BACKUP_FILE" | mariadb --host="$DB_HOST" --port="$DB_PORT" --user="$DB_USER" "$DB_NAME"',
-  'echo restored > /dev/termination-log',
-].join('\n');
-
-function databaseJob(
-  name: string,
-  role: 'backup' | 'restore',
-  script: string,
-  file: string,
-  args: string[] = [],
-) {
-  return {
-    apiVersion: 'batch/v1',
-    kind: 'Job',
-    metadata: { name, labels: { 'storeplane.io/role': role } },
-    spec: {
-      backoffLimit: 0,
-      activeDeadlineSeconds: 3600,
-      template: {
-        spec: {
-          restartPolicy: 'Never',
-          automountServiceAccountToken: false,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: 999,
-            runAsGroup: 999,
-            fsGroup: 999,
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
-          containers: [
-            {
-              name: role,
-              image: IMAGE,
-              command: ['bash', '-c', script, role, ...args],
-              env: [
-                { name: 'BACKUP_FILE', value: file },
-                { name: 'DB_HOST', value: 'woocommerce-mariadb' },
-                { name: 'DB_PORT', value: '3306' },
-                { name: 'DB_NAME', value: 'wordpress' },
-                { name: 'DB_USER', value: 'wordpress' },
-                {
-                  name: 'MYSQL_PWD',
-                  valueFrom: {
-                    secretKeyRef: { name: SECRET, key: 'mariadb-password' },
-                  },
-                },
-              ],
-              terminationMessagePolicy: 'FallbackToLogsOnError',
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ['ALL'] },
-              },
-              volumeMounts: [
-                {
-                  name: 'backups',
-                  mountPath: '/backups',
-                  readOnly: role === 'restore',
-                },
-                { name: 'tmp', mountPath: '/tmp' },
-              ],
-            },
-          ],
-          volumes: [
-            {
-              name: 'backups',
-              persistentVolumeClaim: { claimName: 'storeplane-backups' },
-            },
-            { name: 'tmp', emptyDir: {} },
-          ],
-        },
-      },
-    },
-  };
-}
-
-const readerPod = {
-  apiVersion: 'v1',
-  kind: 'Pod',
-  metadata: {
-    name: 'backup-reader',
-    labels: { 'storeplane.io/role': 'backup-reader' },
-  },
-  spec: {
-    automountServiceAccountToken: false,
-    containers: [
-      {
-        name: 'reader',
-        image: 'busybox:1.37',
-        command: ['httpd', '-f', '-p', '8080', '-h', '/backups'],
-        ports: [{ name: 'http', containerPort: 8080 }],
-        volumeMounts: [
-          { name: 'backups', mountPath: '/backups', readOnly: true },
-        ],
-      },
-    ],
-    volumes: [
-      {
-        name: 'backups',
-        persistentVolumeClaim: {
-          claimName: 'storeplane-backups',
-          readOnly: true,
-        },
-      },
-    ],
-  },
+const store: StoreIdentity = {
+  id: 'sim-backups',
+  namespace: NS,
+  owner: 'group:default/team-a',
+  engine: 'woocommerce',
+  plan: 'small',
 };
+// The WooCommerce engine's database, as the reconciler's backup and restore Jobs reach it.
+const engineDatabase = createWooCommerceEngine().databaseBackup!;
+
+// The reader pod a download creates, with the shipped default image.
+const readerPod = backupReaderPodManifest({
+  store,
+  image: readStoresConfig(new ConfigReader({})).backups.readerImage,
+  runAsUser: engineDatabase.runAsUser,
+});
 
 interface Response {
   status: number;
@@ -267,13 +172,13 @@ describeWithCluster("the sim's volumes, database Jobs and file server", () => {
     await create('api/v1/namespaces/{ns}/secrets', {
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: SECRET },
-      stringData: { 'mariadb-password': "s3cret'pw" },
+      metadata: { name: CREDENTIALS_SECRET },
+      stringData: { [engineDatabase.passwordKey]: "s3cret'pw" },
     });
     await create('api/v1/namespaces/{ns}/persistentvolumeclaims', {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
-      metadata: { name: 'storeplane-backups' },
+      metadata: { name: BACKUPS_PVC },
       spec: {
         accessModes: ['ReadWriteOnce'],
         resources: { requests: { storage: '1Gi' } },
@@ -290,9 +195,12 @@ describeWithCluster("the sim's volumes, database Jobs and file server", () => {
     const database = simDatabaseName(NS, 'wordpress');
     await create(
       'apis/batch/v1/namespaces/{ns}/jobs',
-      databaseJob('backup-b1', 'backup', DUMP_SCRIPT, '/backups/b1.sql.gz', [
-        '/backups/expired.sql.gz',
-      ]),
+      backupJobManifest({
+        store,
+        backup: engineDatabase,
+        backupId: 'b1',
+        expiredFiles: ['/backups/expired.sql.gz'],
+      }),
     );
     const backup = await finished('backup-b1');
     expect(backup.condition).toBe('Complete');
@@ -303,7 +211,11 @@ describeWithCluster("the sim's volumes, database Jobs and file server", () => {
     await until('the reader pod Ready', async () => {
       const pod = JSON.parse(
         (
-          await api(kc, 'GET', `/api/v1/namespaces/${NS}/pods/backup-reader`)
+          await api(
+            kc,
+            'GET',
+            `/api/v1/namespaces/${NS}/pods/${BACKUP_READER_POD}`,
+          )
         ).body.toString(),
       );
       return pod.status?.conditions?.some(
@@ -313,7 +225,7 @@ describeWithCluster("the sim's volumes, database Jobs and file server", () => {
         ? true
         : undefined;
     });
-    const proxy = `/api/v1/namespaces/${NS}/pods/backup-reader:8080/proxy`;
+    const proxy = `/api/v1/namespaces/${NS}/pods/${BACKUP_READER_POD}:8080/proxy`;
     const file = await api(kc, 'GET', `${proxy}/b1.sql.gz`);
     expect(file.status).toBe(200);
     expect(Number(file.headers['content-length'])).toBe(size);
@@ -332,12 +244,7 @@ describeWithCluster("the sim's volumes, database Jobs and file server", () => {
     );
     await create(
       'apis/batch/v1/namespaces/{ns}/jobs',
-      databaseJob(
-        'restore-b1',
-        'restore',
-        RESTORE_SCRIPT,
-        '/backups/b1.sql.gz',
-      ),
+      restoreJobManifest({ store, backup: engineDatabase, backupId: 'b1' }),
     );
     expect(await finished('restore-b1')).toEqual({
       condition: 'Complete',
@@ -353,17 +260,16 @@ describeWithCluster("the sim's volumes, database Jobs and file server", () => {
     // A failing run: Failed, and its output is the termination message.
     await create(
       'apis/batch/v1/namespaces/{ns}/jobs',
-      databaseJob(
-        'restore-missing',
-        'restore',
-        RESTORE_SCRIPT,
-        '/backups/missing.sql.gz',
-      ),
+      restoreJobManifest({
+        store,
+        backup: engineDatabase,
+        backupId: 'missing',
+      }),
     );
     const failed = await finished('restore-missing');
     expect(failed.condition).toBe('Failed');
     expect(failed.message).toMatch(
-      /missing\.sql\.gz: No such file or directory/,
+      /missing\.sql\.gz is missing or empty: nothing was restored/,
     );
   }, 120_000);
 
