@@ -23,6 +23,29 @@ type hostCommand struct {
 	mounts     []mountMap
 }
 
+// podFailer is what a host-run pod answers when the sim cannot run it: exit code 1 and a
+// message, which also goes to the sim's log under kind (helm, mariadb).
+func (s *sim) podFailer(kind string, pod *corev1.Pod) func(format string, a ...interface{}) (int32, string, string) {
+	key := pod.Namespace + "/" + pod.Name
+	return func(format string, a ...interface{}) (int32, string, string) {
+		msg := fmt.Sprintf("storeplane sim: "+format, a...)
+		s.logf("%s pod %s: %s", kind, key, msg)
+		return 1, msg, ""
+	}
+}
+
+// makePodDir creates a host-run pod's directory with the given subdirectories and returns its
+// path, which the caller removes when the pod is done (also when this fails).
+func (s *sim) makePodDir(pod *corev1.Pod, subdirs ...string) (string, error) {
+	dir := filepath.Join(s.workRoot, "pods", string(pod.UID))
+	for _, d := range subdirs {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+			return dir, err
+		}
+	}
+	return dir, nil
+}
+
 // podDeadline is how long a pod's command may run: its activeDeadlineSeconds, or 30 minutes.
 func podDeadline(pod *corev1.Pod) time.Duration {
 	if pod.Spec.ActiveDeadlineSeconds != nil {

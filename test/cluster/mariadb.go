@@ -129,17 +129,11 @@ func (m *mariadbServer) ensureDatabase(ctx context.Context, namespace, database,
 // code, output and termination message file.
 func (s *sim) runMariadbPod(ctx context.Context, pod *corev1.Pod) (int32, string, string) {
 	key := pod.Namespace + "/" + pod.Name
-	fail := func(format string, a ...interface{}) (int32, string, string) {
-		msg := fmt.Sprintf("storeplane sim: "+format, a...)
-		s.logf("mariadb pod %s: %s", key, msg)
-		return 1, msg, ""
-	}
-	dir := filepath.Join(s.workRoot, "pods", string(pod.UID))
+	fail := s.podFailer("mariadb", pod)
+	dir, err := s.makePodDir(pod, "home", "tmp", "work", "vol")
 	defer os.RemoveAll(dir)
-	for _, d := range []string{"home", "tmp", "work", "vol"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
-			return fail("%v", err)
-		}
+	if err != nil {
+		return fail("%v", err)
 	}
 	c := pod.Spec.Containers[0]
 	if len(c.Command) == 0 {

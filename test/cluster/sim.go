@@ -780,17 +780,11 @@ type mountMap struct{ from, to string }
 
 func (s *sim) runHelmPod(ctx context.Context, pod *corev1.Pod) (int32, string, string) {
 	key := pod.Namespace + "/" + pod.Name
-	fail := func(format string, a ...interface{}) (int32, string, string) {
-		msg := fmt.Sprintf("storeplane sim: "+format, a...)
-		s.logf("helm pod %s: %s", key, msg)
-		return 1, msg, ""
-	}
-	dir := filepath.Join(s.workRoot, "pods", string(pod.UID))
+	fail := s.podFailer("helm", pod)
+	dir, err := s.makePodDir(pod, "home", "cache", "config", "data", "tmp", "work", "vol")
 	defer os.RemoveAll(dir)
-	for _, d := range []string{"home", "cache", "config", "data", "tmp", "work", "vol"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
-			return fail("%v", err)
-		}
+	if err != nil {
+		return fail("%v", err)
 	}
 	c := pod.Spec.Containers[0]
 

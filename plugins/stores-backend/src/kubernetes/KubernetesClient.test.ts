@@ -8,6 +8,18 @@ import {
   KubernetesTimeoutError,
 } from './KubernetesClient';
 
+/** A kubeconfig with a token user for the API server at `server` (a URL). */
+function kubeConfigFor(server: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server, skipTLSVerify: true }],
+    users: [{ name: 'u', token: 't' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  return kc;
+}
+
 /** A real HTTP server: fast, one byte at a time, or a large body; records bytes it wrote. */
 async function startServer() {
   const sent = { bytes: 0, closedEarly: false };
@@ -101,15 +113,7 @@ describe('the health check request', () => {
   });
 
   it('keeps the same deadline through the API server service proxy', async () => {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [
-        { name: 'c', server: `${server.url}/api-server`, skipTLSVerify: true },
-      ],
-      users: [{ name: 'u', token: 't' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
+    const kc = kubeConfigFor(`${server.url}/api-server`);
     const client = new KubernetesClient(kc, 10_000);
     const started = Date.now();
     // The proxy path ends in the check's own path; the stand-in drips on /drip.
@@ -165,19 +169,9 @@ describe('an API call', () => {
       );
     });
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [
-        {
-          name: 'c',
-          server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-          skipTLSVerify: true,
-        },
-      ],
-      users: [{ name: 'u', token: 't' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
+    const kc = kubeConfigFor(
+      `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    );
     return {
       client: new KubernetesClient(kc, 2000, { retryPauseMs: 5 }),
       seen,
@@ -281,19 +275,9 @@ describe('applies sent at once', () => {
       if (applied.length >= together) held.splice(0).forEach(a => a());
     });
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [
-        {
-          name: 'c',
-          server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-          skipTLSVerify: true,
-        },
-      ],
-      users: [{ name: 'u', token: 't' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
+    const kc = kubeConfigFor(
+      `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    );
     let guarded = 0;
     const client = new KubernetesClient(kc, 2000, { retryPauseMs: 5 }).fenced(
       async () => {
