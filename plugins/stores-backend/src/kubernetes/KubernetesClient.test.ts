@@ -127,6 +127,18 @@ describe('the health check request', () => {
   });
 });
 
+/** Discovery of the core group as an API server that knows only namespaces answers it. */
+function answerCoreDiscovery(res: http.ServerResponse) {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(
+    JSON.stringify({
+      kind: 'APIResourceList',
+      groupVersion: 'v1',
+      resources: [{ name: 'namespaces', kind: 'Namespace', namespaced: false }],
+    }),
+  );
+}
+
 describe('an API call', () => {
   /** An API server that fails the first answers of a namespace read as told. */
   async function startApiServer(
@@ -135,16 +147,7 @@ describe('an API call', () => {
     const seen: string[] = [];
     const server = http.createServer((req, res) => {
       if (req.url === '/api/v1') {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({
-            kind: 'APIResourceList',
-            groupVersion: 'v1',
-            resources: [
-              { name: 'namespaces', kind: 'Namespace', namespaced: false },
-            ],
-          }),
-        );
+        answerCoreDiscovery(res);
         return;
       }
       seen.push(`${req.method} ${req.url}`);
@@ -240,16 +243,7 @@ describe('applies sent at once', () => {
     const server = http.createServer((req, res) => {
       if (req.url === '/api/v1') {
         discoveries++;
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({
-            kind: 'APIResourceList',
-            groupVersion: 'v1',
-            resources: [
-              { name: 'namespaces', kind: 'Namespace', namespaced: false },
-            ],
-          }),
-        );
+        answerCoreDiscovery(res);
         return;
       }
       const name = (req.url ?? '').split('?')[0].split('/').pop()!;
