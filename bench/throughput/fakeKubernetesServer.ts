@@ -4,13 +4,19 @@
  * `/health/<ns>` answers the health check. Environment: FAKE_LATENCY_MS delays every answer (an
  * API server's round trip); FAKE_JOB_MS is how long a Job runs before it succeeds and
  * FAKE_ROLLOUT_MS how long the install's workloads take to become available (0: as soon as
- * Storeplane looks again). The fake serves no watches (a watch request gets a list and ends), so
- * Storeplane polls waiting stores, as it does when it cannot hold a watch. Run with `fork`: sends
- * `{ port }` once it listens and answers a `'stats'` message with what it served.
+ * Storeplane looks again). The fake plays a live cluster: it serves watches and its controllers
+ * finish Jobs and roll out workloads on timers, so Storeplane's watches wake waiting stores as
+ * they would on a cluster; FAKE_WATCHES=0 makes it lazy and watchless (a watch request gets a
+ * list and ends, the controllers run when a request looks), so Storeplane polls waiting stores,
+ * as it does when it cannot hold a watch. Run with `fork`: sends `{ port }` once it listens and
+ * answers a `'stats'` message with what it served.
  */
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { FakeKubernetesApi } from '../../packages/stores-test-utils/src';
+import {
+  answerOverHttp,
+  FakeKubernetesApi,
+} from '../../packages/stores-test-utils/src';
 
 export interface FakeServerStats {
   requests: number;
@@ -20,9 +26,11 @@ export interface FakeServerStats {
   maxInFlight: number;
   /** How late the fake's event loop ran, p99 in ms: its own queueing. */
   eventLoopDelayP99Ms: number;
+  /** Whether the fake served watches (FAKE_WATCHES). */
+  watches: boolean;
 }
 
-const fake = new FakeKubernetesApi();
+const fake = new FakeKubernetesApi({ live: process.env.FAKE_WATCHES !== '0' });
 fake.autoProgress = true;
 fake.autoProgressTiming = {
   jobMs: Number(process.env.FAKE_JOB_MS ?? 0),
@@ -35,29 +43,13 @@ let inFlight = 0;
 let maxInFlight = 0;
 
 async function answer(req: http.IncomingMessage, res: http.ServerResponse) {
-  const url = `http://${req.headers.host}${req.url}`;
   if (req.url?.startsWith('/health/')) {
     res.writeHead(200).end('ok');
     return;
   }
   if (latencyMs > 0)
     await new Promise(resolve => setTimeout(resolve, latencyMs));
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
-  const response = await fake.respond(
-    new Request(url, {
-      method: req.method,
-      headers: req.headers as Record<string, string>,
-      body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
-    }),
-  );
-  const headers: Record<string, string> = {};
-  response.headers.forEach((value, key) => {
-    headers[key] = value;
-  });
-  res.writeHead(response.status, headers);
-  res.end(Buffer.from(await response.arrayBuffer()));
+  await answerOverHttp(fake, req, res);
 }
 
 const server = http.createServer((req, res) => {
@@ -87,6 +79,7 @@ process.on('message', message => {
     maxHelmJobsAtOnce: fake.maxHelmJobsAtOnce,
     maxInFlight,
     eventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+    watches: fake.watches !== undefined,
   };
   process.send?.(stats);
 });

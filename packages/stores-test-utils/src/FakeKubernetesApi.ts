@@ -1,5 +1,10 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { http, HttpResponse } from 'msw';
+import {
+  FakeWatchHub,
+  matchesLabelSelector,
+  WatchEventType,
+} from './FakeWatchHub';
 import { quotaStatus } from './quotaStatus';
 
 /**
@@ -8,7 +13,8 @@ import { quotaStatus } from './quotaStatus';
  * namespace, 422 invalid name), server-side apply, get (404), list with label selectors, delete
  * (namespaces go Terminating until finalized; deleting a Terminating namespace is a 409;
  * foreground deletion keeps a Job until its pods are gone), SelfSubjectAccessReview, Jobs and
- * workloads whose status the test drives, helm's release records, and injected faults.
+ * workloads whose status the test drives, helm's release records, and injected faults. With
+ * `live`, it also serves watches and runs its controllers on timers, as a cluster does.
  */
 export const FAKE_KUBE_SERVER = 'http://kube.test';
 export const FAKE_HEALTH_BASE = 'http://health.test';
@@ -51,6 +57,9 @@ const discovery: Record<
     { name: 'statefulsets', kind: 'StatefulSet', namespaced: true },
   ],
 };
+
+/** The label Storeplane's objects carry their store id in (its watches select by it). */
+const STORE_ID_LABEL = 'storeplane.io/store-id';
 
 const DNS_1123 =
   /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -110,18 +119,25 @@ function indexed(index: Map<string, Map<string, Obj>>, value: string) {
 class ObjectStore extends Map<string, Obj> {
   private readonly byKind = new Map<string, Map<string, Obj>>();
   private readonly byNamespace = new Map<string, Map<string, Obj>>();
+  /** Told of every change (a live fake streams them to its watches). */
+  onChange?: (type: WatchEventType, obj: Obj) => void;
 
   set(key: string, obj: Obj): this {
+    const existed = super.has(key);
     this.unindex(key);
     super.set(key, obj);
     indexed(this.byKind, obj.kind).set(key, obj);
     indexed(this.byNamespace, namespaceOf(obj)).set(key, obj);
+    this.onChange?.(existed ? 'MODIFIED' : 'ADDED', obj);
     return this;
   }
 
   delete(key: string): boolean {
+    const obj = super.get(key);
     this.unindex(key);
-    return super.delete(key);
+    const deleted = super.delete(key);
+    if (obj) this.onChange?.('DELETED', obj);
+    return deleted;
   }
 
   clear(): void {
@@ -147,8 +163,21 @@ class ObjectStore extends Map<string, Obj> {
   }
 }
 
+export interface FakeKubernetesApiOptions {
+  /**
+   * Behave like a running cluster instead of a lazy one: serve watches (list resourceVersions,
+   * streamed events, bookmarks, 410 Gone past the history) and, with `autoProgress`, run the
+   * controllers on timers when their work is due (a Job's `jobMs` after its creation, workloads'
+   * `rolloutMs` after the install, Terminating namespaces at once) rather than when a request
+   * looks. For the benches' fake process; unit tests drive the fake themselves.
+   */
+  live?: boolean;
+}
+
 export class FakeKubernetesApi {
   readonly objects: Map<string, Obj> = new ObjectStore();
+  /** The watches a live fake serves. */
+  readonly watches: FakeWatchHub | undefined;
   /**
    * When set, plays the cluster's controllers on every request: Jobs succeed at once, workloads
    * are available, Terminating namespaces are finalized. For tests of whole flows.
@@ -185,6 +214,36 @@ export class FakeKubernetesApi {
     fault: InjectedFault;
   }> = [];
   private resourceVersion = 1;
+  private readonly progressTimers = new Set<NodeJS.Timeout>();
+
+  constructor(options: FakeKubernetesApiOptions = {}) {
+    if (!options.live) return;
+    const watches = new FakeWatchHub();
+    this.watches = watches;
+    (this.objects as ObjectStore).onChange = (type, obj) => {
+      // A deletion is a change of its own; a set carries the version `put` or `changed` gave it.
+      const version =
+        type === 'DELETED'
+          ? ++this.resourceVersion
+          : Number(obj.metadata.resourceVersion) || this.resourceVersion;
+      watches.publish(
+        type,
+        type === 'DELETED'
+          ? {
+              ...obj,
+              metadata: { ...obj.metadata, resourceVersion: String(version) },
+            }
+          : obj,
+        version,
+      );
+    };
+  }
+
+  /** Stops a live fake's controller timers. */
+  close() {
+    for (const timer of this.progressTimers) clearTimeout(timer);
+    this.progressTimers.clear();
+  }
 
   /** Makes the next `times` requests matching `match` fail with `fault`. */
   injectFault(
@@ -224,6 +283,7 @@ export class FakeKubernetesApi {
       succeeded: 1,
       conditions: [{ type: 'Complete', status: 'True' }],
     };
+    this.changed(job);
     if (terminationMessage !== undefined) {
       this.put({
         apiVersion: 'v1',
@@ -291,6 +351,7 @@ export class FakeKubernetesApi {
         },
       ],
     };
+    this.changed(job);
     this.put({
       apiVersion: 'v1',
       kind: 'Pod',
@@ -332,8 +393,10 @@ export class FakeKubernetesApi {
         record.metadata.labels?.owner === 'helm' &&
         record.metadata.labels?.status === 'deployed' &&
         releaseStatus === 'deployed'
-      )
+      ) {
         record.metadata.labels.status = 'superseded';
+        this.changed(record);
+      }
     }
     this.put({
       apiVersion: 'v1',
@@ -376,12 +439,16 @@ export class FakeKubernetesApi {
     ]) {
       if (!ready(workload)) continue;
       const replicas = workload.spec?.replicas ?? 1;
-      workload.status = {
+      const available = {
         replicas,
         readyReplicas: replicas,
         availableReplicas: replicas,
         updatedReplicas: replicas,
       };
+      if (JSON.stringify(workload.status) === JSON.stringify(available))
+        continue;
+      workload.status = available;
+      this.changed(workload);
     }
   }
 
@@ -408,6 +475,7 @@ export class FakeKubernetesApi {
         phase: 'Running',
         conditions: [{ type: 'Ready', status: 'True' }],
       };
+      this.changed(pod);
     }
   }
 
@@ -415,6 +483,7 @@ export class FakeKubernetesApi {
   expirePod(namespace: string, name: string) {
     const pod = this.requireObject('Pod', namespace, name);
     pod.status = { phase: 'Failed', reason: 'DeadlineExceeded' };
+    this.changed(pod);
   }
 
   /** What the namespace controller does: remove a Terminating namespace and all it contains. */
@@ -584,14 +653,37 @@ export class FakeKubernetesApi {
 
     if (method === 'GET' && !name) {
       const selector = url.searchParams.get('labelSelector');
+      const selected = () =>
+        this.list(kind, namespace).filter(o =>
+          matchesLabelSelector(o.metadata.labels, selector),
+        );
+      const watch = url.searchParams.get('watch');
+      if (this.watches && (watch === 'true' || watch === '1')) {
+        const stream = this.watches.open({
+          apiVersion: parsed.apiVersion,
+          kind,
+          namespace,
+          labelSelector: selector,
+          resourceVersion: url.searchParams.get('resourceVersion') ?? '',
+          allowBookmarks:
+            url.searchParams.get('allowWatchBookmarks') === 'true',
+          timeoutSeconds: Number(
+            url.searchParams.get('timeoutSeconds') ?? 1800,
+          ),
+          current: selected,
+        });
+        return new HttpResponse(stream, {
+          headers: { 'content-type': 'application/json' },
+        });
+      }
       // Like the API server: list items carry no apiVersion/kind.
-      const items = this.list(kind, namespace)
-        .filter(o => matchesSelector(o, selector))
-        .map(({ apiVersion: _apiVersion, kind: _kind, ...item }) => item);
+      const items = selected().map(
+        ({ apiVersion: _apiVersion, kind: _kind, ...item }) => item,
+      );
       return HttpResponse.json({
         apiVersion: parsed.apiVersion,
         kind: `${kind}List`,
-        metadata: {},
+        metadata: { resourceVersion: String(this.resourceVersion) },
         items,
       });
     }
@@ -726,6 +818,7 @@ export class FakeKubernetesApi {
       ).length;
       this.maxHelmJobsAtOnce = Math.max(this.maxHelmJobsAtOnce, atOnce);
     }
+    this.scheduleControllersFor(obj);
     return HttpResponse.json(obj, { status: 201 });
   }
 
@@ -741,9 +834,9 @@ export class FakeKubernetesApi {
       !existing ||
       JSON.stringify(stripMeta(existing)) !== JSON.stringify(stripMeta(merged));
     if (!changed) return HttpResponse.json(existing);
-    return HttpResponse.json(this.put(merged), {
-      status: existing ? 200 : 201,
-    });
+    const applied = this.put(merged);
+    this.scheduleControllersFor(applied);
+    return HttpResponse.json(applied, { status: existing ? 200 : 201 });
   }
 
   private remove(parsed: ParsedPath, propagationPolicy?: string) {
@@ -764,12 +857,16 @@ export class FakeKubernetesApi {
       }
       obj.status = { phase: 'Terminating' };
       obj.metadata.deletionTimestamp = new Date().toISOString();
+      this.changed(obj);
+      this.scheduleProgress(parsed.name!, 0);
       return HttpResponse.json(obj);
     }
     if (parsed.kind === 'Job') {
       if (propagationPolicy === 'Foreground') {
         obj.metadata.deletionTimestamp ??= new Date().toISOString();
         obj.metadata.finalizers = ['foregroundDeletion'];
+        this.changed(obj);
+        this.scheduleProgress(parsed.namespace!, 0);
         return HttpResponse.json(obj);
       }
       this.removeJobAndPods(parsed.namespace!, parsed.name!);
@@ -800,6 +897,40 @@ export class FakeKubernetesApi {
     return stored;
   }
 
+  /** Records a change made in place, as the API server would: a new resourceVersion, an event. */
+  private changed(obj: Obj) {
+    obj.metadata.resourceVersion = String(++this.resourceVersion);
+    this.objects.set(
+      this.key(obj.kind, obj.metadata.namespace, obj.metadata.name),
+      obj,
+    );
+  }
+
+  /** A live fake's controllers look at a new Job or Pod when its work is due. */
+  private scheduleControllersFor(obj: Obj) {
+    const namespace = obj.metadata.namespace;
+    if (!namespace) return;
+    if (obj.kind === 'Job')
+      this.scheduleProgress(namespace, this.autoProgressTiming.jobMs);
+    if (obj.kind === 'Pod') this.scheduleProgress(namespace, 0);
+  }
+
+  /** With `live` and `autoProgress`: the controllers' round for one namespace after `delayMs`. */
+  private scheduleProgress(namespace: string, delayMs: number) {
+    if (!this.watches || !this.autoProgress) return;
+    // Ages are compared in whole milliseconds of the creation timestamp: a little late is due.
+    const timer = setTimeout(
+      () => {
+        this.progressTimers.delete(timer);
+        const ns = this.get('Namespace', undefined, namespace);
+        if (ns) this.progressNamespace(ns);
+      },
+      delayMs > 0 ? delayMs + 5 : 0,
+    );
+    timer.unref();
+    this.progressTimers.add(timer);
+  }
+
   private removeJobAndPods(namespace: string, name: string) {
     for (const pod of this.list('Pod', namespace)) {
       if (pod.metadata.labels?.['job-name'] === name)
@@ -809,7 +940,14 @@ export class FakeKubernetesApi {
   }
 
   private createReleaseWorkloads(namespace: string) {
-    const labels = { 'app.kubernetes.io/instance': 'woocommerce' };
+    // The chart labels the release's workloads with the store id its namespace carries.
+    const storeId = this.get('Namespace', undefined, namespace)?.metadata
+      .labels?.[STORE_ID_LABEL];
+    const labels = {
+      'app.kubernetes.io/instance': 'woocommerce',
+      ...(storeId ? { [STORE_ID_LABEL]: storeId } : {}),
+    };
+    this.scheduleProgress(namespace, this.autoProgressTiming.rolloutMs);
     this.put({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -866,14 +1004,6 @@ export class FakeKubernetesApi {
 function stripMeta(obj: Obj) {
   const { resourceVersion, ...metadata } = obj.metadata;
   return { ...obj, metadata };
-}
-
-function matchesSelector(obj: Obj, selector: string | null) {
-  if (!selector) return true;
-  return selector.split(',').every(term => {
-    const [key, value] = term.split('=');
-    return obj.metadata.labels?.[key] === value;
-  });
 }
 
 /** Helm's encoding of a release record: gzipped JSON, base64 by Helm, base64 again as Secret data. */

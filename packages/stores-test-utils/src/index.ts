@@ -9,7 +9,11 @@ export {
   FAKE_KUBE_SERVER,
   FAKE_HEALTH_BASE,
 } from './FakeKubernetesApi';
-export type { InjectedFault } from './FakeKubernetesApi';
+export type {
+  FakeKubernetesApiOptions,
+  InjectedFault,
+} from './FakeKubernetesApi';
+export { answerOverHttp } from './answerOverHttp';
 export { testConfigData } from './testConfig';
 export { authWithActorsServiceFactory } from './authWithActors';
 export { withoutKubeconfig } from './withoutKubeconfig';

@@ -1,6 +1,11 @@
 import { mockServices } from '@backstage/backend-test-utils';
 import { KubeConfig } from '@kubernetes/client-node';
-import { waitFor } from '@internal/stores-test-utils';
+import {
+  answerOverHttp,
+  FAKE_KUBE_SERVER,
+  FakeKubernetesApi,
+  waitFor,
+} from '@internal/stores-test-utils';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { KubernetesClient } from './KubernetesClient';
@@ -74,22 +79,26 @@ async function scriptedApiServer(script: {
       }),
     );
   });
+  return { requests, ...(await listening(server)) };
+}
+
+/** A client of the API server `server` plays, once it listens on loopback. */
+async function listening(server: http.Server) {
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromOptions({
     clusters: [
       {
-        name: 'scripted',
+        name: 'test',
         server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
         skipTLSVerify: true,
       },
     ],
     users: [{ name: 'u', token: 't' }],
-    contexts: [{ name: 'c', cluster: 'scripted', user: 'u' }],
+    contexts: [{ name: 'c', cluster: 'test', user: 'u' }],
     currentContext: 'c',
   });
   return {
-    requests,
     client: new KubernetesClient(kubeConfig, 5_000),
     close: () => {
       server.closeAllConnections();
@@ -199,26 +208,13 @@ describe('ResourceWatch', () => {
         ),
       );
     });
-    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromOptions({
-      clusters: [
-        {
-          name: 's',
-          server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-          skipTLSVerify: true,
-        },
-      ],
-      users: [{ name: 'u', token: 't' }],
-      contexts: [{ name: 'c', cluster: 's', user: 'u' }],
-      currentContext: 'c',
-    });
+    const api = await listening(server);
     const warnings: string[] = [];
     const watch = new ResourceWatch({
       watched: jobs,
       labelSelector: LABEL,
       storeLabel: LABEL,
-      kubernetes: () => new KubernetesClient(kubeConfig, 5_000),
+      kubernetes: () => api.client,
       logger: mockServices.logger.mock({
         warn: (message: string) => void warnings.push(message),
       }),
@@ -237,8 +233,57 @@ describe('ResourceWatch', () => {
       ]);
     } finally {
       watch.stop();
-      server.closeAllConnections();
-      await new Promise(resolve => server.close(resolve));
+      await api.close();
+    }
+  });
+
+  it("is woken by the live Kubernetes fake's watch when a Job completes, without polling", async () => {
+    const fake = new FakeKubernetesApi({ live: true });
+    fake.autoProgress = true;
+    fake.autoProgressTiming = { jobMs: 200, rolloutMs: 0 };
+    const api = await listening(
+      http.createServer((req, res) => void answerOverHttp(fake, req, res)),
+    );
+    const changed: string[] = [];
+    const watch = new ResourceWatch({
+      watched: jobs,
+      labelSelector: LABEL,
+      storeLabel: LABEL,
+      kubernetes: () => api.client,
+      logger: mockServices.logger.mock(),
+      onStoreChanged: storeId => void changed.push(storeId),
+    });
+    const create = (path: string, body: object) =>
+      fake.respond(
+        new Request(`${FAKE_KUBE_SERVER}${path}`, {
+          method: 'POST',
+          body: JSON.stringify(body),
+        }),
+      );
+    try {
+      watch.start();
+      await waitFor('the watch', async () => watch.isHeld() || undefined);
+      await create('/api/v1/namespaces', {
+        metadata: { name: 'store-a', labels: { [LABEL]: 'a' } },
+      });
+      const started = Date.now();
+      await create('/apis/batch/v1/namespaces/store-a/jobs', {
+        metadata: { name: 'helm-install', labels: { [LABEL]: 'a' } },
+        spec: {},
+      });
+      await waitFor('the completed Job', async () =>
+        changed.length > 0 ? true : undefined,
+      );
+      expect(changed).toEqual(['a']);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+      // One list, then one watch that stayed open: nothing asked the fake for the Job.
+      expect(
+        fake.requests.filter(r => r.startsWith('GET /apis/batch/v1/jobs')),
+      ).toHaveLength(2);
+    } finally {
+      watch.stop();
+      fake.close();
+      await api.close();
     }
   });
 });
