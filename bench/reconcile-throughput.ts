@@ -1,7 +1,7 @@
 /**
  * Benchmark of the product: stores requested at once, from the create path to Ready, through
  * Storeplane's real service, reconciler, database and Kubernetes client. The Kubernetes API is
- * the fake (Jobs complete and workloads are available as soon as Storeplane looks again) in a
+ * the fake (Jobs complete and workloads are available at once, and it serves watches) in a
  * process of its own, over HTTP, and O(1) per request, so the figures are Storeplane's: backend
  * CPU, database queries and Kubernetes API calls per store, request → Ready, claims.
  *

@@ -6,7 +6,9 @@
  * server's round trip), a Helm Job runs FAKE_JOB_MS (default 5000: a pod scheduled, its image
  * cached, `helm install` without --wait) and the install's workloads become available
  * FAKE_ROLLOUT_MS (default 15000: WordPress and MariaDB passing their readiness probes) after
- * it; the fake serves no watches, so waiting stores are polled. STORES (default 200) are
+ * it, on timers as a cluster's controllers would, and serves watches, so waiting stores are woken
+ * by their changes (FAKE_WATCHES=0: a fake that serves none and moves on only when asked, so
+ * waiting stores are polled, as when a watch cannot be held). STORES (default 200) are
  * created through `POST /api/stores/stores`, spread over the replicas (SEND_TO=spread) or all
  * sent to the first (SEND_TO=one, which shows whether the others are woken: NOTIFY=0 turns
  * `storeplane.reconciler.notify` off); each replica's safety-net tick is TICK_S (default 5, the
@@ -311,7 +313,9 @@ async function main() {
         CONCURRENCY ?? 'shipped default'
       }), tick ${TICK_S} s, notify ${NOTIFY ? 'on' : 'off'}, creates ${
         SEND_TO === 'one' ? 'all sent to replica-0' : 'spread over the replicas'
-      }; Kubernetes fake with ${LATENCY_MS} ms per request, Helm Jobs running ${JOB_MS} ms, workloads available ${ROLLOUT_MS} ms after the install`,
+      }; Kubernetes fake with ${LATENCY_MS} ms per request, Helm Jobs running ${JOB_MS} ms, workloads available ${ROLLOUT_MS} ms after the install, ${
+        fakeAfter.watches ? 'watches served' : 'no watches (stores polled)'
+      }`,
     );
     console.log(
       `throughput (steady state: API requests answered between 10 % and 90 % of the run's, per store): ${steadyPerS.toFixed(
