@@ -107,6 +107,23 @@ async function listening(server: http.Server) {
   };
 }
 
+/** A watch of the test's Jobs by the store-id label, and the stores it reported, in order. */
+function watchJobs(
+  client: KubernetesClient,
+  logger = mockServices.logger.mock(),
+) {
+  const changed: string[] = [];
+  const watch = new ResourceWatch({
+    watched: jobs,
+    labelSelector: LABEL,
+    storeLabel: LABEL,
+    kubernetes: () => client,
+    logger,
+    onStoreChanged: storeId => void changed.push(storeId),
+  });
+  return { watch, changed };
+}
+
 const send = (res: http.ServerResponse, type: string, object: unknown) =>
   res.write(`${JSON.stringify({ type, object })}\n`);
 
@@ -148,15 +165,7 @@ describe('ResourceWatch', () => {
         },
       ],
     });
-    const changed: string[] = [];
-    const watch = new ResourceWatch({
-      watched: jobs,
-      labelSelector: LABEL,
-      storeLabel: LABEL,
-      kubernetes: () => api.client,
-      logger: mockServices.logger.mock(),
-      onStoreChanged: storeId => void changed.push(storeId),
-    });
+    const { watch, changed } = watchJobs(api.client);
     try {
       watch.start();
       await waitFor('the watch after the relist', async () =>
@@ -210,16 +219,12 @@ describe('ResourceWatch', () => {
     });
     const api = await listening(server);
     const warnings: string[] = [];
-    const watch = new ResourceWatch({
-      watched: jobs,
-      labelSelector: LABEL,
-      storeLabel: LABEL,
-      kubernetes: () => api.client,
-      logger: mockServices.logger.mock({
+    const { watch } = watchJobs(
+      api.client,
+      mockServices.logger.mock({
         warn: (message: string) => void warnings.push(message),
       }),
-      onStoreChanged: () => {},
-    });
+    );
     try {
       watch.start();
       await waitFor('the refusal', async () =>
@@ -244,15 +249,7 @@ describe('ResourceWatch', () => {
     const api = await listening(
       http.createServer((req, res) => void answerOverHttp(fake, req, res)),
     );
-    const changed: string[] = [];
-    const watch = new ResourceWatch({
-      watched: jobs,
-      labelSelector: LABEL,
-      storeLabel: LABEL,
-      kubernetes: () => api.client,
-      logger: mockServices.logger.mock(),
-      onStoreChanged: storeId => void changed.push(storeId),
-    });
+    const { watch, changed } = watchJobs(api.client);
     const create = (path: string, body: object) =>
       fake.respond(
         new Request(`${FAKE_KUBE_SERVER}${path}`, {
