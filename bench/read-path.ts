@@ -54,7 +54,7 @@ async function seed(knex: Knex) {
     owner: ownerOf(i),
     created_by: i % 20 === 0 ? USER : `user:default/u${i % 100}`,
     engine: 'woocommerce',
-    plan: 'small',
+    plan: i % 3 === 0 ? 'medium' : 'small',
     desired_state: 'present',
     status: i % 100 === 1 ? 'Failed' : 'Ready',
     step: null,
@@ -213,6 +213,14 @@ async function main() {
       },
       plans: {
         small: { cpu: '250m', memory: '256Mi', storage: '2Gi', replicas: 1 },
+        medium: { cpu: '500m', memory: '512Mi', storage: '5Gi', replicas: 1 },
+      },
+      // Prices, so GET /costs/by-owner counts the stores instead of answering "no currency".
+      cost: {
+        currency: 'EUR',
+        cpuCoreMonth: 20,
+        memoryGiBMonth: 3,
+        storageGiBMonth: 0.1,
       },
     },
   });
@@ -297,6 +305,13 @@ async function main() {
         service,
         `/deleted-stores?deletedSince=${lastMinute}`,
       ],
+      // Per-owner cost totals: a GROUP BY over every store the caller may list.
+      [
+        `GET /costs/by-owner (all ${STORES} visible)`,
+        service,
+        '/costs/by-owner',
+      ],
+      ['GET /costs/by-owner (the user)', user, '/costs/by-owner'],
       ['GET /stores/:id', user, `/stores/${ownStore}`],
       ['GET /stores/:id/events', user, `/stores/${ownStore}/events`],
       ['GET /plans (Backstage auth only: the floor)', user, '/plans'],

@@ -131,7 +131,8 @@ describe.each(databases.eachSupportedId())(
 
     // SQLite always walks the index that starts with the filter's column. PostgreSQL chooses by
     // cost: a common status walks the list index and skips the rest; one owner's few stores are
-    // looked up by the owner index and those few sorted. Neither reads or sorts every store.
+    // looked up by an owner index (the list's or the cost count's) and those few sorted.
+    // Neither reads or sorts every store.
     it.each([
       ['every store', {}],
       ['one status', { status: 'Ready' as const }],
@@ -146,7 +147,9 @@ describe.each(databases.eachSupportedId())(
       expect(plans).toHaveLength(1);
       const { page: plan, count } = splitPageAndCount(plans[0]);
       expect(count).not.toBe('');
-      expect(plan).toMatch(/stores_(status_|owner_)?list_idx/);
+      expect(plan).toMatch(
+        /stores_(status_|owner_)?list_idx|stores_owner_plan_idx/,
+      );
       expect(plan).not.toMatch(FULL_SCAN);
       expect(sortsOnlyLookedUpRows(plan)).toBe(true);
     });
@@ -214,6 +217,45 @@ describe.each(databases.eachSupportedId())(
         /Seq Scan|SCAN deleted_stores\b(?! USING)/,
       );
       expect(sortsOnlyLookedUpRows(removedPlan)).toBe(true);
+    });
+
+    // GET /costs/by-owner counts every store the caller may list in groups: one walk of
+    // stores_owner_plan_idx in group order, no table row read, nothing sorted. PostgreSQL walks
+    // it once VACUUM (autovacuum, on a live table) has marked the table's pages all-visible.
+    it('counts every store per owner and plan from one index, sorting nothing', async () => {
+      if (databaseId.startsWith('POSTGRES'))
+        await knex.raw('vacuum analyze stores');
+      const [plan] = await plansOf(knex, () =>
+        repository.countStoresByOwnerAndPlan({}),
+      );
+      expect(plan).toMatch(
+        /COVERING INDEX stores_owner_plan_idx|Index Only Scan using stores_owner_plan_idx/,
+      );
+      expect(plan).not.toMatch(SORTS);
+      expect(plan).not.toMatch(FULL_SCAN);
+    });
+
+    // Under an owner condition only the matching stores are looked up (and those few grouped).
+    it('counts the stores an owner condition allows through indexes', async () => {
+      const [plan] = await plansOf(knex, () =>
+        repository.countStoresByOwnerAndPlan({
+          access: { ownedBy: ['group:default/team-3', 'user:default/u7'] },
+        }),
+      );
+      expect(plan).toMatch(/stores_owner_plan_idx/);
+      expect(plan).not.toMatch(FULL_SCAN);
+    });
+
+    it('counts every store once per owner and plan', async () => {
+      const counts = await repository.countStoresByOwnerAndPlan({});
+      expect(counts).toHaveLength(OWNERS);
+      expect(counts.reduce((sum, group) => sum + group.count, 0)).toBe(STORES);
+      expect(counts[0]).toEqual({
+        owner: 'group:default/team-0',
+        engine: 'woocommerce',
+        plan: 'small',
+        count: STORES / OWNERS,
+      });
     });
 
     it('pages by cursor through every store exactly once, in the list order', async () => {

@@ -25,6 +25,9 @@ export interface CostRouteContext {
   listAccess(req: Request): Promise<StoreAccessFilter | undefined>;
 }
 
+/** The one filter of GET /stores that `GET /costs/by-owner` checks itself (status: the validator). */
+const ownerQuerySchema = listStoresQuerySchema.pick({ owner: true });
+
 /**
  * `GET /plan-costs` (each plan's monthly estimate, so the Stores page prices its rows without a
  * request per store) and `GET /costs/by-owner` (those estimates added up per owner over every
@@ -33,20 +36,19 @@ export interface CostRouteContext {
 export function registerCostRoutes(router: Router, context: CostRouteContext) {
   const { config, engines, repository, requireCredentials, listAccess } =
     context;
+  // Prices and plans are configuration, read once at startup: priced once here, not per request.
+  const planCosts = listPlanCosts(config, engines);
 
   router.get('/plan-costs', async (req, res) => {
     await requireCredentials(req);
-    res.json(listPlanCosts(config, engines));
+    res.json(planCosts);
   });
 
   router.get('/costs/by-owner', async (req, res) => {
-    const parsed = listStoresQuerySchema
-      .pick({ owner: true })
-      .safeParse(req.query);
+    const parsed = ownerQuerySchema.safeParse(req.query);
     if (!parsed.success)
       throw new InputError(`Invalid query: ${describeIssues(parsed.error)}`);
     const access = await listAccess(req);
-    const planCosts = listPlanCosts(config, engines);
     if (!planCosts.currency) {
       res.json({ currency: null, items: [] });
       return;

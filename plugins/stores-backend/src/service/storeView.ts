@@ -4,9 +4,9 @@ import {
   storeEntityRef,
 } from '@storeplane/plugin-stores-common';
 import { StoreEventRecord, StoreViewRecord } from '../database/StoreRepository';
+import { isoTime } from './isoTime';
 
-const iso = (ms: number | null) =>
-  ms === null ? null : new Date(ms).toISOString();
+const iso = (ms: number | null) => (ms === null ? null : isoTime(ms));
 
 /** The API shape of a store: no lease internals, no credentials. */
 export function toStoreView(record: StoreViewRecord): Store {
@@ -43,5 +43,5 @@ export function toStoreView(record: StoreViewRecord): Store {
 }
 
 export function toEventView(record: StoreEventRecord): StoreEvent {
-  return { ...record, createdAt: new Date(record.createdAt).toISOString() };
+  return { ...record, createdAt: isoTime(record.createdAt) };
 }
