@@ -253,7 +253,8 @@ async function main() {
     const service = `Bearer ${SERVICE_TOKEN}`;
     // One of the signed-in user's stores (every 20th), from the middle of the table.
     const ownStore = storeId(20 * Math.floor(STORES / 40));
-    // Deep pages by cursor: the middle of all stores, and of the user's own.
+    // Deep pages by cursor, from the middle of the list. The shipped policy lets every signed-in
+    // user list every store, so the user's list is the service's.
     const middle = Math.floor(STORES / 2);
     const serviceCursor = await cursorAt(
       backend.baseUrl,
@@ -261,12 +262,7 @@ async function main() {
       '/stores',
       middle,
     );
-    const userCursor = await cursorAt(
-      backend.baseUrl,
-      user,
-      '/stores',
-      Math.floor(STORES / 40),
-    );
+    const userCursor = await cursorAt(backend.baseUrl, user, '/stores', middle);
     // What the catalog's incremental sync asks every minute when nothing changed.
     const lastMinute = encodeURIComponent(
       new Date(Date.now() - 60_000).toISOString(),
@@ -278,7 +274,7 @@ async function main() {
         '/stores?limit=50',
       ],
       [
-        'GET /stores?limit=50 (the user sees own stores)',
+        `GET /stores?limit=50 (the user: all ${STORES} visible)`,
         user,
         '/stores?limit=50',
       ],
@@ -298,7 +294,7 @@ async function main() {
         `/stores?limit=50&cursor=${serviceCursor}`,
       ],
       [
-        'GET /stores?limit=50&cursor= (the user: middle of own stores)',
+        `GET /stores?limit=50&cursor= (the user: store ${middle} of ${STORES})`,
         user,
         `/stores?limit=50&cursor=${userCursor}`,
       ],

@@ -175,6 +175,15 @@ export const storesPlugin = createBackendPlugin({
           scope: 'global',
           fn: () => loop.purgeExpired(),
         });
+        // A count of stores per owner adds up the totals and the changes not folded into them
+        // yet; folding often keeps that read small. One replica at a time is enough.
+        await scheduler.scheduleTask({
+          id: 'storeplane-fold-store-counts',
+          frequency: { seconds: 10 },
+          timeout: { minutes: 1 },
+          scope: 'global',
+          fn: () => repository.foldStoreCounts(),
+        });
 
         deps.permissionsRegistry.addPermissions([
           storeCreatePermission,
