@@ -87,8 +87,9 @@ exports.up = async function up(knex) {
       end`);
   }
 
-  // The stores that exist already; a migration runs in one transaction, so no write between
-  // this count and the triggers is missed.
+  // The stores that exist already. Creating the triggers locked out writers of `stores` until
+  // this migration commits (PostgreSQL; SQLite has one writer), so nothing is missed or counted
+  // twice.
   await knex.raw(`
     insert into store_counts (owner, engine, plan, status, stores)
     select owner, engine, plan, status, count(*) from stores
