@@ -119,7 +119,6 @@ export interface ListStoresFilter {
   limit: number;
 }
 
-/** The number of stores of one owner on one engine and plan. */
 export type { StorePlanCount } from './StoreCounts';
 
 /** How many matches past a page's offset the list counts before it stops counting. */
