@@ -19,6 +19,7 @@ import { stepTimeoutShortfall } from './config/stepTimeoutShortfall';
 import { ContentSuggester } from './content/ContentSuggester';
 import { createStoresRuntime } from './createStoresRuntime';
 import { migrateDatabase } from './database/migrateDatabase';
+import { reusePreparedStatements } from './database/reusePreparedStatements';
 import { StoreEngine, storesEnginesExtensionPoint } from './engines/types';
 import { lazyKubernetesClient } from './kubernetes/lazyKubernetesClient';
 import { createStoresMetrics } from './metrics';
@@ -75,6 +76,7 @@ export const storesPlugin = createBackendPlugin({
         if (shortfall) logger.warn(shortfall);
         const knex = await database.getClient();
         if (!database.migrations?.skip) await migrateDatabase(knex);
+        reusePreparedStatements(knex);
         const kubernetes = lazyKubernetesClient(config.kubernetes);
 
         const storeSignals = new StoreSignalPublisher(deps.signals, logger);
