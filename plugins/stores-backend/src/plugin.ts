@@ -65,6 +65,7 @@ export const storesPlugin = createBackendPlugin({
         permissionsRegistry: coreServices.permissionsRegistry,
         auditor: coreServices.auditor,
         lifecycle: coreServices.lifecycle,
+        rootLifecycle: coreServices.rootLifecycle,
         events: eventsServiceRef,
         signals: signalsServiceRef,
       },
@@ -121,7 +122,11 @@ export const storesPlugin = createBackendPlugin({
           // and the replica holding a store must see its changes (ReconcileLoop.storeChanged).
           watches?.start();
         });
-        deps.lifecycle.addShutdownHook(() => {
+        // Stopped before any plugin shuts down, while the database still answers: the claims in
+        // flight write their results and release their leases. In `yarn dev`, Backstage's dev data
+        // store takes in-memory SQLite's only connection in a plugin shutdown hook, to keep the
+        // data across restarts; a claim still running then waited a minute per query.
+        deps.rootLifecycle.addBeforeShutdownHook(() => {
           watches?.stop();
           return loop.stop();
         });
