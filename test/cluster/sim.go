@@ -748,20 +748,35 @@ func (s *sim) startHostRun(pod *corev1.Pod, kind string, run podRun) {
 			return // pod deleted or sim stopping
 		}
 		msg := terminationMessage(pod.Spec.Containers[0], code, fileMessage, output)
-		for i := 0; i < 20; i++ {
-			cur, err := s.client.CoreV1().Pods(pod.Namespace).Get(context.Background(), pod.Name, metav1.GetOptions{})
-			if err != nil || cur.UID != pod.UID {
-				s.logf("%s pod %s/%s gone: %v", kind, pod.Namespace, pod.Name, err)
-				return
-			}
-			err = s.setTerminated(context.Background(), cur, code, msg)
+		s.recordTermination(ctx, kind, pod, code, msg)
+	}()
+}
+
+// recordTermination sets a host-run pod's end in its status. Like the kubelet's status manager it
+// keeps trying while the API server is down or restarting (a pod whose end was never recorded
+// stays Running, and so does its Job), until the pod is gone or deleted (ctx ends).
+func (s *sim) recordTermination(ctx context.Context, kind string, pod *corev1.Pod, code int32, msg string) {
+	pause := 200 * time.Millisecond
+	for {
+		cur, err := s.client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) || (err == nil && cur.UID != pod.UID) {
+			s.logf("%s pod %s/%s gone", kind, pod.Namespace, pod.Name)
+			return
+		}
+		if err == nil {
+			err = s.setTerminated(ctx, cur, code, msg)
 			if err == nil || apierrors.IsNotFound(err) {
 				return
 			}
-			s.logf("%s pod %s/%s status: %v", kind, pod.Namespace, pod.Name, err)
-			time.Sleep(200 * time.Millisecond)
 		}
-	}()
+		s.logf("%s pod %s/%s status not recorded, trying again in %v: %v", kind, pod.Namespace, pod.Name, pause, err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 5*time.Second)
+	}
 }
 
 // terminationMessage is what the kubelet reports: the termination message file's content, or
