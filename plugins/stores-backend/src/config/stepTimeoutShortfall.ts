@@ -3,7 +3,7 @@ import { StoresConfig } from './readStoresConfig';
 
 /**
  * Says why `reconciler.stepTimeout` is too short for `helm.timeout`, or nothing when it is not.
- * A Helm Job whose API server went away waits out its own timeout before it fails and runs
+ * A Helm Job whose API server went away may wait out its own timeout before it fails and runs
  * again as a transient fault, all within one step: a step shorter than two Helm timeouts fails
  * the store after an outage it would have survived.
  */
