@@ -159,7 +159,8 @@ function appConfig({ rbac, ingressPort, apiServerSourceIp }) {
         maxBackoff: '5s',
         stepTimeout: '5m',
       },
-      helm: { timeout: '3m' },
+      // stepTimeout at least twice helm's timeout, or the backend warns at start.
+      helm: { timeout: '2m' },
     },
     catalog: {
       providers: {
